@@ -1,0 +1,1 @@
+"""Money movement: the payment state machine, the channel protocol and the built-in simulator."""
