@@ -1,0 +1,1 @@
+"""Security: PII encryption, keyed hashes and masking, log redaction, staff password hashing."""
