@@ -2,6 +2,9 @@
 
 Hypothesis runs a bounded number of examples without per-example deadlines (CI shares two cores);
 set HYPOTHESIS_PROFILE=thorough locally for a deeper search.
+
+Database fixtures (``database_url``, ``engine``, ``session_factory`` on SQLite and PostgreSQL) come
+from the ``tests.db_fixtures`` plugin; see its docstring.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, settings
+
+pytest_plugins = ("tests.db_fixtures",)
 
 settings.register_profile(
     "default", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]

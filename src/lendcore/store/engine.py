@@ -1,0 +1,154 @@
+"""Engines, sessions and the unit of work.
+
+One use case = one :func:`unit_of_work`: a session inside one database transaction that commits when
+the block ends normally and rolls back on any exception.
+
+SQLite (embedded default) is configured so that it behaves like a proper transactional database:
+
+* ``PRAGMA foreign_keys=ON`` on every connection (SQLite ignores foreign keys otherwise);
+* ``journal_mode=WAL`` so readers never block the writer, and a 30 s busy timeout so a writer waits
+  for the lock instead of failing at once with "database is locked";
+* transaction control taken away from the ``sqlite3`` driver (its legacy mode does not emit BEGIN
+  before SELECT or DDL, which breaks SERIALIZABLE reads, SAVEPOINTs and transactional DDL) and done by
+  SQLAlchemy instead, per the SQLAlchemy SQLite documentation "Enabling Non-Legacy SQLite
+  Transactional Modes": the driver's ``isolation_level`` is set to ``None`` and the engine's
+  ``begin`` event emits ``BEGIN IMMEDIATE``. IMMEDIATE takes the database's write lock at the start of
+  the transaction, so two writing use cases serialise: the second waits (busy timeout) until the
+  first commits, and then reads what the first wrote. That is SQLite's equivalent of the row locks
+  (``SELECT … FOR UPDATE``) used on PostgreSQL. Read-only units of work use a plain (deferred)
+  ``BEGIN`` and run concurrently with the writer.
+
+PostgreSQL runs through psycopg 3 at READ COMMITTED; use cases that check and then change a balance
+(a limit check before a drawdown, a repayment on a contract) lock the row first with
+:func:`lock_for_update` / :func:`for_update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Engine, Select, event, select
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from lendcore.core.errors import ConflictError, NotFoundError
+from lendcore.store.settings import database_url, normalize_url
+
+#: Seconds a SQLite writer waits for the database lock before failing.
+SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
+
+#: Execution option read by the SQLite ``begin`` hook: "IMMEDIATE" (default) or "DEFERRED".
+SQLITE_BEGIN_OPTION: Final = "lendcore_sqlite_begin"
+
+_T = TypeVar("_T")
+_M = TypeVar("_M")
+
+
+def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs: Any) -> Engine:
+    """An engine for ``url`` (default: :func:`~lendcore.store.settings.database_url`), set up per dialect."""
+    parsed = normalize_url(url) if url is not None else database_url()
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, echo=echo, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa_create_engine(parsed, echo=echo, **kwargs)
+
+
+def _sqlite_engine(url: URL, *, echo: bool, **kwargs: Any) -> Engine:
+    connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
+    # Connections are used by one thread at a time (pool checkout), never concurrently.
+    connect_args.setdefault("check_same_thread", False)
+    engine = sa_create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+    in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Take BEGIN away from the sqlite3 driver (see the module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        # SQLAlchemy resets the driver to its legacy mode after an AUTOCOMMIT checkout: undo that.
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None and dbapi_connection.isolation_level is not None:
+            dbapi_connection.isolation_level = None
+        mode = str(options.get(SQLITE_BEGIN_OPTION, "IMMEDIATE")).upper()
+        if mode not in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE"):
+            raise ValueError(f"unknown SQLite BEGIN mode {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def create_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``. Objects stay readable after commit (``expire_on_commit=False``)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def unit_of_work(session_factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: commit when the block completes, roll back on any exception.
+
+    ``read_only=True`` starts a deferred transaction on SQLite (no write lock, runs alongside the
+    writer) and rolls back at the end instead of committing. An optimistic-concurrency failure
+    (a row's ``version`` changed under us) is raised as ``ConflictError`` ``CONCURRENT_UPDATE``.
+    """
+    session = session_factory()
+    try:
+        if session.get_bind().dialect.name == "sqlite":
+            mode = "DEFERRED" if read_only else "IMMEDIATE"
+            session.connection(execution_options={SQLITE_BEGIN_OPTION: mode})
+        try:
+            yield session
+            if read_only:
+                session.rollback()
+            else:
+                session.commit()
+        except StaleDataError as error:
+            session.rollback()
+            raise ConflictError(
+                "the record was changed by another request; retry", code="CONCURRENT_UPDATE"
+            ) from error
+        except BaseException:
+            session.rollback()
+            raise
+    finally:
+        session.close()
+
+
+def for_update(statement: Select[_T]) -> Select[_T]:
+    """``statement`` with ``FOR UPDATE`` (PostgreSQL row lock) and fresh attribute values.
+
+    On SQLite ``FOR UPDATE`` is not rendered: the unit of work's ``BEGIN IMMEDIATE`` already holds the
+    database write lock, which serialises writers. ``populate_existing`` makes the ORM overwrite any
+    copy of the row already in the session with the values read under the lock.
+    """
+    return statement.with_for_update().execution_options(populate_existing=True)
+
+
+def lock_for_update(session: Session, model: type[_M], key: Any) -> _M:
+    """Load one row by primary key under a row lock; ``NotFoundError`` if it does not exist."""
+    mapper_pk = model.__mapper__.primary_key  # type: ignore[attr-defined]
+    if len(mapper_pk) != 1:
+        raise TypeError(f"{model.__name__} has a composite primary key")
+    row = session.scalars(for_update(select(model).where(mapper_pk[0] == key))).one_or_none()
+    if row is None:
+        raise NotFoundError(f"{model.__name__} {key} not found", code="NOT_FOUND", id=str(key))
+    return row

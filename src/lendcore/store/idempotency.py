@@ -1,0 +1,142 @@
+"""Idempotent requests: a retried request gets the stored response and changes nothing again.
+
+Every money-moving request carries a key. :func:`run_idempotent` runs the request's work at most once
+per ``(scope, key)`` and stores its JSON response *in the same transaction* as the work, so the work and
+the record of it commit or vanish together.
+
+Races. Two concurrent requests with the same key both miss the first lookup. Each then inserts the
+key row (in a SAVEPOINT) before doing any work. On PostgreSQL the second INSERT waits on the unique
+index until the first transaction ends: if the first commits, the second gets a unique violation,
+rolls back to its savepoint, reads the winner's committed row (READ COMMITTED sees it) and returns
+the winner's response without running the work; if the first rolls back, the second proceeds. On
+SQLite the unit of work's ``BEGIN IMMEDIATE`` serialises the two transactions completely, so the
+second simply finds the row on its first lookup.
+
+If the work raises, the savepoint (key row included) is rolled back and the exception propagates:
+a rejected request is not remembered, and retrying it runs it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lendcore.core.errors import ConflictError, ValidationError
+from lendcore.store.models import IdempotencyKey
+
+JsonObject = dict[str, Any]
+
+MAX_KEY_LENGTH = 128
+MAX_SCOPE_LENGTH = 64
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    raise TypeError(f"cannot fingerprint a {type(value).__name__}")
+
+
+def fingerprint(request: object) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``request`` (keys sorted; dates, decimals, enums as text)."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _find(session: Session, scope: str, key: str) -> IdempotencyKey | None:
+    return session.scalars(
+        select(IdempotencyKey)
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _replay(record: IdempotencyKey, request_fingerprint: str) -> JsonObject:
+    if record.request_hash != request_fingerprint:
+        raise ConflictError(
+            "this idempotency key was already used for a different request",
+            code="IDEMPOTENCY_KEY_REUSED",
+            scope=record.scope,
+            key=record.key,
+        )
+    if record.response is None:  # only possible if someone stored a key without a response
+        raise ConflictError(
+            "a request with this idempotency key is still in progress",
+            code="IDEMPOTENCY_KEY_IN_PROGRESS",
+            scope=record.scope,
+            key=record.key,
+        )
+    return record.response
+
+
+def _check_key(scope: str, key: str) -> None:
+    if not scope or len(scope) > MAX_SCOPE_LENGTH:
+        raise ValidationError("idempotency scope must be 1-64 characters", code="INVALID_IDEMPOTENCY_KEY")
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise ValidationError(
+            f"idempotency key must be 1-{MAX_KEY_LENGTH} characters",
+            code="INVALID_IDEMPOTENCY_KEY",
+            key=key,
+        )
+
+
+def run_idempotent(
+    session: Session,
+    scope: str,
+    key: str,
+    request_fingerprint: str,
+    fn: Callable[[], JsonObject],
+) -> JsonObject:
+    """Run ``fn`` once per ``(scope, key)`` and return its JSON response; replay it on retries.
+
+    * first call: runs ``fn`` and stores its response with the key (same transaction as ``fn``'s work);
+    * same key, same fingerprint: returns the stored response, ``fn`` is not called;
+    * same key, different fingerprint: ``ConflictError`` ``IDEMPOTENCY_KEY_REUSED``;
+    * concurrent duplicate: the loser returns the winner's stored response (see the module docstring).
+
+    The response goes through JSON and back, so the first call returns exactly what a replay returns.
+    Must be called inside a unit of work; nothing is committed here.
+    """
+    _check_key(scope, key)
+    existing = _find(session, scope, key)
+    if existing is not None:
+        return _replay(existing, request_fingerprint)
+
+    savepoint = session.begin_nested()
+    record = IdempotencyKey(scope=scope, key=key, request_hash=request_fingerprint, response=None)
+    try:
+        session.add(record)
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        winner = _find(session, scope, key)
+        if winner is None:  # pragma: no cover - the unique violation means a committed row exists
+            raise
+        return _replay(winner, request_fingerprint)
+
+    try:
+        response = json.loads(json.dumps(fn(), default=_json_default))
+        if not isinstance(response, dict):
+            raise TypeError("an idempotent request must return a JSON object")
+        record.response = response
+        session.flush()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    savepoint.commit()
+    return response

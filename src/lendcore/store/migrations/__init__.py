@@ -1,0 +1,1 @@
+"""Alembic migration scripts (a package so that ``env.py`` ships with lendcore)."""

@@ -1,0 +1,139 @@
+"""Engine, settings, ids and the unit of work."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from lendcore.core.errors import ConfigurationError, ValidationError
+from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+from lendcore.store.ids import ID_LENGTH, check_id, new_id
+from lendcore.store.models import Customer
+from lendcore.store.settings import DATABASE_URL_ENV, database_url, mask_url, normalize_url
+from tests.store.builders import add_customer
+
+# --- settings --------------------------------------------------------------------------------------
+
+
+def test_default_database_is_a_sqlite_file_in_the_user_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    url = database_url()
+    assert url.drivername == "sqlite"
+    assert url.database == str(tmp_path / "data" / "lendcore" / "lendcore.db")
+    assert (tmp_path / "data" / "lendcore").is_dir()  # created on first use
+
+
+def test_the_environment_names_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATABASE_URL_ENV, "postgresql://app:s3cret@db.internal:5432/lendcore")
+    url = database_url()
+    assert url.drivername == "postgresql+psycopg"  # plain postgresql:// means psycopg 3
+    assert (url.host, url.database, url.password) == ("db.internal", "lendcore", "s3cret")
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql+psycopg2://u@h/db", "not a url"])
+def test_unsupported_urls_are_configuration_errors(url: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        normalize_url(url)
+    assert raised.value.code == "INVALID_DATABASE_URL"
+
+
+def test_printed_urls_hide_the_password() -> None:
+    masked = mask_url("postgresql+psycopg://app:s3cret@db:5432/lendcore")
+    assert "s3cret" not in masked
+    assert masked == "postgresql+psycopg://app:***@db:5432/lendcore"
+
+
+# --- ids ---------------------------------------------------------------------------------------------
+
+
+def test_ids_are_prefixed_unique_and_roughly_time_ordered() -> None:
+    ids = [new_id("ln") for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(re.fullmatch(r"ln_[0-9A-HJKMNP-TV-Z]{26}", i) for i in ids)
+    assert len(new_id("card")) <= ID_LENGTH
+    earlier = new_id("pay")
+    time.sleep(0.002)
+    assert earlier < new_id("pay")  # the first 10 characters are the creation millisecond
+
+
+def test_check_id_accepts_only_its_own_prefix() -> None:
+    good = new_id("cus")
+    assert check_id(good, "cus") == good
+    for bad in (new_id("ln"), "cus_short", "cus_" + "I" * 26, 42):
+        with pytest.raises(ValidationError):
+            check_id(bad, "cus")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        new_id("Bad-Prefix")
+
+
+# --- the unit of work --------------------------------------------------------------------------------
+
+
+def _customers(session_factory: sessionmaker[Session]) -> int:
+    with unit_of_work(session_factory, read_only=True) as session:
+        return session.scalar(select(func.count()).select_from(Customer)) or 0
+
+
+def test_unit_of_work_commits_when_the_block_completes(session_factory: sessionmaker[Session]) -> None:
+    with unit_of_work(session_factory) as session:
+        add_customer(session)
+    assert _customers(session_factory) == 1
+
+
+def test_unit_of_work_rolls_back_on_any_exception(session_factory: sessionmaker[Session]) -> None:
+    with pytest.raises(KeyboardInterrupt), unit_of_work(session_factory) as session:
+        add_customer(session)
+        raise KeyboardInterrupt
+    assert _customers(session_factory) == 0
+
+
+def test_read_only_unit_of_work_never_commits(session_factory: sessionmaker[Session]) -> None:
+    with unit_of_work(session_factory, read_only=True) as session:
+        add_customer(session)
+    assert _customers(session_factory) == 0
+
+
+def test_savepoints_roll_back_only_their_part(session_factory: sessionmaker[Session]) -> None:
+    with unit_of_work(session_factory) as session:
+        add_customer(session)
+        nested = session.begin_nested()
+        add_customer(session)
+        nested.rollback()
+    assert _customers(session_factory) == 1
+
+
+def test_sqlite_connections_enforce_foreign_keys_and_use_wal(sqlite_database_url: str) -> None:
+    engine = create_engine(sqlite_database_url)
+    with engine.connect() as connection:
+        assert connection.scalar(text("PRAGMA foreign_keys")) == 1
+        assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
+        assert connection.scalar(text("PRAGMA busy_timeout")) == 30_000
+    engine.dispose()
+
+
+def test_sqlite_ddl_is_transactional(sqlite_database_url: str) -> None:
+    engine = create_engine(sqlite_database_url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
+        connection.rollback()
+        assert connection.scalar(text("SELECT count(*) FROM sqlite_master WHERE name = 'scratch'")) == 0
+    engine.dispose()
+
+
+def test_sqlite_readers_do_not_wait_for_a_writer(sqlite_database_url: str) -> None:
+    """While a writer holds the write lock, a read-only unit of work still reads (the last commit)."""
+    engine = create_engine(sqlite_database_url)
+    factory = create_session_factory(engine)
+    with unit_of_work(factory) as writer:
+        add_customer(writer)  # not committed yet
+        assert _customers(factory) == 0  # would block for the busy timeout if readers waited
+    assert _customers(factory) == 1
+    engine.dispose()
