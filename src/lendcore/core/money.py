@@ -70,10 +70,18 @@ def parse_amount(text: str, *, allow_negative: bool = False, allow_zero: bool = 
     if not isinstance(text, str):
         raise ValidationError(f"amount must be text, got {type(text).__name__}", code="INVALID_AMOUNT")
     cleaned = text.strip()
+    # A sign may stand before the currency mark ("-¥0.01", as format_fen writes it) or after it.
+    sign = ""
+    if cleaned[:1] in ("-", "+"):
+        sign, cleaned = cleaned[0], cleaned[1:].lstrip()
     for prefix in ("¥", "￥", "CNY", "RMB"):
         if cleaned.upper().startswith(prefix):
             cleaned = cleaned[len(prefix) :].strip()
             break
+    if sign:
+        if cleaned[:1] in ("-", "+"):
+            raise ValidationError(f"not an amount of money: {text!r}", code="INVALID_AMOUNT", value=text)
+        cleaned = sign + cleaned
     cleaned = cleaned.replace("\u00a0", "").replace(" ", "")
     match = _AMOUNT_RE.match(cleaned)
     if match is None:

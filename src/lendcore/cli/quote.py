@@ -1,0 +1,399 @@
+"""``lendcore products`` and ``lendcore quote``: the catalog, and a schedule with its APR.
+
+A quote comes either from a product of the catalog (``--product quick --grade B``: rate, day count,
+rounding … from the product) or from explicit terms (``--daily-rate 0.0005`` / ``--monthly-rate`` /
+``--annual-rate`` plus ``--interest-rule``, ``--day-count`` …), so that users can check lendcore against
+the system they run today. Explicit flags given with ``--product`` override the product's values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lendcore.cli.main import app, fail
+from lendcore.core.apr import AprMethod, effective_apr, nominal_apr, round_apr
+from lendcore.core.calendar import BusinessDayRule, parse_date
+from lendcore.core.errors import LendcoreError, ValidationError
+from lendcore.core.money import Rounding, format_fen, parse_amount
+from lendcore.core.rates import DayCountBasis, format_percent, parse_rate
+from lendcore.core.schedule import (
+    InterestRule,
+    LevelPayment,
+    Method,
+    Rate,
+    Schedule,
+    ScheduleTerms,
+    build_schedule,
+)
+from lendcore.products.catalog import Product, default_catalog
+
+_BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _choice(kind: type[Any], value: str, flag: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise ValidationError(
+            f"{flag} must be one of {allowed}, got {value!r}", code="INVALID_ARGUMENT"
+        ) from None
+
+
+def _default_grade(product: Product) -> str:
+    for grade, adjustment in product.pricing.grade_adjustments:
+        if adjustment == 0:
+            return grade
+    return product.pricing.grades[0]
+
+
+@app.command("products")
+def products_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the products of the catalog."""
+    try:
+        catalog = default_catalog()
+    except LendcoreError as error:
+        raise fail(error) from None
+    if as_json:
+        rows = [
+            {
+                "code": p.code,
+                "name": p.name,
+                "name_en": p.name_en,
+                "revolving": p.revolving,
+                "disbursement_target": p.disbursement_target.value,
+                "min_amount": p.min_amount,
+                "max_amount": p.max_amount,
+                "terms": list(p.terms),
+                "methods": [m.value for m in p.methods],
+                "grades": list(p.pricing.grades),
+                "daily_rate_min": str(min(p.daily_rate(t, g) for t in p.terms for g in p.pricing.grades)),
+                "daily_rate_max": str(max(p.daily_rate(t, g) for t in p.terms for g in p.pricing.grades)),
+                "interest_rule": p.interest_rule.value,
+                "day_count": p.day_count.value,
+                "penalty_multiplier": str(p.penalty.multiplier),
+                "grace_days": p.penalty.grace_days,
+                "prepayment_fee_rate": str(p.prepayment_fee_rate),
+                "disclosed_apr": p.disclosed_apr.value,
+                "cost_cap": str(p.cost_cap),
+            }
+            for p in catalog
+        ]
+        typer.echo(json.dumps({"products": rows}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="lendcore products")
+    for column in ("code", "name", "amount", "terms (months)", "methods", "daily rate", "penalty", "grace"):
+        table.add_column(column)
+    for p in catalog:
+        rates = [p.daily_rate(t, g) for t in p.terms for g in p.pricing.grades]
+        rate_text = (
+            "fee plans"
+            if max(rates) == 0
+            else f"{format_percent(min(rates), 3)}–{format_percent(max(rates), 3)}"
+        )
+        table.add_row(
+            p.code,
+            f"{p.name} ({p.name_en})",
+            f"{format_fen(p.min_amount)}–{format_fen(p.max_amount)}",
+            ", ".join(map(str, p.terms)),
+            ", ".join(m.value for m in p.methods),
+            rate_text,
+            f"{p.penalty.multiplier}×",
+            f"{p.penalty.grace_days} d",
+        )
+    _wide_console().print(table)
+
+
+def _wide_console() -> Console:
+    """A console at least 130 columns wide, so tables are not truncated when output is piped."""
+    return Console(width=max(Console().width, 130))
+
+
+def _rate_from_flags(daily: str | None, monthly: str | None, annual: str | None) -> Rate | None:
+    given = [
+        (v, unit) for v, unit in ((daily, "daily"), (monthly, "monthly"), (annual, "annual")) if v is not None
+    ]
+    if len(given) > 1:
+        raise ValidationError(
+            "give at most one of --daily-rate, --monthly-rate, --annual-rate", code="INVALID_ARGUMENT"
+        )
+    if not given:
+        return None
+    text, unit = given[0]
+    value = parse_rate(text, what=f"{unit} rate")
+    return {"daily": Rate.daily, "monthly": Rate.monthly, "annual": Rate.annual}[unit](value)
+
+
+def build_quote_terms(
+    *,
+    product_code: str | None,
+    amount: str,
+    term: int,
+    method: str | None,
+    start: date,
+    first_due: str | None,
+    grade: str | None,
+    daily_rate: str | None,
+    monthly_rate: str | None,
+    annual_rate: str | None,
+    interest_rule: str | None,
+    day_count: str | None,
+    rounding: str | None,
+    installment_multiple: int | None,
+    fee_rate: str | None,
+    grace_periods: int | None,
+    level_payment: str | None,
+    business_day_roll: bool,
+) -> tuple[ScheduleTerms, Product | None]:
+    """Turn the quote command's flags into schedule terms (raises ValidationError on bad flags)."""
+    principal = parse_amount(amount, allow_zero=False)
+    chosen_method = _choice(Method, method, "--method") if method is not None else None
+    first_due_date = parse_date(first_due, what="--first-due") if first_due is not None else None
+    rate = _rate_from_flags(daily_rate, monthly_rate, annual_rate)
+    product: Product | None = None
+    if product_code is not None:
+        product = default_catalog().get(product_code)
+        terms = product.schedule_terms(
+            amount=principal,
+            term=term,
+            start=start,
+            grade=grade if grade is not None else _default_grade(product),
+            method=chosen_method,
+            first_due_date=first_due_date,
+        )
+    else:
+        if rate is None:
+            raise ValidationError(
+                "give --product, or a rate (--daily-rate, --monthly-rate or --annual-rate;"
+                " 0 for interest-free)",
+                code="INVALID_ARGUMENT",
+            )
+        if grade is not None:
+            raise ValidationError("--grade needs --product", code="INVALID_ARGUMENT")
+        if chosen_method is None:
+            raise ValidationError("give --method (or --product for its default)", code="INVALID_ARGUMENT")
+        terms = ScheduleTerms(
+            principal=principal,
+            term=term,
+            method=chosen_method,
+            start_date=start,
+            first_due_date=first_due_date,
+        )
+    changes: dict[str, Any] = {}
+    if rate is not None:
+        changes["rate"] = rate
+    if interest_rule is not None:
+        changes["interest_rule"] = _choice(InterestRule, interest_rule, "--interest-rule")
+    if day_count is not None:
+        changes["day_count"] = _choice(DayCountBasis, day_count, "--day-count")
+    if rounding is not None:
+        mode = _choice(Rounding, rounding, "--rounding")
+        if mode not in (Rounding.HALF_UP, Rounding.HALF_EVEN):
+            raise ValidationError("--rounding must be half-up or half-even", code="INVALID_ARGUMENT")
+        changes["rounding"] = mode
+    if installment_multiple is not None:
+        if installment_multiple < 1:
+            raise ValidationError("--installment-multiple must be at least 1 fen", code="INVALID_MULTIPLE")
+        changes["installment_multiple"] = installment_multiple
+    if fee_rate is not None:
+        changes["fee_rate_per_period"] = parse_rate(fee_rate, what="fee rate per period")
+    if grace_periods is not None:
+        changes["grace_periods"] = grace_periods
+    if level_payment is not None:
+        changes["level_payment"] = _choice(LevelPayment, level_payment, "--level-payment")
+    if business_day_roll:
+        changes["business_day_rule"] = BusinessDayRule.FOLLOWING
+    return dataclasses.replace(terms, **changes), product
+
+
+def quote_document(
+    terms: ScheduleTerms, schedule: Schedule, apr_method: AprMethod, product: Product | None
+) -> dict[str, Any]:
+    """The JSON document of a quote: amounts in integer fen, rates as decimal strings."""
+    nominal = nominal_apr(schedule)
+    effective = effective_apr(schedule)
+    disclosed = round_apr(nominal if apr_method is AprMethod.NOMINAL_IRR else effective)
+    return {
+        "product": product.code if product else None,
+        "method": terms.method.value,
+        "term": terms.term,
+        "principal": terms.principal,
+        "rate": {"value": str(terms.rate.value), "unit": terms.rate.unit.value},
+        "interest_rule": terms.interest_rule.value,
+        "day_count": terms.day_count.value,
+        "rounding": terms.rounding.value,
+        "installment_multiple": terms.installment_multiple,
+        "fee_rate_per_period": str(terms.fee_rate_per_period),
+        "installments": [
+            {
+                "period": i.period,
+                "start_date": i.start_date.isoformat(),
+                "due_date": i.due_date.isoformat(),
+                "days": i.days,
+                "principal": i.principal,
+                "interest": i.interest,
+                "fee": i.fee,
+                "total": i.total,
+                "remaining_principal": i.remaining_principal,
+            }
+            for i in schedule.installments
+        ],
+        "total_principal": schedule.total_principal,
+        "total_interest": schedule.total_interest,
+        "total_fee": schedule.total_fee,
+        "total": schedule.total,
+        "apr": str(disclosed),
+        "apr_method": apr_method.value,
+        "apr_nominal_irr": str(round_apr(nominal)),
+        "apr_effective_xirr": str(round_apr(effective)),
+    }
+
+
+def _render(doc: dict[str, Any], schedule: Schedule, product: Product | None) -> None:
+    title = f"{product.name} ({product.code})" if product else "quote"
+    rate = doc["rate"]
+    table = Table(
+        title=f"{title}: {format_fen(doc['principal'])}, {doc['term']} months, {doc['method']}, "
+        f"{rate['unit']} rate {rate['value']}"
+    )
+    for column in ("#", "start", "due", "days", "principal", "interest", "fee", "total", "remaining"):
+        table.add_column(column, justify="right")
+    for i in schedule.installments:
+        table.add_row(
+            str(i.period),
+            i.start_date.isoformat(),
+            i.due_date.isoformat(),
+            str(i.days),
+            format_fen(i.principal),
+            format_fen(i.interest),
+            format_fen(i.fee),
+            format_fen(i.total),
+            format_fen(i.remaining_principal),
+        )
+    table.add_section()
+    table.add_row(
+        "Σ",
+        "",
+        "",
+        str(sum(i.days for i in schedule.installments)),
+        format_fen(schedule.total_principal),
+        format_fen(schedule.total_interest),
+        format_fen(schedule.total_fee),
+        format_fen(schedule.total),
+        "",
+    )
+    console = _wide_console()
+    console.print(table)
+    console.print(
+        f"APR ({doc['apr_method']}, IRR method): {format_percent(Decimal(doc['apr']))}   "
+        f"[nominal IRR {format_percent(Decimal(doc['apr_nominal_irr']))}, "
+        f"effective XIRR {format_percent(Decimal(doc['apr_effective_xirr']))}]",
+        highlight=False,
+        markup=False,
+    )
+
+
+@app.command("quote")
+def quote_command(
+    amount: Annotated[str, typer.Option("--amount", help='Amount in yuan, e.g. "10000" or "¥1,234.56".')],
+    term: Annotated[
+        int, typer.Option("--term", help="Number of monthly periods (months to maturity for bullet).")
+    ],
+    product: Annotated[
+        str | None, typer.Option("--product", help="Product code (see `lendcore products`).")
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(
+            "--method", help="equal-installment | equal-principal | interest-only | bullet | flat-fee."
+        ),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Disbursement date (default: today, Beijing).")
+    ] = None,
+    first_due: Annotated[
+        str | None, typer.Option("--first-due", help="First due date (irregular first period).")
+    ] = None,
+    grade: Annotated[
+        str | None, typer.Option("--grade", help="Risk grade for the product's pricing table.")
+    ] = None,
+    daily_rate: Annotated[
+        str | None, typer.Option("--daily-rate", help='Exact daily rate, "0.0005" or "0.05%".')
+    ] = None,
+    monthly_rate: Annotated[str | None, typer.Option("--monthly-rate", help="Nominal monthly rate.")] = None,
+    annual_rate: Annotated[
+        str | None, typer.Option("--annual-rate", help="Nominal annual rate (not the APR).")
+    ] = None,
+    interest_rule: Annotated[str | None, typer.Option("--interest-rule", help="days | period.")] = None,
+    day_count: Annotated[str | None, typer.Option("--day-count", help="360 | 365 | actual.")] = None,
+    rounding: Annotated[str | None, typer.Option("--rounding", help="half-up | half-even.")] = None,
+    installment_multiple: Annotated[
+        int | None,
+        typer.Option("--installment-multiple", help="Round the level amount to this many fen (100 = yuan)."),
+    ] = None,
+    fee_rate: Annotated[
+        str | None, typer.Option("--fee-rate", help="flat-fee: fee per period as a fraction of principal.")
+    ] = None,
+    grace_periods: Annotated[
+        int | None, typer.Option("--grace-periods", help="Leading interest-only periods.")
+    ] = None,
+    level_payment: Annotated[
+        str | None, typer.Option("--level-payment", help="equal-installment: exact | nominal.")
+    ] = None,
+    business_day_roll: Annotated[
+        bool,
+        typer.Option(
+            "--business-day-roll", help="Move due dates on Chinese holidays to the next working day."
+        ),
+    ] = False,
+    apr_method: Annotated[
+        str | None, typer.Option("--apr-method", help="APR disclosed: nominal-irr | effective-xirr.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print a repayment schedule with totals and APR (IRR method)."""
+    try:
+        start_date = parse_date(start, what="--start") if start else datetime.now(_BUSINESS_TZ).date()
+        terms, chosen_product = build_quote_terms(
+            product_code=product,
+            amount=amount,
+            term=term,
+            method=method,
+            start=start_date,
+            first_due=first_due,
+            grade=grade,
+            daily_rate=daily_rate,
+            monthly_rate=monthly_rate,
+            annual_rate=annual_rate,
+            interest_rule=interest_rule,
+            day_count=day_count,
+            rounding=rounding,
+            installment_multiple=installment_multiple,
+            fee_rate=fee_rate,
+            grace_periods=grace_periods,
+            level_payment=level_payment,
+            business_day_roll=business_day_roll,
+        )
+        if apr_method is not None:
+            method_for_apr: AprMethod = _choice(AprMethod, apr_method, "--apr-method")
+        else:
+            method_for_apr = chosen_product.disclosed_apr if chosen_product else AprMethod.NOMINAL_IRR
+        schedule = build_schedule(terms)
+        doc = quote_document(terms, schedule, method_for_apr, chosen_product)
+    except LendcoreError as error:
+        raise fail(error) from None
+    if as_json:
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        _render(doc, schedule, chosen_product)
