@@ -1,0 +1,272 @@
+"""Contract terms and contract state: the plain values the servicing core folds over.
+
+:class:`LoanTerms` is everything about a contract that does not change after signing (the product
+catalog supplies the values; this module does not read products). :class:`LoanState` is what the
+contract is owed and has been paid at a point in its life; it is produced only by
+:func:`lendcore.core.loan.apply` and :func:`lendcore.core.loan.replay`.
+
+Every contract, revolving or not, is a tuple of installment rows. A revolving / bullet contract
+(随借随还) has one row running from disbursement to maturity; its interest is accrued by actual days on
+whatever principal is outstanding, exactly as for an installment contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+
+from lendcore.core.errors import ConfigurationError
+from lendcore.core.ledger import Account
+from lendcore.core.money import Fen, Rounding
+from lendcore.core.schedule import Installment, InterestRule, Method
+
+_ZERO: Final = Decimal(0)
+
+DEFAULT_WATERFALL: Final = "penalty-fee-interest-principal"
+
+
+class PrepaymentRecompute(StrEnum):
+    """How the remaining schedule changes after principal is prepaid."""
+
+    REDUCE_INSTALLMENT = "reduce-installment"  # same due dates, smaller installments
+    REDUCE_TERM = "reduce-term"  # same installment (or principal per period), fewer periods
+
+
+class PrepaymentFeeKind(StrEnum):
+    NONE = "none"
+    PERCENT = "percent"  # a fraction of the principal prepaid
+
+
+@dataclass(frozen=True, slots=True)
+class PrepaymentFee:
+    kind: PrepaymentFeeKind = PrepaymentFeeKind.NONE
+    rate: Decimal = _ZERO  # e.g. Decimal("0.01") = 1 % of the principal prepaid
+
+    @classmethod
+    def none(cls) -> PrepaymentFee:
+        return cls()
+
+    @classmethod
+    def percent(cls, rate: Decimal | str) -> PrepaymentFee:
+        return cls(PrepaymentFeeKind.PERCENT, Decimal(rate))
+
+
+def _bad(message: str, **details: object) -> ConfigurationError:
+    return ConfigurationError(message, code="INVALID_LOAN_TERMS", **details)
+
+
+@dataclass(frozen=True, slots=True)
+class LoanTerms:
+    """The signed terms of one contract (合同). Money in fen, rates as Decimal fractions."""
+
+    contract_id: str
+    customer_id: str
+    product_code: str
+    principal: Fen
+    daily_rate: Decimal
+    method: Method
+    schedule: tuple[Installment, ...]
+    interest_rule: InterestRule = InterestRule.DAYS
+    penalty_multiplier: Decimal = Decimal("1.5")
+    penalty_on_interest: bool = False  # compound penalty on overdue interest, only if lawful & configured
+    grace_days: int = 0
+    rate_cap_annual: Decimal = Decimal("0.24")
+    #: True (the core's conservative default): the cap bounds daily rate + penalty rate. False: it
+    #: bounds the penalty rate alone, the overdue all-in rate because overdue principal bears penalty
+    #: *instead of* contract interest in this core (how the product catalog prices penalties).
+    cap_includes_contract_rate: bool = True
+    year_days: int = 365
+    waterfall: str = DEFAULT_WATERFALL
+    prepayment_recompute: PrepaymentRecompute = PrepaymentRecompute.REDUCE_INSTALLMENT
+    prepayment_fee: PrepaymentFee = PrepaymentFee()
+    revolving: bool = (
+        False  # quick loan / 随借随还: repaid before installment contracts, never a prepayment fee
+    )
+    rounding: Rounding = Rounding.HALF_UP
+
+    def __post_init__(self) -> None:
+        if not self.contract_id or not self.customer_id:
+            raise _bad("contract and customer ids are required")
+        if isinstance(self.principal, bool) or not isinstance(self.principal, int) or self.principal <= 0:
+            raise _bad("principal must be a positive int of fen", principal=self.principal)
+        if self.daily_rate < 0 or self.penalty_multiplier < 0 or self.rate_cap_annual <= 0:
+            raise _bad("rates must be non-negative and the cap positive")
+        if self.grace_days < 0 or self.year_days <= 0:
+            raise _bad("grace days must be ≥ 0 and year days > 0")
+        if self.interest_rule is not InterestRule.DAYS:
+            raise ConfigurationError(
+                "the servicing core accrues interest by actual days; the period rule is not supported",
+                code="UNSUPPORTED_INTEREST_RULE",
+            )
+        if not self.schedule:
+            raise _bad("a contract needs at least one schedule row")
+        if sum(r.principal for r in self.schedule) != self.principal:
+            raise _bad("schedule principal does not sum to the contract principal")
+        previous_due: date | None = None
+        for row in self.schedule:
+            if row.due_date <= row.start_date or (
+                previous_due is not None and row.start_date != previous_due
+            ):
+                raise _bad("schedule rows must be contiguous periods [start, due)", period=row.period)
+            if row.principal < 0 or row.fee < 0:
+                raise _bad("schedule amounts must not be negative", period=row.period)
+            previous_due = row.due_date
+        if self.prepayment_fee.kind is PrepaymentFeeKind.PERCENT and not (0 <= self.prepayment_fee.rate < 1):
+            raise _bad("a prepayment fee percentage must be in [0, 1)")
+
+    @property
+    def start_date(self) -> date:
+        return self.schedule[0].start_date
+
+    @property
+    def maturity_date(self) -> date:
+        return self.schedule[-1].due_date
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # signed, not yet disbursed
+    ACTIVE = "active"
+    CLOSED = "closed"  # nothing owed (suspense may still hold a customer credit)
+    WRITTEN_OFF = "written-off"  # 核销: off balance sheet; only recoveries from here
+
+
+@dataclass(frozen=True, slots=True)
+class InstallmentState:
+    """One period of a live contract: its plan and what has accrued, been paid and been waived.
+
+    ``principal`` is the row's planned principal (recomputed after a prepayment); ``interest_exact`` and
+    ``penalty_exact`` are the unrounded accruals of the period, and ``interest_accrued`` /
+    ``penalty_accrued`` their half-up rounding: the amounts booked as receivable.
+    """
+
+    period: int
+    start_date: date
+    due_date: date
+    principal: Fen
+    scheduled_fee: Fen = 0
+    principal_paid: Fen = 0
+    interest_exact: Decimal = _ZERO
+    interest_accrued: Fen = 0
+    interest_paid: Fen = 0
+    interest_waived: Fen = 0
+    fee_charged: Fen = 0
+    fee_paid: Fen = 0
+    fee_waived: Fen = 0
+    penalty_exact: Decimal = _ZERO
+    penalty_accrued: Fen = 0
+    penalty_paid: Fen = 0
+    penalty_waived: Fen = 0
+
+    @property
+    def principal_outstanding(self) -> Fen:
+        return self.principal - self.principal_paid
+
+    @property
+    def interest_outstanding(self) -> Fen:
+        return self.interest_accrued - self.interest_paid - self.interest_waived
+
+    @property
+    def fee_outstanding(self) -> Fen:
+        return self.fee_charged - self.fee_paid - self.fee_waived
+
+    @property
+    def penalty_outstanding(self) -> Fen:
+        return self.penalty_accrued - self.penalty_paid - self.penalty_waived
+
+    @property
+    def outstanding(self) -> Fen:
+        return (
+            self.principal_outstanding
+            + self.interest_outstanding
+            + self.fee_outstanding
+            + self.penalty_outstanding
+        )
+
+    def is_overdue_on(self, on: date) -> bool:
+        """Unpaid after its due date: on ``due + 1`` (DPD 1) with anything still owed."""
+        return on > self.due_date and self.outstanding > 0
+
+
+@dataclass(frozen=True, slots=True)
+class LoanState:
+    """A contract's balances as of ``accrued_through`` (interest) / ``penalty_through`` (penalty)."""
+
+    terms: LoanTerms
+    status: Status
+    rows: tuple[InstallmentState, ...]
+    accrued_through: date
+    penalty_through: date
+    suspense: Fen = 0
+    cash_in: Fen = 0
+    principal_disbursed: Fen = 0
+    principal_prepaid: Fen = 0
+    prepayment_fees: Fen = 0
+    written_off: Fen = 0
+    recovered: Fen = 0
+    last_value_date: date | None = None
+    transactions_applied: int = 0
+
+    @classmethod
+    def new(cls, terms: LoanTerms) -> LoanState:
+        rows = tuple(
+            InstallmentState(
+                period=r.period,
+                start_date=r.start_date,
+                due_date=r.due_date,
+                principal=r.principal,
+                scheduled_fee=r.fee,
+            )
+            for r in terms.schedule
+        )
+        return cls(terms, Status.PENDING, rows, terms.start_date, terms.start_date)
+
+    # -- balances -------------------------------------------------------------------------------
+    @property
+    def principal_outstanding(self) -> Fen:
+        return sum(r.principal_outstanding for r in self.rows) if self.status is Status.ACTIVE else 0
+
+    @property
+    def interest_outstanding(self) -> Fen:
+        return sum(r.interest_outstanding for r in self.rows) if self.status is Status.ACTIVE else 0
+
+    @property
+    def penalty_outstanding(self) -> Fen:
+        return sum(r.penalty_outstanding for r in self.rows) if self.status is Status.ACTIVE else 0
+
+    @property
+    def fee_outstanding(self) -> Fen:
+        return sum(r.fee_outstanding for r in self.rows) if self.status is Status.ACTIVE else 0
+
+    @property
+    def total_outstanding(self) -> Fen:
+        return (
+            self.principal_outstanding
+            + self.interest_outstanding
+            + self.penalty_outstanding
+            + self.fee_outstanding
+        )
+
+    @property
+    def allocated(self) -> Fen:
+        """Cash applied to the contract's debts, fees and recoveries (everything but suspense)."""
+        paid = sum(r.principal_paid + r.interest_paid + r.fee_paid + r.penalty_paid for r in self.rows)
+        return paid + self.principal_prepaid + self.prepayment_fees + self.recovered
+
+    def subledger(self) -> dict[Account, Fen]:
+        """What this contract says the control accounts hold for it (invariant 2)."""
+        return {
+            Account.LOAN_PRINCIPAL: self.principal_outstanding,
+            Account.INTEREST_RECEIVABLE: self.interest_outstanding,
+            Account.PENALTY_RECEIVABLE: self.penalty_outstanding,
+            Account.FEE_RECEIVABLE: self.fee_outstanding,
+            Account.SUSPENSE: self.suspense,
+        }
+
+    def oldest_overdue_row(self, on: date) -> InstallmentState | None:
+        for row in self.rows:
+            if row.is_overdue_on(on):
+                return row
+        return None
