@@ -23,13 +23,12 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """lendcore: an open lending core for internet consumer credit."""
 
 
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 #: Exit status for a rejected request (bad argument, business rule): the request changed nothing.
 EXIT_REJECTED = 2
@@ -51,4 +50,7 @@ def main() -> None:
 
 
 # --- command registration: each module adds its commands to `app` on import -------------------
+from lendcore.cli import db as _db  # noqa: E402,F401
+from lendcore.cli import quote as _quote  # noqa: E402,F401
+from lendcore.cli import risk as _risk  # noqa: E402,F401
 from lendcore.cli import version as _version  # noqa: E402,F401

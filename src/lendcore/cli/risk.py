@@ -1,0 +1,191 @@
+"""``lendcore risk``: scorecard development (train) and monitoring.
+
+Heavy libraries (optbinning, pandas, scikit-learn, matplotlib) are imported inside the commands so
+``lendcore --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from lendcore.cli.main import app, fail
+from lendcore.core.errors import ConfigurationError, LendcoreError, ValidationError
+
+risk_app = typer.Typer(help="Credit scorecard development and monitoring.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _read_csv(path: Path) -> Any:
+    import pandas as pd
+
+    if not path.is_file():
+        raise ValidationError(f"data file not found: {path}", code="DATA_NOT_FOUND")
+    try:
+        return pd.read_csv(path)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise ValidationError(f"cannot read {path} as CSV: {exc}", code="DATA_UNREADABLE") from exc
+
+
+def _quiet_solver_logs() -> None:
+    # cvxpy (pulled in by optbinning) logs a warning for every optional solver it cannot load; it
+    # resets its logger's level on import, so filter instead.
+    logging.getLogger("__cvxpy__").addFilter(lambda record: record.levelno >= logging.ERROR)
+
+
+@risk_app.command("train")
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Training data (CSV with a header row).")],
+    target: Annotated[str, typer.Option("--target", help="Outcome column.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory for the model.")],
+    bad: Annotated[
+        str | None, typer.Option("--bad", help="Value of the target meaning bad (default: guessed).")
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, max=20)] = 5,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    model_id: Annotated[str | None, typer.Option("--model-id", help="Default: the data file's name.")] = None,
+    version: Annotated[str, typer.Option("--version")] = "1",
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Column to leave out.")] = None,
+    keep: Annotated[
+        list[str] | None, typer.Option("--keep", help="Column to keep even if screening flags it.")
+    ] = None,
+    pdo: Annotated[float, typer.Option("--pdo")] = 20.0,
+    base_score: Annotated[float, typer.Option("--base-score")] = 600.0,
+    base_odds: Annotated[float, typer.Option("--base-odds")] = 50.0,
+    min_iv: Annotated[float, typer.Option("--min-iv")] = 0.02,
+    source: Annotated[str | None, typer.Option("--source", help="Data source text for the card.")] = None,
+) -> None:
+    """Train a scorecard: CV metrics, scorecard.json, metrics.json and model_card.md in OUT."""
+    _quiet_solver_logs()
+    try:
+        from lendcore.risk.model_card import write_model_card
+        from lendcore.risk.training import TrainingConfig, train_scorecard
+
+        df = _read_csv(data)
+        if pdo <= 0 or base_odds <= 0:
+            raise ValidationError("--pdo and --base-odds must be positive", code="INVALID_SCALING")
+        config = TrainingConfig(
+            pdo=pdo, base_score=base_score, base_odds=base_odds, min_iv=min_iv, folds=folds, seed=seed
+        )
+        src = source or f"{data.name} ({len(df)} rows)"
+        result = train_scorecard(
+            df,
+            target,
+            bad,
+            config=config,
+            model_id=model_id or data.stem,
+            version=version,
+            exclude=exclude or (),
+            keep=keep or (),
+            data_source=src,
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "scorecard.json").write_text(
+            json.dumps(result.artefact, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        (out / "metrics.json").write_text(
+            json.dumps(result.metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        write_model_card(result, out, title=model_id or data.stem, data_source=src)
+    except LendcoreError as error:
+        raise fail(error) from error
+    except OSError as exc:
+        raise fail(ValidationError(f"cannot write to {out}: {exc}", code="OUTPUT_UNWRITABLE")) from exc
+
+    m = result.metrics
+    console.print(
+        f"rows {m['n_rows']}  bad rate {m['bad_rate']:.1%}  features {m['n_features']}/{len(result.iv_table)}"
+    )
+    console.print(
+        f"{m['folds']}-fold CV ROC AUC {m['cv_auc']:.3f} ± {m['cv_auc_std']:.3f}  "
+        f"Gini {m['gini']:.3f}  KS {m['ks']:.3f}"
+    )
+    for c in result.columns:
+        if c.role == "excluded":
+            console.print(f"excluded {c.name}: {c.reason} ({c.detail})", markup=False)
+    console.print("IV: " + ", ".join(f"{r['name']} {r['iv']:.3f}" for r in result.iv_table[:8]), markup=False)
+    console.print(f"wrote {out / 'scorecard.json'}, metrics.json, model_card.md", markup=False)
+
+
+def _records(df: Any) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    frame = df.astype(object).where(pd.notna(df), None)
+    rows: list[dict[str, Any]] = frame.to_dict(orient="records")
+    return rows
+
+
+@risk_app.command("monitor")
+def monitor_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Recent applications (CSV): features [+ outcome].")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="scorecard.json or its directory (default: shipped).")
+    ] = None,
+    outcome: Annotated[
+        str | None, typer.Option("--outcome", help="Outcome column (default: the model's target).")
+    ] = None,
+    bad: Annotated[str | None, typer.Option("--bad", help="Outcome value meaning bad.")] = None,
+    score_column: Annotated[
+        str | None, typer.Option("--score-column", help="Use stored scores instead of rescoring.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    fail_on_alert: Annotated[
+        bool, typer.Option("--fail-on-alert", help="Exit 1 when any index reaches the alert level.")
+    ] = False,
+) -> None:
+    """PSI of scores and CSI of features against the development sample, with warnings."""
+    from lendcore.risk.monitoring import monitor
+    from lendcore.risk.scorecard import default_scorecard, load_scorecard
+
+    try:
+        card = load_scorecard(model) if model else default_scorecard()
+        if card.dev_score_distribution is None:
+            raise ConfigurationError(
+                "the model has no development distribution to compare with",
+                code="SCORECARD_NO_DEV_DISTRIBUTION",
+            )
+        df = _read_csv(data)
+        report = monitor(card, _records(df), outcome_field=outcome, bad_value=bad, score_field=score_column)
+    except LendcoreError as error:
+        raise fail(error) from error
+
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+    else:
+        console.print(
+            f"model {report.model_id} v{report.model_version}: {report.n_records} records", markup=False
+        )
+        if report.mean_score is not None:
+            dev = f" (development {report.dev_mean_score:.1f})" if report.dev_mean_score is not None else ""
+            console.print(f"mean score {report.mean_score:.1f}{dev}", markup=False)
+        console.print(f"{'index':<60} {'value':>8}  status", markup=False)
+        rows = ([report.score_psi] if report.score_psi else []) + list(report.feature_csi)
+        for idx in rows:
+            kind = "PSI" if idx.name == "score" else "CSI"
+            console.print(f"{kind + ' ' + idx.name:<60} {idx.value:>8.4f}  {idx.status}", markup=False)
+        if report.approval_rate is not None:
+            console.print(
+                f"approval rate {report.approval_rate:.1%} of {report.n_decisions} decisions", markup=False
+            )
+        for rule, rate in report.rule_hit_rates.items():
+            console.print(f"rule {rule}: {rate:.1%}", markup=False)
+        if report.n_matured:
+            if report.ks is not None and report.gini is not None:
+                console.print(
+                    f"matured {report.n_matured}: bad rate {report.matured_bad_rate:.1%}  "
+                    f"KS {report.ks:.3f}  Gini {report.gini:.3f}",
+                    markup=False,
+                )
+        else:
+            console.print("no matured records (no outcome): KS/Gini not computed", markup=False)
+        for w in report.warnings:
+            console.print(f"warning: {w}", markup=False)
+    if fail_on_alert and report.has_alert:
+        raise typer.Exit(1)
