@@ -1,0 +1,514 @@
+"""Apply for a credit line (申请): gather the context from the database, decide, store, open the line.
+
+:func:`apply_for_credit` is one use case in the caller's unit of work, idempotent by key
+(:func:`lendcore.store.idempotency.run_idempotent`, scope ``apply``): a retry with the same key and
+the same request returns the stored response and creates nothing. Steps:
+
+1. customer active, product known, term allowed, amount within the product's bounds, form valid
+   (``INVALID_FORM`` lists every bad field);
+2. consent gating: terms, privacy and sensitive personal information must be active now
+   (``CONSENT_REQUIRED``, nothing stored). The credit-bureau step is *skipped* without 征信授权; with
+   it, ``bureau_authorised=True`` only feeds the strategy's uplift. lendcore has no bureau connection,
+   so no bureau data is fetched or invented in either case;
+3. :class:`~lendcore.risk.rules.ApplicationContext` from the database: prior applications of the same
+   person (ID hash) in the last 183 days with their outcomes and reason codes (declines do not count
+   against the half-year limit; the 30-day cooldown runs from the last counted decline), velocity by
+   device / phone / ID hash in the rules' window, blacklist hits (ID, phone, every bound card,
+   device), current days past due with us, active and repaid contracts;
+4. price from the product catalog (the product's tenor bands × grade adjustments become the
+   strategy's :class:`~lendcore.risk.strategy.PriceBand` rows; APR cap = the product's cost cap);
+5. :func:`lendcore.risk.decision.decide`; the application, the decision (record for replay, score
+   contributions, champion/challenger) and an audit record are written together; on approval a credit
+   line is opened (:func:`lendcore.servicing.lines.open_credit_line`).
+
+A decline carries ``retry_on`` (when to try again) and never counts against later applications.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, fields
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lendcore.core.consent import REQUIRED_TO_APPLY, ConsentKind, has_consent, require_consents
+from lendcore.core.errors import BusinessRuleError, LendcoreError, NotFoundError, ValidationError
+from lendcore.core.identity import parse_resident_id
+from lendcore.core.rates import to_ppm
+from lendcore.origination.blacklist import blacklist_hits
+from lendcore.origination.onboarding import F_DEVICE, F_ID, consent_records
+from lendcore.products.catalog import Catalog, Product
+from lendcore.risk.decision import (
+    Decision,
+    DecisionConfig,
+    Scorer,
+    decide,
+    from_jsonable,
+    to_jsonable,
+    to_record,
+)
+from lendcore.risk.features import Application, FeatureConfig
+from lendcore.risk.rules import (
+    ApplicationContext,
+    BlacklistKind,
+    PriorApplication,
+    PriorOutcome,
+    RulesConfig,
+)
+from lendcore.risk.strategy import PriceBand, StrategySet
+from lendcore.security.pii import PiiCipher
+from lendcore.servicing.lines import open_credit_line
+from lendcore.store.audit import record_audit
+from lendcore.store.idempotency import fingerprint, run_idempotent
+from lendcore.store.ids import new_id
+from lendcore.store.models import BankCard, Contract, CreditLine, Customer
+from lendcore.store.models_origination import CreditApplication, CreditDecision, LimitChange
+
+SYSTEM_ACTOR: Final = "system:origination"
+IDEMPOTENCY_SCOPE: Final = "apply"
+#: Form fields the applicant fills in (everything of :class:`Application` but the ids).
+FORM_FIELDS: Final = tuple(
+    f.name for f in fields(Application) if f.name not in ("application_id", "product_code")
+)
+#: Reason codes of limit changes that mean the customer was overdue with us.
+OVERDUE_REASONS: Final = frozenset({"OVERDUE_FREEZE", "OVERDUE_LOWER"})
+
+
+def strategy_pricing(product: Product) -> tuple[PriceBand, ...]:
+    """The product's pricing table (tenor bands × grade adjustments, clamped) as strategy price bands."""
+    bands = sorted(product.pricing.bands, key=lambda b: b.max_term)
+    return tuple(
+        PriceBand(band.max_term, product.pricing.daily_rate(band.max_term, grade), grade)
+        for grade in product.pricing.grades
+        for band in bands
+    )
+
+
+def parse_form(form: Mapping[str, Any], *, application_id: str, product_code: str) -> Application:
+    """The application form (JSON-like: amounts in fen, enums by value) as an :class:`Application`.
+
+    Unknown or missing required fields and bad values are reported together (``INVALID_FORM``,
+    ``details["errors"]``); range checks of :class:`Application` raise their own codes."""
+    hints = typing.get_type_hints(Application)
+    errors: list[dict[str, str]] = []
+    values: dict[str, Any] = {"application_id": application_id, "product_code": product_code}
+    for key in form:
+        if key not in FORM_FIELDS:
+            errors.append({"field": key, "code": "UNKNOWN_FIELD", "message": "not a form field"})
+    for f in fields(Application):
+        if f.name not in FORM_FIELDS:
+            continue
+        if f.name not in form:
+            if f.default is MISSING and f.default_factory is MISSING:
+                errors.append({"field": f.name, "code": "FIELD_REQUIRED", "message": "required"})
+            continue
+        raw = form[f.name]
+        try:
+            tp = hints[f.name]
+            if raw is not None and _is_int_type(tp) and (isinstance(raw, bool) or not isinstance(raw, int)):
+                raise TypeError("an integer is required")
+            values[f.name] = from_jsonable(tp, raw)
+        except (TypeError, ValueError, KeyError):
+            errors.append(
+                {"field": f.name, "code": "INVALID_VALUE", "message": f"invalid value for {f.name}"}
+            )
+    if errors:
+        raise ValidationError(f"{len(errors)} form field(s) are invalid", code="INVALID_FORM", errors=errors)
+    return Application(**values)
+
+
+def _is_int_type(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return tp is int or (bool(args) and int in args)
+
+
+# --- context from the database ------------------------------------------------------------------------
+def _dates(session: Session, column: Any, value: str | None, since: date, until: date) -> tuple[date, ...]:
+    if value is None:
+        return ()
+    rows = session.scalars(
+        select(CreditApplication.applied_on).where(
+            column == value, CreditApplication.applied_on > since, CreditApplication.applied_on <= until
+        )
+    ).all()
+    return tuple(sorted(rows))
+
+
+def build_context(
+    session: Session,
+    customer: Customer,
+    *,
+    business_date: date,
+    cipher: PiiCipher,
+    device_hash: str | None,
+    bureau_authorised: bool,
+    rules: RulesConfig,
+    fraud_flags: Iterable[str] = (),
+    phone_real_name_verified: bool = False,
+    has_credits_elsewhere: bool | None = None,
+) -> ApplicationContext:
+    """Everything the rules and features need, read from the database as of ``business_date``.
+
+    Reads only rows that exist before this application is stored (velocity lists hold *other*
+    applications)."""
+    id_valid, birth, sex = False, customer.birth_date, None
+    if customer.id_number_ciphertext is not None:
+        try:
+            rid = parse_resident_id(
+                cipher.decrypt(F_ID, customer.id_number_ciphertext), business_date=business_date
+            )
+            id_valid, birth, sex = True, rid.birth_date, rid.sex
+        except LendcoreError:
+            id_valid = False
+    # prior applications by the same person (ID hash, else the customer id) in the period
+    period_start = business_date - timedelta(days=max(rules.application_period_days, rules.cooldown_days))
+    same_person = (
+        CreditApplication.id_number_hash == customer.id_number_hash
+        if customer.id_number_hash
+        else CreditApplication.customer_id == customer.id
+    )
+    prior_rows = session.execute(
+        select(CreditApplication, CreditDecision)
+        .outerjoin(CreditDecision, CreditDecision.application_id == CreditApplication.id)
+        .where(same_person, CreditApplication.applied_on > period_start)
+        .order_by(CreditApplication.applied_on, CreditApplication.id)
+    ).all()
+    priors = tuple(
+        PriorApplication(
+            applied_on=app.applied_on,
+            outcome=PriorOutcome(app.status if app.status in ("approved", "declined") else "pending"),
+            decided_on=None if dec is None else dec.business_date,
+            reason_codes=() if dec is None else tuple(dec.reason_codes),
+        )
+        for app, dec in prior_rows
+        if app.applied_on <= business_date
+    )
+    window_start = business_date - timedelta(days=rules.velocity_window_days)
+    device_dates = _dates(session, CreditApplication.device_id_hash, device_hash, window_start, business_date)
+    phone_dates = _dates(
+        session, CreditApplication.phone_hash, customer.phone_hash, window_start, business_date
+    )
+    id_dates = _dates(
+        session, CreditApplication.id_number_hash, customer.id_number_hash, window_start, business_date
+    )
+    card_hashes = session.scalars(
+        select(BankCard.card_number_hash).where(
+            BankCard.customer_id == customer.id, BankCard.status == "active"
+        )
+    ).all()
+    pairs: list[tuple[BlacklistKind, str]] = []
+    if customer.id_number_hash:
+        pairs.append((BlacklistKind.ID_NUMBER, customer.id_number_hash))
+    if customer.phone_hash:
+        pairs.append((BlacklistKind.PHONE, customer.phone_hash))
+    pairs.extend((BlacklistKind.CARD, h) for h in card_hashes)
+    if device_hash:
+        pairs.append((BlacklistKind.DEVICE, device_hash))
+    hits = blacklist_hits(session, pairs)
+    # our own history
+    contracts = session.execute(
+        select(Contract.status, Contract.days_past_due).where(Contract.customer_id == customer.id)
+    ).all()
+    current_dpd = max((dpd for status, dpd in contracts if status in ("active", "written-off")), default=0)
+    active = sum(1 for status, _ in contracts if status == "active")
+    repaid = sum(1 for status, _ in contracts if status == "closed")
+    written_off = any(status == "written-off" for status, _ in contracts)
+    overdue_seen = session.scalar(
+        select(func.count(LimitChange.id))
+        .join(CreditLine, CreditLine.id == LimitChange.credit_line_id)
+        .where(CreditLine.customer_id == customer.id, LimitChange.reason_code.in_(OVERDUE_REASONS))
+    )
+    ever_dpd = max(current_dpd, 1 if (overdue_seen or written_off) else 0)
+    has_line = session.scalar(select(func.count(CreditLine.id)).where(CreditLine.customer_id == customer.id))
+    return ApplicationContext(
+        business_date=business_date,
+        id_valid=id_valid,
+        birth_date=birth,
+        sex=sex,
+        blacklist_hits=hits,
+        fraud_flags=frozenset(fraud_flags),
+        existing_overdue_days=current_dpd,
+        device_application_dates=device_dates,
+        phone_application_dates=phone_dates,
+        id_application_dates=id_dates,
+        prior_applications=priors,
+        is_new_customer=not has_line and not contracts,
+        active_contracts_with_us=active,
+        repaid_contracts_with_us=repaid,
+        max_days_past_due_ever_with_us=ever_dpd,
+        has_credits_elsewhere=has_credits_elsewhere,
+        phone_real_name_verified=phone_real_name_verified,
+        bureau_authorised=bureau_authorised,
+    )
+
+
+# --- the use case -------------------------------------------------------------------------------------
+def apply_for_credit(
+    session: Session,
+    *,
+    customer_id: str,
+    product_code: str,
+    form: Mapping[str, Any],
+    device_id: str | None,
+    business_date: date,
+    idempotency_key: str,
+    scorecard: Scorer,
+    strategies: StrategySet,
+    catalog: Catalog,
+    cipher: PiiCipher,
+    clock: Callable[[], datetime],
+    perf_counter: Callable[[], float] | None = None,
+    rules: RulesConfig | None = None,
+    features: FeatureConfig | None = None,
+    fraud_flags: Iterable[str] = (),
+    phone_real_name_verified: bool = False,
+    has_credits_elsewhere: bool | None = None,
+) -> dict[str, Any]:
+    """Decide a credit-line application and store it (see the module docstring).
+
+    Returns a JSON object: ``application_id``, ``decision_id``, ``outcome``, ``credit_line_id``,
+    ``credit_limit`` (fen), ``daily_rate`` (text), ``apr``, ``grade``, ``score``, ``reason_codes``,
+    ``reasons_zh``, ``reasons_en``, ``retry_on``, ``business_date``. The same on a retry with the same key.
+    """
+    device_hash = cipher.blind_index(F_DEVICE, device_id) if device_id else None
+    request = {
+        "customer_id": customer_id,
+        "product_code": product_code,
+        "form": dict(form),
+        "device": device_hash,
+        "business_date": business_date,
+        "fraud_flags": sorted(set(fraud_flags)),
+        "phone_real_name_verified": phone_real_name_verified,
+        "has_credits_elsewhere": has_credits_elsewhere,
+    }
+    flags = frozenset(fraud_flags)
+
+    def work() -> dict[str, Any]:
+        return _apply(
+            session,
+            customer_id=customer_id,
+            product_code=product_code,
+            form=form,
+            device_hash=device_hash,
+            business_date=business_date,
+            idempotency_key=idempotency_key,
+            scorecard=scorecard,
+            strategies=strategies,
+            catalog=catalog,
+            cipher=cipher,
+            clock=clock,
+            perf_counter=perf_counter,
+            rules=rules or RulesConfig(),
+            features=features or FeatureConfig(),
+            fraud_flags=flags,
+            phone_real_name_verified=phone_real_name_verified,
+            has_credits_elsewhere=has_credits_elsewhere,
+        )
+
+    return run_idempotent(session, IDEMPOTENCY_SCOPE, idempotency_key, fingerprint(request), work)
+
+
+def _apply(
+    session: Session,
+    *,
+    customer_id: str,
+    product_code: str,
+    form: Mapping[str, Any],
+    device_hash: str | None,
+    business_date: date,
+    idempotency_key: str,
+    scorecard: Scorer,
+    strategies: StrategySet,
+    catalog: Catalog,
+    cipher: PiiCipher,
+    clock: Callable[[], datetime],
+    perf_counter: Callable[[], float] | None,
+    rules: RulesConfig,
+    features: FeatureConfig,
+    fraud_flags: frozenset[str],
+    phone_real_name_verified: bool,
+    has_credits_elsewhere: bool | None,
+) -> dict[str, Any]:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFoundError(f"customer {customer_id} not found", code="CUSTOMER_NOT_FOUND")
+    if customer.status != "active":
+        raise BusinessRuleError("the customer is not active", code="CUSTOMER_NOT_ACTIVE")
+    product = catalog.get(product_code)
+    application_id = new_id("app")
+    application = parse_form(form, application_id=application_id, product_code=product_code)
+    if application.term_months not in product.terms:
+        raise ValidationError(
+            f"term {application.term_months} is not offered; terms: {', '.join(map(str, product.terms))}",
+            code="TERM_NOT_ALLOWED",
+        )
+    if not product.min_amount <= application.requested_amount <= product.max_amount:
+        raise ValidationError(
+            "requested amount is outside the product's range",
+            code="AMOUNT_OUT_OF_RANGE",
+            minimum=product.min_amount,
+            maximum=product.max_amount,
+        )
+    open_line = session.scalar(
+        select(CreditLine.id).where(
+            CreditLine.customer_id == customer_id,
+            CreditLine.product_code == product_code,
+            CreditLine.status.in_(("active", "frozen")),
+        )
+    )
+    if open_line is not None:
+        raise BusinessRuleError(
+            "the customer already has a credit line for this product",
+            code="LINE_ALREADY_OPEN",
+            line_id=open_line,
+        )
+    now = clock()
+    consents = consent_records(session, customer_id)
+    require_consents(consents, now, REQUIRED_TO_APPLY)
+    # 征信授权: without it the bureau step is skipped (not faked); with it, only the uplift input.
+    bureau_authorised = has_consent(consents, ConsentKind.CREDIT_BUREAU_QUERY, now)
+    context = build_context(
+        session,
+        customer,
+        business_date=business_date,
+        cipher=cipher,
+        device_hash=device_hash,
+        bureau_authorised=bureau_authorised,
+        rules=rules,
+        fraud_flags=fraud_flags,
+        phone_real_name_verified=phone_real_name_verified,
+        has_credits_elsewhere=has_credits_elsewhere,
+    )
+    config = DecisionConfig(
+        rules=rules, features=features, pricing=strategy_pricing(product), apr_cap=product.cost_cap
+    )
+    decision = decide(application, context, scorecard, strategies, config, perf_counter=perf_counter)
+    contributions = _contributions(scorecard, decision)
+    row = CreditApplication(
+        id=application_id,
+        customer_id=customer_id,
+        product_code=product_code,
+        requested_amount=application.requested_amount,
+        term=application.term_months,
+        device_id_hash=device_hash,
+        phone_hash=customer.phone_hash,
+        id_number_hash=customer.id_number_hash,
+        form=to_jsonable(application),
+        status=decision.outcome.value,
+        applied_on=business_date,
+        idempotency_key=idempotency_key,
+    )
+    session.add(row)
+    session.flush()
+    stored = CreditDecision(
+        application_id=application_id,
+        outcome=decision.outcome.value,
+        grade=decision.grade,
+        score=decision.score,
+        credit_limit=decision.limit,
+        daily_rate_ppm=None if decision.daily_rate is None else to_ppm(decision.daily_rate),
+        reason_codes=list(decision.reason_codes),
+        retry_on=decision.retry_on,
+        model_id=decision.model_id,
+        model_version=decision.model_version,
+        strategy_id=decision.strategy_id,
+        strategy_version=decision.strategy_version,
+        record=to_record(decision, application, context, config),
+        contributions=contributions,
+        challenger=None if decision.challenger is None else to_jsonable(decision.challenger),
+        decided_at=now,
+        business_date=business_date,
+    )
+    session.add(stored)
+    session.flush()
+    line_id: str | None = None
+    if decision.approved and decision.limit is not None and decision.grade is not None:
+        line = open_credit_line(
+            session,
+            customer_id=customer_id,
+            product_code=product_code,
+            credit_limit=decision.limit,
+            pricing_grade=decision.grade,
+            business_date=business_date,
+            actor=SYSTEM_ACTOR,
+            details={"decision_id": stored.id},
+            catalog=catalog,
+        )
+        line_id = line.id
+        stored.credit_line_id = line_id
+        session.flush()
+    record_audit(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="application.decided",
+        target_type="application",
+        target_id=application_id,
+        details={
+            "decision_id": stored.id,
+            "outcome": decision.outcome.value,
+            "reason_codes": list(decision.reason_codes),
+            "credit_line_id": line_id,
+            "bureau_authorised": bureau_authorised,
+        },
+        at=now,
+    )
+    return decision_response(stored, decision, application_id)
+
+
+def _contributions(scorecard: Scorer, decision: Decision) -> list[dict[str, Any]] | None:
+    """Per-feature points of the score (recomputed from the decision's features), when scored."""
+    if decision.score is None:
+        return None
+    result = scorecard.score(decision.features)
+    items = getattr(result, "contributions", None)
+    if not items:
+        return None
+    return [to_jsonable(c) for c in items]
+
+
+def decision_response(stored: CreditDecision, decision: Decision, application_id: str) -> dict[str, Any]:
+    return {
+        "application_id": application_id,
+        "decision_id": stored.id,
+        "outcome": decision.outcome.value,
+        "credit_line_id": stored.credit_line_id,
+        "credit_limit": decision.limit,
+        "daily_rate": None if decision.daily_rate is None else str(decision.daily_rate),
+        "apr": None if decision.apr is None else str(decision.apr),
+        "grade": decision.grade,
+        "score": decision.score,
+        "reason_codes": list(decision.reason_codes),
+        "reasons_zh": list(decision.reasons("zh")),
+        "reasons_en": list(decision.reasons("en")),
+        "retry_on": None if decision.retry_on is None else decision.retry_on.isoformat(),
+        "business_date": decision.business_date.isoformat(),
+        "challenger": None if decision.challenger is None else to_jsonable(decision.challenger),
+    }
+
+
+def default_form(**overrides: Any) -> dict[str, Any]:
+    """A minimal valid form (for demos and tests): 3,000 yuan over 6 months, income 12,000 yuan."""
+    form: dict[str, Any] = {
+        "requested_amount": 3_000_00,
+        "term_months": 6,
+        "purpose": "electronics",
+        "monthly_income": 12_000_00,
+        "monthly_debt_payments": 0,
+    }
+    form.update(overrides)
+    return form
+
+
+__all__ = [
+    "FORM_FIELDS",
+    "apply_for_credit",
+    "build_context",
+    "decision_response",
+    "default_form",
+    "parse_form",
+    "strategy_pricing",
+]
