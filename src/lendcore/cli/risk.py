@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -122,9 +123,35 @@ def _records(df: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _records_from_database(card: Any, since: str | None, until: str | None) -> list[Mapping[str, Any]]:
+    """Stored decisions of the card's model between two business dates, as monitoring records."""
+    from datetime import timedelta
+
+    from lendcore.cli.database import business_date, open_session
+    from lendcore.core.calendar import parse_date
+    from lendcore.origination.monitoring_source import recent_application_records
+
+    last = business_date(until)
+    first = parse_date(since, what="--since") if since else last - timedelta(days=30)
+    with open_session(read_only=True) as session:
+        return list(recent_application_records(session, first, last, model_id=card.model_id))
+
+
 @risk_app.command("monitor")
 def monitor_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Recent applications (CSV): features [+ outcome].")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Recent applications (CSV): features [+ outcome].")
+    ] = None,
+    from_db: Annotated[
+        bool, typer.Option("--from-db", help="Read recent decisions from the lendcore database instead.")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="With --from-db: first business date (default: until − 30 days)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="With --from-db: last business date (default: today).")
+    ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="scorecard.json or its directory (default: shipped).")
     ] = None,
@@ -151,8 +178,13 @@ def monitor_cmd(
                 "the model has no development distribution to compare with",
                 code="SCORECARD_NO_DEV_DISTRIBUTION",
             )
-        df = _read_csv(data)
-        report = monitor(card, _records(df), outcome_field=outcome, bad_value=bad, score_field=score_column)
+        if (data is None) == (not from_db):
+            raise ValidationError("give exactly one of --data FILE or --from-db", code="MONITOR_SOURCE")
+        if data is not None:
+            records: list[Mapping[str, Any]] = list(_records(_read_csv(data)))
+        else:
+            records = _records_from_database(card, since, until)
+        report = monitor(card, records, outcome_field=outcome, bad_value=bad, score_field=score_column)
     except LendcoreError as error:
         raise fail(error) from error
 

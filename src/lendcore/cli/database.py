@@ -1,0 +1,99 @@
+"""What every database-backed command shares: the business date, a session, error mapping.
+
+The shell is the only place that reads the clock: the business date defaults to today in
+Asia/Shanghai, timestamps are UTC. The database is ``LENDCORE_DATABASE_URL`` or the embedded SQLite
+file; it is migrated to the shipped head on first use, so a fresh machine needs no extra step.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from lendcore.cli.main import err_console, fail
+from lendcore.core.calendar import parse_date
+from lendcore.core.errors import LendcoreError
+
+if TYPE_CHECKING:
+    from lendcore.security.pii import PiiCipher
+
+BUSINESS_TZ: Final = ZoneInfo("Asia/Shanghai")
+
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="Business date (YYYY-MM-DD); default: today in Asia/Shanghai.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+_T = TypeVar("_T")
+
+
+def business_date(text: str | None) -> date:
+    """The ``--date`` option, or today in Asia/Shanghai."""
+    if text is None:
+        return datetime.now(BUSINESS_TZ).date()
+    return parse_date(text, what="--date")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def open_session(*, read_only: bool = False, url: str | None = None) -> Iterator[Session]:
+    """One unit of work on the configured database, migrated to head first if it is behind."""
+    from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+    from lendcore.store.migrate import current_revision, head_revision, upgrade_database
+
+    engine = create_engine(url)
+    try:
+        if current_revision(engine) != head_revision():
+            upgrade_database(engine)
+        with unit_of_work(create_session_factory(engine), read_only=read_only) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def run(fn: Callable[[], _T]) -> _T:
+    """Run a command body: business errors → one line, exit 2; database unreachable → exit 1."""
+    try:
+        return fn()
+    except LendcoreError as error:
+        raise fail(error) from None
+    except OperationalError as error:
+        first_line = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        err_console.print(f"error: database error: {first_line}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def pii_cipher() -> PiiCipher:
+    """The PII cipher from ``LENDCORE_PII_KEYS`` / ``LENDCORE_PII_HMAC_KEY``.
+
+    Without them the development key ring is used; that is said on stderr (never silently), because
+    data encrypted with it is readable by anyone with the source code.
+    """
+    from lendcore.security.pii import PiiCipher
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        cipher = PiiCipher.from_env()
+    if caught:
+        print(
+            "notice: LENDCORE_PII_KEYS is not set; PII is encrypted with the insecure development keys",
+            file=sys.stderr,
+        )
+    return cipher
