@@ -1,0 +1,1 @@
+"""Batch jobs: the end-of-day close (日终)."""

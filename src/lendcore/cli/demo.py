@@ -1,0 +1,300 @@
+"""``lendcore demo``: a few customers borrow, repay early, go overdue and are cured, on a fresh database.
+
+Everything goes through the servicing use cases and the end-of-day close, exactly as in production; the
+business dates are fixed (2026), so the output is the same on every run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from lendcore.cli.main import app, fail
+from lendcore.core.allocation import CustomerMode
+from lendcore.core.errors import LendcoreError
+from lendcore.core.money import format_fen
+from lendcore.core.rates import format_percent
+from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+from lendcore.store.models import Contract, Customer
+
+console = Console(highlight=False, width=max(120, Console().width))
+
+START = date(2026, 3, 1)
+
+
+def create_demo_customer(session: Session, name: str) -> str:
+    """A customer for the demo. (Origination's onboarding can replace this one helper.)"""
+    customer = Customer(status="active")
+    session.add(customer)
+    session.flush()
+    return customer.id
+
+
+class _Demo:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        self.n = 0
+
+    def key(self) -> str:
+        self.n += 1
+        return f"demo-{self.n}"
+
+    def customer(self, name: str, product: str, limit: int, grade: str, on: date) -> tuple[str, str]:
+        from lendcore.servicing.lines import open_credit_line
+
+        with unit_of_work(self.factory) as session:
+            cid = create_demo_customer(session, name)
+            line = open_credit_line(
+                session,
+                customer_id=cid,
+                product_code=product,
+                credit_limit=limit,
+                pricing_grade=grade,
+                business_date=on,
+                actor="demo",
+            )
+            return cid, line.id
+
+    def line(self, cid: str, product: str, limit: int, grade: str, on: date) -> str:
+        from lendcore.servicing.lines import open_credit_line
+
+        with unit_of_work(self.factory) as session:
+            return open_credit_line(
+                session,
+                customer_id=cid,
+                product_code=product,
+                credit_limit=limit,
+                pricing_grade=grade,
+                business_date=on,
+                actor="demo",
+            ).id
+
+    def draw(self, who: str, line: str, amount: int, term: int, on: date, method: str | None = None) -> str:
+        from lendcore.servicing.draw import draw
+
+        with unit_of_work(self.factory) as session:
+            r = draw(
+                session,
+                line_id=line,
+                amount=amount,
+                term=term,
+                business_date=on,
+                idempotency_key=self.key(),
+                method=method,
+                purpose="shopping",
+            )
+        q = r["quote"]
+        table = Table(
+            title=f"{who} borrows {format_fen(amount)} on {on} ({q['product_code']}, {q['method']})"
+        )
+        for col in ("#", "due", "principal", "interest", "total"):
+            table.add_column(col, justify="right")
+        for row in q["schedule"]:
+            table.add_row(
+                str(row["period"]),
+                row["due_date"],
+                format_fen(row["principal"]),
+                format_fen(row["interest"]),
+                format_fen(row["total"]),
+            )
+        console.print(table)
+        from decimal import Decimal
+
+        console.print(
+            f"  daily rate {format_percent(Decimal(q['daily_rate']), 3)}, "
+            f"APR {format_percent(Decimal(q['apr']))} "
+            f"(IRR), total interest {format_fen(q['total_interest'])} → contract {r['contract_id']} "
+            f"[green]{r['status']}[/], available limit {format_fen(r['available_limit'])}"
+        )
+        return str(r["contract_id"])
+
+    def repay(self, who: str, cid: str, amount: int | None, on: date, **kw: Any) -> dict[str, Any]:
+        from lendcore.servicing.repay import repay
+
+        with unit_of_work(self.factory) as session:
+            r = repay(
+                session, customer_id=cid, amount=amount, business_date=on, idempotency_key=self.key(), **kw
+            )
+        console.print(
+            f"{who} pays {format_fen(r['amount'])} on {on} ({r['mode']}, value date {r['value_date']}):"
+        )
+        for c in r["contracts"]:
+            parts = [
+                f"{k} {format_fen(c[k])}"
+                for k in (
+                    "penalty",
+                    "fee",
+                    "interest",
+                    "principal",
+                    "prepaid_principal",
+                    "prepayment_fee",
+                    "unapplied",
+                )
+                if c[k]
+            ]
+            recomputed = ", schedule recomputed" if c["schedule_version"] else ""
+            console.print(
+                f"  {c['contract_id']}: {', '.join(parts) or 'nothing'} → {c['status']}{recomputed}, "
+                f"still owed {format_fen(c['total_outstanding'])}"
+            )
+        return r
+
+    def eod(self, first: date, last: date) -> None:
+        from lendcore.batch.close import run_daily_close
+
+        day = first
+        last_report = None
+        while day <= last:
+            last_report = run_daily_close(self.factory, day)
+            if not last_report.ok:
+                raise RuntimeError(f"close of {day} failed: {last_report.invariants}")
+            day += timedelta(days=1)
+        assert last_report is not None
+        console.print(
+            f"[dim]daily close {first} … {last}: {(last - first).days + 1} day(s), invariants ok; on {last}: "
+            f"overdue {last_report.overdue}, buckets {last_report.buckets}[/]"
+        )
+
+    def status(self, contract_id: str) -> None:
+        with unit_of_work(self.factory, read_only=True) as session:
+            c = session.get(Contract, contract_id)
+            assert c is not None
+            from lendcore.core.delinquency import bucket
+
+            console.print(
+                f"  {contract_id}: {c.status}, principal {format_fen(c.outstanding_principal)}, interest "
+                f"{format_fen(c.interest_receivable)}, penalty {format_fen(c.penalty_receivable)}; "
+                f"DPD {c.days_past_due} {bucket(c.days_past_due).value} ({c.classification})"
+            )
+
+
+def run_demo(factory: sessionmaker[Session]) -> bool:
+    """The demo story; returns True if the trial balance is balanced at the end."""
+    from lendcore.servicing.invariants import check_invariants
+    from lendcore.servicing.repay import payoff_quote
+
+    d = _Demo(factory)
+    console.print(Panel("1. Borrowing (借款)", style="bold"))
+    li, li_quick = d.customer("Li Wei", "quick", 3_000_000, "C", START)
+    li_premium = d.line(li, "premium", 5_000_000, "B", START)
+    wang, wang_quick = d.customer("Wang Fang", "quick", 2_000_000, "D", START)
+    li_q = d.draw("Li Wei", li_quick, 500_000, 1, START, method="bullet")
+    li_p = d.draw("Li Wei", li_premium, 2_400_000, 12, START)
+    wang_q = d.draw("Wang Fang", wang_quick, 1_000_000, 1, START + timedelta(days=4), method="bullet")
+
+    console.print(Panel("2. Repaying early (提前还款)", style="bold"))
+    d.eod(START, START + timedelta(days=14))
+    d.repay("Li Wei", li, 300_000, START + timedelta(days=15))  # by amount: the quick loan first
+    d.repay(
+        "Li Wei", li, 500_000, START + timedelta(days=15), mode=CustomerMode.BY_CONTRACT, contract_ids=[li_p]
+    )  # by contract: prepays the premium loan (1 % fee), schedule recomputed
+
+    console.print(Panel("3. Going overdue (逾期) and being cured", style="bold"))
+    due = date(2026, 4, 5)
+    d.eod(START + timedelta(days=15), due + timedelta(days=10))
+    console.print(f"Wang Fang's loan was due {due}; ten days later:")
+    d.status(wang_q)
+    with unit_of_work(factory, read_only=True) as session:
+        quote = payoff_quote(session, wang, due + timedelta(days=10))
+    console.print(f"  payoff quote on {due + timedelta(days=10)}: {format_fen(quote['total'])}")
+    d.repay("Wang Fang", wang, quote["total"], due + timedelta(days=10))
+    d.status(wang_q)
+
+    console.print(Panel("4. Paid late by the channel, not by the customer (invariant 6)", style="bold"))
+    console.print("Li Wei's quick loan fell due 2026-04-01; the close ran, DPD counted:")
+    d.status(li_q)
+    started = date(2026, 3, 31)
+    with unit_of_work(factory, read_only=True) as session:
+        q = next(c for c in payoff_quote(session, li, started)["contracts"] if c["contract_id"] == li_q)
+    console.print(
+        f"  but Li Wei had started a payment of {format_fen(q['total'])} on {started}, confirmed today:"
+    )
+    d.repay(
+        "Li Wei",
+        li,
+        q["total"],
+        due + timedelta(days=10),
+        value_date=started,
+        mode=CustomerMode.BY_CONTRACT,
+        contract_ids=[li_q],
+    )
+    d.status(li_q)
+
+    console.print(Panel("5. Paying off everything (一次性还清)", style="bold"))
+    on = date(2026, 5, 20)
+    d.eod(due + timedelta(days=11), on)
+    with unit_of_work(factory, read_only=True) as session:
+        quote = payoff_quote(session, li, on)
+    for c in quote["contracts"]:
+        console.print(
+            f"  {c['contract_id']}: principal {format_fen(c['principal'])}, "
+            f"interest {format_fen(c['interest'])}, "
+            f"penalty {format_fen(c['penalty'])}, prepayment fee {format_fen(c['prepayment_fee'])} = "
+            f"{format_fen(c['total'])}"
+        )
+    d.repay("Li Wei", li, quote["total"], on, mode=CustomerMode.PAY_OFF_ALL)
+    d.status(li_p)
+
+    console.print(Panel("6. The books", style="bold"))
+    with unit_of_work(factory, read_only=True) as session:
+        report = check_invariants(session, replay_contracts=True)
+    tb = report.trial_balance
+    table = Table(title="Trial balance", title_justify="left")
+    for col in ("account", "title", "debits", "credits", "balance"):
+        table.add_column(col, justify="left" if col in ("account", "title") else "right")
+    for line in tb.lines:
+        if line.debits or line.credits:
+            table.add_row(
+                line.account.value,
+                line.account.label,
+                format_fen(line.debits),
+                format_fen(line.credits),
+                format_fen(line.balance),
+            )
+    table.add_row("", "total", format_fen(tb.total_debits), format_fen(tb.total_credits), "")
+    console.print(table)
+    verdict = "[green]balanced[/]" if tb.balanced else "[red]NOT balanced[/]"
+    checks = "[green]ok[/]" if report.ok else f"[red]{report.to_dict()}[/]"
+    console.print(
+        f"{verdict}; sub-ledger = general ledger, cash in = allocated + unapplied, "
+        f"replay = stored state: {checks}"
+    )
+    return tb.balanced and report.ok
+
+
+@app.command("demo")
+def demo_command(
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="Database URL (default: a fresh SQLite file in a temp dir)."),
+    ] = None,
+) -> None:
+    """Walk a few customers through borrowing, early repayment, overdue and cure, printing what happens."""
+    from lendcore.store.migrate import upgrade_database
+
+    started = time.perf_counter()
+    try:
+        url = database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='lendcore-demo-')) / 'demo.db'}"
+        from lendcore.store.settings import mask_url
+
+        console.print(f"database: {mask_url(url)}")
+        upgrade_database(url)
+        engine = create_engine(url)
+        try:
+            ok = run_demo(create_session_factory(engine))
+        finally:
+            engine.dispose()
+    except LendcoreError as error:
+        raise fail(error) from None
+    console.print(f"[dim]demo finished in {time.perf_counter() - started:.1f} s[/]")
+    if not ok:
+        raise typer.Exit(1)

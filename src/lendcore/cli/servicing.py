@@ -1,0 +1,676 @@
+"""Servicing commands: ``line``, ``draw``, ``repay``, ``payoff``, ``waive``, ``write-off``, ``loan show``,
+``ledger trial-balance`` and ``eod run``, on the configured database (``lendcore db url``).
+
+Each command parses its flags, opens one unit of work, calls one use case and renders the result.
+Amounts are yuan on input (``--amount 1234.56``) and shown as ``¥1,234.56``; ``--json`` amounts are
+fen. The business date is ``--date`` (default: today in Asia/Shanghai, the only clock read). Money-
+moving commands take ``--key`` (an idempotency key; a fresh one is generated and printed if omitted):
+repeating a command with the same key returns the first result and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from lendcore.cli.main import app, err_console, fail
+from lendcore.core.allocation import CustomerMode
+from lendcore.core.calendar import parse_date
+from lendcore.core.delinquency import bucket
+from lendcore.core.errors import LendcoreError, NotFoundError, ValidationError
+from lendcore.core.money import format_fen, parse_amount
+from lendcore.core.rates import format_percent
+from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+
+_BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+_T = TypeVar("_T")
+
+console = Console(highlight=False, width=max(130, Console().width))
+
+line_app = typer.Typer(name="line", help="Credit lines (授信额度).", no_args_is_help=True)
+loan_app = typer.Typer(name="loan", help="Contracts (借据).", no_args_is_help=True)
+ledger_app = typer.Typer(name="ledger", help="The general ledger.", no_args_is_help=True)
+eod_app = typer.Typer(name="eod", help="The end-of-day close (日终).", no_args_is_help=True)
+app.add_typer(line_app)
+app.add_typer(loan_app)
+app.add_typer(ledger_app)
+app.add_typer(eod_app)
+
+DateOpt = Annotated[
+    str | None, typer.Option("--date", help="Business date (default: today in Asia/Shanghai).")
+]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key (default: a new one).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (amounts in fen).")]
+
+
+def business_date(text: str | None) -> date:
+    if text is None:
+        return datetime.now(_BUSINESS_TZ).date()
+    return parse_date(text, what="--date")
+
+
+def _key(value: str | None) -> str:
+    if value is not None:
+        return value
+    generated = f"cli-{uuid.uuid4().hex}"
+    err_console.print(f"idempotency key: {generated}", markup=False)
+    return generated
+
+
+_factory: sessionmaker[Session] | None = None
+
+
+def session_factory() -> sessionmaker[Session]:
+    """The configured database, migrated to the current schema on first use."""
+    global _factory
+    if _factory is None:
+        from lendcore.store.migrate import upgrade_database
+        from lendcore.store.settings import database_url
+
+        url = database_url()
+        upgrade_database(url)
+        _factory = create_session_factory(create_engine(url))
+    return _factory
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except LendcoreError as error:
+        raise fail(error) from None
+    except OperationalError as error:
+        err_console.print(f"error: cannot reach the database: {error.orig}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def _run(fn: Callable[[Session], _T], *, read_only: bool = False) -> _T:
+    with unit_of_work(session_factory(), read_only=read_only) as session:
+        return fn(session)
+
+
+def _yuan(text: str, flag: str = "--amount") -> int:
+    return parse_amount(text, allow_zero=False) if text else _missing(flag)
+
+
+def _missing(flag: str) -> int:
+    raise ValidationError(f"{flag} is required", code="INVALID_ARGUMENT")
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+# --- line -------------------------------------------------------------------------------------------
+
+
+def create_minimal_customer(session: Session) -> str:
+    """A customer with no PII (servicing-only use; origination onboards real customers)."""
+    from lendcore.store.models import Customer
+
+    customer = Customer(status="active")
+    session.add(customer)
+    session.flush()
+    return customer.id
+
+
+@line_app.command("open")
+def line_open(
+    customer: Annotated[str, typer.Option(help="Customer id, or 'new' for a minimal new customer.")],
+    product: Annotated[str, typer.Option(help="Product code (lendcore products).")],
+    limit: Annotated[str, typer.Option(help="Credit limit in yuan.")],
+    grade: Annotated[str, typer.Option(help="Pricing grade.")] = "C",
+    date_: DateOpt = None,
+    actor: Annotated[str, typer.Option(help="Who opens it.")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Open a credit line."""
+    from lendcore.servicing.lines import available_limit, open_credit_line
+
+    with _errors():
+        on = business_date(date_)
+        credit_limit = _yuan(limit, "--limit")
+
+        def work(session: Session) -> dict[str, Any]:
+            cid = create_minimal_customer(session) if customer == "new" else customer
+            line = open_credit_line(
+                session,
+                customer_id=cid,
+                product_code=product,
+                credit_limit=credit_limit,
+                pricing_grade=grade,
+                business_date=on,
+                actor=actor,
+            )
+            return {
+                "line_id": line.id,
+                "customer_id": cid,
+                "product_code": line.product_code,
+                "credit_limit": line.credit_limit,
+                "pricing_grade": line.pricing_grade,
+                "available_limit": available_limit(session, line.id),
+                "opened_on": on.isoformat(),
+            }
+
+        result = _run(work)
+    if as_json:
+        _print_json(result)
+        return
+    console.print(
+        f"opened line [bold]{result['line_id']}[/] for customer {result['customer_id']}: "
+        f"{result['product_code']}, limit {format_fen(result['credit_limit'])}, "
+        f"grade {result['pricing_grade']}"
+    )
+
+
+@line_app.command("close")
+def line_close(
+    line_id: Annotated[str, typer.Argument(help="Credit line id.")],
+    reason: Annotated[str, typer.Option(help="Reason code.")] = "CUSTOMER_REQUEST",
+    date_: DateOpt = None,
+    actor: Annotated[str, typer.Option(help="Who closes it.")] = "cli",
+) -> None:
+    """Close a credit line with nothing outstanding."""
+    from lendcore.servicing.lines import close_line
+
+    with _errors():
+        on = business_date(date_)
+        _run(lambda s: close_line(s, line_id, reason_code=reason, business_date=on, actor=actor))
+    console.print(f"closed line {line_id}")
+
+
+# --- draw -------------------------------------------------------------------------------------------
+
+
+def _schedule_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("#", "start", "due", "days", "principal", "interest", "fee", "total", "remaining"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            str(r["period"]),
+            str(r["start_date"]),
+            str(r["due_date"]),
+            str(r["days"]),
+            format_fen(r["principal"]),
+            format_fen(r["interest"]),
+            format_fen(r["fee"]),
+            format_fen(r["total"]),
+            format_fen(r["remaining_principal"]),
+        )
+    return table
+
+
+@app.command("draw")
+def draw_command(
+    line: Annotated[str, typer.Option(help="Credit line id.")],
+    amount: Annotated[str, typer.Option(help="Amount in yuan.")],
+    term: Annotated[int, typer.Option(help="Number of monthly periods.")],
+    method: Annotated[str | None, typer.Option(help="Repayment method (product default).")] = None,
+    purpose: Annotated[str, typer.Option(help="Declared purpose (consumption).")] = "shopping",
+    merchant: Annotated[str | None, typer.Option(help="Merchant id (POS installments).")] = None,
+    date_: DateOpt = None,
+    key: KeyOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm the drawdown (else: quote only).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Quote a drawdown; with --yes, confirm it (disburse and book the contract)."""
+    from lendcore.servicing.draw import draw, quote_drawdown
+    from lendcore.store.models import CreditLine
+
+    with _errors():
+        on = business_date(date_)
+        fen = _yuan(amount)
+
+        def load_quote(session: Session) -> dict[str, Any]:
+            row = session.get(CreditLine, line)
+            if row is None:
+                raise NotFoundError(f"credit line {line} not found", code="LINE_NOT_FOUND")
+            q = quote_drawdown(
+                row.product_code,
+                amount=fen,
+                term=term,
+                grade=row.pricing_grade,
+                start=on,
+                method=method,
+                purpose=purpose,
+            )
+            return q.to_json() | {"contract_text": q.contract_text()}
+
+        quote = _run(load_quote, read_only=True)
+        result: dict[str, Any] | None = None
+        if yes:
+            result = _run(
+                lambda s: draw(
+                    s,
+                    line_id=line,
+                    amount=fen,
+                    term=term,
+                    business_date=on,
+                    idempotency_key=_key(key),
+                    method=method,
+                    purpose=purpose,
+                    merchant_id=merchant,
+                )
+            )
+    if as_json:
+        _print_json(result if result is not None else {"quote": quote, "confirmed": False})
+    else:
+        console.print(_schedule_table(quote["schedule"], f"Quote: {format_fen(fen)}, {term} period(s)"))
+        console.print(
+            f"total interest {format_fen(quote['total_interest'])}, fees {format_fen(quote['total_fee'])}, "
+            f"total {format_fen(quote['total_repayable'])}, APR {format_percent(_dec(quote['apr']))} (IRR)"
+        )
+        console.print(quote["contract_text"], markup=False)
+        if result is None:
+            console.print("quote only: add --yes to confirm the drawdown")
+        elif result["status"] == "disbursed":
+            console.print(
+                f"[green]disbursed[/] contract [bold]{result['contract_id']}[/] "
+                f"(payment {result['payment_id']}, paid to the {result['paid_to']}); "
+                f"available limit {format_fen(result['available_limit'])}"
+            )
+    if result is not None and result["status"] != "disbursed":
+        detail = ", ".join(result.get("reason_codes", [])) or result.get("failure_reason") or ""
+        err_console.print(
+            f"error: drawdown {result['status']}: {detail} [{result.get('code')}]", markup=False
+        )
+        raise typer.Exit(2)
+
+
+def _dec(text: str) -> Any:
+    from decimal import Decimal
+
+    return Decimal(text)
+
+
+# --- repay ------------------------------------------------------------------------------------------
+
+
+@app.command("repay")
+def repay_command(
+    customer: Annotated[str, typer.Option(help="Customer id.")],
+    amount: Annotated[str | None, typer.Option(help="Amount in yuan (按金额).")] = None,
+    contract: Annotated[
+        list[str] | None, typer.Option(help="Contract(s) to settle, in order (按合同); repeatable.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Pay off everything (一次性还清).")] = False,
+    date_: DateOpt = None,
+    value_date: Annotated[
+        str | None, typer.Option(help="When the customer started the payment (default: --date).")
+    ] = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Repay by amount, by contract, or pay off everything."""
+    from lendcore.servicing.repay import repay
+
+    with _errors():
+        on = business_date(date_)
+        vd = parse_date(value_date, what="--value-date") if value_date else None
+        chosen = sum(1 for x in (amount is not None and not contract, bool(contract), all_) if x)
+        if chosen != 1 or (all_ and amount is not None):
+            raise ValidationError(
+                "give exactly one of --amount, --contract (with an optional --amount) or --all",
+                code="INVALID_ARGUMENT",
+            )
+        fen = _yuan(amount) if amount is not None else None
+        mode = (
+            CustomerMode.PAY_OFF_ALL
+            if all_
+            else CustomerMode.BY_CONTRACT
+            if contract
+            else CustomerMode.BY_AMOUNT
+        )
+        result = _run(
+            lambda s: repay(
+                s,
+                customer_id=customer,
+                business_date=on,
+                idempotency_key=_key(key),
+                amount=fen,
+                mode=mode,
+                contract_ids=list(contract) if contract else None,
+                value_date=vd,
+            )
+        )
+    if as_json:
+        _print_json(result)
+    else:
+        _print_repayment(result)
+    if result["status"] != "succeeded":
+        err_console.print(f"error: payment {result['status']}: {result.get('failure_reason')}", markup=False)
+        raise typer.Exit(2)
+
+
+def _print_repayment(result: dict[str, Any]) -> None:
+    console.print(
+        f"payment {result['payment_id']} {result['status']}: {format_fen(result['amount'])} "
+        f"({result['mode']}, value date {result['value_date']})"
+    )
+    table = Table(title_justify="left")
+    for col in (
+        "contract",
+        "amount",
+        "penalty",
+        "fee",
+        "interest",
+        "principal",
+        "prepaid",
+        "unapplied",
+        "left",
+    ):
+        table.add_column(col, justify="right")
+    table.add_column("status")
+    for c in result["contracts"]:
+        table.add_row(
+            c["contract_id"],
+            format_fen(c["amount"]),
+            format_fen(c["penalty"]),
+            format_fen(c["fee"] + c["prepayment_fee"]),
+            format_fen(c["interest"]),
+            format_fen(c["principal"]),
+            format_fen(c["prepaid_principal"]),
+            format_fen(c["unapplied"]),
+            format_fen(c["total_outstanding"]),
+            c["status"] + (" (schedule recomputed)" if c["schedule_version"] else ""),
+        )
+    console.print(table)
+
+
+@app.command("payoff")
+def payoff_command(
+    customer: Annotated[str, typer.Option(help="Customer id.")],
+    date_: DateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What pays off every open contract of the customer on the date (一次性还清)."""
+    from lendcore.servicing.repay import payoff_quote
+
+    with _errors():
+        on = business_date(date_)
+        quote = _run(lambda s: payoff_quote(s, customer, on), read_only=True)
+    if as_json:
+        _print_json(quote)
+        return
+    table = Table(title=f"Payoff on {on}", title_justify="left")
+    for col in ("contract", "principal", "interest", "penalty", "fee", "prepayment fee", "total"):
+        table.add_column(col, justify="right")
+    for q in quote["contracts"]:
+        table.add_row(
+            q["contract_id"],
+            *(
+                format_fen(q[k])
+                for k in ("principal", "interest", "penalty", "fee", "prepayment_fee", "total")
+            ),
+        )
+    console.print(table)
+    console.print(f"total {format_fen(quote['total'])}")
+
+
+# --- staff actions ----------------------------------------------------------------------------------
+
+
+@app.command("waive")
+def waive_command(
+    contract: Annotated[str, typer.Option(help="Contract id.")],
+    reason: Annotated[str, typer.Option(help="Why (required).")],
+    actor: Annotated[str, typer.Option(help="Staff member.")],
+    kind: Annotated[str, typer.Option(help="penalty, interest or fee.")] = "penalty",
+    amount: Annotated[str | None, typer.Option(help="Amount in yuan (default: all).")] = None,
+    date_: DateOpt = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Waive penalty or interest on a contract (staff, audited)."""
+    from lendcore.servicing.waive import waive
+
+    with _errors():
+        on = business_date(date_)
+        fen = _yuan(amount) if amount is not None else None
+        result = _run(
+            lambda s: waive(
+                s,
+                contract_id=contract,
+                kind=kind,
+                reason=reason,
+                actor=actor,
+                business_date=on,
+                idempotency_key=_key(key),
+                amount=fen,
+            )
+        )
+    if as_json:
+        _print_json(result)
+        return
+    console.print(f"waived {format_fen(result['amount'])} {result['kind']} on {contract}")
+
+
+@app.command("write-off")
+def write_off_command(
+    contract: Annotated[str, typer.Option(help="Contract id.")],
+    reason: Annotated[str, typer.Option(help="Why (required).")],
+    actor: Annotated[str, typer.Option(help="Staff member.")],
+    date_: DateOpt = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write off a contract past the product's write-off DPD (核销)."""
+    from lendcore.servicing.writeoff import write_off
+
+    with _errors():
+        on = business_date(date_)
+        result = _run(
+            lambda s: write_off(
+                s,
+                contract_id=contract,
+                reason=reason,
+                actor=actor,
+                business_date=on,
+                idempotency_key=_key(key),
+            )
+        )
+    if as_json:
+        _print_json(result)
+        return
+    console.print(f"wrote off {format_fen(result['written_off'])} on {contract} (DPD {result['dpd']})")
+
+
+# --- loan show ----------------------------------------------------------------------------------------
+
+
+def loan_view(session: Session, contract_id: str) -> dict[str, Any]:
+    """Everything ``lendcore loan show`` prints (amounts in fen)."""
+    from lendcore.servicing.contracts import contract_state, current_schedule
+    from lendcore.store.models import Contract, LoanTransaction
+
+    c = session.get(Contract, contract_id)
+    if c is None:
+        raise NotFoundError(f"no contract {contract_id}", code="CONTRACT_NOT_FOUND")
+    state = contract_state(c)
+    txns = session.scalars(
+        select(LoanTransaction).where(LoanTransaction.contract_id == c.id).order_by(LoanTransaction.seq)
+    ).all()
+    return {
+        "contract_id": c.id,
+        "customer_id": c.customer_id,
+        "line_id": c.credit_line_id,
+        "product_code": c.product_code,
+        "status": c.status,
+        "principal": c.principal,
+        "method": c.method,
+        "term": c.term,
+        "daily_rate": str(state.terms.daily_rate),
+        "start_date": c.start_date.isoformat(),
+        "maturity_date": c.maturity_date.isoformat() if c.maturity_date else None,
+        "as_of": c.as_of.isoformat() if c.as_of else None,
+        "accrued_through": state.accrued_through.isoformat(),
+        "balances": {
+            "principal": c.outstanding_principal,
+            "interest": c.interest_receivable,
+            "penalty": c.penalty_receivable,
+            "fee": c.fee_receivable,
+            "unapplied": state.suspense,
+            "total": state.total_outstanding,
+        },
+        "days_past_due": c.days_past_due,
+        "bucket": bucket(c.days_past_due).value,
+        "classification": c.classification,
+        "schedule_version": c.schedule_version,
+        "schedule": [
+            {
+                "period": r.period,
+                "start_date": r.start_date.isoformat(),
+                "due_date": r.due_date.isoformat(),
+                "days": r.days,
+                "principal": r.principal,
+                "interest": r.interest,
+                "fee": r.fee,
+                "total": r.total,
+                "remaining_principal": r.remaining_principal,
+            }
+            for r in current_schedule(session, c)
+        ],
+        "installments": [
+            {
+                "period": r.period,
+                "due_date": r.due_date.isoformat(),
+                "principal_outstanding": r.principal_outstanding,
+                "interest_outstanding": r.interest_outstanding,
+                "penalty_outstanding": r.penalty_outstanding,
+                "fee_outstanding": r.fee_outstanding,
+            }
+            for r in state.rows
+        ],
+        "history": [
+            {
+                "seq": t.seq,
+                "txn_id": t.id,
+                "type": t.type,
+                "amount": t.amount,
+                "value_date": t.value_date.isoformat(),
+                "business_date": t.business_date.isoformat(),
+                "reverses": t.reverses_txn_id,
+            }
+            for t in txns
+        ],
+    }
+
+
+@loan_app.command("show")
+def loan_show(
+    contract_id: Annotated[str, typer.Argument(help="Contract id.")],
+    as_json: JsonOpt = False,
+    accruals: Annotated[
+        bool, typer.Option(help="Include daily accrual transactions in the history.")
+    ] = False,
+) -> None:
+    """A contract: schedule, balances, DPD and history."""
+    with _errors():
+        view = _run(lambda s: loan_view(s, contract_id), read_only=True)
+    if as_json:
+        _print_json(view)
+        return
+    b = view["balances"]
+    console.print(
+        f"[bold]{view['contract_id']}[/] {view['product_code']} {view['status']}: "
+        f"{format_fen(view['principal'])} {view['method']} × {view['term']}, daily rate "
+        f"{format_percent(_dec(view['daily_rate']), 4)}, {view['start_date']} → {view['maturity_date']}"
+    )
+    console.print(
+        f"owed: principal {format_fen(b['principal'])}, interest {format_fen(b['interest'])}, penalty "
+        f"{format_fen(b['penalty'])}, fee {format_fen(b['fee'])} (total {format_fen(b['total'])}); unapplied "
+        f"{format_fen(b['unapplied'])}; DPD {view['days_past_due']} {view['bucket']} "
+        f"{view['classification']}; accrued through {view['accrued_through']}"
+    )
+    console.print(_schedule_table(view["schedule"], f"Schedule (version {view['schedule_version']})"))
+    history = Table(title="History", title_justify="left")
+    for col in ("seq", "type", "amount", "value date", "booked"):
+        history.add_column(col, justify="right")
+    hidden = 0
+    for t in view["history"]:
+        if not accruals and t["type"].endswith("accrual"):
+            hidden += 1
+            continue
+        history.add_row(
+            str(t["seq"]), t["type"], format_fen(t["amount"]), t["value_date"], t["business_date"]
+        )
+    console.print(history)
+    if hidden:
+        console.print(f"({hidden} daily accrual transaction(s) hidden; --accruals shows them)")
+
+
+# --- ledger and eod -----------------------------------------------------------------------------------
+
+
+@ledger_app.command("trial-balance")
+def trial_balance_command(as_json: JsonOpt = False) -> None:
+    """Debits and credits per account over the whole ledger; exit 1 when unbalanced."""
+    from lendcore.servicing.invariants import trial_balance_from_db
+
+    with _errors():
+        tb = _run(trial_balance_from_db, read_only=True)
+    if as_json:
+        _print_json(tb.to_dict())
+    else:
+        table = Table(title="Trial balance", title_justify="left")
+        for col in ("account", "title", "debits", "credits", "balance"):
+            table.add_column(col, justify="right" if col not in ("account", "title") else "left")
+        for line in tb.lines:
+            if line.debits or line.credits:
+                table.add_row(
+                    line.account.value,
+                    line.account.label,
+                    format_fen(line.debits),
+                    format_fen(line.credits),
+                    format_fen(line.balance),
+                )
+        table.add_row("", "total", format_fen(tb.total_debits), format_fen(tb.total_credits), "")
+        console.print(table)
+        console.print("[green]balanced[/]" if tb.balanced else "[red]NOT BALANCED[/]")
+    if not tb.balanced:
+        raise typer.Exit(1)
+
+
+@eod_app.command("run")
+def eod_run(
+    date_: DateOpt = None,
+    chunk_size: Annotated[int, typer.Option(help="Contracts per transaction.")] = 500,
+    verify_replay: Annotated[bool, typer.Option(help="Also replay every contract (slow).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the end-of-day close for a business date (idempotent: a closed date is not closed again)."""
+    from lendcore.batch.close import run_daily_close
+
+    with _errors():
+        on = business_date(date_)
+        if chunk_size < 1:
+            raise ValidationError("--chunk-size must be at least 1", code="INVALID_ARGUMENT")
+        report = run_daily_close(session_factory(), on, chunk_size=chunk_size, verify_replay=verify_replay)
+    if as_json:
+        _print_json(report.to_dict())
+    elif report.status == "skipped":
+        console.print(f"{on} is already closed: nothing to do")
+    else:
+        d = report.to_dict()
+        console.print(
+            f"close of {on}: {report.status}; {report.contracts} contract(s) in {report.chunks} chunk(s), "
+            f"interest {format_fen(report.interest_accrued)}, penalty {format_fen(report.penalty_accrued)}, "
+            f"overdue {report.overdue} {report.buckets}; {report.seconds:.3f} s "
+            f"({d['contracts_per_second']} contracts/s)"
+        )
+        console.print(f"invariants: {'ok' if report.invariants.get('ok') else report.invariants}")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,675 @@
+"""The repository bridge between the pure servicing core and the database.
+
+* :func:`terms_for_product` builds a contract's :class:`LoanTerms` from a catalog product;
+  :func:`terms_to_json` / :func:`terms_from_json` store them in ``contracts.terms``.
+* :func:`state_to_json` / :func:`state_from_json`: the ``contracts.state`` snapshot (exact decimals as
+  strings, dates as ISO strings), so an on-time transaction costs one :func:`~lendcore.core.loan.apply`.
+* :func:`txn_to_row` / :func:`txn_from_row`: transaction dataclasses ↔ ``loan_transactions`` rows. The
+  database id of a row *is* the core ``txn_id``.
+* :func:`load_book`: a contract's :class:`~lendcore.core.loan.LoanBook` rebuilt by replaying its stored
+  transactions; each applied transaction's journal entry carries the id of its live database entry, so
+  the mirror entries of a backdated booking can name the entries they reverse.
+* :func:`post_transaction`: book one transaction on a (locked) contract and write everything it implies
+  in the caller's unit of work: the transaction row, journal entries with postings, the state snapshot
+  and its scalar mirrors, and a new schedule version when the plan changed (prepayment recompute).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lendcore.core import ledger
+from lendcore.core.accrual import accrue
+from lendcore.core.contract import (
+    InstallmentState,
+    LoanState,
+    LoanTerms,
+    PrepaymentFee,
+    PrepaymentFeeKind,
+    PrepaymentRecompute,
+    Status,
+)
+from lendcore.core.delinquency import LoanClass, assess
+from lendcore.core.errors import InvariantViolationError, NotFoundError, ValidationError
+from lendcore.core.loan import (
+    Applied,
+    Disbursement,
+    Fee,
+    InterestAccrual,
+    LoanBook,
+    PenaltyAccrual,
+    Recovery,
+    Repayment,
+    Reversal,
+    Transaction,
+    Waiver,
+    WaiverKind,
+    WriteOff,
+    apply,
+    effective_transactions,
+)
+from lendcore.core.money import Fen, Rounding
+from lendcore.core.rates import DayCountBasis, to_ppm
+from lendcore.core.schedule import Installment, InterestRule, Method
+from lendcore.products.catalog import Product, default_catalog
+from lendcore.store.engine import for_update
+from lendcore.store.ids import new_id
+from lendcore.store.models import Contract, LoanTransaction, ScheduleRow
+from lendcore.store.models import JournalEntry as JournalEntryRow
+from lendcore.store.models import Posting as PostingRow
+
+#: Five-level classification as stored in ``contracts.classification``.
+CLASS_SLUGS: Final[Mapping[LoanClass, str]] = {
+    LoanClass.NORMAL: "normal",
+    LoanClass.SPECIAL_MENTION: "special-mention",
+    LoanClass.SUBSTANDARD: "substandard",
+    LoanClass.DOUBTFUL: "doubtful",
+    LoanClass.LOSS: "loss",
+}
+
+#: Contract statuses beyond the core's: a drawdown whose disbursement failed.
+CANCELLED: Final = "cancelled"
+
+
+# --- terms ------------------------------------------------------------------------------------------
+
+
+def terms_for_product(
+    product: Product,
+    *,
+    contract_id: str,
+    customer_id: str,
+    schedule: Sequence[Installment],
+    daily_rate: Decimal,
+    method: Method,
+) -> LoanTerms:
+    """The signed terms of a drawdown on ``product``. The catalog caps the penalty rate alone
+    (overdue principal bears penalty *instead of* contract interest), hence
+    ``cap_includes_contract_rate=False``."""
+    year_days = 360 if product.day_count is DayCountBasis.D360 else 365
+    return LoanTerms(
+        contract_id=contract_id,
+        customer_id=customer_id,
+        product_code=product.code,
+        principal=sum(r.principal for r in schedule),
+        daily_rate=daily_rate,
+        method=method,
+        schedule=tuple(schedule),
+        interest_rule=product.interest_rule,
+        penalty_multiplier=product.penalty.multiplier,
+        penalty_on_interest=product.penalty.on_overdue_interest,
+        grace_days=product.penalty.grace_days,
+        rate_cap_annual=product.cost_cap,
+        cap_includes_contract_rate=False,
+        year_days=year_days,
+        waterfall=product.allocation_waterfall,
+        prepayment_recompute=PrepaymentRecompute(product.prepayment_recompute.value),
+        prepayment_fee=(
+            PrepaymentFee.percent(product.prepayment_fee_rate)
+            if product.prepayment_fee_rate > 0
+            else PrepaymentFee.none()
+        ),
+        revolving=product.revolving,
+        rounding=product.rounding,
+    )
+
+
+def _installment_json(r: Installment) -> dict[str, Any]:
+    return {
+        "period": r.period,
+        "start_date": r.start_date.isoformat(),
+        "due_date": r.due_date.isoformat(),
+        "days": r.days,
+        "principal": r.principal,
+        "interest": r.interest,
+        "fee": r.fee,
+        "total": r.total,
+        "remaining_principal": r.remaining_principal,
+    }
+
+
+def _installment_from(d: Mapping[str, Any]) -> Installment:
+    return Installment(
+        period=int(d["period"]),
+        start_date=date.fromisoformat(d["start_date"]),
+        due_date=date.fromisoformat(d["due_date"]),
+        days=int(d["days"]),
+        principal=int(d["principal"]),
+        interest=int(d["interest"]),
+        fee=int(d["fee"]),
+        total=int(d["total"]),
+        remaining_principal=int(d["remaining_principal"]),
+    )
+
+
+def terms_to_json(t: LoanTerms) -> dict[str, Any]:
+    return {
+        "contract_id": t.contract_id,
+        "customer_id": t.customer_id,
+        "product_code": t.product_code,
+        "principal": t.principal,
+        "daily_rate": str(t.daily_rate),
+        "method": t.method.value,
+        "schedule": [_installment_json(r) for r in t.schedule],
+        "interest_rule": t.interest_rule.value,
+        "penalty_multiplier": str(t.penalty_multiplier),
+        "penalty_on_interest": t.penalty_on_interest,
+        "grace_days": t.grace_days,
+        "rate_cap_annual": str(t.rate_cap_annual),
+        "cap_includes_contract_rate": t.cap_includes_contract_rate,
+        "year_days": t.year_days,
+        "waterfall": t.waterfall,
+        "prepayment_recompute": t.prepayment_recompute.value,
+        "prepayment_fee": {"kind": t.prepayment_fee.kind.value, "rate": str(t.prepayment_fee.rate)},
+        "revolving": t.revolving,
+        "rounding": t.rounding.value,
+    }
+
+
+def terms_from_json(d: Mapping[str, Any]) -> LoanTerms:
+    fee = d["prepayment_fee"]
+    return LoanTerms(
+        contract_id=d["contract_id"],
+        customer_id=d["customer_id"],
+        product_code=d["product_code"],
+        principal=int(d["principal"]),
+        daily_rate=Decimal(d["daily_rate"]),
+        method=Method(d["method"]),
+        schedule=tuple(_installment_from(r) for r in d["schedule"]),
+        interest_rule=InterestRule(d["interest_rule"]),
+        penalty_multiplier=Decimal(d["penalty_multiplier"]),
+        penalty_on_interest=bool(d["penalty_on_interest"]),
+        grace_days=int(d["grace_days"]),
+        rate_cap_annual=Decimal(d["rate_cap_annual"]),
+        cap_includes_contract_rate=bool(d["cap_includes_contract_rate"]),
+        year_days=int(d["year_days"]),
+        waterfall=d["waterfall"],
+        prepayment_recompute=PrepaymentRecompute(d["prepayment_recompute"]),
+        prepayment_fee=PrepaymentFee(PrepaymentFeeKind(fee["kind"]), Decimal(fee["rate"])),
+        revolving=bool(d["revolving"]),
+        rounding=Rounding(d["rounding"]),
+    )
+
+
+# --- state snapshot ---------------------------------------------------------------------------------
+
+_ROW_INTS: Final = (
+    "period",
+    "principal",
+    "scheduled_fee",
+    "principal_paid",
+    "interest_accrued",
+    "interest_paid",
+    "interest_waived",
+    "fee_charged",
+    "fee_paid",
+    "fee_waived",
+    "penalty_accrued",
+    "penalty_paid",
+    "penalty_waived",
+)
+_STATE_INTS: Final = (
+    "suspense",
+    "cash_in",
+    "principal_disbursed",
+    "principal_prepaid",
+    "prepayment_fees",
+    "written_off",
+    "recovered",
+    "transactions_applied",
+)
+
+
+def state_to_json(s: LoanState) -> dict[str, Any]:
+    rows = []
+    for r in s.rows:
+        row: dict[str, Any] = {k: getattr(r, k) for k in _ROW_INTS}
+        row["start_date"] = r.start_date.isoformat()
+        row["due_date"] = r.due_date.isoformat()
+        row["interest_exact"] = str(r.interest_exact)
+        row["penalty_exact"] = str(r.penalty_exact)
+        rows.append(row)
+    doc: dict[str, Any] = {k: getattr(s, k) for k in _STATE_INTS}
+    doc["status"] = s.status.value
+    doc["rows"] = rows
+    doc["accrued_through"] = s.accrued_through.isoformat()
+    doc["penalty_through"] = s.penalty_through.isoformat()
+    doc["last_value_date"] = s.last_value_date.isoformat() if s.last_value_date else None
+    return doc
+
+
+def state_from_json(terms: LoanTerms, d: Mapping[str, Any]) -> LoanState:
+    if not d:
+        return LoanState.new(terms)
+    rows = tuple(
+        InstallmentState(
+            start_date=date.fromisoformat(r["start_date"]),
+            due_date=date.fromisoformat(r["due_date"]),
+            interest_exact=Decimal(r["interest_exact"]),
+            penalty_exact=Decimal(r["penalty_exact"]),
+            **{k: int(r[k]) for k in _ROW_INTS},
+        )
+        for r in d["rows"]
+    )
+    last = d.get("last_value_date")
+    return LoanState(
+        terms=terms,
+        status=Status(d["status"]),
+        rows=rows,
+        accrued_through=date.fromisoformat(d["accrued_through"]),
+        penalty_through=date.fromisoformat(d["penalty_through"]),
+        last_value_date=date.fromisoformat(last) if last else None,
+        **{k: int(d[k]) for k in _STATE_INTS},
+    )
+
+
+def contract_terms(contract: Contract) -> LoanTerms:
+    return terms_from_json(contract.terms)
+
+
+def contract_state(contract: Contract) -> LoanState:
+    return state_from_json(contract_terms(contract), contract.state)
+
+
+# --- transactions ↔ rows ----------------------------------------------------------------------------
+
+TXN_TYPES: Final[Mapping[type[Any], str]] = {
+    Disbursement: "disbursement",
+    Repayment: "repayment",
+    InterestAccrual: "interest-accrual",
+    PenaltyAccrual: "penalty-accrual",
+    Fee: "fee",
+    Waiver: "waiver",
+    Reversal: "reversal",
+    WriteOff: "write-off",
+    Recovery: "recovery",
+}
+
+
+def txn_to_row(
+    txn: Transaction,
+    *,
+    contract_id: str,
+    business_date: date,
+    payment_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> LoanTransaction:
+    amount: Fen = 0
+    payload: dict[str, Any] = {}
+    reverses: str | None = None
+    if isinstance(txn, Disbursement | Recovery):
+        amount = txn.amount
+    elif isinstance(txn, Repayment):
+        amount = txn.amount
+        payload = {"waterfall": txn.waterfall}
+    elif isinstance(txn, Fee):
+        amount = txn.amount
+        payload = {"reason": txn.reason}
+    elif isinstance(txn, Waiver):
+        amount = txn.amount or 0
+        payload = {"kind": txn.kind.value, "reason": txn.reason, "all": txn.amount is None}
+    elif isinstance(txn, Reversal):
+        reverses = txn.target_txn_id
+        payload = {"reason": txn.reason}
+    elif isinstance(txn, WriteOff):
+        payload = {"reason": txn.reason}
+    return LoanTransaction(
+        id=txn.txn_id,
+        contract_id=contract_id,
+        seq=txn.seq,
+        type=TXN_TYPES[type(txn)],
+        amount=amount,
+        value_date=txn.value_date,
+        business_date=business_date,
+        reverses_txn_id=reverses,
+        payment_id=payment_id,
+        payload=payload,
+        idempotency_key=idempotency_key,
+    )
+
+
+def txn_from_row(row: LoanTransaction) -> Transaction:
+    p = row.payload or {}
+    common = (row.id, row.value_date, row.seq)
+    kind = row.type
+    if kind == "disbursement":
+        return Disbursement(*common, row.amount)
+    if kind == "repayment":
+        return Repayment(*common, row.amount, p.get("waterfall"))
+    if kind == "interest-accrual":
+        return InterestAccrual(*common)
+    if kind == "penalty-accrual":
+        return PenaltyAccrual(*common)
+    if kind == "fee":
+        return Fee(*common, row.amount, p.get("reason", ""))
+    if kind == "waiver":
+        return Waiver(
+            *common, WaiverKind(p["kind"]), p.get("reason", ""), None if p.get("all") else row.amount
+        )
+    if kind == "reversal":
+        if row.reverses_txn_id is None:
+            raise InvariantViolationError(f"reversal {row.id} names no target", code="BAD_TRANSACTION_ROW")
+        return Reversal(*common, row.reverses_txn_id, p.get("reason", ""))
+    if kind == "write-off":
+        return WriteOff(*common, p.get("reason", ""))
+    if kind == "recovery":
+        return Recovery(*common, row.amount)
+    raise InvariantViolationError(f"unknown transaction type {kind!r}", code="BAD_TRANSACTION_ROW")
+
+
+def stored_transactions(session: Session, contract_id: str) -> list[Transaction]:
+    rows = session.scalars(
+        select(LoanTransaction)
+        .where(LoanTransaction.contract_id == contract_id)
+        .order_by(LoanTransaction.seq)
+    ).all()
+    return [txn_from_row(r) for r in rows]
+
+
+# --- the book ---------------------------------------------------------------------------------------
+
+
+def _live_entries(session: Session, contract_id: str) -> dict[str, str]:
+    """txn id → id of its journal entry that is not a mirror and has not been mirrored."""
+    rows = session.execute(
+        select(JournalEntryRow.id, JournalEntryRow.source_txn_id, JournalEntryRow.reverses_entry_id)
+        .where(JournalEntryRow.contract_id == contract_id)
+        .order_by(JournalEntryRow.id)
+    ).all()
+    mirrored = {r.reverses_entry_id for r in rows if r.reverses_entry_id}
+    live: dict[str, str] = {}
+    for entry_id, txn_id, reverses in rows:
+        if reverses is None and entry_id not in mirrored and txn_id is not None:
+            if txn_id in live:
+                raise InvariantViolationError(
+                    f"transaction {txn_id} has two live journal entries", code="LEDGER_INCONSISTENT"
+                )
+            live[txn_id] = entry_id
+    return live
+
+
+def load_book(session: Session, contract: Contract) -> LoanBook:
+    """The contract's book, rebuilt by replaying its stored transactions (for backdating/reversals)."""
+    terms = contract_terms(contract)
+    txns = stored_transactions(session, contract.id)
+    live = _live_entries(session, contract.id)
+    reversals = tuple(t for t in txns if isinstance(t, Reversal))
+    targets = {r.target_txn_id for r in reversals}
+    reversed_txns = tuple(t for t in txns if t.txn_id in targets)
+    state = LoanState.new(terms)
+    applied: list[Applied] = []
+    journal: list[ledger.JournalEntry] = []
+    for t in effective_transactions(txns):
+        state, postings = apply(state, t)
+        entry = None
+        if postings:
+            if t.txn_id not in live:
+                raise InvariantViolationError(
+                    f"transaction {t.txn_id} has postings but no live journal entry",
+                    code="LEDGER_INCONSISTENT",
+                )
+            entry = ledger.JournalEntry(live[t.txn_id], t.value_date, postings, t.txn_id, type(t).__name__)
+            journal.append(entry)
+        applied.append(Applied(t, state, entry))
+    return LoanBook(terms, tuple(applied), reversals, reversed_txns, tuple(journal))
+
+
+def state_as_of(session: Session, contract: Contract, on: date) -> LoanState:
+    """The contract's state after every transaction value-dated on or before ``on`` (not accrued)."""
+    state = contract_state(contract)
+    if state.last_value_date is None or state.last_value_date <= on:
+        return state
+    book = load_book(session, contract)
+    before = [a.state for a in book.applied if a.txn.value_date <= on]
+    return before[-1] if before else LoanState.new(book.terms)
+
+
+# --- booking ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What :func:`post_transaction` did: the state before and after, the transaction, the entries."""
+
+    before: LoanState
+    after: LoanState
+    txn: Transaction
+    entries: tuple[ledger.JournalEntry, ...]
+    backdated: bool
+    schedule_version: int | None  # the new schedule version written, if the plan changed
+
+
+def lock_contract(session: Session, contract_id: str) -> Contract:
+    contract = session.scalars(for_update(select(Contract).where(Contract.id == contract_id))).one_or_none()
+    if contract is None:
+        raise NotFoundError(f"no contract {contract_id}", code="CONTRACT_NOT_FOUND", contract_id=contract_id)
+    return contract
+
+
+def post_transaction(
+    session: Session,
+    contract: Contract,
+    make: Callable[[str, int], Transaction],
+    *,
+    business_date: date,
+    payment_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> Posted:
+    """Book ``make(txn_id, seq)`` on ``contract`` (lock it first) and write what it implies.
+
+    On-time transactions are applied to the stored snapshot; backdated ones and reversals go through
+    the full :class:`LoanBook` (mirror entries, re-applied later transactions). Any refusal raises
+    before anything is written.
+    """
+    terms = contract_terms(contract)
+    before = state_from_json(terms, contract.state)
+    seq = contract.last_replayed_seq + 1
+    txn = make(new_id("txn"), seq)
+    on_time = not isinstance(txn, Reversal) and (
+        before.last_value_date is None or txn.value_date >= before.last_value_date
+    )
+    entries: tuple[ledger.JournalEntry, ...]
+    if on_time:
+        after, postings = apply(before, txn)
+        entries = (
+            (
+                ledger.JournalEntry(
+                    f"new:{txn.txn_id}", txn.value_date, postings, txn.txn_id, type(txn).__name__
+                ),
+            )
+            if postings
+            else ()
+        )
+    else:
+        book = load_book(session, contract)
+        if book.state != before:
+            raise InvariantViolationError(
+                f"contract {contract.id}: stored state differs from the replay of its transactions",
+                code="REPLAY_MISMATCH",
+            )
+        new_book, entries = book.book(txn)
+        after = new_book.state
+    session.add(
+        txn_to_row(
+            txn,
+            contract_id=contract.id,
+            business_date=business_date,
+            payment_id=payment_id,
+            idempotency_key=idempotency_key,
+        )
+    )
+    session.flush()
+    _write_entries(session, contract, entries, business_date, txn.txn_id, payment_id)
+    version = None
+    if tuple(r.principal for r in after.rows) != tuple(r.principal for r in before.rows) and (
+        before.status is not Status.PENDING
+    ):
+        version = contract.schedule_version + 1
+        write_schedule(session, contract.id, version, projected_schedule(after))
+        contract.schedule_version = version
+    contract.last_replayed_seq = seq
+    save_state(contract, after, business_date)
+    return Posted(before, after, txn, entries, not on_time, version)
+
+
+def _write_entries(
+    session: Session,
+    contract: Contract,
+    entries: Sequence[ledger.JournalEntry],
+    business_date: date,
+    txn_id: str,
+    payment_id: str | None,
+) -> None:
+    ids: dict[str, str] = {}
+    for e in entries:
+        db_id = new_id("je")
+        ids[e.entry_id] = db_id
+        reverses = ids.get(e.reverses, e.reverses) if e.reverses else None
+        row = JournalEntryRow(
+            id=db_id,
+            business_date=business_date,
+            value_date=e.value_date,
+            description=(e.memo or type(e).__name__)[:200],
+            source_txn_id=e.txn_id or None,
+            contract_id=contract.id,
+            payment_id=payment_id if e.txn_id == txn_id and not e.reverses else None,
+            reverses_entry_id=reverses,
+        )
+        row.postings = [
+            PostingRow(
+                account_code=p.account.value,
+                contract_id=p.contract_id,
+                customer_id=p.customer_id,
+                debit=p.amount if p.side is ledger.Side.DEBIT else 0,
+                credit=p.amount if p.side is ledger.Side.CREDIT else 0,
+            )
+            for p in e.postings
+        ]
+        session.add(row)
+    if entries:
+        session.flush()
+
+
+def save_state(contract: Contract, state: LoanState, business_date: date) -> None:
+    """Store the snapshot and its scalar mirrors (balances, DPD, classification, status)."""
+    contract.state = state_to_json(state)
+    contract.as_of = business_date
+    contract.outstanding_principal = state.principal_outstanding
+    contract.interest_receivable = state.interest_outstanding
+    contract.penalty_receivable = state.penalty_outstanding
+    contract.fee_receivable = state.fee_outstanding
+    d = assess(state, max(business_date, state.accrued_through))
+    contract.days_past_due = d.dpd
+    contract.classification = CLASS_SLUGS[d.loan_class]
+    if contract.status != state.status.value:
+        contract.status = state.status.value
+        if state.status is Status.CLOSED:
+            contract.closed_on = business_date
+    elif state.status is Status.ACTIVE:
+        contract.closed_on = None
+
+
+# --- schedules --------------------------------------------------------------------------------------
+
+
+def projected_schedule(state: LoanState) -> tuple[Installment, ...]:
+    """The plan as it now stands: past rows as accrued, future rows' interest projected as if every
+    installment were paid on its due date (accrual to maturity on the not-yet-due principal)."""
+    end = state.terms.maturity_date
+    projected = state
+    if state.status is Status.ACTIVE and state.accrued_through < end:
+        projected, _ = accrue(state, end, penalty=False)
+    rows = []
+    remaining = sum(r.principal for r in projected.rows)
+    for r in projected.rows:
+        remaining -= r.principal
+        fee = max(r.fee_charged, r.scheduled_fee)
+        rows.append(
+            Installment(
+                period=r.period,
+                start_date=r.start_date,
+                due_date=r.due_date,
+                days=(r.due_date - r.start_date).days,
+                principal=r.principal,
+                interest=r.interest_accrued,
+                fee=fee,
+                total=r.principal + r.interest_accrued + fee,
+                remaining_principal=remaining,
+            )
+        )
+    return tuple(rows)
+
+
+def write_schedule(session: Session, contract_id: str, version: int, rows: Sequence[Installment]) -> None:
+    for r in rows:
+        session.add(
+            ScheduleRow(
+                contract_id=contract_id,
+                version=version,
+                period=r.period,
+                start_date=r.start_date,
+                due_date=r.due_date,
+                days=r.days,
+                principal=r.principal,
+                interest=r.interest,
+                fee=r.fee,
+                total=r.total,
+                remaining_principal=r.remaining_principal,
+            )
+        )
+
+
+def current_schedule(session: Session, contract: Contract) -> list[ScheduleRow]:
+    return list(
+        session.scalars(
+            select(ScheduleRow)
+            .where(ScheduleRow.contract_id == contract.id, ScheduleRow.version == contract.schedule_version)
+            .order_by(ScheduleRow.period)
+        ).all()
+    )
+
+
+def new_contract_row(
+    *,
+    terms: LoanTerms,
+    credit_line_id: str,
+    purpose: str | None,
+    business_date: date,
+) -> Contract:
+    """A pending contract row for ``terms`` (its schedule is written by the caller)."""
+    if terms.interest_rule is not InterestRule.DAYS:  # pragma: no cover - LoanTerms refuses it
+        raise ValidationError("unsupported interest rule", code="UNSUPPORTED_INTEREST_RULE")
+    state = LoanState.new(terms)
+    return Contract(
+        id=terms.contract_id,
+        credit_line_id=credit_line_id,
+        customer_id=terms.customer_id,
+        product_code=terms.product_code,
+        principal=terms.principal,
+        method=terms.method.value,
+        term=len(terms.schedule),
+        daily_rate_ppm=to_ppm(terms.daily_rate),
+        start_date=terms.start_date,
+        first_due_date=terms.schedule[0].due_date,
+        maturity_date=terms.maturity_date,
+        purpose=purpose,
+        status=Status.PENDING.value,
+        terms=terms_to_json(terms),
+        state=state_to_json(state),
+        as_of=business_date,
+        outstanding_principal=0,
+        classification=CLASS_SLUGS[LoanClass.NORMAL],
+        last_replayed_seq=0,
+        schedule_version=1,
+    )
+
+
+def product_of(contract: Contract) -> Product:
+    return default_catalog().get(contract.product_code)

@@ -1,0 +1,148 @@
+"""Write-off (核销) and recovery after write-off.
+
+:func:`write_off` moves every receivable of a contract off balance sheet, only when the contract is
+eligible: its DPD on the business date exceeds the product's ``write_off_dpd`` (``WRITE_OFF_NOT_ELIGIBLE``
+otherwise). Staff action, reason required, audited. :func:`recover` books money received on a
+written-off contract (Dr cash / Cr recoveries; beyond what was written off goes to unapplied funds),
+through an inbound payment. Both run in the caller's unit of work, idempotent by key.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lendcore.core.accrual import accrue
+from lendcore.core.contract import Status
+from lendcore.core.delinquency import days_past_due, write_off_eligible
+from lendcore.core.errors import BusinessRuleError
+from lendcore.core.loan import Recovery, WriteOff
+from lendcore.core.money import Fen
+from lendcore.payments.channel import PaymentChannel
+from lendcore.payments.state import PaymentDirection, PaymentState
+from lendcore.servicing.common import (
+    check_amount,
+    check_text,
+    check_value_date,
+    lock_unapplied,
+    run_payment,
+    scoped_key,
+)
+from lendcore.servicing.contracts import contract_state, lock_contract, post_transaction, product_of
+from lendcore.store.audit import record_audit
+from lendcore.store.idempotency import fingerprint, run_idempotent
+
+
+def write_off(
+    session: Session,
+    *,
+    contract_id: str,
+    reason: str,
+    actor: str,
+    business_date: date,
+    idempotency_key: str,
+) -> dict[str, Any]:
+    request = {"contract_id": contract_id, "reason": reason, "actor": actor, "business_date": business_date}
+
+    def work() -> dict[str, Any]:
+        why = check_text(reason, "REASON_REQUIRED", "a reason")
+        who = check_text(actor, "ACTOR_REQUIRED", "a staff actor", 64)
+        contract = lock_contract(session, contract_id)
+        state = contract_state(contract)
+        if state.status is Status.WRITTEN_OFF:
+            raise BusinessRuleError("the contract is already written off", code="CONTRACT_WRITTEN_OFF")
+        if state.status is not Status.ACTIVE:
+            raise BusinessRuleError(f"the contract is {state.status.value}", code="CONTRACT_NOT_ACTIVE")
+        after_days = product_of(contract).write_off_dpd
+        accrued, _ = accrue(state, max(business_date, state.accrued_through))
+        dpd = days_past_due(accrued, business_date)
+        if not write_off_eligible(dpd, after_days):
+            raise BusinessRuleError(
+                f"DPD {dpd} does not exceed the product's write-off threshold of {after_days} days",
+                code="WRITE_OFF_NOT_ELIGIBLE",
+                dpd=dpd,
+                threshold=after_days,
+            )
+        posted = post_transaction(
+            session,
+            contract,
+            lambda txn_id, seq: WriteOff(txn_id, business_date, seq, why),
+            business_date=business_date,
+            idempotency_key=scoped_key("write-off", idempotency_key),
+        )
+        record_audit(
+            session,
+            actor=who,
+            action="contract.write_off",
+            target_type="contract",
+            target_id=contract.id,
+            details={"amount": posted.after.written_off, "dpd": dpd, "txn_id": posted.txn.txn_id},
+            reason=why,
+        )
+        return {
+            "contract_id": contract.id,
+            "txn_id": posted.txn.txn_id,
+            "dpd": dpd,
+            "written_off": posted.after.written_off,
+            "status": posted.after.status.value,
+        }
+
+    return run_idempotent(session, "write-off", idempotency_key, fingerprint(request), work)
+
+
+def recover(
+    session: Session,
+    *,
+    contract_id: str,
+    amount: Fen,
+    business_date: date,
+    idempotency_key: str,
+    value_date: date | None = None,
+    account_token: str | None = None,
+    channel: PaymentChannel | None = None,
+) -> dict[str, Any]:
+    on = value_date or business_date
+    request = {"contract_id": contract_id, "amount": amount, "business_date": business_date, "value_date": on}
+
+    def work() -> dict[str, Any]:
+        check_amount(amount)
+        check_value_date(on, business_date)
+        contract = lock_contract(session, contract_id)
+        if contract.status != Status.WRITTEN_OFF.value:
+            raise BusinessRuleError("only a written-off contract takes recoveries", code="NOT_WRITTEN_OFF")
+        unapplied = lock_unapplied(session, contract.customer_id)
+        payment, result = run_payment(
+            session,
+            direction=PaymentDirection.INBOUND,
+            customer_id=contract.customer_id,
+            contract_id=contract.id,
+            amount=amount,
+            purpose="recovery",
+            value_date=on,
+            account_token=account_token or f"customer:{contract.customer_id}",
+            channel=channel,
+            idempotency_key=scoped_key("recover", idempotency_key),
+        )
+        if result.state is not PaymentState.SUCCEEDED:
+            return {"contract_id": contract.id, "payment_id": payment.id, "status": payment.state}
+        posted = post_transaction(
+            session,
+            contract,
+            lambda txn_id, seq: Recovery(txn_id, on, seq, amount),
+            business_date=business_date,
+            payment_id=payment.id,
+            idempotency_key=scoped_key("recover", idempotency_key),
+        )
+        unapplied.balance += posted.after.suspense - posted.before.suspense
+        session.flush()
+        return {
+            "contract_id": contract.id,
+            "payment_id": payment.id,
+            "status": "succeeded",
+            "recovered": posted.after.recovered - posted.before.recovered,
+            "unapplied": posted.after.suspense - posted.before.suspense,
+        }
+
+    return run_idempotent(session, "recover", idempotency_key, fingerprint(request), work)

@@ -1,0 +1,146 @@
+"""The servicing CLI on an SQLite file: lines, draw, repay, loan, ledger, eod, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lendcore.cli import servicing
+from lendcore.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("LENDCORE_DATABASE_URL", url)
+    monkeypatch.setattr(servicing, "_factory", None)
+    return url
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_borrow_repay_show_close_and_trial_balance(cli_db: str) -> None:
+    line = json.loads(
+        _ok(
+            "line",
+            "open",
+            "--customer",
+            "new",
+            "--product",
+            "quick",
+            "--limit",
+            "20000",
+            "--date",
+            "2026-03-01",
+            "--json",
+        )
+    )
+    quote = _ok(
+        "draw",
+        "--line",
+        line["line_id"],
+        "--amount",
+        "5000",
+        "--term",
+        "1",
+        "--method",
+        "bullet",
+        "--date",
+        "2026-03-01",
+    )
+    assert "add --yes to confirm" in quote and "¥5,000.00" in quote
+    drawn = json.loads(
+        _ok(
+            "draw",
+            "--line",
+            line["line_id"],
+            "--amount",
+            "5000",
+            "--term",
+            "1",
+            "--method",
+            "bullet",
+            "--date",
+            "2026-03-01",
+            "--yes",
+            "--key",
+            "d1",
+            "--json",
+        )
+    )
+    assert drawn["status"] == "disbursed"
+    for day in ("2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04", "2026-04-05"):
+        _ok("eod", "run", "--date", day)
+    assert "already closed" in _ok("eod", "run", "--date", "2026-04-05")
+    shown = json.loads(_ok("loan", "show", drawn["contract_id"], "--json"))
+    # 500,000 × 0.0003 × 31 = 4,650 interest; DPD 4 > grace 3: 4 × 500,000 × 0.00045 = 900 penalty
+    assert (shown["days_past_due"], shown["bucket"], shown["balances"]["penalty"]) == (4, "M1", 900)
+    assert "History" in _ok("loan", "show", drawn["contract_id"])
+    payoff = json.loads(_ok("payoff", "--customer", line["customer_id"], "--date", "2026-04-05", "--json"))
+    assert payoff["total"] == 500_000 + 4_650 + 900
+    repaid = json.loads(
+        _ok(
+            "repay",
+            "--customer",
+            line["customer_id"],
+            "--all",
+            "--date",
+            "2026-04-05",
+            "--key",
+            "r1",
+            "--json",
+        )
+    )
+    assert repaid["contracts"][0]["status"] == "closed"
+    again = json.loads(
+        _ok(
+            "repay",
+            "--customer",
+            line["customer_id"],
+            "--all",
+            "--date",
+            "2026-04-05",
+            "--key",
+            "r1",
+            "--json",
+        )
+    )
+    assert again == repaid
+    tb = json.loads(_ok("ledger", "trial-balance", "--json"))
+    assert set(tb) == {"total_debits", "total_credits", "balanced", "accounts"}
+    assert tb["balanced"] is True and tb["total_debits"] == tb["total_credits"]
+    assert tb["accounts"]["6011.02"]["balance"] == 900
+    _ok("line", "close", line["line_id"], "--date", "2026-04-05")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["repay", "--customer", "cus_x", "--amount", "-5"],
+        ["repay", "--customer", "cus_x", "--amount", "5", "--all"],
+        ["draw", "--line", "cl_nope", "--amount", "100", "--term", "1", "--yes"],
+        ["eod", "run", "--date", "2026-13-01"],
+        ["waive", "--contract", "ln_nope", "--reason", "r", "--actor", "a", "--key", "k"],
+        ["write-off", "--contract", "ln_nope", "--reason", "r", "--actor", "a", "--key", "k"],
+        ["loan", "show", "ln_nope"],
+    ],
+)
+def test_bad_input_is_one_line_exit_2(cli_db: str, args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_demo_runs_and_balances(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--database", f"sqlite:///{tmp_path / 'demo.db'}"])
+    assert result.exit_code == 0, result.output
+    assert "balanced" in result.output and "NOT" not in result.output
