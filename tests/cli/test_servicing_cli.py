@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lendcore.cli import servicing
 from lendcore.cli.main import app
 
 runner = CliRunner()
@@ -18,7 +17,6 @@ runner = CliRunner()
 def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("LENDCORE_DATABASE_URL", url)
-    monkeypatch.setattr(servicing, "_factory", None)
     return url
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lendcore.cli.main import app
+from lendcore.security.pii import generate_key
 from lendcore.store.migrate import upgrade_database
 
 from .helpers import make_card, make_id, make_phone
@@ -21,7 +23,22 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     upgrade_database(url)
     monkeypatch.setenv("LENDCORE_DATABASE_URL", url)
+    # configured as in production: a key ring of our own, so no development-key notice
+    monkeypatch.setenv("LENDCORE_PII_KEYS", f"k1:{base64.b64encode(generate_key()).decode()}")
+    monkeypatch.setenv("LENDCORE_PII_HMAC_KEY", base64.b64encode(generate_key()).decode())
     return url
+
+
+def test_without_configured_keys_the_cli_says_so_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    monkeypatch.setenv("LENDCORE_DATABASE_URL", url)
+    monkeypatch.delenv("LENDCORE_PII_KEYS", raising=False)
+    monkeypatch.delenv("LENDCORE_PII_HMAC_KEY", raising=False)
+    result = runner.invoke(app, ["customer", "show", "cus_nobody"])
+    assert result.exit_code == 2  # not found, after the cipher was set up
+    assert "insecure development keys" in result.stderr
 
 
 CONSENTS = ["--consent", "terms:1.0", "--consent", "privacy:1.0", "--consent", "sensitive_personal_info:1.0"]

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.cli.main import err_console, fail
 from lendcore.core.calendar import parse_date
@@ -48,32 +48,57 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@contextmanager
-def open_session(*, read_only: bool = False, url: str | None = None) -> Iterator[Session]:
-    """One unit of work on the configured database, migrated to head first if it is behind."""
-    from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
-    from lendcore.store.migrate import current_revision, head_revision, upgrade_database
+_factories: dict[str, sessionmaker[Session]] = {}
 
-    engine = create_engine(url)
-    try:
+
+def session_factory() -> sessionmaker[Session]:
+    """Sessions on the configured database, migrated to the shipped head once per process and URL."""
+    from lendcore.store.engine import create_engine, create_session_factory
+    from lendcore.store.migrate import current_revision, head_revision, upgrade_database
+    from lendcore.store.settings import database_url
+
+    url = database_url().render_as_string(hide_password=False)
+    factory = _factories.get(url)
+    if factory is None:
+        engine = create_engine(url)
         if current_revision(engine) != head_revision():
             upgrade_database(engine)
-        with unit_of_work(create_session_factory(engine), read_only=read_only) as session:
-            yield session
-    finally:
-        engine.dispose()
+        factory = _factories[url] = create_session_factory(engine)
+    return factory
 
 
-def run(fn: Callable[[], _T]) -> _T:
-    """Run a command body: business errors → one line, exit 2; database unreachable → exit 1."""
+@contextmanager
+def open_session(*, read_only: bool = False) -> Iterator[Session]:
+    """One unit of work (one transaction) on the configured database."""
+    from lendcore.store.engine import unit_of_work
+
+    with unit_of_work(session_factory(), read_only=read_only) as session:
+        yield session
+
+
+def in_session(fn: Callable[[Session], _T], *, read_only: bool = False) -> _T:
+    """Run ``fn`` in one unit of work and return its result."""
+    with open_session(read_only=read_only) as session:
+        return fn(session)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Business errors → one line, exit 2; database unreachable → one line, exit 1."""
     try:
-        return fn()
+        yield
     except LendcoreError as error:
         raise fail(error) from None
     except OperationalError as error:
         first_line = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         err_console.print(f"error: database error: {first_line}", markup=False)
         raise typer.Exit(1) from None
+
+
+def run(fn: Callable[[], _T]) -> _T:
+    """Run a command body under :func:`errors`."""
+    with errors():
+        return fn()
 
 
 def echo_json(data: Any) -> None:

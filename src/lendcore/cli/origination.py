@@ -8,25 +8,16 @@ request prints one line (``error: … [CODE]``) and exits with status 2.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from lendcore.cli.main import app, err_console, fail
-from lendcore.core.calendar import parse_date
+from lendcore.cli import database
+from lendcore.cli.main import app
 from lendcore.core.errors import LendcoreError, ValidationError
 from lendcore.core.money import format_fen, parse_amount
-
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
 customer_app = typer.Typer(
     name="customer", help="Customers: register (onboarding), show.", no_args_is_help=True
@@ -44,60 +35,6 @@ app.add_typer(customer_app)
 app.add_typer(decision_app)
 app.add_typer(review_app)
 app.add_typer(limits_app)
-
-_T = TypeVar("_T")
-
-DateOption = Annotated[
-    str | None, typer.Option("--date", help="Business date (YYYY-MM-DD); default: today in Asia/Shanghai.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _business_date(text: str | None) -> date:
-    if text is None:
-        return datetime.now(BUSINESS_TZ).date()
-    return parse_date(text, what="--date")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-@contextmanager
-def _session(read_only: bool = False) -> Iterator[Session]:
-    from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
-
-    engine = create_engine()
-    try:
-        with unit_of_work(create_session_factory(engine), read_only=read_only) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _run(fn: Callable[[], _T]) -> _T:
-    """Run a command body: business errors → one line, exit 2; database unreachable → exit 1."""
-    try:
-        return fn()
-    except LendcoreError as error:
-        raise fail(error) from None
-    except OperationalError as error:
-        err_console.print(f"error: database error: {str(error.orig).strip().splitlines()[0]}", markup=False)
-        raise typer.Exit(1) from None
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _cipher() -> Any:
-    import warnings
-
-    from lendcore.security.pii import PiiCipher
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # development keys: `db url` style warning is noise
-        return PiiCipher.from_env()
 
 
 # --- customer -----------------------------------------------------------------------------------------
@@ -120,23 +57,23 @@ def customer_register(
     card_holder: Annotated[
         str | None, typer.Option("--card-holder", help="Cardholder name (default: --name).")
     ] = None,
-    business_date: DateOption = None,
-    as_json: JsonOption = False,
+    business_date: database.DateOption = None,
+    as_json: database.JsonOption = False,
 ) -> None:
     """Register a customer: validate every field, encrypt PII, bind cards, record consents."""
     from lendcore.core.identity import CardInput, OnboardingRequest
     from lendcore.origination.onboarding import ConsentGrant, customer_view, register_customer
 
     def body() -> dict[str, Any]:
-        on = _business_date(business_date)
+        on = database.business_date(business_date)
         grants = tuple(ConsentGrant.parse(c) for c in consent or ())
         request = OnboardingRequest(
             name, id_number, phone, tuple(CardInput(c, card_holder or name) for c in card)
         )
-        cipher = _cipher()
-        with _session() as session:
+        cipher = database.pii_cipher()
+        with database.open_session() as session:
             customer = register_customer(
-                session, request, business_date=on, cipher=cipher, consents=grants, at=_now()
+                session, request, business_date=on, cipher=cipher, consents=grants, at=database.now()
             )
             return customer_view(session, customer.id, cipher)
 
@@ -148,9 +85,9 @@ def customer_register(
                 raise
             raise ValidationError(_onboarding_errors(error), code=error.code) from None
 
-    view = _run(checked)
+    view = database.run(checked)
     if as_json:
-        _echo_json(view)
+        database.echo_json(view)
         return
     typer.echo(f"customer {view['id']}: {view['name']} ID {view['id_number']} phone {view['phone']}")
     for c in view["cards"]:
@@ -172,10 +109,10 @@ def customer_show(customer_id: Annotated[str, typer.Argument(help="Customer id (
     from lendcore.origination.onboarding import customer_view
 
     def body() -> dict[str, Any]:
-        with _session(read_only=True) as session:
-            return customer_view(session, customer_id, _cipher())
+        with database.open_session(read_only=True) as session:
+            return customer_view(session, customer_id, database.pii_cipher())
 
-    _echo_json(_run(body))
+    database.echo_json(database.run(body))
 
 
 # --- apply --------------------------------------------------------------------------------------------
@@ -204,8 +141,8 @@ def apply_command(
     key: Annotated[
         str | None, typer.Option("--key", help="Idempotency key (default: a new random key).")
     ] = None,
-    business_date: DateOption = None,
-    as_json: JsonOption = False,
+    business_date: database.DateOption = None,
+    as_json: database.JsonOption = False,
 ) -> None:
     """Apply for a credit line: decide in one step and open the line on approval."""
     from lendcore.origination.applications import apply_for_credit
@@ -214,7 +151,7 @@ def apply_command(
     from lendcore.risk.strategy import default_strategies
 
     def body() -> dict[str, Any]:
-        on = _business_date(business_date)
+        on = database.business_date(business_date)
         form: dict[str, Any] = {
             "requested_amount": parse_amount(amount, allow_zero=False),
             "term_months": term,
@@ -235,7 +172,7 @@ def apply_command(
             "marital_status": marital_status,
         }
         form.update({k: v for k, v in optional.items() if v is not None})
-        with _session() as session:
+        with database.open_session() as session:
             return apply_for_credit(
                 session,
                 customer_id=customer,
@@ -247,14 +184,14 @@ def apply_command(
                 scorecard=default_scorecard(),
                 strategies=default_strategies(),
                 catalog=default_catalog(),
-                cipher=_cipher(),
-                clock=_now,
+                cipher=database.pii_cipher(),
+                clock=database.now,
                 perf_counter=time.perf_counter,
             )
 
-    result = _run(body)
+    result = database.run(body)
     if as_json:
-        _echo_json(result)
+        database.echo_json(result)
         return
     typer.echo(
         f"application {result['application_id']}  decision {result['decision_id']}: {result['outcome']}"
@@ -273,18 +210,18 @@ def apply_command(
 @decision_app.command("explain")
 def decision_explain(
     decision_id: Annotated[str, typer.Argument(help="Decision id (dec_…).")],
-    as_json: JsonOption = False,
+    as_json: database.JsonOption = False,
 ) -> None:
     """Explain a stored decision: inputs, features, score points, rule hits, reasons, versions."""
     from lendcore.origination.explain import explain_decision
 
     def body() -> dict[str, Any]:
-        with _session(read_only=True) as session:
+        with database.open_session(read_only=True) as session:
             return explain_decision(session, decision_id)
 
-    data = _run(body)
+    data = database.run(body)
     if as_json:
-        _echo_json(data)
+        database.echo_json(data)
         return
     typer.echo(f"decision {data['decision_id']} ({data['business_date']}): {data['outcome']}")
     typer.echo(f"  application {data['application_id']}, product {data['product_code']}")
@@ -317,10 +254,10 @@ def decision_replay(decision_id: Annotated[str, typer.Argument(help="Decision id
     from lendcore.risk.strategy import default_strategies
 
     def body() -> tuple[Any, Any, bool]:
-        with _session(read_only=True) as session:
+        with database.open_session(read_only=True) as session:
             return replay_decision(session, decision_id, default_scorecard(), default_strategies())
 
-    stored, replayed, same = _run(body)
+    stored, replayed, same = database.run(body)
     typer.echo(
         f"stored {stored.outcome.value} (limit {stored.limit}, grade {stored.grade}); "
         f"replayed {replayed.outcome.value} (limit {replayed.limit}, grade {replayed.grade}): "
@@ -341,10 +278,10 @@ def review_request(
     from lendcore.origination.review import request_review
 
     def body() -> str:
-        with _session() as session:
-            return request_review(session, decision_id, requested_by=by, reason=reason, at=_now()).id
+        with database.open_session() as session:
+            return request_review(session, decision_id, requested_by=by, reason=reason, at=database.now()).id
 
-    typer.echo(f"review {_run(body)} queued")
+    typer.echo(f"review {database.run(body)} queued")
 
 
 @review_app.command("list")
@@ -352,18 +289,18 @@ def review_list(
     status: Annotated[
         str, typer.Option("--status", help="queued, proposed, open, confirmed, overridden, all")
     ] = "open",
-    as_json: JsonOption = False,
+    as_json: database.JsonOption = False,
 ) -> None:
     """The review queue (oldest first)."""
     from lendcore.origination.review import list_reviews, review_row
 
     def body() -> list[dict[str, Any]]:
-        with _session(read_only=True) as session:
+        with database.open_session(read_only=True) as session:
             return [review_row(r) for r in list_reviews(session, status=None if status == "all" else status)]
 
-    rows = _run(body)
+    rows = database.run(body)
     if as_json:
-        _echo_json(rows)
+        database.echo_json(rows)
         return
     for r in rows:
         typer.echo(f"{r['id']}  {r['status']:<10} decision {r['decision_id']}  requested {r['requested_at']}")
@@ -386,13 +323,13 @@ def review_propose(
 
     def body() -> str:
         fen = parse_amount(limit, allow_zero=False)
-        with _session() as session:
+        with database.open_session() as session:
             propose_override(
-                session, review_id, staff=staff, credit_limit=fen, grade=grade, note=note, at=_now()
+                session, review_id, staff=staff, credit_limit=fen, grade=grade, note=note, at=database.now()
             )
         return review_id
 
-    typer.echo(f"review {_run(body)}: override proposed")
+    typer.echo(f"review {database.run(body)}: override proposed")
 
 
 @review_app.command("resolve")
@@ -401,37 +338,39 @@ def review_resolve(
     staff: Annotated[str, typer.Option("--staff", help="Staff id (the checker for an override).")],
     action: Annotated[str, typer.Option("--action", help="confirm | override")],
     note: Annotated[str | None, typer.Option("--note")] = None,
-    business_date: DateOption = None,
+    business_date: database.DateOption = None,
 ) -> None:
     """Confirm the automated decision, or apply the proposed override (maker-checker)."""
     from lendcore.origination.review import resolve_review
 
     def body() -> tuple[str, str | None]:
-        on = _business_date(business_date)
-        with _session() as session:
+        on = database.business_date(business_date)
+        with database.open_session() as session:
             r = resolve_review(
-                session, review_id, staff=staff, action=action, note=note, business_date=on, at=_now()
+                session, review_id, staff=staff, action=action, note=note, business_date=on, at=database.now()
             )
             return r.status, r.credit_line_id
 
-    status, line_id = _run(body)
+    status, line_id = database.run(body)
     typer.echo(f"review {review_id}: {status}" + (f" (credit line {line_id})" if line_id else ""))
 
 
 # --- limits -------------------------------------------------------------------------------------------
 @limits_app.command("reevaluate")
-def limits_reevaluate(business_date: DateOption = None, as_json: JsonOption = False) -> None:
+def limits_reevaluate(
+    business_date: database.DateOption = None, as_json: database.JsonOption = False
+) -> None:
     """Raise, lower or freeze limits from repayment behaviour (once per business date)."""
     from lendcore.origination.limits import reevaluate_limits
 
     def body() -> dict[str, Any]:
-        on = _business_date(business_date)
-        with _session() as session:
+        on = database.business_date(business_date)
+        with database.open_session() as session:
             return reevaluate_limits(session, on)
 
-    summary = _run(body)
+    summary = database.run(body)
     if as_json:
-        _echo_json(summary)
+        database.echo_json(summary)
         return
     if summary["already_ran"]:
         typer.echo(f"limits already re-evaluated for {summary['business_date']}")

@@ -10,32 +10,23 @@ repeating a command with the same key returns the first result and changes nothi
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from lendcore.cli.main import app, err_console, fail
+from lendcore.cli import database
+from lendcore.cli.main import app, err_console
 from lendcore.core.allocation import CustomerMode
 from lendcore.core.calendar import parse_date
 from lendcore.core.delinquency import bucket
-from lendcore.core.errors import LendcoreError, NotFoundError, ValidationError
+from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.money import format_fen, parse_amount
 from lendcore.core.rates import format_percent
-from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
-
-_BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
-_T = TypeVar("_T")
 
 console = Console(highlight=False, width=max(130, Console().width))
 
@@ -55,12 +46,6 @@ KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key (defa
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (amounts in fen).")]
 
 
-def business_date(text: str | None) -> date:
-    if text is None:
-        return datetime.now(_BUSINESS_TZ).date()
-    return parse_date(text, what="--date")
-
-
 def _key(value: str | None) -> str:
     if value is not None:
         return value
@@ -69,48 +54,12 @@ def _key(value: str | None) -> str:
     return generated
 
 
-_factory: sessionmaker[Session] | None = None
-
-
-def session_factory() -> sessionmaker[Session]:
-    """The configured database, migrated to the current schema on first use."""
-    global _factory
-    if _factory is None:
-        from lendcore.store.migrate import upgrade_database
-        from lendcore.store.settings import database_url
-
-        url = database_url()
-        upgrade_database(url)
-        _factory = create_session_factory(create_engine(url))
-    return _factory
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except LendcoreError as error:
-        raise fail(error) from None
-    except OperationalError as error:
-        err_console.print(f"error: cannot reach the database: {error.orig}", markup=False)
-        raise typer.Exit(1) from None
-
-
-def _run(fn: Callable[[Session], _T], *, read_only: bool = False) -> _T:
-    with unit_of_work(session_factory(), read_only=read_only) as session:
-        return fn(session)
-
-
 def _yuan(text: str, flag: str = "--amount") -> int:
     return parse_amount(text, allow_zero=False) if text else _missing(flag)
 
 
 def _missing(flag: str) -> int:
     raise ValidationError(f"{flag} is required", code="INVALID_ARGUMENT")
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 # --- line -------------------------------------------------------------------------------------------
@@ -139,8 +88,8 @@ def line_open(
     """Open a credit line."""
     from lendcore.servicing.lines import available_limit, open_credit_line
 
-    with _errors():
-        on = business_date(date_)
+    with database.errors():
+        on = database.business_date(date_)
         credit_limit = _yuan(limit, "--limit")
 
         def work(session: Session) -> dict[str, Any]:
@@ -164,9 +113,9 @@ def line_open(
                 "opened_on": on.isoformat(),
             }
 
-        result = _run(work)
+        result = database.in_session(work)
     if as_json:
-        _print_json(result)
+        database.echo_json(result)
         return
     console.print(
         f"opened line [bold]{result['line_id']}[/] for customer {result['customer_id']}: "
@@ -185,9 +134,11 @@ def line_close(
     """Close a credit line with nothing outstanding."""
     from lendcore.servicing.lines import close_line
 
-    with _errors():
-        on = business_date(date_)
-        _run(lambda s: close_line(s, line_id, reason_code=reason, business_date=on, actor=actor))
+    with database.errors():
+        on = database.business_date(date_)
+        database.in_session(
+            lambda s: close_line(s, line_id, reason_code=reason, business_date=on, actor=actor)
+        )
     console.print(f"closed line {line_id}")
 
 
@@ -230,8 +181,8 @@ def draw_command(
     from lendcore.servicing.draw import draw, quote_drawdown
     from lendcore.store.models import CreditLine
 
-    with _errors():
-        on = business_date(date_)
+    with database.errors():
+        on = database.business_date(date_)
         fen = _yuan(amount)
 
         def load_quote(session: Session) -> dict[str, Any]:
@@ -249,10 +200,10 @@ def draw_command(
             )
             return q.to_json() | {"contract_text": q.contract_text()}
 
-        quote = _run(load_quote, read_only=True)
+        quote = database.in_session(load_quote, read_only=True)
         result: dict[str, Any] | None = None
         if yes:
-            result = _run(
+            result = database.in_session(
                 lambda s: draw(
                     s,
                     line_id=line,
@@ -266,7 +217,7 @@ def draw_command(
                 )
             )
     if as_json:
-        _print_json(result if result is not None else {"quote": quote, "confirmed": False})
+        database.echo_json(result if result is not None else {"quote": quote, "confirmed": False})
     else:
         console.print(_schedule_table(quote["schedule"], f"Quote: {format_fen(fen)}, {term} period(s)"))
         console.print(
@@ -317,8 +268,8 @@ def repay_command(
     """Repay by amount, by contract, or pay off everything."""
     from lendcore.servicing.repay import repay
 
-    with _errors():
-        on = business_date(date_)
+    with database.errors():
+        on = database.business_date(date_)
         vd = parse_date(value_date, what="--value-date") if value_date else None
         chosen = sum(1 for x in (amount is not None and not contract, bool(contract), all_) if x)
         if chosen != 1 or (all_ and amount is not None):
@@ -334,7 +285,7 @@ def repay_command(
             if contract
             else CustomerMode.BY_AMOUNT
         )
-        result = _run(
+        result = database.in_session(
             lambda s: repay(
                 s,
                 customer_id=customer,
@@ -347,7 +298,7 @@ def repay_command(
             )
         )
     if as_json:
-        _print_json(result)
+        database.echo_json(result)
     else:
         _print_repayment(result)
     if result["status"] != "succeeded":
@@ -399,11 +350,11 @@ def payoff_command(
     """What pays off every open contract of the customer on the date (一次性还清)."""
     from lendcore.servicing.repay import payoff_quote
 
-    with _errors():
-        on = business_date(date_)
-        quote = _run(lambda s: payoff_quote(s, customer, on), read_only=True)
+    with database.errors():
+        on = database.business_date(date_)
+        quote = database.in_session(lambda s: payoff_quote(s, customer, on), read_only=True)
     if as_json:
-        _print_json(quote)
+        database.echo_json(quote)
         return
     table = Table(title=f"Payoff on {on}", title_justify="left")
     for col in ("contract", "principal", "interest", "penalty", "fee", "prepayment fee", "total"):
@@ -437,10 +388,10 @@ def waive_command(
     """Waive penalty or interest on a contract (staff, audited)."""
     from lendcore.servicing.waive import waive
 
-    with _errors():
-        on = business_date(date_)
+    with database.errors():
+        on = database.business_date(date_)
         fen = _yuan(amount) if amount is not None else None
-        result = _run(
+        result = database.in_session(
             lambda s: waive(
                 s,
                 contract_id=contract,
@@ -453,7 +404,7 @@ def waive_command(
             )
         )
     if as_json:
-        _print_json(result)
+        database.echo_json(result)
         return
     console.print(f"waived {format_fen(result['amount'])} {result['kind']} on {contract}")
 
@@ -470,9 +421,9 @@ def write_off_command(
     """Write off a contract past the product's write-off DPD (核销)."""
     from lendcore.servicing.writeoff import write_off
 
-    with _errors():
-        on = business_date(date_)
-        result = _run(
+    with database.errors():
+        on = database.business_date(date_)
+        result = database.in_session(
             lambda s: write_off(
                 s,
                 contract_id=contract,
@@ -483,7 +434,7 @@ def write_off_command(
             )
         )
     if as_json:
-        _print_json(result)
+        database.echo_json(result)
         return
     console.print(f"wrote off {format_fen(result['written_off'])} on {contract} (DPD {result['dpd']})")
 
@@ -578,10 +529,10 @@ def loan_show(
     ] = False,
 ) -> None:
     """A contract: schedule, balances, DPD and history."""
-    with _errors():
-        view = _run(lambda s: loan_view(s, contract_id), read_only=True)
+    with database.errors():
+        view = database.in_session(lambda s: loan_view(s, contract_id), read_only=True)
     if as_json:
-        _print_json(view)
+        database.echo_json(view)
         return
     b = view["balances"]
     console.print(
@@ -620,10 +571,10 @@ def trial_balance_command(as_json: JsonOpt = False) -> None:
     """Debits and credits per account over the whole ledger; exit 1 when unbalanced."""
     from lendcore.servicing.invariants import trial_balance_from_db
 
-    with _errors():
-        tb = _run(trial_balance_from_db, read_only=True)
+    with database.errors():
+        tb = database.in_session(trial_balance_from_db, read_only=True)
     if as_json:
-        _print_json(tb.to_dict())
+        database.echo_json(tb.to_dict())
     else:
         table = Table(title="Trial balance", title_justify="left")
         for col in ("account", "title", "debits", "credits", "balance"):
@@ -654,13 +605,15 @@ def eod_run(
     """Run the end-of-day close for a business date (idempotent: a closed date is not closed again)."""
     from lendcore.batch.close import run_daily_close
 
-    with _errors():
-        on = business_date(date_)
+    with database.errors():
+        on = database.business_date(date_)
         if chunk_size < 1:
             raise ValidationError("--chunk-size must be at least 1", code="INVALID_ARGUMENT")
-        report = run_daily_close(session_factory(), on, chunk_size=chunk_size, verify_replay=verify_replay)
+        report = run_daily_close(
+            database.session_factory(), on, chunk_size=chunk_size, verify_replay=verify_replay
+        )
     if as_json:
-        _print_json(report.to_dict())
+        database.echo_json(report.to_dict())
     elif report.status == "skipped":
         console.print(f"{on} is already closed: nothing to do")
     else:
