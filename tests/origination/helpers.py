@@ -16,6 +16,7 @@ from lendcore.core.identity import CardInput, OnboardingRequest, id_check_char, 
 from lendcore.origination.applications import apply_for_credit, default_form
 from lendcore.origination.onboarding import ConsentGrant, register_customer
 from lendcore.products.catalog import Catalog, default_catalog
+from lendcore.risk.features import FeatureConfig
 from lendcore.risk.strategy import StrategySet, default_strategies
 from lendcore.security.pii import KeyRing, PiiCipher
 from lendcore.store.models import Customer
@@ -73,7 +74,9 @@ class _Result:
 
 
 class FakeScorer:
-    """PD driven by the requested amount (credit_amount in yuan / 100,000): 3,000 yuan → 0.03 → A."""
+    """PD driven by the requested amount (credit_amount in yuan / 100,000): 3,000 yuan → 0.03 → A.
+
+    Its amounts are yuan, so :data:`YUAN_FEATURES` (no yuan → DM conversion) goes with it."""
 
     model_id = "fake"
     version = "1"
@@ -83,6 +86,9 @@ class FakeScorer:
         return _Result(int(700 - pd * 1000), pd)
 
 
+#: Feature config for the FakeScorer: ``credit_amount`` stays in yuan (the shipped model's DM
+#: conversion would make every test amount 0.188 × smaller).
+YUAN_FEATURES = FeatureConfig(amount_scale=Decimal(1))
 STRATEGIES: StrategySet = default_strategies(Decimal("0.5"))
 CATALOG: Catalog = default_catalog()
 
@@ -114,6 +120,7 @@ def apply(
         catalog=CATALOG,
         cipher=CIPHER,
         clock=clock,
+        features=YUAN_FEATURES if scorer is None else None,
     )
 
 

@@ -23,7 +23,13 @@ from lendcore.risk.decision import (
     to_jsonable,
     to_record,
 )
-from lendcore.risk.features import Application, FeatureConfig, LoanPurpose, build_features
+from lendcore.risk.features import (
+    YUAN_TO_MODEL_AMOUNT,
+    Application,
+    FeatureConfig,
+    LoanPurpose,
+    build_features,
+)
 from lendcore.risk.rules import ApplicationContext, BlacklistKind, PriorApplication, PriorOutcome
 from lendcore.risk.strategy import StrategySet, default_strategies
 
@@ -39,13 +45,14 @@ class _Result:
 
 
 class FakeScorer:
-    """PD driven by the requested amount so tests can pick a grade."""
+    """PD driven by the requested amount so tests can pick a grade: requested yuan / 100,000
+    (credit_amount is converted back from the model's units with the default scale)."""
 
     model_id = "fake"
     version = "1"
 
     def score(self, features: Any) -> _Result:
-        pd = float(features["credit_amount"]) / 100_000
+        pd = float(features["credit_amount"]) / float(YUAN_TO_MODEL_AMOUNT) / 100_000
         return _Result(int(700 - pd * 1000), pd)
 
 

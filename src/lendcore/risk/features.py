@@ -11,7 +11,7 @@ status_of_existing_checking_account                        declared :class:`Acco
 duration_in_month                                          requested term (months)
 credit_history                                             our history + credits elsewhere (declared/bureau)
 purpose                                                    declared :class:`LoanPurpose`
-credit_amount                                              requested amount in yuan × ``amount_scale``
+credit_amount                                              requested yuan × ``amount_scale`` (→ 1994 DM)
 savings_account_and_bonds                                  declared savings (yuan bands)
 present_employment_since                                   declared years with current employer
 installment_rate_in_percentage_of_disposable_income        est. installment / monthly income → 1..4
@@ -135,9 +135,16 @@ class Application:
             raise ValidationError("income and debt payments cannot be negative", code="INVALID_INCOME")
 
 
+#: Deutsche Mark per yuan. The shipped model learned ``credit_amount`` in 1994 DM (German credit data);
+#: at 1994 exchange rates (USD/CNY 8.62, USD/DM 1.62) one DM is ¥5.32, so a yuan is 0.188 DM. Without
+#: the conversion a ¥3,000 request would look to the model like a 3,000 DM loan, above the German
+#: median (2,320 DM), and every applicant would be scored as a large borrower.
+YUAN_TO_MODEL_AMOUNT: Final = Decimal("0.188")
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureConfig:
-    amount_scale: Decimal = Decimal(1)  # model credit_amount units per yuan
+    amount_scale: Decimal = YUAN_TO_MODEL_AMOUNT  # model credit_amount units per yuan
     include_sensitive: bool = False
 
 
