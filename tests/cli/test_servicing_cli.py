@@ -142,3 +142,18 @@ def test_demo_runs_and_balances(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--database", f"sqlite:///{tmp_path / 'demo.db'}"])
     assert result.exit_code == 0, result.output
     assert "balanced" in result.output and "NOT" not in result.output
+    # the story starts with real applications: two approvals, a model decline, an onboarding refusal
+    assert result.output.count("approved: score") == 2
+    assert "declined: score" in result.output and "retry on or after" in result.output
+    assert "APPLICANT_UNDER_AGE" in result.output
+
+
+def test_demo_shows_pii_only_masked(tmp_path: Path) -> None:
+    from lendcore.cli.demo import APPLICANTS
+
+    result = runner.invoke(app, ["demo", "--database", f"sqlite:///{tmp_path / 'demo.db'}"])
+    assert result.exit_code == 0, result.output
+    for person in APPLICANTS:
+        assert person.name not in result.output
+        assert person.phone not in result.output
+    assert "138****5678" in result.output  # 李伟's phone, masked 3+4

@@ -1,16 +1,19 @@
-"""``lendcore demo``: a few customers borrow, repay early, go overdue and are cured, on a fresh database.
+"""``lendcore demo``: customers apply, borrow, repay early, go overdue and are cured, on a fresh database.
 
-Everything goes through the servicing use cases and the end-of-day close, exactly as in production; the
-business dates are fixed (2026), so the output is the same on every run.
+Everything goes through the real use cases: onboarding with encrypted PII, the instant decision with
+the shipped scorecard and strategy tables, drawdowns, repayments and the end-of-day close, exactly as
+in production. The business dates are fixed (2026), so the output is the same on every run.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.console import Console
@@ -24,35 +27,179 @@ from lendcore.core.errors import LendcoreError
 from lendcore.core.money import format_fen
 from lendcore.core.rates import format_percent
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
-from lendcore.store.models import Contract, Customer
+from lendcore.store.models import Contract
+
+if TYPE_CHECKING:
+    from lendcore.security.pii import PiiCipher
 
 console = Console(highlight=False, width=max(120, Console().width))
 
 START = date(2026, 3, 1)
 
 
-def create_demo_customer(session: Session, name: str) -> str:
-    """A customer for the demo. (Origination's onboarding can replace this one helper.)"""
-    customer = Customer(status="active")
-    session.add(customer)
-    session.flush()
-    return customer.id
+APPLIED = date(2026, 2, 20)
+CONSENTS_TO_APPLY = ("terms", "privacy", "sensitive_personal_info")
+
+
+def _id_number(birth: date, seq: int, region: str = "110105") -> str:
+    from lendcore.core.identity import id_check_char
+
+    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return first17 + id_check_char(first17)
+
+
+def _card_number(seq: int) -> str:
+    from lendcore.core.identity import luhn_check_digit
+
+    body = f"622202{seq:012d}"  # an ICBC debit BIN from the shipped BIN table
+    return body + luhn_check_digit(body)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    name: str
+    birth: date
+    phone: str
+    form: dict[str, Any]
+
+
+APPLICANTS: Final = (
+    Applicant(
+        "李伟",
+        date(1988, 4, 12),
+        "13812345678",
+        {
+            "requested_amount": 30_000_00,
+            "term_months": 12,
+            "monthly_income": 25_000_00,
+            "account_standing": "salary_or_high",
+            "savings": 50_000_00,
+            "employment_years": 8,
+            "occupation": "skilled",
+            "housing": "own",
+            "property": "real_estate",
+        },
+    ),
+    Applicant(
+        "王芳",
+        date(1995, 9, 3),
+        "13987654321",
+        {
+            "requested_amount": 10_000_00,
+            "term_months": 3,
+            "monthly_income": 12_000_00,
+            "account_standing": "low_balance",
+            "savings": 5_000_00,
+            "employment_years": 3,
+            "occupation": "skilled",
+            "housing": "rent",
+        },
+    ),
+    Applicant(
+        "陈杰",
+        date(2001, 1, 20),
+        "13700001111",
+        {
+            "requested_amount": 40_000_00,
+            "term_months": 12,
+            "monthly_income": 5_000_00,
+            "monthly_debt_payments": 2_000_00,
+            "account_standing": "overdrawn",
+            "employment_years": 0,
+            "occupation": "unskilled",
+            "housing": "free",
+            "property": "none",
+            "other_installment_plans": "stores",
+            "purpose": "other",
+        },
+    ),
+    Applicant("赵敏", date(2008, 6, 1), "13600002222", {}),  # 17 on the application date
+)
 
 
 class _Demo:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
         self.n = 0
+        self.cipher: PiiCipher | None = None
 
     def key(self) -> str:
         self.n += 1
         return f"demo-{self.n}"
 
-    def customer(self, name: str, product: str, limit: int, grade: str, on: date) -> tuple[str, str]:
+    def apply(self, seq: int, person: Applicant) -> tuple[str, str] | None:
+        """Onboard ``person`` and apply for a quick-loan line; (customer id, line id) if approved."""
+        from lendcore.cli.database import pii_cipher
+        from lendcore.core.identity import CardInput, OnboardingRequest
+        from lendcore.origination.applications import apply_for_credit, default_form
+        from lendcore.origination.explain import explain_decision
+        from lendcore.origination.onboarding import ConsentGrant, customer_view, register_customer
+        from lendcore.products import default_catalog
+        from lendcore.risk.scorecard import default_scorecard
+        from lendcore.risk.strategy import default_strategies
+        from lendcore.security.pii import mask_name
+
+        if self.cipher is None:
+            self.cipher = pii_cipher()
+        cipher = self.cipher
+        request = OnboardingRequest(
+            name=person.name,
+            id_number=_id_number(person.birth, seq),
+            phone=person.phone,
+            cards=(CardInput(_card_number(seq), person.name),),
+        )
+        consents = tuple(ConsentGrant.parse(f"{kind}:1.0") for kind in CONSENTS_TO_APPLY)
+        at = datetime.combine(APPLIED, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
+        try:
+            with unit_of_work(self.factory) as session:
+                customer = register_customer(
+                    session, request, business_date=APPLIED, cipher=cipher, consents=consents, at=at
+                )
+                view = customer_view(session, customer.id, cipher)
+        except LendcoreError as error:
+            fields = "; ".join(f"{e['field']}: {e['code']}" for e in error.details.get("errors", []))
+            who = mask_name(person.name)
+            console.print(f"{who} cannot be onboarded: [red]{fields or error.code}[/] (nothing stored)")
+            return None
+        console.print(
+            f"{view['name']} onboarded as {customer.id}: ID {view['id_number']}, phone {view['phone']}, "
+            f"card {view['cards'][0]['number']} ({view['cards'][0]['bank']}); PII stored encrypted"
+        )
+        with unit_of_work(self.factory) as session:
+            r = apply_for_credit(
+                session,
+                customer_id=customer.id,
+                product_code="quick",
+                form=default_form(**person.form),
+                device_id=f"demo-device-{seq}",
+                business_date=APPLIED,
+                idempotency_key=self.key(),
+                scorecard=default_scorecard(),
+                strategies=default_strategies(),
+                catalog=default_catalog(),
+                cipher=cipher,
+                clock=lambda: at,
+            )
+            why = explain_decision(session, r["decision_id"])
+        costly = sorted(why.get("contributions", []), key=lambda c: c["points"] - c["max_points"])[:2]
+        drivers = ", ".join(f"{c['feature']} {c['points']}/{c['max_points']} pts" for c in costly)
+        if r["outcome"] == "approved":
+            console.print(
+                f"  [green]approved[/]: score {r['score']}, grade {r['grade']}, limit "
+                f"{format_fen(r['credit_limit'])}, daily rate {format_percent(Decimal(r['daily_rate']), 3)} "
+                f"(new customers start low; main drags: {drivers})"
+            )
+            return customer.id, str(r["credit_line_id"])
+        console.print(
+            f"  [red]declined[/]: score {r['score']}, grade {r['grade']}: {'; '.join(r['reasons_en'])} "
+            f"({'；'.join(r['reasons_zh'])}); retry on or after {r['retry_on']}; main drags: {drivers}"
+        )
+        return None
+
+    def staff_line(self, cid: str, product: str, limit: int, grade: str, on: date) -> str:
         from lendcore.servicing.lines import open_credit_line
 
         with unit_of_work(self.factory) as session:
-            cid = create_demo_customer(session, name)
             line = open_credit_line(
                 session,
                 customer_id=cid,
@@ -60,23 +207,14 @@ class _Demo:
                 credit_limit=limit,
                 pricing_grade=grade,
                 business_date=on,
-                actor="demo",
+                actor="staff:risk-ops",
+                reason_code="PREMIUM_OFFER",
             )
-            return cid, line.id
-
-    def line(self, cid: str, product: str, limit: int, grade: str, on: date) -> str:
-        from lendcore.servicing.lines import open_credit_line
-
-        with unit_of_work(self.factory) as session:
-            return open_credit_line(
-                session,
-                customer_id=cid,
-                product_code=product,
-                credit_limit=limit,
-                pricing_grade=grade,
-                business_date=on,
-                actor="demo",
-            ).id
+        console.print(
+            f"risk operations open a {product} line of {format_fen(limit)} (grade {grade}) for {cid} "
+            f"on {on}: audited as staff:risk-ops"
+        )
+        return line.id
 
     def draw(self, who: str, line: str, amount: int, term: int, on: date, method: str | None = None) -> str:
         from lendcore.servicing.draw import draw
@@ -183,22 +321,27 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     from lendcore.servicing.repay import payoff_quote
 
     d = _Demo(factory)
-    console.print(Panel("1. Borrowing (借款)", style="bold"))
-    li, li_quick = d.customer("Li Wei", "quick", 3_000_000, "C", START)
-    li_premium = d.line(li, "premium", 5_000_000, "B", START)
-    wang, wang_quick = d.customer("Wang Fang", "quick", 2_000_000, "D", START)
-    li_q = d.draw("Li Wei", li_quick, 500_000, 1, START, method="bullet")
-    li_p = d.draw("Li Wei", li_premium, 2_400_000, 12, START)
-    wang_q = d.draw("Wang Fang", wang_quick, 1_000_000, 1, START + timedelta(days=4), method="bullet")
+    console.print(Panel("1. Applying (申请): onboarding, consent, an instant decision", style="bold"))
+    decided = [d.apply(seq, person) for seq, person in enumerate(APPLICANTS, start=1)]
+    li_applied, wang_applied = decided[0], decided[1]
+    if li_applied is None or wang_applied is None:
+        raise RuntimeError("the demo applicants 李伟 and 王芳 should be approved by the shipped model")
+    (li, li_quick), (wang, wang_quick) = li_applied, wang_applied
 
-    console.print(Panel("2. Repaying early (提前还款)", style="bold"))
+    console.print(Panel("2. Borrowing (借款)", style="bold"))
+    li_premium = d.staff_line(li, "premium", 3_000_000, "B", START)
+    li_q = d.draw("Li Wei", li_quick, 250_000, 1, START, method="bullet")
+    li_p = d.draw("Li Wei", li_premium, 2_400_000, 12, START)
+    wang_q = d.draw("Wang Fang", wang_quick, 300_000, 1, START + timedelta(days=4), method="bullet")
+
+    console.print(Panel("3. Repaying early (提前还款)", style="bold"))
     d.eod(START, START + timedelta(days=14))
-    d.repay("Li Wei", li, 300_000, START + timedelta(days=15))  # by amount: the quick loan first
+    d.repay("Li Wei", li, 150_000, START + timedelta(days=15))  # by amount: the quick loan first
     d.repay(
         "Li Wei", li, 500_000, START + timedelta(days=15), mode=CustomerMode.BY_CONTRACT, contract_ids=[li_p]
     )  # by contract: prepays the premium loan (1 % fee), schedule recomputed
 
-    console.print(Panel("3. Going overdue (逾期) and being cured", style="bold"))
+    console.print(Panel("4. Going overdue (逾期) and being cured", style="bold"))
     due = date(2026, 4, 5)
     d.eod(START + timedelta(days=15), due + timedelta(days=10))
     console.print(f"Wang Fang's loan was due {due}; ten days later:")
@@ -209,7 +352,7 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     d.repay("Wang Fang", wang, quote["total"], due + timedelta(days=10))
     d.status(wang_q)
 
-    console.print(Panel("4. Paid late by the channel, not by the customer (invariant 6)", style="bold"))
+    console.print(Panel("5. Paid late by the channel, not by the customer (invariant 6)", style="bold"))
     console.print("Li Wei's quick loan fell due 2026-04-01; the close ran, DPD counted:")
     d.status(li_q)
     started = date(2026, 3, 31)
@@ -229,7 +372,7 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     )
     d.status(li_q)
 
-    console.print(Panel("5. Paying off everything (一次性还清)", style="bold"))
+    console.print(Panel("6. Paying off everything (一次性还清)", style="bold"))
     on = date(2026, 5, 20)
     d.eod(due + timedelta(days=11), on)
     with unit_of_work(factory, read_only=True) as session:
@@ -244,7 +387,7 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     d.repay("Li Wei", li, quote["total"], on, mode=CustomerMode.PAY_OFF_ALL)
     d.status(li_p)
 
-    console.print(Panel("6. The books", style="bold"))
+    console.print(Panel("7. The books", style="bold"))
     with unit_of_work(factory, read_only=True) as session:
         report = check_invariants(session, replay_contracts=True)
     tb = report.trial_balance
