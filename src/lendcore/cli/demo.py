@@ -32,7 +32,7 @@ from lendcore.store.models import Contract
 if TYPE_CHECKING:
     from lendcore.security.pii import PiiCipher
 
-console = Console(highlight=False, width=max(120, Console().width))
+console = Console(highlight=False, width=max(120, Console().width), soft_wrap=True)
 
 START = date(2026, 3, 1)
 
