@@ -105,6 +105,7 @@ def apply(
     on: date = TODAY,
     device: str | None = "device-1",
     scorer: Any = None,
+    cipher: PiiCipher = CIPHER,
     **form: Any,
 ) -> dict[str, Any]:
     return apply_for_credit(
@@ -118,7 +119,7 @@ def apply(
         scorecard=scorer or FakeScorer(),
         strategies=STRATEGIES,
         catalog=CATALOG,
-        cipher=CIPHER,
+        cipher=cipher,
         clock=clock,
         features=YUAN_FEATURES if scorer is None else None,
     )

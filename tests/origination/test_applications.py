@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 
@@ -222,3 +223,19 @@ def test_context_reads_history(session_factory: sessionmaker[Session]) -> None:
             select(AuditRecord.action).where(AuditRecord.action == "application.decided")
         ).all()
         assert len(audit) == 1
+
+
+def test_an_id_that_cannot_be_decrypted_refuses_the_request_and_never_declines_the_customer(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from lendcore.security.pii import KeyRing, PiiCipher, PiiCryptoError, generate_key
+
+    with unit_of_work(session_factory) as session:
+        customer = register(session)
+    wrong_keys = PiiCipher(KeyRing.parse(f"kx:{base64.b64encode(generate_key()).decode()}"), b"h" * 32)
+    with pytest.raises(PiiCryptoError) as caught, unit_of_work(session_factory) as session:
+        apply(session, customer.id, cipher=wrong_keys)
+    assert caught.value.code in ("PII_DECRYPT_FAILED", "PII_KEY_UNKNOWN")
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(CreditApplication)) == 0
+        assert session.scalar(select(func.count()).select_from(CreditDecision)) == 0

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lendcore.core.consent import REQUIRED_TO_APPLY, ConsentKind, has_consent, require_consents
-from lendcore.core.errors import BusinessRuleError, LendcoreError, NotFoundError, ValidationError
+from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.core.identity import parse_resident_id
 from lendcore.core.rates import to_ppm
 from lendcore.origination.blacklist import blacklist_hits
@@ -157,12 +157,14 @@ def build_context(
     applications)."""
     id_valid, birth, sex = False, customer.birth_date, None
     if customer.id_number_ciphertext is not None:
+        # A ciphertext that does not decrypt is a key-configuration fault: it propagates (the
+        # application is refused with PII_DECRYPT_FAILED and nothing is stored), it is never turned
+        # into a credit decline against the customer.
+        id_number = cipher.decrypt(F_ID, customer.id_number_ciphertext)
         try:
-            rid = parse_resident_id(
-                cipher.decrypt(F_ID, customer.id_number_ciphertext), business_date=business_date
-            )
+            rid = parse_resident_id(id_number, business_date=business_date)
             id_valid, birth, sex = True, rid.birth_date, rid.sex
-        except LendcoreError:
+        except ValidationError:
             id_valid = False
     # prior applications by the same person (ID hash, else the customer id) in the period
     period_start = business_date - timedelta(days=max(rules.application_period_days, rules.cooldown_days))
