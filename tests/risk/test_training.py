@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -147,14 +146,11 @@ def test_no_predictive_feature() -> None:
 
 @pytest.mark.slow
 def test_german_credit_reaches_target_auc_and_matches_shipped_model() -> None:
-    start = time.perf_counter()
     df = pd.read_csv(DATA / "germancredit.csv")
     r = train_scorecard(df, "creditability", "bad", model_id="german-credit")
-    elapsed = time.perf_counter() - start
     assert r.metrics["cv_auc"] >= 0.79
     assert r.metrics["n_rows"] == 1000
     assert r.metrics["bad_rate"] == pytest.approx(0.3)
-    assert elapsed < 60
     # the plain-Python scorer gives exactly the training pipeline's own scores
     assert np.array_equal(pipeline_scores(r), np.asarray(r.dev_scores))
     # and the shipped model is this training run (same data, same config, same seed)
