@@ -177,3 +177,41 @@ def test_no_accrual_before_disbursement_or_after_write_off() -> None:
     written_off = book_many(disbursed(terms), WriteOff("w1", date(2026, 1, 11), 1)).state
     assert written_off.written_off == 1_000_000 + 5_000  # principal + 10 days of interest
     assert accrue(written_off, date(2026, 3, 1)) == (written_off, Accrued())
+
+
+def test_interest_free_contract_bears_penalty_at_the_base_rate_capped() -> None:
+    # ¥3,000 in 3 equal-principal installments at 0 %/day (免息), due Feb 15 / Mar 15 / Apr 15.
+    # Without a base rate, penalty = 1.5 × 0 = 0. With penalty_base_daily_rate 0.05 %: 1.5 × 0.0005 =
+    # 0.075 %/day; accrued to Feb 25 the first row is 10 days overdue on 100,000 fen:
+    # 100,000 × 0.00075 × 10 = 750 fen (a 36 % cap leaves room: 0.36 / 365 = 0.0986 %/day).
+    zero = Decimal(0)
+    common: dict[str, object] = {"principal": 300_000, "term": 3, "method": Method.EQUAL_PRINCIPAL}
+    on = date(2026, 2, 25)
+    plain = disbursed(installment_terms(daily_rate=zero, **common)).state  # type: ignore[arg-type]
+    assert accrue(plain, on)[0].penalty_outstanding == 0
+    based = disbursed(
+        installment_terms(
+            daily_rate=zero, penalty_base_daily_rate=D5, rate_cap_annual=Decimal("0.36"), **common
+        )  # type: ignore[arg-type]
+    ).state
+    s = _accrued_to(based, on)
+    assert (s.interest_outstanding, s.penalty_outstanding) == (0, 750)
+    # still capped: at 24 % the rate is 0.24 / 365 = 0.0657534… %/day → 100,000 × 10 × that = 657.53 → 658
+    capped = disbursed(installment_terms(daily_rate=zero, penalty_base_daily_rate=D5, **common)).state  # type: ignore[arg-type]
+    assert _accrued_to(capped, on).penalty_outstanding == 658
+    assert (
+        penalty_daily_rate(zero, Decimal("1.5"), Decimal("0.24"), base_daily_rate=D5) == Decimal("0.24") / 365
+    )
+
+
+def test_penalty_base_rate_replaces_the_contract_rate_in_the_multiple() -> None:
+    # base 0.02 %, contract 0.05 %: 1.5 × 0.0002 = 0.0003/day. A 36 % cap including the contract rate
+    # leaves 0.36 / 365 − 0.0005 = 0.000486… (room: 0.0003 stands); a 24 % cap leaves
+    # 0.24 / 365 − 0.0005 = 0.000157534… (the cap binds)
+    assert penalty_daily_rate(
+        D5, Decimal("1.5"), Decimal("0.36"), base_daily_rate=Decimal("0.0002")
+    ) == Decimal("0.00030")
+    assert (
+        penalty_daily_rate(D5, Decimal("1.5"), Decimal("0.24"), base_daily_rate=Decimal("0.0002"))
+        == CAPPED_PENALTY
+    )

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import run_daily_close
 from lendcore.core.errors import LendcoreError
+from lendcore.servicing.lines import available_limit
 from lendcore.servicing.waive import waive
 from lendcore.servicing.writeoff import recover, write_off
 from lendcore.store.audit import audit_trail
 from lendcore.store.engine import unit_of_work
-from lendcore.store.models import Contract
+from lendcore.store.models import Contract, CreditLine
 from tests.servicing.support import assert_invariants, do_draw, key, open_line, snapshot
 
 DUE = date(2026, 4, 1)
@@ -118,4 +119,63 @@ def test_write_off_only_past_the_product_threshold_then_recovery(
     assert (rec["recovered"], rec["unapplied"]) == (50_000, 0)
     with unit_of_work(session_factory, read_only=True) as session:
         assert [a.action for a in audit_trail(session, "contract", contract_id)] == ["contract.write_off"]
+    assert_invariants(session_factory)
+
+
+def test_write_off_freezes_the_line_so_the_customer_cannot_borrow_again(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Before: the written-off contract's outstanding principal drops to 0, so available limit went
+    back to the full ¥50,000 and a new drawdown succeeded. Now the line is frozen in the same
+    transaction: available 0 and a drawdown is refused (LINE_NOT_ACTIVE), changing nothing."""
+    _, contract_id = _overdue_bullet(session_factory, 181)
+    with unit_of_work(session_factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None
+        line_id = c.credit_line_id
+        assert available_limit(session, line_id) == 5_000_000 - 1_000_000
+    on = DUE + timedelta(days=181)
+    with unit_of_work(session_factory) as session:
+        result = write_off(
+            session, contract_id=contract_id, reason="uncollectable", actor="risk-1",
+            business_date=on, idempotency_key="wo-freeze",
+        )  # fmt: skip
+    assert (result["status"], result["line_status"], result["line_frozen"]) == ("written-off", "frozen", True)
+    with unit_of_work(session_factory, read_only=True) as session:
+        line = session.get(CreditLine, line_id)
+        assert line is not None and line.status == "frozen"
+        assert available_limit(session, line_id) == 0
+        trail = audit_trail(session, "credit_line", line_id)
+        assert [(a.action, a.actor, a.details.get("contract_id")) for a in trail][-1] == (
+            "credit_line.written_off", "risk-1", contract_id,
+        )  # fmt: skip
+    before = snapshot(session_factory)
+    with pytest.raises(LendcoreError) as error:
+        do_draw(session_factory, line_id, 100_000, 1, on=on)
+    assert error.value.code == "LINE_NOT_ACTIVE"
+    assert snapshot(session_factory) == before
+    assert_invariants(session_factory)
+
+
+def test_overdue_interest_free_pos_installment_bears_penalty(session_factory: sessionmaker[Session]) -> None:
+    """POS 免息 3 periods: ¥3,000 at 0 %/day from 2026-03-01, 100,000 fen due 04-01, 05-01, 06-01.
+    Penalty base 0.05 %/day (catalog/pos.toml) × 1.5 = 0.075 %, capped at 0.24 / 365 = 0.0657534…%
+    (the catalog caps the penalty rate alone). Grace 3 days; at the close of 04-05 (DPD 4) penalty
+    counts from DPD 1: 4 × 100,000 × 0.24 / 365 = 96,000 / 365 = 263.01 → 263 fen. Before: 0."""
+    _, line = open_line(session_factory, product="pos", limit=1_000_000, grade="A")
+    r = do_draw(session_factory, line, 300_000, 3, merchant_id="mi-store-001")
+    contract_id = r["contract_id"]
+    with unit_of_work(session_factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None and c.daily_rate_ppm == 0
+        assert c.terms["penalty_base_daily_rate"] == "0.0005"
+    run_daily_close(session_factory, DUE + timedelta(days=3))
+    with unit_of_work(session_factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None and (c.days_past_due, c.penalty_receivable) == (3, 0)  # within grace
+    run_daily_close(session_factory, DUE + timedelta(days=4))
+    with unit_of_work(session_factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None
+        assert (c.days_past_due, c.penalty_receivable, c.interest_receivable) == (4, 263, 0)
     assert_invariants(session_factory)

@@ -4,15 +4,20 @@
 
 1. claims the ``daily-close`` job for the date (``job_runs``, unique per job and date). A date already
    closed successfully is not closed again: the rerun does nothing and says so.
-2. processes active contracts in chunks of ``chunk_size``, one transaction per chunk: each contract is
+2. applies customer credit: every customer holding unapplied funds who has an active contract gets
+   them applied to what is due on the business date (:func:`~lendcore.servicing.credit.apply_customer_credit`,
+   a repayment's order and waterfall), one transaction per chunk of customers, *before* penalty
+   accrues for the date: a row falling due today is paid today, and a customer with enough credit
+   never goes overdue. Idempotent: after it, either no credit is left or nothing is due.
+3. processes active contracts in chunks of ``chunk_size``, one transaction per chunk: each contract is
    locked, gets one :class:`~lendcore.core.loan.PenaltyAccrual` value-dated on the business date
    (interest and penalty accrued up to it, postings at the close), and its DPD, bucket and five-level
    classification are updated. The accrual row itself marks the contract done for the date, so a close
    that failed half-way resumes where it stopped.
-3. checks the invariants (:func:`~lendcore.servicing.invariants.check_invariants`): every entry
+4. checks the invariants (:func:`~lendcore.servicing.invariants.check_invariants`): every entry
    balances, the trial balance balances, sub-ledger = control accounts, cash received = allocated +
    unapplied. A failed check marks the job ``failed`` (a rerun processes nothing new and checks again).
-4. reports counts and timing.
+5. reports counts, the credit applied (per application) and timing.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ from lendcore.core.delinquency import bucket
 from lendcore.core.errors import ConflictError
 from lendcore.core.loan import PenaltyAccrual
 from lendcore.servicing.contracts import post_transaction
+from lendcore.servicing.credit import apply_customer_credit
 from lendcore.servicing.invariants import check_invariants
 from lendcore.store.engine import for_update, unit_of_work
-from lendcore.store.models import Contract, JobRun, LoanTransaction
+from lendcore.store.models import Contract, JobRun, LoanTransaction, UnappliedFunds
 
 JOB: Final = "daily-close"
 DEFAULT_CHUNK: Final = 500
@@ -51,6 +57,8 @@ class CloseReport:
     overdue: int = 0
     buckets: dict[str, int] = field(default_factory=dict)
     classes: dict[str, int] = field(default_factory=dict)
+    credit_applied: int = 0  # customer credit (unapplied funds) applied to amounts due, fen
+    credit_applications: list[dict[str, Any]] = field(default_factory=list)
     invariants: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     accrual_seconds: float = 0.0
@@ -70,6 +78,8 @@ class CloseReport:
             "overdue": self.overdue,
             "buckets": self.buckets,
             "classes": self.classes,
+            "credit_applied": self.credit_applied,
+            "credit_applications": self.credit_applications,
             "invariants": self.invariants,
             "seconds": round(self.seconds, 4),
             "accrual_seconds": round(self.accrual_seconds, 4),
@@ -123,6 +133,38 @@ def _pending_ids(session: Session, business_date: date, limit: int) -> list[str]
     )
 
 
+def _credit_customers(session: Session, business_date: date, after: str, limit: int) -> list[str]:
+    """Customers holding unapplied funds with an active contract started by the date (id order)."""
+    has_active = exists().where(
+        Contract.customer_id == UnappliedFunds.customer_id,
+        Contract.status == Status.ACTIVE.value,
+        Contract.start_date <= business_date,
+    )
+    return list(
+        session.scalars(
+            select(UnappliedFunds.customer_id)
+            .where(UnappliedFunds.balance > 0, UnappliedFunds.customer_id > after, has_active)
+            .order_by(UnappliedFunds.customer_id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def _apply_credit(
+    session_factory: sessionmaker[Session], business_date: date, chunk_size: int
+) -> list[dict[str, Any]]:
+    applications: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        with unit_of_work(session_factory) as session:
+            customers = _credit_customers(session, business_date, after, chunk_size)
+            if not customers:
+                return applications
+            for customer_id in customers:
+                applications.extend(apply_customer_credit(session, customer_id, business_date))
+            after = customers[-1]
+
+
 def run_daily_close(
     session_factory: sessionmaker[Session],
     business_date: date,
@@ -138,6 +180,7 @@ def run_daily_close(
     processed = chunks = interest = penalty = 0
     buckets: Counter[str] = Counter()
     classes: Counter[str] = Counter()
+    applications = _apply_credit(session_factory, business_date, chunk_size)
     while True:
         with unit_of_work(session_factory) as session:
             ids = _pending_ids(session, business_date, chunk_size)
@@ -185,6 +228,8 @@ def run_daily_close(
         overdue=sum(n for b, n in buckets.items() if b != "M0"),
         buckets=dict(sorted(buckets.items())),
         classes=dict(sorted(classes.items())),
+        credit_applied=sum(a["amount"] for a in applications),
+        credit_applications=applications,
         invariants=report.to_dict(),
         seconds=time.perf_counter() - started,
         accrual_seconds=accrual_seconds,

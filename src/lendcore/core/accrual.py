@@ -14,7 +14,8 @@ Penalty (罚息)
     principal (plus its unpaid interest when the contract charges penalty on interest). Accrued up to a
     date ``d`` a row has ``d − due`` overdue days, so paying on ``due + 1`` costs one day of penalty. If
     the row is settled while ``DPD ≤ grace_days`` no penalty is charged at all; once DPD exceeds the
-    grace days, penalty counts from DPD 1. The penalty rate is ``multiplier × daily_rate`` capped so
+    grace days, penalty counts from DPD 1. The penalty rate is ``multiplier × daily_rate`` (or
+    ``multiplier × penalty_base_daily_rate`` when the terms set one, e.g. for 0 % plans) capped so
     the annualised all-in rate stays within the cap (see :func:`penalty_daily_rate`).
 
 Rounding rule (the only place accruals are rounded)
@@ -56,6 +57,7 @@ def penalty_daily_rate(
     year_days: int = 365,
     *,
     cap_includes_contract_rate: bool = True,
+    base_daily_rate: Decimal | None = None,
 ) -> Decimal:
     """Penalty rate per day: ``multiplier × daily_rate``, capped.
 
@@ -66,8 +68,12 @@ def penalty_daily_rate(
     year, capped to 24 %), and servicing builds contract terms from the product. Never negative.
     Example: 0.05 %/day, ×1.5, cap 24 %: uncapped 0.075 %; penalty alone 0.24/365 = 0.000657534… per
     day; including the contract rate 0.000657534… − 0.0005 = 0.000157534… per day.
+
+    ``base_daily_rate``, when given, replaces ``daily_rate`` as what the multiplier applies to (an
+    interest-free plan has daily rate 0 and would bear no penalty); the cap still subtracts the
+    contract's own ``daily_rate`` when it includes it.
     """
-    wanted = multiplier * daily_rate
+    wanted = multiplier * (daily_rate if base_daily_rate is None else base_daily_rate)
     room = cap_annual / year_days - (daily_rate if cap_includes_contract_rate else _ZERO)
     return max(_ZERO, min(wanted, room))
 
@@ -79,6 +85,7 @@ def terms_penalty_rate(terms: LoanTerms) -> Decimal:
         terms.rate_cap_annual,
         terms.year_days,
         cap_includes_contract_rate=terms.cap_includes_contract_rate,
+        base_daily_rate=terms.penalty_base_daily_rate,
     )
 
 

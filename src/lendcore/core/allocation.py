@@ -147,15 +147,21 @@ def _outstanding(row: InstallmentState, component: Component) -> Fen:
     return row.principal_outstanding
 
 
-def allocate(state: LoanState, amount: Fen, on: date, waterfall: str | None = None) -> Allocation:
-    """Split ``amount`` over the buckets of ``state`` (which must already be accrued to ``on``)."""
+def allocate(
+    state: LoanState, amount: Fen, on: date, waterfall: str | None = None, *, due_only: bool = False
+) -> Allocation:
+    """Split ``amount`` over the buckets of ``state`` (which must already be accrued to ``on``).
+
+    ``due_only``: only the buckets of rows due on or before ``on`` (in the waterfall's order); no
+    current interest, no prepayment: what customer credit pays automatically. The rest is unapplied.
+    """
     if amount <= 0:
         raise ValidationError("a payment must be a positive amount of fen", code="AMOUNT_NOT_POSITIVE")
     w = get_waterfall(waterfall or state.terms.waterfall)
     rows = state.rows if state.status is Status.ACTIVE else ()
     due_rows = [r for r in rows if r.due_date <= on]
-    future_rows = [r for r in rows if r.due_date > on]
-    groups = [due_rows, future_rows] if w.due_first else [list(rows)]
+    future_rows = [] if due_only else [r for r in rows if r.due_date > on]
+    groups = [due_rows, future_rows] if w.due_first else [due_rows + future_rows]
     buckets: list[tuple[InstallmentState | None, Component]] = []  # None row = the prepayment bucket
     prepay_placed = False
     for group in groups:

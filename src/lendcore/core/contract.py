@@ -73,6 +73,9 @@ class LoanTerms:
     penalty_multiplier: Decimal = Decimal("1.5")
     penalty_on_interest: bool = False  # compound penalty on overdue interest, only if lawful & configured
     grace_days: int = 0
+    #: The daily rate penalty is a multiple of, instead of ``daily_rate``, when set: interest-free
+    #: (免息, 0 %) plans would otherwise never bear penalty. Still capped like any penalty rate.
+    penalty_base_daily_rate: Decimal | None = None
     rate_cap_annual: Decimal = Decimal("0.24")
     #: True (the core's conservative default): the cap bounds daily rate + penalty rate. False: it
     #: bounds the penalty rate alone, the overdue all-in rate because overdue principal bears penalty
@@ -94,6 +97,8 @@ class LoanTerms:
             raise _bad("principal must be a positive int of fen", principal=self.principal)
         if self.daily_rate < 0 or self.penalty_multiplier < 0 or self.rate_cap_annual <= 0:
             raise _bad("rates must be non-negative and the cap positive")
+        if self.penalty_base_daily_rate is not None and self.penalty_base_daily_rate < 0:
+            raise _bad("the penalty base rate must be non-negative")
         if self.grace_days < 0 or self.year_days <= 0:
             raise _bad("grace days must be ≥ 0 and year days > 0")
         if self.interest_rule is not InterestRule.DAYS:
@@ -206,6 +211,9 @@ class LoanState:
     prepayment_fees: Fen = 0
     written_off: Fen = 0
     recovered: Fen = 0
+    #: Customer credit (unapplied funds) moved in from / out to the customer's other contracts.
+    credit_in: Fen = 0
+    credit_out: Fen = 0
     last_value_date: date | None = None
     transactions_applied: int = 0
 
@@ -255,6 +263,14 @@ class LoanState:
         paid = sum(r.principal_paid + r.interest_paid + r.fee_paid + r.penalty_paid for r in self.rows)
         return paid + self.principal_prepaid + self.prepayment_fees + self.recovered
 
+    @property
+    def funds_in(self) -> Fen:
+        """Cash received on the contract plus customer credit moved in, less credit moved out.
+
+        Invariant 4 per contract: ``funds_in == allocated + suspense``; summed over a customer's
+        contracts the transfers cancel and it reads cash received = allocated + unapplied."""
+        return self.cash_in + self.credit_in - self.credit_out
+
     def subledger(self) -> dict[Account, Fen]:
         """What this contract says the control accounts hold for it (invariant 2)."""
         return {
@@ -263,6 +279,7 @@ class LoanState:
             Account.PENALTY_RECEIVABLE: self.penalty_outstanding,
             Account.FEE_RECEIVABLE: self.fee_outstanding,
             Account.SUSPENSE: self.suspense,
+            Account.CREDIT_TRANSFER: self.credit_out - self.credit_in,
         }
 
     def oldest_overdue_row(self, on: date) -> InstallmentState | None:

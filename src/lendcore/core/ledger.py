@@ -40,6 +40,10 @@ class Account(StrEnum):
     PENALTY_RECEIVABLE = "1132.02"  # 应收罚息
     FEE_RECEIVABLE = "1132.03"  # 应收手续费
     SUSPENSE = "2241.01"  # 暂收款/待处理: unapplied funds, a credit owed to the customer (liability)
+    #: 暂收款-合同间转移: customer credit moving from one of the customer's contracts to another. The
+    #: two legs (Cr on the source contract, Dr on the target) are booked in one unit of work, so the
+    #: account nets to zero per customer; per contract it mirrors ``credit_out − credit_in``.
+    CREDIT_TRANSFER = "2241.02"
     INTEREST_INCOME = "6011.01"  # 利息收入
     PENALTY_INCOME = "6011.02"  # 罚息收入
     FEE_INCOME = "6021.01"  # 手续费收入 (including prepayment fees)
@@ -63,6 +67,7 @@ _NORMAL_SIDE: Final[Mapping[Account, Side]] = {
     Account.PENALTY_RECEIVABLE: Side.DEBIT,
     Account.FEE_RECEIVABLE: Side.DEBIT,
     Account.SUSPENSE: Side.CREDIT,
+    Account.CREDIT_TRANSFER: Side.CREDIT,
     Account.INTEREST_INCOME: Side.CREDIT,
     Account.PENALTY_INCOME: Side.CREDIT,
     Account.FEE_INCOME: Side.CREDIT,
@@ -78,6 +83,7 @@ _TITLES: Final[Mapping[Account, str]] = {
     Account.PENALTY_RECEIVABLE: "Penalty interest receivable (应收罚息)",
     Account.FEE_RECEIVABLE: "Fees receivable (应收手续费)",
     Account.SUSPENSE: "Unapplied funds / suspense (暂收款)",
+    Account.CREDIT_TRANSFER: "Unapplied funds moved between contracts (暂收款-合同间转移)",
     Account.INTEREST_INCOME: "Interest income (利息收入)",
     Account.PENALTY_INCOME: "Penalty interest income (罚息收入)",
     Account.FEE_INCOME: "Fee income (手续费收入)",
@@ -93,6 +99,7 @@ CONTROL_ACCOUNTS: Final[tuple[Account, ...]] = (
     Account.PENALTY_RECEIVABLE,
     Account.FEE_RECEIVABLE,
     Account.SUSPENSE,
+    Account.CREDIT_TRANSFER,
 )
 
 

@@ -128,6 +128,33 @@ class Recovery:
     amount: Fen
 
 
+@dataclass(frozen=True, slots=True)
+class CreditTransfer:
+    """Move ``amount`` of this contract's suspense (customer credit) to another contract of the same
+    customer, where a :class:`CreditApplication` naming this contract receives it. Refused
+    (``INSUFFICIENT_CREDIT``) beyond the suspense held: a balance never goes negative."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    amount: Fen
+    to_contract_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreditApplication:
+    """Apply ``amount`` of customer credit to what is *due* on the value date (rows due on or before
+    it, the contract's waterfall, no prepayment). The credit is this contract's own suspense, or
+    (``from_contract_id``) credit moved in by a :class:`CreditTransfer` on that contract. Whatever
+    is not due stays in this contract's suspense, still the customer's."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    amount: Fen
+    from_contract_id: str | None = None
+
+
 Transaction = (
     Disbursement
     | Repayment
@@ -138,6 +165,8 @@ Transaction = (
     | Reversal
     | WriteOff
     | Recovery
+    | CreditTransfer
+    | CreditApplication
 )
 
 _NOT_REVERSIBLE = (InterestAccrual, PenaltyAccrual, Reversal)
@@ -247,6 +276,32 @@ def apply(state: LoanState, txn: Transaction) -> tuple[LoanState, tuple[Posting,
             state, a = accrue(state, on)
             _post_accrued(post, a)
             state = _repay(state, txn, post)
+    elif isinstance(txn, CreditTransfer):
+        _positive(txn.amount, "a credit transfer")
+        if state.status is Status.PENDING:
+            raise BusinessRuleError("the contract has not been disbursed", code="CONTRACT_NOT_DISBURSED")
+        _require_credit(state, txn)
+        post(Account.SUSPENSE, Account.CREDIT_TRANSFER, txn.amount)
+        state = replace(state, suspense=state.suspense - txn.amount, credit_out=state.credit_out + txn.amount)
+    elif isinstance(txn, CreditApplication):
+        _positive(txn.amount, "a credit application")
+        if state.status is Status.PENDING:
+            raise BusinessRuleError("the contract has not been disbursed", code="CONTRACT_NOT_DISBURSED")
+        if state.status is Status.WRITTEN_OFF:
+            raise BusinessRuleError("the contract is written off", code="CONTRACT_WRITTEN_OFF")
+        if txn.from_contract_id and txn.from_contract_id != terms.contract_id:
+            post(Account.CREDIT_TRANSFER, Account.SUSPENSE, txn.amount)
+            state = replace(
+                state, suspense=state.suspense + txn.amount, credit_in=state.credit_in + txn.amount
+            )
+        else:
+            _require_credit(state, txn)
+        if state.status is Status.ACTIVE:
+            state, a = accrue(state, on)
+            _post_accrued(post, a)
+            alloc = allocate(state, txn.amount, on, due_only=True)
+            state = apply_allocation(state, alloc, on, post, source=Account.SUSPENSE)
+            state = forgive_within_grace(state, on)
     elif isinstance(txn, InterestAccrual | PenaltyAccrual):
         state, a = accrue(state, on, penalty=isinstance(txn, PenaltyAccrual))
         _post_accrued(post, a)
@@ -283,6 +338,17 @@ def apply(state: LoanState, txn: Transaction) -> tuple[LoanState, tuple[Posting,
     return state, post.done()
 
 
+def _require_credit(state: LoanState, txn: CreditTransfer | CreditApplication) -> None:
+    if txn.amount > state.suspense:
+        raise BusinessRuleError(
+            f"the contract holds {state.suspense} fen of customer credit, not {txn.amount}",
+            code="INSUFFICIENT_CREDIT",
+            suspense=state.suspense,
+            amount=txn.amount,
+            txn_id=txn.txn_id,
+        )
+
+
 def _set_row(rows: list[InstallmentState], period: int, **changes: int) -> None:
     for i, row in enumerate(rows):
         if row.period == period:
@@ -291,7 +357,11 @@ def _set_row(rows: list[InstallmentState], period: int, **changes: int) -> None:
     raise InvariantViolationError(f"no installment {period}", code="NO_SUCH_INSTALLMENT")  # pragma: no cover
 
 
-def apply_allocation(state: LoanState, alloc: Allocation, on: date, post: _Poster) -> LoanState:
+def apply_allocation(
+    state: LoanState, alloc: Allocation, on: date, post: _Poster, *, source: Account = Account.CASH
+) -> LoanState:
+    """Book ``alloc``: ``source`` is cash (a repayment; the unapplied rest goes to suspense) or
+    suspense (customer credit; what is applied leaves suspense, the rest simply stays there)."""
     rows = list(state.rows)
     by_period = {r.period: i for i, r in enumerate(rows)}
     for line in alloc.lines:
@@ -301,16 +371,16 @@ def apply_allocation(state: LoanState, alloc: Allocation, on: date, post: _Poste
         row = rows[i]
         if line.component is Component.PENALTY:
             rows[i] = replace(row, penalty_paid=row.penalty_paid + line.amount)
-            post(Account.CASH, Account.PENALTY_RECEIVABLE, line.amount)
+            post(source, Account.PENALTY_RECEIVABLE, line.amount)
         elif line.component is Component.FEE:
             rows[i] = replace(row, fee_paid=row.fee_paid + line.amount)
-            post(Account.CASH, Account.FEE_RECEIVABLE, line.amount)
+            post(source, Account.FEE_RECEIVABLE, line.amount)
         elif line.component is Component.INTEREST:
             rows[i] = replace(row, interest_paid=row.interest_paid + line.amount)
-            post(Account.CASH, Account.INTEREST_RECEIVABLE, line.amount)
+            post(source, Account.INTEREST_RECEIVABLE, line.amount)
         else:
             rows[i] = replace(row, principal_paid=row.principal_paid + line.amount)
-            post(Account.CASH, Account.LOAN_PRINCIPAL, line.amount)
+            post(source, Account.LOAN_PRINCIPAL, line.amount)
     state = replace(state, rows=tuple(rows))
     if alloc.prepaid_principal:
         not_due = sum(r.principal_outstanding for r in state.rows if r.due_date > on)
@@ -320,9 +390,11 @@ def apply_allocation(state: LoanState, alloc: Allocation, on: date, post: _Poste
             principal_prepaid=state.principal_prepaid + alloc.prepaid_principal,
             prepayment_fees=state.prepayment_fees + alloc.prepayment_fee,
         )
-        post(Account.CASH, Account.LOAN_PRINCIPAL, alloc.prepaid_principal)
-        post(Account.CASH, Account.FEE_INCOME, alloc.prepayment_fee)
-    post(Account.CASH, Account.SUSPENSE, alloc.unapplied)
+        post(source, Account.LOAN_PRINCIPAL, alloc.prepaid_principal)
+        post(source, Account.FEE_INCOME, alloc.prepayment_fee)
+    if source is Account.SUSPENSE:
+        return replace(state, suspense=state.suspense - (alloc.amount - alloc.unapplied))
+    post(source, Account.SUSPENSE, alloc.unapplied)
     return replace(state, suspense=state.suspense + alloc.unapplied)
 
 

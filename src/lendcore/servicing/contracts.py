@@ -40,6 +40,8 @@ from lendcore.core.delinquency import LoanClass, assess
 from lendcore.core.errors import InvariantViolationError, NotFoundError, ValidationError
 from lendcore.core.loan import (
     Applied,
+    CreditApplication,
+    CreditTransfer,
     Disbursement,
     Fee,
     InterestAccrual,
@@ -106,6 +108,9 @@ def terms_for_product(
         penalty_multiplier=product.penalty.multiplier,
         penalty_on_interest=product.penalty.on_overdue_interest,
         grace_days=product.penalty.grace_days,
+        # the catalog's rule: penalty is a multiple of the contract rate, or of the product's base
+        # rate when the contract's is 0 (免息 plans)
+        penalty_base_daily_rate=product.penalty.base_daily_rate if daily_rate == 0 else None,
         rate_cap_annual=product.cost_cap,
         cap_includes_contract_rate=False,
         year_days=year_days,
@@ -162,6 +167,9 @@ def terms_to_json(t: LoanTerms) -> dict[str, Any]:
         "penalty_multiplier": str(t.penalty_multiplier),
         "penalty_on_interest": t.penalty_on_interest,
         "grace_days": t.grace_days,
+        "penalty_base_daily_rate": (
+            None if t.penalty_base_daily_rate is None else str(t.penalty_base_daily_rate)
+        ),
         "rate_cap_annual": str(t.rate_cap_annual),
         "cap_includes_contract_rate": t.cap_includes_contract_rate,
         "year_days": t.year_days,
@@ -187,6 +195,9 @@ def terms_from_json(d: Mapping[str, Any]) -> LoanTerms:
         penalty_multiplier=Decimal(d["penalty_multiplier"]),
         penalty_on_interest=bool(d["penalty_on_interest"]),
         grace_days=int(d["grace_days"]),
+        penalty_base_daily_rate=(
+            None if d.get("penalty_base_daily_rate") is None else Decimal(d["penalty_base_daily_rate"])
+        ),
         rate_cap_annual=Decimal(d["rate_cap_annual"]),
         cap_includes_contract_rate=bool(d["cap_includes_contract_rate"]),
         year_days=int(d["year_days"]),
@@ -223,6 +234,8 @@ _STATE_INTS: Final = (
     "prepayment_fees",
     "written_off",
     "recovered",
+    "credit_in",
+    "credit_out",
     "transactions_applied",
 )
 
@@ -266,7 +279,7 @@ def state_from_json(terms: LoanTerms, d: Mapping[str, Any]) -> LoanState:
         accrued_through=date.fromisoformat(d["accrued_through"]),
         penalty_through=date.fromisoformat(d["penalty_through"]),
         last_value_date=date.fromisoformat(last) if last else None,
-        **{k: int(d[k]) for k in _STATE_INTS},
+        **{k: int(d.get(k, 0)) for k in _STATE_INTS},
     )
 
 
@@ -290,6 +303,8 @@ TXN_TYPES: Final[Mapping[type[Any], str]] = {
     Reversal: "reversal",
     WriteOff: "write-off",
     Recovery: "recovery",
+    CreditTransfer: "credit-transfer",
+    CreditApplication: "credit-application",
 }
 
 
@@ -320,6 +335,12 @@ def txn_to_row(
         payload = {"reason": txn.reason}
     elif isinstance(txn, WriteOff):
         payload = {"reason": txn.reason}
+    elif isinstance(txn, CreditTransfer):
+        amount = txn.amount
+        payload = {"to_contract_id": txn.to_contract_id}
+    elif isinstance(txn, CreditApplication):
+        amount = txn.amount
+        payload = {"from_contract_id": txn.from_contract_id}
     return LoanTransaction(
         id=txn.txn_id,
         contract_id=contract_id,
@@ -361,6 +382,10 @@ def txn_from_row(row: LoanTransaction) -> Transaction:
         return WriteOff(*common, p.get("reason", ""))
     if kind == "recovery":
         return Recovery(*common, row.amount)
+    if kind == "credit-transfer":
+        return CreditTransfer(*common, row.amount, p["to_contract_id"])
+    if kind == "credit-application":
+        return CreditApplication(*common, row.amount, p.get("from_contract_id"))
     raise InvariantViolationError(f"unknown transaction type {kind!r}", code="BAD_TRANSACTION_ROW")
 
 

@@ -3,7 +3,9 @@
 1. every journal entry balances (Σ debit = Σ credit per entry) and the trial balance balances;
 2. the loan sub-ledger (each contract's balances) equals the general-ledger control accounts, per
    contract and account; each customer's unapplied funds equal the suspense booked for them;
-4. cash received = Σ allocated + unapplied (per contract, from its state) and every succeeded inbound
+4. cash received = Σ allocated + unapplied (per contract, from its state, with customer credit moved
+   between contracts: cash in + credit in − credit out = allocated + suspense; credit in transfer nets
+   to zero per customer; no negative balance) and every succeeded inbound
    payment is booked exactly once (Σ inbound = Σ contracts' cash in); Σ outbound = Σ disbursed;
 5. (optional, costly) replaying each contract's stored transactions gives its stored state.
 """
@@ -119,10 +121,13 @@ def check_invariants(session: Session, *, replay_contracts: bool = False) -> Inv
                 mismatches.append(f"{contract.id} {account.name}: ledger {booked}, sub-ledger {sub}")
             if account in mirrors and mirrors[account] != sub:
                 mismatches.append(f"{contract.id} {account.name}: mirror {mirrors[account]}, state {sub}")
-        if state.cash_in != state.allocated + state.suspense:
+        if state.funds_in != state.allocated + state.suspense:
             cash.append(
-                f"{contract.id}: cash in {state.cash_in} ≠ allocated {state.allocated} + {state.suspense}"
+                f"{contract.id}: cash in {state.cash_in} + credit in {state.credit_in} − credit out "
+                f"{state.credit_out} ≠ allocated {state.allocated} + unapplied {state.suspense}"
             )
+        if state.suspense < 0 or any(v < 0 for v in mirrors.values()):
+            mismatches.append(f"{contract.id}: negative balance (suspense {state.suspense}, {mirrors})")
         if contract.status != state.status.value and not (
             contract.status == "cancelled" and state.status is Status.PENDING
         ):
@@ -169,6 +174,16 @@ def check_invariants(session: Session, *, replay_contracts: bool = False) -> Inv
         )
         or 0
     )
+    # customer credit moved between contracts nets to zero per customer (both legs in one transaction)
+    for customer_id, in_transit in session.execute(
+        select(Posting.customer_id, func.sum(Posting.credit) - func.sum(Posting.debit))
+        .where(Posting.account_code == Account.CREDIT_TRANSFER.value)
+        .group_by(Posting.customer_id)
+    ).all():
+        if int(in_transit or 0):
+            cash.append(f"customer {customer_id}: credit in transfer {int(in_transit)} ≠ 0")
+    negative = session.scalars(select(UnappliedFunds.customer_id).where(UnappliedFunds.balance < 0)).all()
+    cash.extend(f"customer {c}: negative unapplied funds" for c in negative)
     if received != cash_in:
         cash.append(f"inbound payments {received} ≠ cash booked on contracts {cash_in}")
     if paid_out != disbursed:

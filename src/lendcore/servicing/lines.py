@@ -72,6 +72,11 @@ def _lock_line(session: Session, line_id: str) -> CreditLine:
     return line
 
 
+def lock_line(session: Session, line_id: str) -> CreditLine:
+    """The credit line under a row lock (``LINE_NOT_FOUND``); first in the documented lock order."""
+    return _lock_line(session, line_id)
+
+
 def outstanding_principal(session: Session, line_id: str) -> Fen:
     """Σ outstanding principal of the line's contracts that are not closed."""
     total = session.scalar(

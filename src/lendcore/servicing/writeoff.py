@@ -2,22 +2,28 @@
 
 :func:`write_off` moves every receivable of a contract off balance sheet, only when the contract is
 eligible: its DPD on the business date exceeds the product's ``write_off_dpd`` (``WRITE_OFF_NOT_ELIGIBLE``
-otherwise). Staff action, reason required, audited. :func:`recover` books money received on a
-written-off contract (Dr cash / Cr recoveries; beyond what was written off goes to unapplied funds),
-through an inbound payment. Both run in the caller's unit of work, idempotent by key.
+otherwise). Staff action, reason required, audited. In the same transaction the contract's credit line
+is frozen (``servicing.lines.freeze_line``, reason code ``WRITTEN_OFF``, audited as
+``credit_line.written_off``): the written-off principal leaves ``outstanding_principal``, which would
+otherwise free the limit, and a written-off customer must not borrow again (a drawdown is refused
+with ``LINE_NOT_ACTIVE``). Unfreezing it is a deliberate staff action (``unfreeze_line``).
+
+:func:`recover` books money received on a written-off contract (Dr cash / Cr recoveries; beyond
+what was written off goes to unapplied funds), through an inbound payment.
+Both run in the caller's unit of work, idempotent by key.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
 from lendcore.core.accrual import accrue
 from lendcore.core.contract import Status
 from lendcore.core.delinquency import days_past_due, write_off_eligible
-from lendcore.core.errors import BusinessRuleError
+from lendcore.core.errors import BusinessRuleError, NotFoundError
 from lendcore.core.loan import Recovery, WriteOff
 from lendcore.core.money import Fen
 from lendcore.payments.channel import PaymentChannel
@@ -31,8 +37,13 @@ from lendcore.servicing.common import (
     scoped_key,
 )
 from lendcore.servicing.contracts import contract_state, lock_contract, post_transaction, product_of
+from lendcore.servicing.lines import freeze_line, lock_line
 from lendcore.store.audit import record_audit
 from lendcore.store.idempotency import fingerprint, run_idempotent
+from lendcore.store.models import Contract
+
+#: Reason code of the freeze a write-off puts on the contract's credit line.
+WRITTEN_OFF: Final = "WRITTEN_OFF"
 
 
 def write_off(
@@ -49,6 +60,10 @@ def write_off(
     def work() -> dict[str, Any]:
         why = check_text(reason, "REASON_REQUIRED", "a reason")
         who = check_text(actor, "ACTOR_REQUIRED", "a staff actor", 64)
+        found = session.get(Contract, contract_id)  # unlocked: only to learn its line (lock order)
+        if found is None:
+            raise NotFoundError(f"no contract {contract_id}", code="CONTRACT_NOT_FOUND")
+        line = lock_line(session, found.credit_line_id)
         contract = lock_contract(session, contract_id)
         state = contract_state(contract)
         if state.status is Status.WRITTEN_OFF:
@@ -81,12 +96,25 @@ def write_off(
             details={"amount": posted.after.written_off, "dpd": dpd, "txn_id": posted.txn.txn_id},
             reason=why,
         )
+        frozen = line.status == "active"
+        if frozen:
+            freeze_line(
+                session,
+                line.id,
+                reason_code=WRITTEN_OFF,
+                business_date=business_date,
+                actor=who,
+                details={"contract_id": contract.id, "txn_id": posted.txn.txn_id, "reason": why},
+            )
         return {
             "contract_id": contract.id,
             "txn_id": posted.txn.txn_id,
             "dpd": dpd,
             "written_off": posted.after.written_off,
             "status": posted.after.status.value,
+            "credit_line_id": line.id,
+            "line_status": line.status,
+            "line_frozen": frozen,
         }
 
     return run_idempotent(session, "write-off", idempotency_key, fingerprint(request), work)
