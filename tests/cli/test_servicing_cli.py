@@ -130,12 +130,47 @@ def test_borrow_repay_show_close_and_trial_balance(cli_db: str) -> None:
         ["waive", "--contract", "ln_nope", "--reason", "r", "--actor", "a", "--key", "k"],
         ["write-off", "--contract", "ln_nope", "--reason", "r", "--actor", "a", "--key", "k"],
         ["loan", "show", "ln_nope"],
+        ["payment", "reverse", "pay_nope", "--reason", "R01", "--actor", "ops1", "--key", "k"],
     ],
 )
 def test_bad_input_is_one_line_exit_2(cli_db: str, args: list[str]) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_a_returned_repayment_is_reversed_and_the_loan_is_owed_again(cli_db: str) -> None:
+    common = ["--date", "2026-03-01", "--json"]
+    line = json.loads(
+        _ok("line", "open", "--customer", "new", "--product", "quick", "--limit", "20000", *common)
+    )
+    draw = ["draw", "--line", line["line_id"], "--amount", "5000", "--term", "1", "--method", "bullet"]
+    drawn = json.loads(_ok(*draw, "--yes", "--key", "d1", *common))
+    repaid = json.loads(
+        _ok(
+            "repay",
+            "--customer",
+            line["customer_id"],
+            "--all",
+            "--date",
+            "2026-03-11",
+            "--key",
+            "r1",
+            "--json",
+        )
+    )
+    assert repaid["contracts"][0]["status"] == "closed"
+    reverse = ["payment", "reverse", repaid["payment_id"], "--reason", "R01 insufficient funds"]
+    reversed_ = json.loads(
+        _ok(*reverse, "--actor", "ops1", "--date", "2026-03-12", "--key", "rev1", "--json")
+    )
+    assert reversed_["status"] == "reversed"
+    [contract] = reversed_["contracts"]
+    assert contract["contract_id"] == drawn["contract_id"] and contract["status"] == "active"
+    # owed again as of the reversal's business date: 500,000 principal + interest for 2026-03-01 …
+    # 2026-03-12 (11 days) × 500,000 × 0.0003 = 1,650
+    assert contract["total_outstanding"] == 500_000 + 1_650
+    assert json.loads(_ok("ledger", "trial-balance", "--json"))["balanced"] is True
 
 
 def test_demo_runs_and_balances(tmp_path: Path) -> None:

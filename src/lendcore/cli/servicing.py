@@ -1,5 +1,6 @@
-"""Servicing commands: ``line``, ``draw``, ``repay``, ``payoff``, ``waive``, ``write-off``, ``loan show``,
-``ledger trial-balance`` and ``eod run``, on the configured database (``lendcore db url``).
+"""Servicing commands: ``line``, ``draw``, ``repay``, ``payoff``, ``payment reverse``, ``waive``,
+``write-off``, ``loan show``, ``ledger trial-balance`` and ``eod run``, on the configured database
+(``lendcore db url``).
 
 Each command parses its flags, opens one unit of work, calls one use case and renders the result.
 Amounts are yuan on input (``--amount 1234.56``) and shown as ``¥1,234.56``; ``--json`` amounts are
@@ -407,6 +408,45 @@ def waive_command(
         database.echo_json(result)
         return
     console.print(f"waived {format_fen(result['amount'])} {result['kind']} on {contract}")
+
+
+payment_app = typer.Typer(
+    name="payment", help="Payments: reverse a returned repayment.", no_args_is_help=True
+)
+app.add_typer(payment_app)
+
+
+@payment_app.command("reverse")
+def payment_reverse_command(
+    payment: Annotated[str, typer.Argument(help="Inbound payment id (pay_…).")],
+    reason: Annotated[str, typer.Option(help="Why (required), e.g. the channel's return code.")],
+    actor: Annotated[str, typer.Option(help="Staff member.")],
+    date_: DateOpt = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reverse a repayment the channel returned (chargeback): the dues it paid are owed again."""
+    from lendcore.servicing.reverse import reverse_payment
+
+    with database.errors():
+        on = database.business_date(date_)
+        result = database.in_session(
+            lambda s: reverse_payment(
+                s, payment_id=payment, reason=reason, actor=actor, business_date=on, idempotency_key=_key(key)
+            )
+        )
+    if as_json:
+        database.echo_json(result)
+        return
+    console.print(f"payment {payment} ({format_fen(result['amount'])}) {result['status']}")
+    for line in result["contracts"]:
+        console.print(
+            f"  {line['contract_id']}: {line['status']}, owed {format_fen(line['total_outstanding'])}"
+        )
+    for unwound in result["unwound"]:
+        console.print(f"  unwound credit use: {unwound}")
+    if result["unapplied_taken_back"]:
+        console.print(f"  unapplied funds taken back: {format_fen(result['unapplied_taken_back'])}")
 
 
 @app.command("write-off")
