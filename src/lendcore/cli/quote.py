@@ -33,6 +33,7 @@ from lendcore.core.schedule import (
     Schedule,
     ScheduleTerms,
     build_schedule,
+    installment_to_json,
 )
 from lendcore.products.catalog import Product, default_catalog
 
@@ -235,20 +236,7 @@ def quote_document(
         "rounding": terms.rounding.value,
         "installment_multiple": terms.installment_multiple,
         "fee_rate_per_period": str(terms.fee_rate_per_period),
-        "installments": [
-            {
-                "period": i.period,
-                "start_date": i.start_date.isoformat(),
-                "due_date": i.due_date.isoformat(),
-                "days": i.days,
-                "principal": i.principal,
-                "interest": i.interest,
-                "fee": i.fee,
-                "total": i.total,
-                "remaining_principal": i.remaining_principal,
-            }
-            for i in schedule.installments
-        ],
+        "installments": [installment_to_json(i) for i in schedule.installments],
         "total_principal": schedule.total_principal,
         "total_interest": schedule.total_interest,
         "total_fee": schedule.total_fee,

@@ -28,6 +28,7 @@ from lendcore.core.delinquency import bucket
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.money import format_fen, parse_amount
 from lendcore.core.rates import format_percent
+from lendcore.core.schedule import installment_to_json
 
 console = Console(highlight=False, width=max(130, Console().width))
 
@@ -520,20 +521,7 @@ def loan_view(session: Session, contract_id: str) -> dict[str, Any]:
         "bucket": bucket(c.days_past_due).value,
         "classification": c.classification,
         "schedule_version": c.schedule_version,
-        "schedule": [
-            {
-                "period": r.period,
-                "start_date": r.start_date.isoformat(),
-                "due_date": r.due_date.isoformat(),
-                "days": r.days,
-                "principal": r.principal,
-                "interest": r.interest,
-                "fee": r.fee,
-                "total": r.total,
-                "remaining_principal": r.remaining_principal,
-            }
-            for r in current_schedule(session, c)
-        ],
+        "schedule": [installment_to_json(r) for r in current_schedule(session, c)],
         "installments": [
             {
                 "period": r.period,

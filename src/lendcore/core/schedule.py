@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Final, Protocol
 
 from lendcore.core.calendar import BusinessDayRule, add_months, roll
 from lendcore.core.errors import ValidationError
@@ -510,3 +510,41 @@ def _installment(
     s7(row, total)
     s8(row, remaining_principal)
     return row
+
+
+class InstallmentLike(Protocol):
+    """Anything shaped like an :class:`Installment` (the stored ``ScheduleRow`` is)."""
+
+    @property
+    def period(self) -> int: ...
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def days(self) -> int: ...
+    @property
+    def principal(self) -> Fen: ...
+    @property
+    def interest(self) -> Fen: ...
+    @property
+    def fee(self) -> Fen: ...
+    @property
+    def total(self) -> Fen: ...
+    @property
+    def remaining_principal(self) -> Fen: ...
+
+
+def installment_to_json(row: InstallmentLike) -> dict[str, int | str]:
+    """One installment as JSON: dates ISO, every amount integer fen (the quote and API shape)."""
+    return {
+        "period": row.period,
+        "start_date": row.start_date.isoformat(),
+        "due_date": row.due_date.isoformat(),
+        "days": row.days,
+        "principal": row.principal,
+        "interest": row.interest,
+        "fee": row.fee,
+        "total": row.total,
+        "remaining_principal": row.remaining_principal,
+    }

@@ -34,7 +34,7 @@ from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationErr
 from lendcore.core.loan import Disbursement
 from lendcore.core.money import Fen, format_fen
 from lendcore.core.rates import format_percent
-from lendcore.core.schedule import Installment, Method, Schedule, build_schedule
+from lendcore.core.schedule import Method, Schedule, build_schedule, installment_to_json
 from lendcore.origination.drawdown_check import check_drawdown
 from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
@@ -153,22 +153,8 @@ class DrawdownQuote:
             "total_interest": self.total_interest,
             "total_fee": self.total_fee,
             "total_repayable": self.total_repayable,
-            "schedule": [installment_json(r) for r in self.schedule.installments],
+            "schedule": [installment_to_json(r) for r in self.schedule.installments],
         }
-
-
-def installment_json(r: Installment) -> dict[str, Any]:
-    return {
-        "period": r.period,
-        "start_date": r.start_date.isoformat(),
-        "due_date": r.due_date.isoformat(),
-        "days": r.days,
-        "principal": r.principal,
-        "interest": r.interest,
-        "fee": r.fee,
-        "total": r.total,
-        "remaining_principal": r.remaining_principal,
-    }
 
 
 def quote_drawdown(
