@@ -317,6 +317,7 @@ class _Demo:
 
 def run_demo(factory: sessionmaker[Session]) -> bool:
     """The demo story; returns True if the trial balance is balanced at the end."""
+    from lendcore.cli.servicing import trial_balance_table
     from lendcore.servicing.invariants import check_invariants
     from lendcore.servicing.repay import payoff_quote
 
@@ -391,20 +392,7 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     with unit_of_work(factory, read_only=True) as session:
         report = check_invariants(session, replay_contracts=True)
     tb = report.trial_balance
-    table = Table(title="Trial balance", title_justify="left")
-    for col in ("account", "title", "debits", "credits", "balance"):
-        table.add_column(col, justify="left" if col in ("account", "title") else "right")
-    for line in tb.lines:
-        if line.debits or line.credits:
-            table.add_row(
-                line.account.value,
-                line.account.label,
-                format_fen(line.debits),
-                format_fen(line.credits),
-                format_fen(line.balance),
-            )
-    table.add_row("", "total", format_fen(tb.total_debits), format_fen(tb.total_credits), "")
-    console.print(table)
+    console.print(trial_balance_table(tb))
     verdict = "[green]balanced[/]" if tb.balanced else "[red]NOT balanced[/]"
     checks = "[green]ok[/]" if report.ok else f"[red]{report.to_dict()}[/]"
     console.print(

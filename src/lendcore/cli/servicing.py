@@ -26,6 +26,7 @@ from lendcore.core.allocation import CustomerMode
 from lendcore.core.calendar import parse_date
 from lendcore.core.delinquency import bucket
 from lendcore.core.errors import NotFoundError, ValidationError
+from lendcore.core.ledger import TrialBalance
 from lendcore.core.money import format_fen, parse_amount
 from lendcore.core.rates import format_percent
 from lendcore.core.schedule import installment_to_json
@@ -594,6 +595,24 @@ def loan_show(
 # --- ledger and eod -----------------------------------------------------------------------------------
 
 
+def trial_balance_table(tb: TrialBalance) -> Table:
+    """The trial balance as a table: every account that moved, then the totals."""
+    table = Table(title="Trial balance", title_justify="left")
+    for col in ("account", "title", "debits", "credits", "balance"):
+        table.add_column(col, justify="left" if col in ("account", "title") else "right")
+    for line in tb.lines:
+        if line.debits or line.credits:
+            table.add_row(
+                line.account.value,
+                line.account.label,
+                format_fen(line.debits),
+                format_fen(line.credits),
+                format_fen(line.balance),
+            )
+    table.add_row("", "total", format_fen(tb.total_debits), format_fen(tb.total_credits), "")
+    return table
+
+
 @ledger_app.command("trial-balance")
 def trial_balance_command(as_json: JsonOpt = False) -> None:
     """Debits and credits per account over the whole ledger; exit 1 when unbalanced."""
@@ -604,20 +623,7 @@ def trial_balance_command(as_json: JsonOpt = False) -> None:
     if as_json:
         database.echo_json(tb.to_dict())
     else:
-        table = Table(title="Trial balance", title_justify="left")
-        for col in ("account", "title", "debits", "credits", "balance"):
-            table.add_column(col, justify="right" if col not in ("account", "title") else "left")
-        for line in tb.lines:
-            if line.debits or line.credits:
-                table.add_row(
-                    line.account.value,
-                    line.account.label,
-                    format_fen(line.debits),
-                    format_fen(line.credits),
-                    format_fen(line.balance),
-                )
-        table.add_row("", "total", format_fen(tb.total_debits), format_fen(tb.total_credits), "")
-        console.print(table)
+        console.print(trial_balance_table(tb))
         console.print("[green]balanced[/]" if tb.balanced else "[red]NOT BALANCED[/]")
     if not tb.balanced:
         raise typer.Exit(1)
