@@ -36,7 +36,7 @@ from lendcore.core.contract import Status
 from lendcore.core.delinquency import bucket
 from lendcore.core.errors import ConflictError
 from lendcore.core.loan import PenaltyAccrual
-from lendcore.servicing.contracts import post_transaction
+from lendcore.servicing.contracts import RowWriter, post_transaction, write_contracts
 from lendcore.servicing.credit import apply_customer_credit
 from lendcore.servicing.invariants import check_invariants
 from lendcore.store.engine import for_update, unit_of_work
@@ -190,6 +190,10 @@ def run_daily_close(
             contracts = session.scalars(
                 for_update(select(Contract).where(Contract.id.in_(ids)).order_by(Contract.id))
             ).all()
+            # one chunk = one transaction and a handful of statements: the contracts' snapshots in
+            # one executemany UPDATE (version-checked), their accrual rows, entries and postings in
+            # one multi-row INSERT each
+            writer = RowWriter()
             for contract in contracts:
                 if contract.status != Status.ACTIVE.value:
                     continue
@@ -198,6 +202,7 @@ def run_daily_close(
                     contract,
                     lambda txn_id, seq: PenaltyAccrual(txn_id, business_date, seq),
                     business_date=business_date,
+                    writer=writer,
                 )
                 processed += 1
                 interest += sum(r.interest_accrued for r in posted.after.rows) - sum(
@@ -206,7 +211,8 @@ def run_daily_close(
                 penalty += sum(r.penalty_accrued for r in posted.after.rows) - sum(
                     r.penalty_accrued for r in posted.before.rows
                 )
-            session.flush()
+            write_contracts(session, contracts, detach=True)
+            writer.write(session)
     accrual_seconds = time.perf_counter() - started
     with unit_of_work(session_factory, read_only=True) as session:
         for dpd, cls in session.execute(

@@ -123,18 +123,25 @@ def _records(df: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _records_from_database(card: Any, since: str | None, until: str | None) -> list[Mapping[str, Any]]:
-    """Stored decisions of the card's model between two business dates, as monitoring records."""
+def _records_from_database(
+    card: Any, since: str | None, until: str | None, window_months: int, bad_dpd: int
+) -> list[Mapping[str, Any]]:
+    """Stored decisions of the card's model between two business dates, as monitoring records with
+    their performance outcome (``outcome`` = bad / good / None) as known on the last date."""
     from datetime import timedelta
 
     from lendcore.cli.database import business_date, open_session
     from lendcore.core.calendar import parse_date
+    from lendcore.core.performance import PerformanceDefinition
     from lendcore.origination.monitoring_source import recent_application_records
 
+    definition = PerformanceDefinition(window_months=window_months, bad_dpd=bad_dpd)
     last = business_date(until)
     first = parse_date(since, what="--since") if since else last - timedelta(days=30)
     with open_session(read_only=True) as session:
-        return list(recent_application_records(session, first, last, model_id=card.model_id))
+        return list(
+            recent_application_records(session, first, last, model_id=card.model_id, definition=definition)
+        )
 
 
 @risk_app.command("monitor")
@@ -162,6 +169,13 @@ def monitor_cmd(
     score_column: Annotated[
         str | None, typer.Option("--score-column", help="Use stored scores instead of rescoring.")
     ] = None,
+    window_months: Annotated[
+        int, typer.Option("--window-months", help="With --from-db: performance window in months.")
+    ] = 6,
+    bad_dpd: Annotated[
+        int,
+        typer.Option("--bad-dpd", help="With --from-db: bad = ever this many days past due, or written off."),
+    ] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     fail_on_alert: Annotated[
         bool, typer.Option("--fail-on-alert", help="Exit 1 when any index reaches the alert level.")
@@ -183,7 +197,8 @@ def monitor_cmd(
         if data is not None:
             records: list[Mapping[str, Any]] = list(_records(_read_csv(data)))
         else:
-            records = _records_from_database(card, since, until)
+            records = _records_from_database(card, since, until, window_months, bad_dpd)
+            outcome, bad = outcome or "outcome", bad or "bad"  # the performance definition's fields
         report = monitor(card, records, outcome_field=outcome, bad_value=bad, score_field=score_column)
     except LendcoreError as error:
         raise fail(error) from error

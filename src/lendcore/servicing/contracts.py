@@ -20,10 +20,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from lendcore.core import ledger
 from lendcore.core.accrual import accrue
@@ -58,6 +60,7 @@ from lendcore.core.loan import (
     effective_transactions,
 )
 from lendcore.core.money import Fen, Rounding
+from lendcore.core.performance import worst_days_past_due
 from lendcore.core.rates import DayCountBasis, to_ppm
 from lendcore.core.schedule import Installment, InterestRule, Method
 from lendcore.products.catalog import Product, default_catalog
@@ -66,6 +69,7 @@ from lendcore.store.ids import new_id
 from lendcore.store.models import Contract, LoanTransaction, ScheduleRow
 from lendcore.store.models import JournalEntry as JournalEntryRow
 from lendcore.store.models import Posting as PostingRow
+from lendcore.store.types import utc_now
 
 #: Five-level classification as stored in ``contracts.classification``.
 CLASS_SLUGS: Final[Mapping[LoanClass, str]] = {
@@ -308,14 +312,15 @@ TXN_TYPES: Final[Mapping[type[Any], str]] = {
 }
 
 
-def txn_to_row(
+def txn_row_values(
     txn: Transaction,
     *,
     contract_id: str,
     business_date: date,
     payment_id: str | None = None,
     idempotency_key: str | None = None,
-) -> LoanTransaction:
+) -> dict[str, Any]:
+    """The ``loan_transactions`` row of ``txn`` as column values (for bulk inserts)."""
     amount: Fen = 0
     payload: dict[str, Any] = {}
     reverses: str | None = None
@@ -341,18 +346,37 @@ def txn_to_row(
     elif isinstance(txn, CreditApplication):
         amount = txn.amount
         payload = {"from_contract_id": txn.from_contract_id}
+    return {
+        "id": txn.txn_id,
+        "contract_id": contract_id,
+        "seq": txn.seq,
+        "type": TXN_TYPES[type(txn)],
+        "amount": amount,
+        "value_date": txn.value_date,
+        "business_date": business_date,
+        "reverses_txn_id": reverses,
+        "payment_id": payment_id,
+        "payload": payload,
+        "idempotency_key": idempotency_key,
+    }
+
+
+def txn_to_row(
+    txn: Transaction,
+    *,
+    contract_id: str,
+    business_date: date,
+    payment_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> LoanTransaction:
     return LoanTransaction(
-        id=txn.txn_id,
-        contract_id=contract_id,
-        seq=txn.seq,
-        type=TXN_TYPES[type(txn)],
-        amount=amount,
-        value_date=txn.value_date,
-        business_date=business_date,
-        reverses_txn_id=reverses,
-        payment_id=payment_id,
-        payload=payload,
-        idempotency_key=idempotency_key,
+        **txn_row_values(
+            txn,
+            contract_id=contract_id,
+            business_date=business_date,
+            payment_id=payment_id,
+            idempotency_key=idempotency_key,
+        )
     )
 
 
@@ -478,6 +502,98 @@ def lock_contract(session: Session, contract_id: str) -> Contract:
     return contract
 
 
+_TXN_TABLE = cast(Table, LoanTransaction.__table__)
+_ENTRY_TABLE = cast(Table, JournalEntryRow.__table__)
+_POSTING_TABLE = cast(Table, PostingRow.__table__)
+_CONTRACT_TABLE = cast(Table, Contract.__table__)
+_CONTRACT_COLUMNS: Final = tuple(c.key for c in _CONTRACT_TABLE.c)
+
+
+class RowWriter:
+    """The rows :func:`post_transaction` writes (transactions, journal entries, postings), inserted in
+    bulk: one multi-row ``INSERT`` per table instead of an ORM flush per object.
+
+    :func:`post_transaction` without a writer writes its rows at once; the daily close passes one
+    writer per chunk and calls :meth:`write` once (after :func:`write_contracts`), so a chunk of
+    contracts costs a handful of statements. Rows bypass the session's identity map (nothing reads
+    them back through the ORM in the same unit of work: :func:`load_book` queries the database and
+    writes this writer's rows for the contract first).
+    """
+
+    __slots__ = ("contract_ids", "entries", "postings", "transactions")
+
+    def __init__(self) -> None:
+        self.transactions: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
+        self.postings: list[dict[str, Any]] = []
+        self.contract_ids: set[str] = set()
+
+    def add(
+        self,
+        contract: Contract,
+        txn: Transaction,
+        entries: Sequence[ledger.JournalEntry],
+        *,
+        business_date: date,
+        payment_id: str | None,
+        idempotency_key: str | None,
+    ) -> None:
+        self.contract_ids.add(contract.id)
+        self.transactions.append(
+            txn_row_values(
+                txn,
+                contract_id=contract.id,
+                business_date=business_date,
+                payment_id=payment_id,
+                idempotency_key=idempotency_key,
+            )
+        )
+        ids: dict[str, str] = {}
+        for e in entries:
+            db_id = new_id("je")
+            ids[e.entry_id] = db_id
+            self.entries.append(
+                {
+                    "id": db_id,
+                    "business_date": business_date,
+                    "value_date": e.value_date,
+                    "description": (e.memo or type(e).__name__)[:200],
+                    "source_txn_id": e.txn_id or None,
+                    "contract_id": contract.id,
+                    "payment_id": payment_id if e.txn_id == txn.txn_id and not e.reverses else None,
+                    "reverses_entry_id": ids.get(e.reverses, e.reverses) if e.reverses else None,
+                }
+            )
+            self.postings.extend(
+                {
+                    "entry_id": db_id,
+                    "account_code": p.account.value,
+                    "contract_id": p.contract_id,
+                    "customer_id": p.customer_id,
+                    "debit": p.amount if p.side is ledger.Side.DEBIT else 0,
+                    "credit": p.amount if p.side is ledger.Side.CREDIT else 0,
+                }
+                for p in e.postings
+            )
+
+    def pending_for(self, contract_id: str) -> bool:
+        return contract_id in self.contract_ids
+
+    def write(self, session: Session) -> None:
+        """Insert the collected rows (after flushing the session: the rows they refer to come first)."""
+        session.flush()
+        connection = session.connection()
+        now = utc_now()
+        if self.transactions:
+            connection.execute(insert(_TXN_TABLE), [r | {"created_at": now} for r in self.transactions])
+        if self.entries:
+            connection.execute(insert(_ENTRY_TABLE), [r | {"created_at": now} for r in self.entries])
+        if self.postings:
+            connection.execute(insert(_POSTING_TABLE), self.postings)
+        self.transactions, self.entries, self.postings = [], [], []
+        self.contract_ids = set()
+
+
 def post_transaction(
     session: Session,
     contract: Contract,
@@ -486,12 +602,15 @@ def post_transaction(
     business_date: date,
     payment_id: str | None = None,
     idempotency_key: str | None = None,
+    writer: RowWriter | None = None,
 ) -> Posted:
     """Book ``make(txn_id, seq)`` on ``contract`` (lock it first) and write what it implies.
 
     On-time transactions are applied to the stored snapshot; backdated ones and reversals go through
     the full :class:`LoanBook` (mirror entries, re-applied later transactions). Any refusal raises
-    before anything is written.
+    before anything is written. With ``writer`` the transaction, entry and posting rows are left in it
+    for the caller to :meth:`RowWriter.write` (the daily close writes a chunk at once); the contract
+    row itself is changed in the session either way.
     """
     terms = contract_terms(contract)
     before = state_from_json(terms, contract.state)
@@ -513,6 +632,8 @@ def post_transaction(
             else ()
         )
     else:
+        if writer is not None and writer.pending_for(contract.id):
+            writer.write(session)  # load_book reads the contract's rows from the database
         book = load_book(session, contract)
         if book.state != before:
             raise InvariantViolationError(
@@ -521,17 +642,21 @@ def post_transaction(
             )
         new_book, entries = book.book(txn)
         after = new_book.state
-    session.add(
-        txn_to_row(
-            txn,
-            contract_id=contract.id,
-            business_date=business_date,
-            payment_id=payment_id,
-            idempotency_key=idempotency_key,
+        # the rebooking may cure (or reveal) past delinquency: recompute the worst DPD from the replay
+        contract.max_days_past_due = worst_days_past_due(
+            [(a.txn.value_date, a.state) for a in new_book.applied], max(business_date, after.accrued_through)
         )
+    rows = writer if writer is not None else RowWriter()
+    rows.add(
+        contract,
+        txn,
+        entries,
+        business_date=business_date,
+        payment_id=payment_id,
+        idempotency_key=idempotency_key,
     )
-    session.flush()
-    _write_entries(session, contract, entries, business_date, txn.txn_id, payment_id)
+    if writer is None:
+        rows.write(session)
     version = None
     if tuple(r.principal for r in after.rows) != tuple(r.principal for r in before.rows) and (
         before.status is not Status.PENDING
@@ -544,42 +669,61 @@ def post_transaction(
     return Posted(before, after, txn, entries, not on_time, version)
 
 
-def _write_entries(
-    session: Session,
-    contract: Contract,
-    entries: Sequence[ledger.JournalEntry],
-    business_date: date,
-    txn_id: str,
-    payment_id: str | None,
-) -> None:
-    ids: dict[str, str] = {}
-    for e in entries:
-        db_id = new_id("je")
-        ids[e.entry_id] = db_id
-        reverses = ids.get(e.reverses, e.reverses) if e.reverses else None
-        row = JournalEntryRow(
-            id=db_id,
-            business_date=business_date,
-            value_date=e.value_date,
-            description=(e.memo or type(e).__name__)[:200],
-            source_txn_id=e.txn_id or None,
-            contract_id=contract.id,
-            payment_id=payment_id if e.txn_id == txn_id and not e.reverses else None,
-            reverses_entry_id=reverses,
+def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: bool = False) -> int:
+    """Write the changed columns of many (locked) contract rows with one executemany ``UPDATE``,
+    checking and bumping ``version`` exactly as the ORM's flush would (``StaleDataError`` if a row
+    changed under us). The rows are left clean in the session, or with ``detach`` removed from it
+    (their in-memory version is then stale: the caller is done with them). Returns the rows written."""
+    changed: list[tuple[Contract, list[str]]] = []
+    keys: set[str] = set()
+    for contract in contracts:
+        state = inspect(contract)
+        if not state.persistent or state.session is not session or not state.modified:
+            continue
+        unmodified = state.unmodified
+        modified = [k for k in _CONTRACT_COLUMNS if k not in unmodified]
+        if modified:
+            changed.append((contract, modified))
+            keys.update(modified)
+    if not changed:
+        return 0
+    keys.discard("version")
+    keys.discard("updated_at")
+    names = sorted(keys)
+    table = _CONTRACT_TABLE
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+        .values(
+            {table.c[k]: bindparam(f"b_{k}", type_=table.c[k].type) for k in names}
+            | {
+                table.c.version: bindparam("b_new_version", type_=table.c.version.type),
+                table.c.updated_at: bindparam("b_updated_at", type_=table.c.updated_at.type),
+            }
         )
-        row.postings = [
-            PostingRow(
-                account_code=p.account.value,
-                contract_id=p.contract_id,
-                customer_id=p.customer_id,
-                debit=p.amount if p.side is ledger.Side.DEBIT else 0,
-                credit=p.amount if p.side is ledger.Side.CREDIT else 0,
-            )
-            for p in e.postings
-        ]
-        session.add(row)
-    if entries:
-        session.flush()
+    )
+    now = utc_now()
+    params = [
+        {"b_id": c.id, "b_version": c.version, "b_new_version": c.version + 1, "b_updated_at": now}
+        | {f"b_{k}": getattr(c, k) for k in names}
+        for c, _ in changed
+    ]
+    result = session.connection().execute(statement, params)
+    if result.rowcount != len(params):
+        raise StaleDataError(
+            f"UPDATE statement on table 'contracts' expected to update {len(params)} row(s); "
+            f"{result.rowcount} were matched."
+        )
+    for contract, modified in changed:
+        if detach:
+            session.expunge(contract)
+            continue
+        for k in modified:
+            if k not in ("version", "updated_at"):
+                set_committed_value(contract, k, getattr(contract, k))
+        set_committed_value(contract, "version", contract.version + 1)
+        set_committed_value(contract, "updated_at", now)
+    return len(changed)
 
 
 def save_state(contract: Contract, state: LoanState, business_date: date) -> None:
@@ -592,6 +736,7 @@ def save_state(contract: Contract, state: LoanState, business_date: date) -> Non
     contract.fee_receivable = state.fee_outstanding
     d = assess(state, max(business_date, state.accrued_through))
     contract.days_past_due = d.dpd
+    contract.max_days_past_due = max(contract.max_days_past_due or 0, d.dpd)
     contract.classification = CLASS_SLUGS[d.loan_class]
     if contract.status != state.status.value:
         contract.status = state.status.value

@@ -173,8 +173,9 @@ def _repay(
     check_value_date(value_date, business_date)
     if contract_ids is not None and len(set(contract_ids)) != len(contract_ids):
         raise ValidationError("a contract is listed twice", code="DUPLICATE_CONTRACT")
-    _check_customer(session, customer_id)
     contracts = _open_contracts(session, customer_id, lock=True)
+    if not contracts:  # a customer with an open contract exists (foreign key): no need to look
+        _check_customer(session, customer_id)
     unapplied = lock_unapplied(session, customer_id)
     started = {c.id: c for c in contracts if c.start_date <= value_date}
     if contract_ids is not None:

@@ -171,6 +171,7 @@ class Contract(Base):
         CheckConstraint("penalty_receivable >= 0", name="penalty_receivable_non_negative"),
         CheckConstraint("fee_receivable >= 0", name="fee_receivable_non_negative"),
         CheckConstraint("days_past_due >= 0", name="days_past_due_non_negative"),
+        CheckConstraint("max_days_past_due >= 0", name="max_days_past_due_non_negative"),
         CheckConstraint("last_replayed_seq >= 0", name="last_replayed_seq_non_negative"),
         CheckConstraint("schedule_version >= 1", name="schedule_version_positive"),
         Index(None, "customer_id", "status"),
@@ -198,6 +199,9 @@ class Contract(Base):
     penalty_receivable: Mapped[int] = mapped_column(BigInteger, default=0)
     fee_receivable: Mapped[int] = mapped_column(BigInteger, default=0)
     days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+    # worst DPD at the close of any day, as the contract's booking history now stands (see
+    # servicing.contracts.save_state); the credit-performance definition reads it
+    max_days_past_due: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     classification: Mapped[str | None] = mapped_column(STATUS)  # five-level: normal, special-mention …
     last_replayed_seq: Mapped[int] = mapped_column(Integer, default=0)
     schedule_version: Mapped[int] = mapped_column(Integer, default=1)
