@@ -62,7 +62,7 @@ from lendcore.core.loan import (
 from lendcore.core.money import Fen, Rounding
 from lendcore.core.performance import worst_days_past_due
 from lendcore.core.rates import DayCountBasis, to_ppm
-from lendcore.core.schedule import Installment, InterestRule, Method
+from lendcore.core.schedule import Installment, InterestRule, Method, installment_to_json
 from lendcore.products.catalog import Product, default_catalog
 from lendcore.store.engine import for_update
 from lendcore.store.ids import new_id
@@ -130,20 +130,6 @@ def terms_for_product(
     )
 
 
-def _installment_json(r: Installment) -> dict[str, Any]:
-    return {
-        "period": r.period,
-        "start_date": r.start_date.isoformat(),
-        "due_date": r.due_date.isoformat(),
-        "days": r.days,
-        "principal": r.principal,
-        "interest": r.interest,
-        "fee": r.fee,
-        "total": r.total,
-        "remaining_principal": r.remaining_principal,
-    }
-
-
 def _installment_from(d: Mapping[str, Any]) -> Installment:
     return Installment(
         period=int(d["period"]),
@@ -166,7 +152,7 @@ def terms_to_json(t: LoanTerms) -> dict[str, Any]:
         "principal": t.principal,
         "daily_rate": str(t.daily_rate),
         "method": t.method.value,
-        "schedule": [_installment_json(r) for r in t.schedule],
+        "schedule": [installment_to_json(r) for r in t.schedule],
         "interest_rule": t.interest_rule.value,
         "penalty_multiplier": str(t.penalty_multiplier),
         "penalty_on_interest": t.penalty_on_interest,
