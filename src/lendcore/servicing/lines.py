@@ -256,6 +256,42 @@ def change_limit(
     )
 
 
+def _transition(
+    session: Session,
+    line_id: str,
+    *,
+    source: str,
+    target: str,
+    refusal: tuple[str, str],
+    reason_code: str,
+    business_date: date,
+    actor: str,
+    details: Mapping[str, Any] | None,
+) -> LimitChange:
+    """Move a line from ``source`` to ``target`` status; ``refusal`` is the (code, message) when it is
+    not in ``source``. A closed line never moves (``LINE_CLOSED``)."""
+    _check_actor(actor)
+    _check_reason(reason_code)
+    line = _lock_line(session, line_id)
+    if line.status == "closed":
+        raise BusinessRuleError("the credit line is closed", code="LINE_CLOSED")
+    if line.status != source:
+        code, message = refusal
+        raise BusinessRuleError(message, code=code)
+    line.status = target
+    session.flush()
+    return _record_change(
+        session,
+        line,
+        old_limit=line.credit_limit,
+        old_status=source,
+        reason_code=reason_code,
+        business_date=business_date,
+        actor=actor,
+        details=details,
+    )
+
+
 def freeze_line(
     session: Session,
     line_id: str,
@@ -266,20 +302,12 @@ def freeze_line(
     details: Mapping[str, Any] | None = None,
 ) -> LimitChange:
     """Freeze an active line (no new drawdowns; repayments continue). ``LINE_ALREADY_FROZEN``."""
-    _check_actor(actor)
-    _check_reason(reason_code)
-    line = _lock_line(session, line_id)
-    if line.status == "closed":
-        raise BusinessRuleError("the credit line is closed", code="LINE_CLOSED")
-    if line.status == "frozen":
-        raise BusinessRuleError("the credit line is already frozen", code="LINE_ALREADY_FROZEN")
-    line.status = "frozen"
-    session.flush()
-    return _record_change(
+    return _transition(
         session,
-        line,
-        old_limit=line.credit_limit,
-        old_status="active",
+        line_id,
+        source="active",
+        target="frozen",
+        refusal=("LINE_ALREADY_FROZEN", "the credit line is already frozen"),
         reason_code=reason_code,
         business_date=business_date,
         actor=actor,
@@ -297,20 +325,12 @@ def unfreeze_line(
     details: Mapping[str, Any] | None = None,
 ) -> LimitChange:
     """Unfreeze a frozen line. ``LINE_NOT_FROZEN``."""
-    _check_actor(actor)
-    _check_reason(reason_code)
-    line = _lock_line(session, line_id)
-    if line.status == "closed":
-        raise BusinessRuleError("the credit line is closed", code="LINE_CLOSED")
-    if line.status != "frozen":
-        raise BusinessRuleError("the credit line is not frozen", code="LINE_NOT_FROZEN")
-    line.status = "active"
-    session.flush()
-    return _record_change(
+    return _transition(
         session,
-        line,
-        old_limit=line.credit_limit,
-        old_status="frozen",
+        line_id,
+        source="frozen",
+        target="active",
+        refusal=("LINE_NOT_FROZEN", "the credit line is not frozen"),
         reason_code=reason_code,
         business_date=business_date,
         actor=actor,
