@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from lendcore.core.accrual import Accrued, accrue, booked, interest_exact, penalty_daily_rate
 from lendcore.core.contract import LoanState
 from lendcore.core.loan import PenaltyAccrual, Repayment, WriteOff
@@ -215,3 +218,39 @@ def test_penalty_base_rate_replaces_the_contract_rate_in_the_multiple() -> None:
         penalty_daily_rate(D5, Decimal("1.5"), Decimal("0.24"), base_daily_rate=Decimal("0.0002"))
         == CAPPED_PENALTY
     )
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=1, max_value=89), st.integers(min_value=1, max_value=300_000)),
+        max_size=5,
+        unique_by=lambda step: step[0],
+    )
+)
+def test_booked_revolving_interest_equals_the_quoting_function_on_the_same_timeline(
+    repayments: list[tuple[int, int]],
+) -> None:
+    """The servicing accrual and `core.interest.interest` (what a quote shows) apply one rule: the
+    interest a quick loan earns to maturity is Σ principal × days × daily rate over the principal
+    actually outstanding, rounded once. Repayments pay interest to date, then prepay principal."""
+    from lendcore.core.interest import interest
+    from lendcore.core.ledger import Account, Side, entries_postings
+    from lendcore.core.loan import InterestAccrual
+
+    terms = revolving_terms(1_000_000)
+    book = disbursed(terms)
+    timeline = [(terms.start_date, terms.principal)]
+    for seq, (day, amount) in enumerate(sorted(repayments), start=1):
+        when = terms.start_date + timedelta(days=day)
+        if book.state.principal_outstanding == 0:
+            break
+        book = book_many(book, Repayment(f"r{seq}", when, seq, amount))
+        timeline.append((when, book.state.principal_outstanding))
+    maturity = terms.schedule[-1].due_date
+    book = book_many(book, InterestAccrual("t_end", maturity, 99))
+    income = sum(
+        p.amount if p.side is Side.CREDIT else -p.amount
+        for p in entries_postings(book.journal)
+        if p.account is Account.INTEREST_INCOME
+    )
+    assert income == interest(timeline, terms.daily_rate, terms.start_date, maturity)
