@@ -10,6 +10,7 @@ from lendcore.core.calendar import (
     BusinessDayRule,
     add_months,
     days_between,
+    holiday_calendar_covers,
     is_business_day,
     month_end,
     parse_date,
@@ -80,3 +81,11 @@ def test_parse_date() -> None:
         with pytest.raises(ValidationError) as caught:
             parse_date(bad)
         assert caught.value.code == "INVALID_DATE"
+
+
+def test_years_the_official_calendar_does_not_cover_fall_back_to_monday_to_friday() -> None:
+    # The State Council publishes each year's holidays in the November before; far years are unknown.
+    assert holiday_calendar_covers(date(2026, 10, 1))
+    assert not holiday_calendar_covers(date(2040, 10, 1))
+    assert is_business_day(date(2040, 10, 1))  # a Monday: no holiday known, so a working day
+    assert not is_business_day(date(2040, 10, 6))  # a Saturday

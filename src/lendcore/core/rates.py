@@ -51,17 +51,9 @@ def monthly_from_annual(annual: Decimal) -> Decimal:
     return annual / MONTHS_PER_YEAR
 
 
-def annual_from_monthly(monthly: Decimal) -> Decimal:
-    return monthly * MONTHS_PER_YEAR
-
-
 def monthly_from_daily(daily: Decimal, basis: DayCountBasis) -> Decimal:
     """Monthly rate of a daily rate on a basis: daily × days-in-year ÷ 12 (×30 on the 360 basis)."""
     return annual_from_daily(daily, basis) / MONTHS_PER_YEAR
-
-
-def daily_from_monthly(monthly: Decimal, basis: DayCountBasis) -> Decimal:
-    return daily_from_annual(annual_from_monthly(monthly), basis)
 
 
 def period_rate(annual: Decimal, periods_per_year: int) -> Decimal:

@@ -34,8 +34,6 @@ ALLOWED: Final[dict[PaymentState, frozenset[PaymentState]]] = {
     PaymentState.REVERSED: frozenset(),
 }
 
-TERMINAL: Final = frozenset({PaymentState.FAILED, PaymentState.REVERSED})
-
 
 def transition(current: PaymentState, target: PaymentState) -> PaymentState:
     """Return ``target`` if the edge exists; a repeat of the current state is a no-op (idempotent)."""
