@@ -184,7 +184,7 @@ def test_demo_runs_and_balances(tmp_path: Path) -> None:
 
 
 def test_demo_shows_pii_only_masked(tmp_path: Path) -> None:
-    from lendcore.cli.demo import APPLICANTS
+    from lendcore.cli.demo_story import APPLICANTS
 
     result = runner.invoke(app, ["demo", "--database", f"sqlite:///{tmp_path / 'demo.db'}"])
     assert result.exit_code == 0, result.output

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.cli.main import err_console, fail
 from lendcore.core.calendar import parse_date
 from lendcore.core.errors import LendcoreError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from lendcore.security.pii import PiiCipher
 
 BUSINESS_TZ: Final = ZoneInfo("Asia/Shanghai")
@@ -85,6 +85,8 @@ def in_session(fn: Callable[[Session], _T], *, read_only: bool = False) -> _T:
 @contextmanager
 def errors() -> Iterator[None]:
     """Business errors → one line, exit 2; database unreachable → one line, exit 1."""
+    from sqlalchemy.exc import OperationalError  # here, not at import: keeps `lendcore --help` fast
+
     try:
         yield
     except LendcoreError as error:

@@ -12,13 +12,11 @@ repeating a command with the same key returns the first result and changes nothi
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from lendcore.cli import database
 from lendcore.cli.main import app, err_console
@@ -30,6 +28,9 @@ from lendcore.core.ledger import TrialBalance
 from lendcore.core.money import format_fen, parse_amount
 from lendcore.core.rates import format_percent
 from lendcore.core.schedule import installment_to_json
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 console = Console(highlight=False, width=max(130, Console().width))
 
@@ -486,6 +487,8 @@ def write_off_command(
 
 def loan_view(session: Session, contract_id: str) -> dict[str, Any]:
     """Everything ``lendcore loan show`` prints (amounts in fen)."""
+    from sqlalchemy import select
+
     from lendcore.servicing.contracts import contract_state, current_schedule
     from lendcore.store.models import Contract, LoanTransaction
 

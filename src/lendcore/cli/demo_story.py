@@ -1,0 +1,418 @@
+"""The story ``lendcore demo`` tells: customers apply, borrow, repay early, go overdue and are cured.
+
+Everything goes through the real use cases: onboarding with encrypted PII, the instant decision with
+the shipped scorecard and strategy tables, drawdowns, repayments and the end-of-day close, exactly as
+in production. The business dates are fixed (2026), so the output is the same on every run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from lendcore.core.allocation import CustomerMode
+from lendcore.core.errors import LendcoreError
+from lendcore.core.money import format_fen
+from lendcore.core.rates import format_percent
+from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+from lendcore.store.models import Contract
+
+if TYPE_CHECKING:
+    from lendcore.security.pii import PiiCipher
+
+console = Console(highlight=False, width=max(120, Console().width), soft_wrap=True)
+
+START = date(2026, 3, 1)
+
+
+APPLIED = date(2026, 2, 20)
+CONSENTS_TO_APPLY = ("terms", "privacy", "sensitive_personal_info")
+
+
+def _id_number(birth: date, seq: int, region: str = "110105") -> str:
+    from lendcore.core.identity import id_check_char
+
+    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return first17 + id_check_char(first17)
+
+
+def _card_number(seq: int) -> str:
+    from lendcore.core.identity import luhn_check_digit
+
+    body = f"622202{seq:012d}"  # an ICBC debit BIN from the shipped BIN table
+    return body + luhn_check_digit(body)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    name: str
+    birth: date
+    phone: str
+    form: dict[str, Any]
+
+
+APPLICANTS: Final = (
+    Applicant(
+        "李伟",
+        date(1988, 4, 12),
+        "13812345678",
+        {
+            "requested_amount": 30_000_00,
+            "term_months": 12,
+            "monthly_income": 25_000_00,
+            "account_standing": "salary_or_high",
+            "savings": 50_000_00,
+            "employment_years": 8,
+            "occupation": "skilled",
+            "housing": "own",
+            "property": "real_estate",
+        },
+    ),
+    Applicant(
+        "王芳",
+        date(1995, 9, 3),
+        "13987654321",
+        {
+            "requested_amount": 10_000_00,
+            "term_months": 3,
+            "monthly_income": 12_000_00,
+            "account_standing": "low_balance",
+            "savings": 5_000_00,
+            "employment_years": 3,
+            "occupation": "skilled",
+            "housing": "rent",
+        },
+    ),
+    Applicant(
+        "陈杰",
+        date(2001, 1, 20),
+        "13700001111",
+        {
+            "requested_amount": 40_000_00,
+            "term_months": 12,
+            "monthly_income": 5_000_00,
+            "monthly_debt_payments": 2_000_00,
+            "account_standing": "overdrawn",
+            "employment_years": 0,
+            "occupation": "unskilled",
+            "housing": "free",
+            "property": "none",
+            "other_installment_plans": "stores",
+            "purpose": "other",
+        },
+    ),
+    Applicant("赵敏", date(2008, 6, 1), "13600002222", {}),  # 17 on the application date
+)
+
+
+class _Demo:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        self.n = 0
+        self.cipher: PiiCipher | None = None
+
+    def key(self) -> str:
+        self.n += 1
+        return f"demo-{self.n}"
+
+    def apply(self, seq: int, person: Applicant) -> tuple[str, str] | None:
+        """Onboard ``person`` and apply for a quick-loan line; (customer id, line id) if approved."""
+        from lendcore.cli.database import pii_cipher
+        from lendcore.core.identity import CardInput, OnboardingRequest
+        from lendcore.origination.applications import apply_for_credit, default_form
+        from lendcore.origination.explain import explain_decision
+        from lendcore.origination.onboarding import ConsentGrant, customer_view, register_customer
+        from lendcore.products import default_catalog
+        from lendcore.risk.scorecard import default_scorecard
+        from lendcore.risk.strategy import default_strategies
+        from lendcore.security.pii import mask_name
+
+        if self.cipher is None:
+            self.cipher = pii_cipher()
+        cipher = self.cipher
+        request = OnboardingRequest(
+            name=person.name,
+            id_number=_id_number(person.birth, seq),
+            phone=person.phone,
+            cards=(CardInput(_card_number(seq), person.name),),
+        )
+        consents = tuple(ConsentGrant.parse(f"{kind}:1.0") for kind in CONSENTS_TO_APPLY)
+        at = datetime.combine(APPLIED, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
+        try:
+            with unit_of_work(self.factory) as session:
+                customer = register_customer(
+                    session, request, business_date=APPLIED, cipher=cipher, consents=consents, at=at
+                )
+                view = customer_view(session, customer.id, cipher)
+        except LendcoreError as error:
+            fields = "; ".join(f"{e['field']}: {e['code']}" for e in error.details.get("errors", []))
+            who = mask_name(person.name)
+            console.print(f"{who} cannot be onboarded: [red]{fields or error.code}[/] (nothing stored)")
+            return None
+        console.print(
+            f"{view['name']} onboarded as {customer.id}: ID {view['id_number']}, phone {view['phone']}, "
+            f"card {view['cards'][0]['number']} ({view['cards'][0]['bank']}); PII stored encrypted"
+        )
+        with unit_of_work(self.factory) as session:
+            r = apply_for_credit(
+                session,
+                customer_id=customer.id,
+                product_code="quick",
+                form=default_form(**person.form),
+                device_id=f"demo-device-{seq}",
+                business_date=APPLIED,
+                idempotency_key=self.key(),
+                scorecard=default_scorecard(),
+                strategies=default_strategies(),
+                catalog=default_catalog(),
+                cipher=cipher,
+                clock=lambda: at,
+            )
+            why = explain_decision(session, r["decision_id"])
+        costly = sorted(why.get("contributions", []), key=lambda c: c["points"] - c["max_points"])[:2]
+        drivers = ", ".join(f"{c['feature']} {c['points']}/{c['max_points']} pts" for c in costly)
+        if r["outcome"] == "approved":
+            console.print(
+                f"  [green]approved[/]: score {r['score']}, grade {r['grade']}, limit "
+                f"{format_fen(r['credit_limit'])}, daily rate {format_percent(Decimal(r['daily_rate']), 3)} "
+                f"(new customers start low; main drags: {drivers})"
+            )
+            return customer.id, str(r["credit_line_id"])
+        console.print(
+            f"  [red]declined[/]: score {r['score']}, grade {r['grade']}: {'; '.join(r['reasons_en'])} "
+            f"({'；'.join(r['reasons_zh'])}); retry on or after {r['retry_on']}; main drags: {drivers}"
+        )
+        return None
+
+    def staff_line(self, cid: str, product: str, limit: int, grade: str, on: date) -> str:
+        from lendcore.servicing.lines import open_credit_line
+
+        with unit_of_work(self.factory) as session:
+            line = open_credit_line(
+                session,
+                customer_id=cid,
+                product_code=product,
+                credit_limit=limit,
+                pricing_grade=grade,
+                business_date=on,
+                actor="staff:risk-ops",
+                reason_code="PREMIUM_OFFER",
+            )
+        console.print(
+            f"risk operations open a {product} line of {format_fen(limit)} (grade {grade}) for {cid} "
+            f"on {on}: audited as staff:risk-ops"
+        )
+        return line.id
+
+    def draw(self, who: str, line: str, amount: int, term: int, on: date, method: str | None = None) -> str:
+        from lendcore.servicing.draw import draw
+
+        with unit_of_work(self.factory) as session:
+            r = draw(
+                session,
+                line_id=line,
+                amount=amount,
+                term=term,
+                business_date=on,
+                idempotency_key=self.key(),
+                method=method,
+                purpose="shopping",
+            )
+        q = r["quote"]
+        table = Table(
+            title=f"{who} borrows {format_fen(amount)} on {on} ({q['product_code']}, {q['method']})"
+        )
+        for col in ("#", "due", "principal", "interest", "total"):
+            table.add_column(col, justify="right")
+        for row in q["schedule"]:
+            table.add_row(
+                str(row["period"]),
+                row["due_date"],
+                format_fen(row["principal"]),
+                format_fen(row["interest"]),
+                format_fen(row["total"]),
+            )
+        console.print(table)
+        from decimal import Decimal
+
+        console.print(
+            f"  daily rate {format_percent(Decimal(q['daily_rate']), 3)}, "
+            f"APR {format_percent(Decimal(q['apr']))} "
+            f"(IRR), total interest {format_fen(q['total_interest'])} → contract {r['contract_id']} "
+            f"[green]{r['status']}[/], available limit {format_fen(r['available_limit'])}"
+        )
+        return str(r["contract_id"])
+
+    def repay(self, who: str, cid: str, amount: int | None, on: date, **kw: Any) -> dict[str, Any]:
+        from lendcore.servicing.repay import repay
+
+        with unit_of_work(self.factory) as session:
+            r = repay(
+                session, customer_id=cid, amount=amount, business_date=on, idempotency_key=self.key(), **kw
+            )
+        console.print(
+            f"{who} pays {format_fen(r['amount'])} on {on} ({r['mode']}, value date {r['value_date']}):"
+        )
+        for c in r["contracts"]:
+            parts = [
+                f"{k} {format_fen(c[k])}"
+                for k in (
+                    "penalty",
+                    "fee",
+                    "interest",
+                    "principal",
+                    "prepaid_principal",
+                    "prepayment_fee",
+                    "unapplied",
+                )
+                if c[k]
+            ]
+            recomputed = ", schedule recomputed" if c["schedule_version"] else ""
+            console.print(
+                f"  {c['contract_id']}: {', '.join(parts) or 'nothing'} → {c['status']}{recomputed}, "
+                f"still owed {format_fen(c['total_outstanding'])}"
+            )
+        return r
+
+    def eod(self, first: date, last: date) -> None:
+        from lendcore.batch.close import run_daily_close
+
+        day = first
+        last_report = None
+        while day <= last:
+            last_report = run_daily_close(self.factory, day)
+            if not last_report.ok:
+                raise RuntimeError(f"close of {day} failed: {last_report.invariants}")
+            day += timedelta(days=1)
+        assert last_report is not None
+        console.print(
+            f"[dim]daily close {first} … {last}: {(last - first).days + 1} day(s), invariants ok; on {last}: "
+            f"overdue {last_report.overdue}, buckets {last_report.buckets}[/]"
+        )
+
+    def status(self, contract_id: str) -> None:
+        with unit_of_work(self.factory, read_only=True) as session:
+            c = session.get(Contract, contract_id)
+            assert c is not None
+            from lendcore.core.delinquency import bucket
+
+            console.print(
+                f"  {contract_id}: {c.status}, principal {format_fen(c.outstanding_principal)}, interest "
+                f"{format_fen(c.interest_receivable)}, penalty {format_fen(c.penalty_receivable)}; "
+                f"DPD {c.days_past_due} {bucket(c.days_past_due).value} ({c.classification})"
+            )
+
+
+def run_demo(factory: sessionmaker[Session]) -> bool:
+    """The demo story; returns True if the trial balance is balanced at the end."""
+    from lendcore.cli.servicing import trial_balance_table
+    from lendcore.servicing.invariants import check_invariants
+    from lendcore.servicing.repay import payoff_quote
+
+    d = _Demo(factory)
+    console.print(Panel("1. Applying (申请): onboarding, consent, an instant decision", style="bold"))
+    decided = [d.apply(seq, person) for seq, person in enumerate(APPLICANTS, start=1)]
+    li_applied, wang_applied = decided[0], decided[1]
+    if li_applied is None or wang_applied is None:
+        raise RuntimeError("the demo applicants 李伟 and 王芳 should be approved by the shipped model")
+    (li, li_quick), (wang, wang_quick) = li_applied, wang_applied
+
+    console.print(Panel("2. Borrowing (借款)", style="bold"))
+    li_premium = d.staff_line(li, "premium", 3_000_000, "B", START)
+    li_q = d.draw("Li Wei", li_quick, 250_000, 1, START, method="bullet")
+    li_p = d.draw("Li Wei", li_premium, 2_400_000, 12, START)
+    wang_q = d.draw("Wang Fang", wang_quick, 300_000, 1, START + timedelta(days=4), method="bullet")
+
+    console.print(Panel("3. Repaying early (提前还款)", style="bold"))
+    d.eod(START, START + timedelta(days=14))
+    d.repay("Li Wei", li, 150_000, START + timedelta(days=15))  # by amount: the quick loan first
+    d.repay(
+        "Li Wei", li, 500_000, START + timedelta(days=15), mode=CustomerMode.BY_CONTRACT, contract_ids=[li_p]
+    )  # by contract: prepays the premium loan (1 % fee), schedule recomputed
+
+    console.print(Panel("4. Going overdue (逾期) and being cured", style="bold"))
+    due = date(2026, 4, 5)
+    d.eod(START + timedelta(days=15), due + timedelta(days=10))
+    console.print(f"Wang Fang's loan was due {due}; ten days later:")
+    d.status(wang_q)
+    with unit_of_work(factory, read_only=True) as session:
+        quote = payoff_quote(session, wang, due + timedelta(days=10))
+    console.print(f"  payoff quote on {due + timedelta(days=10)}: {format_fen(quote['total'])}")
+    d.repay("Wang Fang", wang, quote["total"], due + timedelta(days=10))
+    d.status(wang_q)
+
+    console.print(Panel("5. Paid late by the channel, not by the customer (invariant 6)", style="bold"))
+    console.print("Li Wei's quick loan fell due 2026-04-01; the close ran, DPD counted:")
+    d.status(li_q)
+    started = date(2026, 3, 31)
+    with unit_of_work(factory, read_only=True) as session:
+        q = next(c for c in payoff_quote(session, li, started)["contracts"] if c["contract_id"] == li_q)
+    console.print(
+        f"  but Li Wei had started a payment of {format_fen(q['total'])} on {started}, confirmed today:"
+    )
+    d.repay(
+        "Li Wei",
+        li,
+        q["total"],
+        due + timedelta(days=10),
+        value_date=started,
+        mode=CustomerMode.BY_CONTRACT,
+        contract_ids=[li_q],
+    )
+    d.status(li_q)
+
+    console.print(Panel("6. Paying off everything (一次性还清)", style="bold"))
+    on = date(2026, 5, 20)
+    d.eod(due + timedelta(days=11), on)
+    with unit_of_work(factory, read_only=True) as session:
+        quote = payoff_quote(session, li, on)
+    for c in quote["contracts"]:
+        console.print(
+            f"  {c['contract_id']}: principal {format_fen(c['principal'])}, "
+            f"interest {format_fen(c['interest'])}, "
+            f"penalty {format_fen(c['penalty'])}, prepayment fee {format_fen(c['prepayment_fee'])} = "
+            f"{format_fen(c['total'])}"
+        )
+    d.repay("Li Wei", li, quote["total"], on, mode=CustomerMode.PAY_OFF_ALL)
+    d.status(li_p)
+
+    console.print(Panel("7. The books", style="bold"))
+    with unit_of_work(factory, read_only=True) as session:
+        report = check_invariants(session, replay_contracts=True)
+    tb = report.trial_balance
+    console.print(trial_balance_table(tb))
+    verdict = "[green]balanced[/]" if tb.balanced else "[red]NOT balanced[/]"
+    checks = "[green]ok[/]" if report.ok else f"[red]{report.to_dict()}[/]"
+    console.print(
+        f"{verdict}; sub-ledger = general ledger, cash in = allocated + unapplied, "
+        f"replay = stored state: {checks}"
+    )
+    return tb.balanced and report.ok
+
+
+def run(database_url: str | None) -> bool:
+    """Run the story on ``database_url`` (default: a fresh SQLite file in a temp dir)."""
+    from lendcore.store.migrate import upgrade_database
+    from lendcore.store.settings import mask_url
+
+    started = time.perf_counter()
+    url = database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='lendcore-demo-')) / 'demo.db'}"
+    console.print(f"database: {mask_url(url)}")
+    upgrade_database(url)
+    engine = create_engine(url)
+    try:
+        ok = run_demo(create_session_factory(engine))
+    finally:
+        engine.dispose()
+    console.print(f"[dim]demo finished in {time.perf_counter() - started:.1f} s[/]")
+    return ok
