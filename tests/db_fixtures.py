@@ -12,11 +12,13 @@ How it stays fast and isolated:
 
 * SQLite: the schema is migrated once per test session into a template file; each test gets its own
   copy of that file (a file copy, no migration).
-* PostgreSQL: each xdist worker gets its own database, ``<name>_gw0``, ``<name>_gw1`` … (``<name>``
-  from ``LENDCORE_TEST_DATABASE_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/
-  lendcore_test``), created on demand through the ``postgres`` maintenance database, emptied
-  (``DROP SCHEMA public CASCADE``) and migrated once per session; before each test every table that
-  holds rows is TRUNCATEd.
+* PostgreSQL: every test run creates databases of its own, named ``<name>_<run>_<worker>``
+  (``<name>`` from ``LENDCORE_TEST_DATABASE_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:
+  5432/lendcore_test``; ``<run>`` a fresh random id shared by the xdist workers of one run; ``<worker>``
+  ``gw0``, ``gw1`` … or ``main``), through the ``postgres`` maintenance database, migrated once, and
+  dropped when the worker finishes. Only databases this run created are ever dropped: the configured
+  database itself is never touched, and two runs on one machine cannot see each other's rows. Before
+  each test every table that holds rows is TRUNCATEd.
 * PostgreSQL unreachable: its tests are skipped, except when ``CI=true``, where they fail.
 
 Single-database fixtures: ``sqlite_database_url`` and ``postgres_database_url`` (a test using the latter
@@ -28,7 +30,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -57,9 +61,16 @@ def _postgres_unavailable(reason: str) -> NoReturn:
     pytest.skip(message)
 
 
-def _worker_suffix() -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    return f"_{worker}" if worker else ""
+#: This run's id when pytest runs without xdist (the xdist controller hands its own to the workers).
+_SOLO_RUN_ID = uuid.uuid4().hex[:10]
+
+
+def _run_suffix(config: pytest.Config) -> str:
+    """``_<run>_<worker>``: unique to this test run and worker (PostgreSQL names are at most 63 bytes)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return f"_{_SOLO_RUN_ID}_main"
+    return f"_{str(workerinput['testrunuid'])[:10]}_{workerinput['workerid']}"
 
 
 def _admin_engine(server_url: URL) -> Engine:
@@ -67,26 +78,34 @@ def _admin_engine(server_url: URL) -> Engine:
     return create_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
-def _ensure_database(server_url: URL, name: str) -> URL:
+def _create_database(server_url: URL, name: str) -> URL:
+    """Create the run's own database ``name`` (it must not exist: a clash is an error, not a reuse)."""
     admin = _admin_engine(server_url)
     try:
         with admin.connect() as connection:
-            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            if not exists:
-                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     finally:
         admin.dispose()
     return server_url.set(database=name)
 
 
-def _reset_schema(url: URL) -> None:
-    engine = create_engine(url)
+def _drop_database(server_url: URL, name: str) -> None:
+    """Drop a database this run created (never any other)."""
+    admin = _admin_engine(server_url)
     try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        engine.dispose()
+        admin.dispose()
+
+
+@contextmanager
+def _own_database(server_url: URL, name: str) -> Iterator[URL]:
+    url = _create_database(server_url, name)
+    try:
+        yield url
+    finally:
+        _drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -107,23 +126,25 @@ def postgres_server_url() -> URL:
 
 
 @pytest.fixture(scope="session")
-def _postgres_worker_database(postgres_server_url: URL) -> Iterator[tuple[URL, Engine, str]]:
-    """This worker's database, migrated to head once; with an engine and a query naming the
-    tables that hold rows."""
-    url = _ensure_database(postgres_server_url, f"{postgres_server_url.database}{_worker_suffix()}")
-    _reset_schema(url)
-    upgrade_database(url)
-    engine = create_engine(url, pool_size=1)
-    with engine.connect() as connection:
-        tables = connection.scalars(
-            text(
-                "SELECT quote_ident(tablename) FROM pg_tables "
-                "WHERE schemaname = 'public' AND tablename <> 'alembic_version' ORDER BY tablename"
-            )
-        ).all()
-    non_empty = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
-    yield url, engine, non_empty
-    engine.dispose()
+def _postgres_worker_database(
+    postgres_server_url: URL, pytestconfig: pytest.Config
+) -> Iterator[tuple[URL, Engine, str]]:
+    """This worker's own database, migrated to head once; with an engine and a query naming the
+    tables that hold rows. Dropped when the worker finishes."""
+    name = f"{postgres_server_url.database}{_run_suffix(pytestconfig)}"
+    with _own_database(postgres_server_url, name) as url:
+        upgrade_database(url)
+        engine = create_engine(url, pool_size=1)
+        with engine.connect() as connection:
+            tables = connection.scalars(
+                text(
+                    "SELECT quote_ident(tablename) FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'alembic_version' ORDER BY tablename"
+                )
+            ).all()
+        non_empty = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+        yield url, engine, non_empty
+        engine.dispose()
 
 
 @pytest.fixture
@@ -170,14 +191,16 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(params=DATABASES)
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database with no schema at all (for migration tests): SQLite, then PostgreSQL."""
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all (for migration tests): SQLite, then PostgreSQL (a database
+    of this test's own, dropped after it)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
     server: URL = request.getfixturevalue("postgres_server_url")
-    url = _ensure_database(server, f"{server.database}{_worker_suffix()}_empty")
-    _reset_schema(url)
-    return url.render_as_string(hide_password=False)
+    name = f"{server.database}{_run_suffix(request.config)}_e{uuid.uuid4().hex[:6]}"
+    with _own_database(server, name) as url:
+        yield url.render_as_string(hide_password=False)
 
 
 @pytest.fixture

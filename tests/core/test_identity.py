@@ -55,7 +55,11 @@ def test_gb11643_standard_example() -> None:
 
 @pytest.mark.parametrize("number", ["11010519491231002X", "11010519491231002x", " 11010519491231002X "])
 def test_known_valid_vectors(number: str) -> None:
-    parse_resident_id(number, business_date=TODAY)
+    rid = parse_resident_id(number, business_date=TODAY)
+    assert rid.number == "11010519491231002X"  # trimmed, check character upper-cased
+    assert rid.birth_date == date(1949, 12, 31)
+    assert rid.sex is Sex.FEMALE
+    assert (rid.province, rid.region) == ("北京市", "朝阳区")
 
 
 def test_generated_ids_agree_with_algorithm() -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import BusinessRuleError, ConflictError, ValidationError
@@ -21,13 +21,18 @@ from lendcore.store.models import AuditRecord, IdempotencyKey
 
 
 def _work(
-    session: Session, calls: list[int], response: dict[str, Any], seconds: float = 0.0
+    session: Session,
+    calls: list[int],
+    response: dict[str, Any],
+    in_flight: Callable[[], None] = lambda: None,
 ) -> Callable[[], dict[str, Any]]:
-    """A request's work: appends an audit record (a visible side effect) and counts its runs."""
+    """A request's work: appends an audit record (a visible side effect) and counts its runs.
+    ``in_flight`` runs inside the work, while the key row is held (the concurrency test waits there
+    for the duplicates to queue up behind it)."""
 
     def work() -> dict[str, Any]:
         calls.append(1)
-        time.sleep(seconds)  # a slow request: every duplicate arrives while the first is in flight
+        in_flight()
         session.add(AuditRecord(actor="t", action="repay", target_type="contract", target_id="ln_1"))
         return response
 
@@ -138,12 +143,37 @@ def test_fingerprints_are_canonical() -> None:
     assert len(fingerprint({})) == 64
 
 
+def _until_duplicates_wait(factory: sessionmaker[Session], waiting: int) -> Callable[[], None]:
+    """PostgreSQL: block until ``waiting`` other backends wait on a lock (the duplicates' INSERT of the
+    same key waits on the unique index). SQLite: nothing to wait for, BEGIN IMMEDIATE has already
+    queued the duplicates behind this transaction."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        return lambda: None
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+
+    def wait() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with unit_of_work(factory, read_only=True) as session:
+                if (session.scalar(query) or 0) >= waiting:
+                    return
+            time.sleep(0.01)  # polling an observable condition, not ordering by time
+        raise AssertionError(f"the {waiting} duplicates never queued behind the first request")
+
+    return wait
+
+
 def test_concurrent_duplicates_apply_once_and_all_get_the_same_response(database_url: str) -> None:
-    """N threads submit one key at once; the work runs once, and every caller gets its response."""
+    """N threads submit one key at once; the work runs once, and every caller gets its response.
+    The first request holds its work open until every duplicate is queued behind it."""
     threads = 8
-    engine = create_engine(database_url, pool_size=threads)
+    engine = create_engine(database_url, pool_size=threads + 1)
     factory = create_session_factory(engine)
     barrier = threading.Barrier(threads)
+    in_flight = _until_duplicates_wait(factory, threads - 1)
     calls: list[int] = []
     responses: list[dict[str, Any]] = []
     errors: list[BaseException] = []
@@ -152,7 +182,7 @@ def test_concurrent_duplicates_apply_once_and_all_get_the_same_response(database
         try:
             barrier.wait(timeout=10)
             with unit_of_work(factory) as session:
-                work = _work(session, calls, {"winner": n}, seconds=0.3)
+                work = _work(session, calls, {"winner": n}, in_flight)
                 responses.append(run_idempotent(session, "repay", "same-key", "fp", work))
         except BaseException as error:  # collected and asserted below
             errors.append(error)

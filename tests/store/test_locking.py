@@ -13,7 +13,8 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import ConflictError, NotFoundError
@@ -100,46 +101,29 @@ def test_postgres_row_lock_makes_the_second_locker_wait_for_the_first_commit(
 
 
 def test_sqlite_begin_immediate_serialises_writers(sqlite_database_url: str) -> None:
+    """While one writing unit of work is open, no other writer can even begin (its BEGIN IMMEDIATE is
+    refused as busy); once the first commits, the next writer begins and reads what it wrote. A
+    busy timeout of 0 makes the refusal observable at once, so nothing here depends on timing."""
     engine = create_engine(sqlite_database_url)
-    factory = create_session_factory(engine)
+    impatient = create_engine(sqlite_database_url, connect_args={"timeout": 0})
+    factory, impatient_factory = create_session_factory(engine), create_session_factory(impatient)
     line_id = _new_line(factory, credit_limit=1_000)
-    events: list[str] = []
-    seen_by_second: list[int] = []
-    first_in = threading.Event()
-    second_starting = threading.Event()
-    errors: list[BaseException] = []
 
-    def first() -> None:
-        try:
-            with unit_of_work(factory) as session:  # BEGIN IMMEDIATE: holds the write lock from here
-                events.append("first began")
-                first_in.set()
-                assert second_starting.wait(WAIT)
-                time.sleep(0.2)  # let the second writer reach its BEGIN (it must wait there)
-                session.get_one(CreditLine, line_id).credit_limit = 600
-                events.append("first commits")
-            events.append("first committed")
-        except BaseException as error:
-            errors.append(error)
+    def _set_busy_timeout_zero(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
 
-    def second() -> None:
-        try:
-            assert first_in.wait(WAIT)
-            second_starting.set()
-            with unit_of_work(factory) as session:
-                events.append("second began")
-                seen_by_second.append(session.get_one(CreditLine, line_id).credit_limit)
-        except BaseException as error:
-            errors.append(error)
-
-    _run_threads(first, second)
+    event.listen(impatient, "connect", _set_busy_timeout_zero)
+    with unit_of_work(factory) as session:  # BEGIN IMMEDIATE: the write lock is held from here
+        session.get_one(CreditLine, line_id).credit_limit = 600
+        session.flush()
+        with pytest.raises(OperationalError, match="database is locked"), unit_of_work(impatient_factory):
+            pass  # a second writer cannot begin while the first is open
+        with unit_of_work(impatient_factory, read_only=True) as reader:  # readers are not blocked …
+            assert reader.get_one(CreditLine, line_id).credit_limit == 1_000  # … and see committed data
+    with unit_of_work(impatient_factory) as second:  # the first committed: the next writer begins
+        assert second.get_one(CreditLine, line_id).credit_limit == 600
     engine.dispose()
-    assert errors == []
-    # the second writer began only once the first was committing ("first committed" may be logged
-    # on either side of "second began": the write lock is released by the COMMIT itself)
-    assert [e for e in events if e != "first committed"] == ["first began", "first commits", "second began"]
-    assert "first committed" in events
-    assert seen_by_second == [600]
+    impatient.dispose()
 
 
 def test_concurrent_drawdowns_cannot_overdraw_a_line(database_url: str) -> None:
