@@ -19,14 +19,15 @@ from hypothesis import strategies as st
 from lendcore.core.accrual import accrue
 from lendcore.core.allocation import (
     WATERFALLS,
-    Component,
+    Bucket,
     CustomerMode,
     allocate,
     allocate_customer,
+    current_bill,
     max_prepayable,
     payoff_quote,
 )
-from lendcore.core.contract import LoanState, PrepaymentFee, PrepaymentRecompute, Status
+from lendcore.core.contract import LoanState, PrepaymentFee, PrepaymentRecompute, ProductClass, Status
 from lendcore.core.errors import BusinessRuleError, ValidationError
 from lendcore.core.loan import Repayment
 from lendcore.core.schedule import Method
@@ -79,15 +80,41 @@ def test_principal_first_pays_principal_before_anything_else() -> None:
     ]
 
 
-def test_after_everything_due_comes_current_interest_then_prepayment_then_suspense() -> None:
+def test_after_everything_due_comes_the_current_installment_in_full_then_prepayment() -> None:
     state = _overdue_state()
     due = 110_591 + 75 + 15_519 + 94_596  # rows 1 and 2 in full = 220,781
-    alloc = allocate(state, due + 2_535 + 1_000, ON)
-    assert alloc.lines[-2:][0].period == 3 and alloc.lines[-2].component is Component.INTEREST
-    assert alloc.lines[-2].amount == 2_535 and not alloc.lines[-2].due
-    assert alloc.prepaid_principal == 1_000 and alloc.unapplied == 0
+    # row 3 (current, Mar 15 → Apr 15) settles with its interest so far and its whole principal
+    alloc = allocate(state, due + 2_535 + 94_400 + 1_000, ON)
+    assert [(ln.period, ln.component.value, ln.amount, ln.bucket) for ln in alloc.lines[-3:]] == [
+        (3, "interest", 2_535, Bucket.CURRENT),
+        (3, "principal", 94_400, Bucket.CURRENT),
+        (4, "principal", 1_000, Bucket.ADVANCE),  # only money beyond the current bill is prepaid
+    ]
+    assert alloc.settled == (3,)
+    assert (alloc.prepaid_principal, alloc.unapplied) == (1_000, 0)
     everything = payoff_quote(state, ON).total
     assert allocate(state, everything + 1, ON).unapplied == 1
+
+
+def test_part_of_the_current_installment_paid_early_is_not_a_prepayment() -> None:
+    state = _overdue_state()
+    due = 220_781
+    alloc = allocate(state, due + 2_535 + 1_000, ON)
+    assert [(ln.period, ln.component.value, ln.amount, ln.bucket) for ln in alloc.lines[-2:]] == [
+        (3, "interest", 2_535, Bucket.CURRENT),
+        (3, "principal", 1_000, Bucket.CURRENT),  # row 3 owes 1,000 less on its due date
+    ]
+    assert (alloc.settled, alloc.prepaid_principal, alloc.prepayment_fee) == ((), 0, 0)
+
+
+def test_prepay_first_prepays_after_the_current_interest_and_leaves_the_installment_due() -> None:
+    state = _overdue_state()
+    alloc = allocate(state, 220_781 + 2_535 + 1_000, ON, "prepay-first")
+    assert [(ln.period, ln.component.value, ln.amount, ln.bucket) for ln in alloc.lines[-2:]] == [
+        (3, "interest", 2_535, Bucket.ADVANCE),
+        (3, "principal", 1_000, Bucket.ADVANCE),
+    ]
+    assert (alloc.settled, alloc.prepaid_principal) == ((), 1_000)
 
 
 def test_unknown_waterfall_and_non_positive_amounts_are_refused() -> None:
@@ -97,7 +124,12 @@ def test_unknown_waterfall_and_non_positive_amounts_are_refused() -> None:
     with pytest.raises(ValidationError) as zero:
         allocate(_overdue_state(), 0, ON)
     assert zero.value.code == "AMOUNT_NOT_POSITIVE"
-    assert set(WATERFALLS) >= {"penalty-fee-interest-principal", "due-before-advance", "principal-first"}
+    assert set(WATERFALLS) == {
+        "penalty-fee-interest-principal",
+        "due-before-advance",
+        "principal-first",
+        "prepay-first",
+    }
 
 
 def test_max_prepayable_leaves_room_for_the_fee() -> None:
@@ -123,8 +155,10 @@ def test_max_prepayable_leaves_room_for_the_fee() -> None:
 def test_prepayment_recomputes_the_schedule_by_the_contract_rule(
     method: Method, rule: PrepaymentRecompute, expected_first_rows: list[int]
 ) -> None:
+    """The re-plan rule alone: ``prepay-first`` prepays all 6,000 (no current installment settled)."""
     terms = installment_terms(method=method, prepayment_recompute=rule)
-    book = book_many(disbursed(terms), Repayment("r", terms.start_date, 1, 600_000))
+    prepay = Repayment("r", terms.start_date, 1, 600_000, waterfall="prepay-first")
+    book = book_many(disbursed(terms), prepay)
     principals = [r.principal for r in book.state.rows]
     assert principals[:3] == expected_first_rows
     assert sum(principals) == 600_000
@@ -177,16 +211,45 @@ def _customer() -> tuple[LoanState, LoanState]:
     return inst, quick
 
 
-def test_by_amount_pays_what_is_due_then_quick_loans_before_installments() -> None:
+def test_by_amount_pays_what_is_due_then_the_current_bills_soonest_first_then_cash_loans() -> None:
     inst, quick = _customer()
-    # On Jan 20 nothing is due; the quick loan (payoff 1,000,000 + 10 days × 500 = 1,005,000) comes first.
-    split = allocate_customer([inst, quick], 1_010_000, date(2026, 1, 20))
-    assert split.shares == (("ln_quick", 1_005_000), ("ln_inst", 5_000))
-    # On Feb 2 installment 1 of ln_inst (due Feb 1) is due first, even though it is not a quick loan.
+    on = date(2026, 1, 20)
+    # Jan 20, nothing due. Current bills: ln_inst row 1 (due Feb 1): 19 days × 600 = 11,400 interest +
+    # 91,515 principal = 102,915; the quick loan (one row, due Apr 1): 1,000,000 + 10 × 500 = 1,005,000.
+    split = allocate_customer([inst, quick], 102_915 + 1_000, on)
+    assert split.shares == (("ln_inst", 102_915), ("ln_quick", 1_000))  # booking order: oldest first
+    # On Feb 2 installment 1 of ln_inst (due Feb 1) is due: it comes first; the next 100 fen go to
+    # ln_inst's current installment 2 (due Mar 1), sooner due than the quick loan's bill (Apr 1).
     on = date(2026, 2, 2)
     due = accrue(inst, on)[0].rows[0].outstanding
     split = allocate_customer([inst, quick], due + 100, on)
-    assert split.shares == (("ln_quick", 100), ("ln_inst", due))
+    assert split.shares == (("ln_inst", due + 100),)
+    # Beyond every current bill, cash loans are settled oldest first (both are cash loans here).
+    bills = current_bill(inst, on) + current_bill(quick, on)
+    split = allocate_customer([inst, quick], bills + 700, on)
+    assert split.shares == (("ln_inst", current_bill(inst, on) + 700), ("ln_quick", current_bill(quick, on)))
+
+
+def test_cash_loans_are_repaid_before_purchase_installments_whatever_their_age() -> None:
+    """Product spec §4: with nothing due, a surplus pays cash-loan contracts (quick, premium,
+    small-business) before purchase-installment (POS) contracts, then oldest first."""
+    pos = disbursed(
+        installment_terms(
+            contract_id="ln_pos", start=date(2026, 1, 1), product_class=ProductClass.PURCHASE_INSTALLMENT
+        )
+    ).state
+    premium = disbursed(installment_terms(contract_id="ln_premium", start=date(2026, 1, 5))).state
+    on = date(2026, 1, 20)
+    bills = current_bill(pos, on) + current_bill(premium, on)
+    split = allocate_customer([pos, premium], bills + 50_000, on)
+    assert dict(split.shares) == {
+        "ln_premium": current_bill(premium, on) + 50_000,  # the newer cash loan takes the surplus
+        "ln_pos": current_bill(pos, on),
+    }
+    assert [cid for cid, _ in split.shares] == ["ln_premium", "ln_pos"]
+    # the customer's own order overrides the classes
+    chosen = allocate_customer([pos, premium], 1_000, on, CustomerMode.BY_CONTRACT, ["ln_pos"])
+    assert chosen.shares == (("ln_pos", 1_000),)
 
 
 def test_the_customer_may_choose_the_order_and_by_contract_settles_the_chosen_ones() -> None:

@@ -203,7 +203,8 @@ def test_installment_prepayment_recomputes_the_schedule_and_charges_the_contract
         Repayment("r1", date(2026, 2, 15), 1, 110_115),
         # Mar 1: 14 days on 1,108,485: 7,759.395 → 7,759 interest; then 303,030 left buys principal p
         # with p + round(1 % p) ≤ 303,030 → p = 300,030 (fee 3,000.30 → 3,000; 300,030 + 3,000 = 303,030)
-        Repayment("r2", date(2026, 3, 1), 2, 7_759 + 303_030),
+        # prepay-first: the whole surplus prepays (the default would settle installment 2 first)
+        Repayment("r2", date(2026, 3, 1), 2, 7_759 + 303_030, waterfall="prepay-first"),
     )
     s = book.state
     assert s.principal_prepaid == 300_030

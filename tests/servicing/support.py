@@ -29,6 +29,8 @@ from lendcore.store.models import (
 )
 
 D0 = date(2026, 3, 1)
+#: Overpayment margin for tests that build customer credit on purpose (the default refuses > ¥1,000).
+AMPLE_CREDIT = 10_000_000
 #: No velocity limit in tests that draw many times a day.
 RELAXED = DrawdownConfig(max_drawdowns_per_window=1000, max_failed_repayments=1000)
 _keys = itertools.count(1)

@@ -22,7 +22,7 @@ from lendcore.servicing.credit import apply_customer_credit
 from lendcore.store.audit import audit_trail
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, JournalEntry, LoanTransaction, UnappliedFunds
-from tests.servicing.support import assert_invariants, do_draw, do_repay, open_line, snapshot
+from tests.servicing.support import AMPLE_CREDIT, assert_invariants, do_draw, do_repay, open_line, snapshot
 
 D_PAYOFF = date(2026, 3, 11)
 B_DUE = date(2026, 4, 11)
@@ -31,7 +31,7 @@ B_DUE = date(2026, 4, 11)
 def _credit_then_new_contract(factory: sessionmaker[Session], paid: int) -> tuple[str, str, str]:
     cid, line = open_line(factory)
     a = do_draw(factory, line, 1_000_000, 1, method="bullet")["contract_id"]
-    r = do_repay(factory, cid, paid, D_PAYOFF)
+    r = do_repay(factory, cid, paid, D_PAYOFF, max_overpayment=AMPLE_CREDIT)
     assert r["unapplied"] == paid - 1_003_000
     b = do_draw(factory, line, 500_000, 1, on=D_PAYOFF, method="bullet")["contract_id"]
     return cid, a, b

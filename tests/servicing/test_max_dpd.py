@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.batch.close import run_daily_close
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract
-from tests.servicing.support import assert_invariants, do_draw, do_repay, open_line
+from tests.servicing.support import AMPLE_CREDIT, assert_invariants, do_draw, do_repay, open_line
 
 DUE = date(2026, 4, 1)  # a 1-month bullet drawn on 2026-03-01
 
@@ -36,7 +36,7 @@ def test_max_dpd_grows_with_the_closes_and_is_kept_after_the_cure(
 ) -> None:
     cid, contract_id = _late_bullet(session_factory, 5)
     assert _dpd(session_factory, contract_id) == ("active", 5, 5)
-    result = do_repay(session_factory, cid, 2_000_000, DUE + timedelta(days=6))
+    result = do_repay(session_factory, cid, 2_000_000, DUE + timedelta(days=6), max_overpayment=AMPLE_CREDIT)
     assert result["contracts"][0]["backdated"] is False
     # paid before the close of 04-06: the worst close saw 5 days
     assert _dpd(session_factory, contract_id) == ("closed", 0, 5)
@@ -64,7 +64,12 @@ def test_a_late_payment_confirmed_later_keeps_the_days_it_was_really_late(
     """Started on 04-04 (DPD 3 at that morning, 2 at the close of 04-03), confirmed on 04-08."""
     cid, contract_id = _late_bullet(session_factory, 7)
     result = do_repay(
-        session_factory, cid, 2_000_000, DUE + timedelta(days=7), value_date=DUE + timedelta(days=3)
+        session_factory,
+        cid,
+        2_000_000,
+        DUE + timedelta(days=7),
+        value_date=DUE + timedelta(days=3),
+        max_overpayment=AMPLE_CREDIT,
     )
     assert result["contracts"][0]["backdated"] is True
     assert _dpd(session_factory, contract_id) == ("closed", 0, 2)

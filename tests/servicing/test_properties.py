@@ -26,7 +26,7 @@ from lendcore.servicing.reverse import reverse_payment
 from lendcore.servicing.waive import waive
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.models import Contract, UnappliedFunds
-from tests.servicing.support import D0, assert_invariants, do_draw, do_repay, open_line
+from tests.servicing.support import AMPLE_CREDIT, D0, assert_invariants, do_draw, do_repay, open_line
 
 _n = itertools.count()
 
@@ -98,7 +98,9 @@ def test_random_servicing_never_breaks_invariants(
                 elif s[0] == "repay":
                     _, amount, back, backdate = s
                     vd = today - timedelta(days=int(back)) if backdate else today  # type: ignore[call-overload]
-                    paid = do_repay(factory, cid, int(amount), today, value_date=vd)  # type: ignore[call-overload]
+                    paid = do_repay(
+                        factory, cid, int(amount), today, value_date=vd, max_overpayment=AMPLE_CREDIT
+                    )  # type: ignore[call-overload]
                     if paid["status"] == "succeeded":
                         payments.append(paid["payment_id"])
                 elif s[0] == "eod":
@@ -161,7 +163,7 @@ def test_customer_credit_and_reversals_keep_the_books(
         do_draw(factory, quick, first, 1, on=today, method="bullet")
         today += timedelta(days=5)
         payoff = first + first * 3 * 5 // 10_000  # 5 days at 0.03 %/day (an upper bound: rounding)
-        payments = [do_repay(factory, cid, payoff + extra, today)["payment_id"]]
+        payments = [do_repay(factory, cid, payoff + extra, today, max_overpayment=AMPLE_CREDIT)["payment_id"]]
         product, amount, term = second
         do_draw(factory, lines[product], amount, term, on=today)
         for step in days:
@@ -171,7 +173,7 @@ def test_customer_credit_and_reversals_keep_the_books(
             assert_invariants(factory)
             _assert_no_negative_balances(factory)
         try:
-            payments.append(do_repay(factory, cid, 50_000, today)["payment_id"])
+            payments.append(do_repay(factory, cid, 50_000, today, max_overpayment=AMPLE_CREDIT)["payment_id"])
         except LendcoreError as error:
             assert error.code == "NOTHING_TO_PAY"
         if reverse_which is not None and reverse_which < len(payments):

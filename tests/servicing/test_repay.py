@@ -12,7 +12,7 @@ from lendcore.batch.close import run_daily_close
 from lendcore.core.allocation import CustomerMode
 from lendcore.core.errors import ConflictError, LendcoreError
 from lendcore.core.ledger import Account
-from lendcore.servicing.repay import payoff_quote, repay
+from lendcore.servicing.repay import DEFAULT_MAX_OVERPAYMENT, payoff_quote, repay
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, LoanTransaction, ScheduleRow, UnappliedFunds
 from tests.servicing.support import D0, assert_invariants, do_draw, do_repay, key, open_line, snapshot
@@ -27,15 +27,26 @@ def _two_loans(factory: sessionmaker[Session]) -> tuple[str, str, str]:
     return cid, premium, quick
 
 
-def test_by_amount_pays_quick_loan_first(session_factory: sessionmaker[Session]) -> None:
-    cid, _premium, quick = _two_loans(session_factory)
+def test_by_amount_pays_the_current_bills_soonest_due_first_then_prepays_the_oldest_cash_loan(
+    session_factory: sessionmaker[Session],
+) -> None:
+    cid, premium, quick = _two_loans(session_factory)
     on = D0 + timedelta(days=10)
-    result = do_repay(session_factory, cid, 300_000, on)
+    # current bills on Mar 11: premium row 1 (due Apr 1): 10 days × 360 = 3,600 + 396,223 principal;
+    # quick row 1 (due Apr 6): 5 days × 150 = 750 + 165,093; ¥100 more prepays the older cash loan
+    result = do_repay(session_factory, cid, 399_823 + 165_843 + 10_000, on)
     assert result["status"] == "succeeded"
-    assert [c["contract_id"] for c in result["contracts"]] == [quick]
-    line = result["contracts"][0]
-    # 5 days on ¥5,000 at 0.03 %/day = 750 fen of interest, the rest prepays principal
-    assert (line["interest"], line["prepaid_principal"], line["unapplied"]) == (750, 299_250, 0)
+    lines = {c["contract_id"]: c for c in result["contracts"]}
+    assert lines[premium]["amount"] == 399_823 + 10_000
+    assert lines[quick]["amount"] == 165_843
+    assert [i["period"] for i in lines[quick]["installments"] if i["settled"]] == [1]
+    assert (lines[quick]["interest"], lines[quick]["principal"], lines[quick]["prepaid_principal"]) == (
+        750,
+        165_093,
+        0,
+    )
+    # premium: 1 % prepayment fee on the prepaid part only: p + round(1 % p) ≤ 10,000 → 9,901 + 99
+    assert (lines[premium]["prepaid_principal"], lines[premium]["prepayment_fee"]) == (9_901, 99)
     assert_invariants(session_factory)
 
 
@@ -48,8 +59,9 @@ def test_by_contract_settles_the_chosen_contract(session_factory: sessionmaker[S
     result = do_repay(session_factory, cid, None, on, CustomerMode.BY_CONTRACT, contract_ids=[premium])
     assert result["amount"] == premium_total
     assert [(c["contract_id"], c["status"]) for c in result["contracts"]] == [(premium, "closed")]
-    # premium: 1 % prepayment fee on the principal prepaid (none of it was due)
-    assert result["contracts"][0]["prepayment_fee"] == 12_000
+    # premium: installment 1 (current) is settled; 1 % prepayment fee on the principal of
+    # installments 2 and 3 only: 1 % × (400,149 + 403,628) = 8,037.77 → 8,038
+    assert result["contracts"][0]["prepayment_fee"] == 8_038
     with unit_of_work(session_factory, read_only=True) as session:
         c = session.get(Contract, premium)
         assert c is not None and (c.status, c.closed_on) == ("closed", on)
@@ -85,6 +97,23 @@ def test_surplus_goes_to_unapplied_funds(session_factory: sessionmaker[Session])
     with unit_of_work(session_factory, read_only=True) as session:
         funds = session.get(UnappliedFunds, cid)
         assert funds is not None and funds.balance == 5_000
+    assert_invariants(session_factory)
+
+
+def test_a_repayment_beyond_everything_owed_plus_the_overpayment_margin_is_refused(
+    session_factory: sessionmaker[Session],
+) -> None:
+    cid, line = open_line(session_factory)
+    do_draw(session_factory, line, 100_000, 1, method="bullet")
+    on = D0 + timedelta(days=10)
+    payoff = 100_000 + 300  # principal + 10 days of interest
+    before = snapshot(session_factory)
+    with pytest.raises(LendcoreError) as refused:
+        do_repay(session_factory, cid, payoff + DEFAULT_MAX_OVERPAYMENT + 1, on)
+    assert refused.value.code == "OVERPAYMENT_TOO_LARGE"
+    assert snapshot(session_factory) == before  # nothing written
+    result = do_repay(session_factory, cid, payoff + DEFAULT_MAX_OVERPAYMENT, on)
+    assert result["unapplied"] == DEFAULT_MAX_OVERPAYMENT  # up to the margin it is customer credit
     assert_invariants(session_factory)
 
 

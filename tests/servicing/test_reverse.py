@@ -17,7 +17,15 @@ from lendcore.servicing.reverse import reverse_payment
 from lendcore.store.audit import audit_trail
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Payment, UnappliedFunds
-from tests.servicing.support import assert_invariants, do_draw, do_repay, key, open_line, snapshot
+from tests.servicing.support import (
+    AMPLE_CREDIT,
+    assert_invariants,
+    do_draw,
+    do_repay,
+    key,
+    open_line,
+    snapshot,
+)
 
 DUE = date(2026, 4, 1)
 
@@ -99,7 +107,7 @@ def test_reversal_takes_back_unapplied_funds_and_unwinds_credit_already_applied(
     than letting any balance go negative: A and B are both owed again and overdue."""
     cid, line = open_line(session_factory)
     a = do_draw(session_factory, line, 1_000_000, 1, method="bullet")["contract_id"]
-    paid = do_repay(session_factory, cid, 1_600_000, date(2026, 3, 11))
+    paid = do_repay(session_factory, cid, 1_600_000, date(2026, 3, 11), max_overpayment=AMPLE_CREDIT)
     b = do_draw(session_factory, line, 500_000, 1, on=date(2026, 3, 11), method="bullet")["contract_id"]
     assert run_daily_close(session_factory, date(2026, 4, 11)).credit_applied == 504_650
     assert _unapplied(session_factory, cid) == 92_350

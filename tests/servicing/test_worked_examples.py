@@ -56,11 +56,12 @@ def test_equal_principal_by_daily_rate(session_factory: sessionmaker[Session]) -
 def test_revolving_interest_for_days_used(session_factory: sessionmaker[Session]) -> None:
     """随借随还: ¥10,000 quick bullet at 0.05 %/day (grade E, 12 months: 0.0005 + 0.0001 clamped to
     0.0005) drawn 2026-03-01; ¥4,000 repaid on 03-11 → interest 1,000,000 × 0.0005 × 10 = 5,000, the
-    rest 395,000 principal; paid off on 04-01: 605,000 × 0.0005 × 21 = 6,352.5 → 6,353 interest."""
+    rest 395,000 principal of the one installment (part of the bill, not a prepayment); paid off on
+    04-01: 605,000 × 0.0005 × 21 = 6,352.5 → 6,353 interest."""
     cid, line = open_line(session_factory, grade="E")
     contract_id = do_draw(session_factory, line, 1_000_000, 12, method="bullet")["contract_id"]
     first = do_repay(session_factory, cid, 400_000, date(2026, 3, 11))["contracts"][0]
-    assert (first["interest"], first["prepaid_principal"]) == (5_000, 395_000)
+    assert (first["interest"], first["principal"], first["prepaid_principal"]) == (5_000, 395_000, 0)
     last = do_repay(session_factory, cid, 605_000 + 6_353, date(2026, 4, 1))["contracts"][0]
     assert (last["interest"], last["status"], last["unapplied"]) == (6_353, "closed", 0)
     with unit_of_work(session_factory, read_only=True) as session:

@@ -343,6 +343,16 @@ def _print_repayment(result: dict[str, Any]) -> None:
             c["status"] + (" (schedule recomputed)" if c["schedule_version"] else ""),
         )
     console.print(table)
+    for c in result["contracts"]:
+        for i in c.get("installments", []):
+            paid = i["penalty"] + i["fee"] + i["interest"] + i["principal"]
+            state = "settled" if i["settled"] else "partly paid"
+            early = " early" if i["bucket"] == "current" else ""
+            console.print(
+                f"  {c['contract_id']} installment {i['period']} (due {i['due_date']}): "
+                f"{format_fen(paid)} paid{early}, {state}",
+                markup=False,
+            )
 
 
 @app.command("payoff")

@@ -6,7 +6,9 @@ Interest (利息)
     the principal of every row whose due date is after ``t``. A row's principal stops bearing contract
     interest on its due date; if unpaid it bears penalty instead. For a revolving / bullet contract that
     is simply the outstanding principal until maturity. The interest of day ``t`` belongs to the row
-    whose period ``[start_date, due_date)`` contains ``t``.
+    whose period ``[start_date, due_date)`` contains ``t``, unless that row was settled early (paid in
+    full before its due date, ``settled_on``): then it belongs to the next row not settled, which
+    owes the principal still outstanding. A settled row is never owed anything again.
 
 Penalty (罚息)
     Overdue day ``j`` of a row (DPD ``j``, the ``j``-th day after its due date; the due day itself ends
@@ -129,15 +131,21 @@ def _accrue_interest(state: LoanState, to: date) -> tuple[LoanState, Accrued]:
     # the interest base while row k is current: principal of rows k, k+1, … (not yet due)
     basis = sum(r.principal_outstanding for r in rows[k:])
     while t < to and k < n:
-        row = rows[k]
-        seg_end = min(to, row.due_date)
+        seg_end = min(to, rows[k].due_date)
         if basis and rate:
-            exact = row.interest_exact + interest_exact(basis, rate, (seg_end - t).days)
+            # the interest of these days belongs to row k, or to the next row not yet settled when
+            # row k was paid in full early (it owes nothing more; the principal left is the next's)
+            j = k
+            while j < n - 1 and rows[j].settled_on is not None:
+                j += 1
+            target = rows[j]
+            exact = target.interest_exact + interest_exact(basis, rate, (seg_end - t).days)
             new_booked = booked(exact, terms.rounding)
-            interest_total += new_booked - row.interest_accrued
-            row = replace(row, interest_exact=exact, interest_accrued=new_booked)
+            interest_total += new_booked - target.interest_accrued
+            rows[j] = replace(target, interest_exact=exact, interest_accrued=new_booked)
+        row = rows[k]
         crossed = seg_end == row.due_date
-        if crossed and row.scheduled_fee and basis:
+        if crossed and row.scheduled_fee and basis and row.settled_on is None:
             fee_total += row.scheduled_fee
             row = replace(row, fee_charged=row.fee_charged + row.scheduled_fee)
         rows[k] = row

@@ -3,26 +3,37 @@
 Within a contract (:func:`allocate`)
     A payment meets buckets in the order of a named :class:`Waterfall`. A bucket is one component
     (penalty, fee, interest, principal) of one installment row. Rows due on or before the value date
-    are *due*; the others are *not yet due*: their fees and interest accrued so far can be paid, and
-    their principal forms one *prepayment* bucket (提前还本). Principal prepaid may carry a prepayment
-    fee (never on revolving / quick contracts), and the remaining schedule is then recomputed by the
-    contract's rule (:func:`recompute_plan`). Whatever is left after every bucket is *unapplied*: it
-    goes to suspense as a customer credit, never lost.
+    are *due*. The **current installment** is the bill being paid: the row whose period has begun
+    before the value date and is not yet due (``start < value date < due``; on a due date the bill is
+    the row due that day). The rule customers expect (and peers apply, e.g. Fineract's "in advance"
+    strategies):
 
-    Waterfalls (:data:`WATERFALLS`):
-    - ``penalty-fee-interest-principal`` (default): oldest installment first; each due row is cleared
-      penalty → fee → interest → principal before the next; then interest of the current period, then
-      principal prepayment.
-    - ``due-before-advance``: everything due across all installments before anything not yet due, by
-      component: all due penalty (oldest row first), then all due fees, all due interest, all due
-      principal; then the not-yet-due part as above.
-    - ``principal-first``: for a contract settled in full: principal (due, then prepayment), then
-      interest, fee, penalty.
+    1. everything due, in the waterfall's order;
+    2. the current installment *in full*: interest by actual days to the payment date, its principal
+       and its fees. Paid in full it is **settled**: it owes nothing more (the interest of the rest of
+       its period, on the principal still outstanding, belongs to the next installment), so paying
+       the bill early never makes a customer overdue and never costs a prepayment fee. Paid in part,
+       the row simply owes less on its due date;
+    3. only money beyond that is a **prepayment** (提前还本): interest already accrued on later rows,
+       then principal, which may carry a prepayment fee (never on revolving / quick contracts) and
+       re-plans the rows not yet due by the contract's rule (:func:`recompute_plan`);
+    4. whatever is left is *unapplied*: suspense, a customer credit, never lost.
+
+    Waterfalls (:data:`WATERFALLS`), each with step 2 unless named otherwise:
+    - ``penalty-fee-interest-principal`` (default): oldest installment first, each row cleared
+      penalty → fee → interest → principal before the next.
+    - ``due-before-advance``: by component across all due installments: all due penalty (oldest row
+      first), then all due fees, all due interest, all due principal.
+    - ``principal-first``: principal before interest, fees and penalty, by component across rows.
+    - ``prepay-first``: as the default for due rows, but no step 2: after the current period's
+      interest, money prepays principal at once (the current installment still falls due, re-planned).
 
 Across a customer's contracts (:func:`allocate_customer`)
-    by amount (按金额: everything due first, oldest due date first; then revolving / quick contracts
-    before installment contracts unless the customer gives an order), by contract (按合同) and pay off
-    everything (一次性还清, needs at least :func:`customer_payoff_quote`).
+    by amount (按金额): everything due first (the oldest unpaid due date first), then each contract's
+    current installment (the soonest due first), then cash-loan contracts (quick, premium, small
+    business) before purchase-installment contracts (POS), oldest first (the contract's
+    :class:`~lendcore.core.contract.ProductClass`); the customer's own order overrides. By contract
+    (按合同) and pay off everything (一次性还清, needs at least :func:`customer_payoff_quote`).
 """
 
 from __future__ import annotations
@@ -57,12 +68,30 @@ class Component(StrEnum):
     PRINCIPAL = "principal"
 
 
+class Advance(StrEnum):
+    """Where money goes once everything due is paid."""
+
+    #: The current installment in full first (interest to the payment date, principal, its fees);
+    #: only what is left is a prepayment. Paying the bill early is paying the bill.
+    CURRENT_INSTALLMENT_FIRST = "current-installment-first"
+    #: Straight to prepayment after the current period's interest (the installment still falls due).
+    PREPAY_FIRST = "prepay-first"
+
+
+class Bucket(StrEnum):
+    """What an allocation line paid: a due row, the current installment early, or an advance."""
+
+    DUE = "due"  # a row due on or before the value date
+    CURRENT = "current"  # the current installment, before its due date
+    ADVANCE = "advance"  # interest accrued on later rows, or principal prepaid
+
+
 @dataclass(frozen=True, slots=True)
 class Waterfall:
     name: str
     order: tuple[Component, ...]
     row_major: bool  # True: clear a row before the next; False: a component across rows before the next
-    due_first: bool  # True: every due bucket before any not-yet-due bucket
+    advance: Advance = Advance.CURRENT_INSTALLMENT_FIRST
 
 
 _PFIP: Final = (Component.PENALTY, Component.FEE, Component.INTEREST, Component.PRINCIPAL)
@@ -70,14 +99,14 @@ _PFIP: Final = (Component.PENALTY, Component.FEE, Component.INTEREST, Component.
 WATERFALLS: Final[dict[str, Waterfall]] = {
     w.name: w
     for w in (
-        Waterfall("penalty-fee-interest-principal", _PFIP, row_major=True, due_first=True),
-        Waterfall("due-before-advance", _PFIP, row_major=False, due_first=True),
+        Waterfall("penalty-fee-interest-principal", _PFIP, row_major=True),
+        Waterfall("due-before-advance", _PFIP, row_major=False),
         Waterfall(
             "principal-first",
             (Component.PRINCIPAL, Component.INTEREST, Component.FEE, Component.PENALTY),
             row_major=False,
-            due_first=False,
         ),
+        Waterfall("prepay-first", _PFIP, row_major=True, advance=Advance.PREPAY_FIRST),
     )
 }
 
@@ -98,18 +127,26 @@ class AllocationLine:
     period: int
     component: Component
     amount: Fen
-    due: bool  # False: a not-yet-due bucket (current interest, or prepaid principal)
+    bucket: Bucket
+
+    @property
+    def due(self) -> bool:
+        return self.bucket is Bucket.DUE
 
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
-    """Where one payment went. ``amount = Σ lines + prepayment_fee + unapplied``."""
+    """Where one payment went. ``amount = Σ lines + prepayment_fee + unapplied``.
+
+    ``settled`` lists the installments paid in full before their due date by this payment (their
+    scheduled fee, charged at settlement, is in their fee line)."""
 
     amount: Fen
     lines: tuple[AllocationLine, ...]
     prepaid_principal: Fen
     prepayment_fee: Fen
     unapplied: Fen
+    settled: tuple[int, ...] = ()
 
     def total(self, component: Component) -> Fen:
         return sum(line.amount for line in self.lines if line.component is component)
@@ -137,14 +174,49 @@ def max_prepayable(terms: LoanTerms, cash: Fen, limit: Fen) -> tuple[Fen, Fen]:
     return p, prepayment_fee(terms, p)
 
 
-def _outstanding(row: InstallmentState, component: Component) -> Fen:
+def _owed(row: InstallmentState, component: Component, *, early: bool = False) -> Fen:
     if component is Component.PENALTY:
         return row.penalty_outstanding
     if component is Component.FEE:
-        return row.fee_outstanding
+        return row.fee_to_settle_early if early else row.fee_outstanding
     if component is Component.INTEREST:
         return row.interest_outstanding
     return row.principal_outstanding
+
+
+def settling_row(state: LoanState, on: date, waterfall: str | None = None) -> InstallmentState | None:
+    """The installment a payment on ``on`` settles in full before anything is prepaid: the current
+    installment (:meth:`LoanState.current_row`) when the waterfall pays it first and it owes
+    something; None otherwise. ``state`` must be accrued to ``on``."""
+    w = get_waterfall(waterfall or state.terms.waterfall)
+    if w.advance is not Advance.CURRENT_INSTALLMENT_FIRST:
+        return None
+    row = state.current_row(on)
+    return row if row is not None and row.to_settle_early > 0 else None
+
+
+class _Payer:
+    """Pays buckets in order from a running remainder, recording one line per bucket paid."""
+
+    def __init__(self, amount: Fen) -> None:
+        self.remaining = amount
+        self.lines: list[AllocationLine] = []
+
+    def pay(self, row: InstallmentState, component: Component, owed: Fen, bucket: Bucket) -> None:
+        take = min(owed, self.remaining)
+        if take > 0:
+            self.lines.append(AllocationLine(row.period, component, take, bucket))
+            self.remaining -= take
+
+    def pay_rows(
+        self, rows: Sequence[InstallmentState], w: Waterfall, bucket: Bucket, *, early: bool = False
+    ) -> None:
+        if w.row_major:
+            pairs = [(r, c) for r in rows for c in w.order]
+        else:
+            pairs = [(r, c) for c in w.order for r in rows]
+        for row, component in pairs:
+            self.pay(row, component, _owed(row, component, early=early), bucket)
 
 
 def allocate(
@@ -152,58 +224,52 @@ def allocate(
 ) -> Allocation:
     """Split ``amount`` over the buckets of ``state`` (which must already be accrued to ``on``).
 
-    ``due_only``: only the buckets of rows due on or before ``on`` (in the waterfall's order); no
-    current interest, no prepayment: what customer credit pays automatically. The rest is unapplied.
+    1. rows due on or before ``on``, in the waterfall's order (oldest first);
+    2. with a current-installment-first waterfall, the current installment (:func:`settling_row`):
+       in full if the money reaches (it is then *settled*: its scheduled fee is charged and paid, and
+       it owes nothing more), else as far as it goes (interest, then principal of that row: part of
+       the bill paid early, not a prepayment);
+    3. interest and fees already accrued on later rows, then principal prepaid (fee per the terms),
+       which re-plans the rows not yet due;
+    4. the rest is unapplied (customer credit in suspense).
+
+    ``due_only``: step 1 only (what customer credit pays automatically); the rest is unapplied.
     """
     if amount <= 0:
         raise ValidationError("a payment must be a positive amount of fen", code="AMOUNT_NOT_POSITIVE")
     w = get_waterfall(waterfall or state.terms.waterfall)
     rows = state.rows if state.status is Status.ACTIVE else ()
-    due_rows = [r for r in rows if r.due_date <= on]
-    future_rows = [] if due_only else [r for r in rows if r.due_date > on]
-    groups = [due_rows, future_rows] if w.due_first else [due_rows + future_rows]
-    buckets: list[tuple[InstallmentState | None, Component]] = []  # None row = the prepayment bucket
-    prepay_placed = False
-    for group in groups:
-        pairs = (
-            [(r, c) for r in group for c in w.order]
-            if w.row_major
-            else [(r, c) for c in w.order for r in group]
-        )
-        for candidate, comp in pairs:
-            if comp is Component.PRINCIPAL and candidate.due_date > on:
-                if not prepay_placed:
-                    buckets.append((None, comp))
-                    prepay_placed = True
-                continue
-            buckets.append((candidate, comp))
-    remaining = amount
-    lines: list[AllocationLine] = []
+    payer = _Payer(amount)
+    payer.pay_rows([r for r in rows if r.due_date <= on], w, Bucket.DUE)
+    if due_only:
+        return Allocation(amount, tuple(payer.lines), 0, 0, payer.remaining)
+    settled: tuple[int, ...] = ()
+    current = settling_row(state, on, w.name)
+    if current is not None:
+        settled = (current.period,) if payer.remaining >= current.to_settle_early else ()
+        payer.pay_rows([current], w, Bucket.CURRENT, early=bool(settled))
+    later = [r for r in rows if r.due_date > on and (current is None or r.period != current.period)]
+    for component in (Component.PENALTY, Component.FEE, Component.INTEREST):
+        for row in later:
+            payer.pay(row, component, _owed(row, component), Bucket.ADVANCE)
     prepaid = fee = 0
-    for row, comp in buckets:
-        if remaining == 0:
-            break
-        if row is None:
-            limit = sum(r.principal_outstanding for r in future_rows)
-            prepaid, fee = max_prepayable(state.terms, remaining, limit)
-            if prepaid:
-                lines.append(AllocationLine(future_rows[0].period, Component.PRINCIPAL, prepaid, due=False))
-                remaining -= prepaid + fee
-            continue
-        owed = _outstanding(row, comp)
-        if owed <= 0:
-            continue
-        pay = min(owed, remaining)
-        lines.append(AllocationLine(row.period, comp, pay, due=row.due_date <= on))
-        remaining -= pay
-    return Allocation(amount, tuple(lines), prepaid, fee, remaining)
+    prepayable = [r for r in later if r.settled_on is None]
+    if payer.remaining and prepayable and (current is None or settled):
+        limit = sum(r.principal_outstanding for r in prepayable)
+        prepaid, fee = max_prepayable(state.terms, payer.remaining, limit)
+        if prepaid:
+            first = prepayable[0].period
+            payer.lines.append(AllocationLine(first, Component.PRINCIPAL, prepaid, Bucket.ADVANCE))
+            payer.remaining -= prepaid + fee
+    return Allocation(amount, tuple(payer.lines), prepaid, fee, payer.remaining, settled)
 
 
 # -- schedule recomputation after a prepayment ---------------------------------------------------
 
 
 def recompute_plan(state: LoanState, on: date, new_total: Fen) -> tuple[InstallmentState, ...]:
-    """Re-plan the principal of the rows not yet due on ``on`` so it sums to ``new_total``.
+    """Re-plan the principal of the rows not yet due on ``on`` (and not settled early) so it sums to
+    ``new_total``.
 
     Due dates never change. ``reduce-installment`` spreads ``new_total`` over the same rows the way
     the method would (equal-installment: a new level payment solving the annuity over the actual
@@ -214,7 +280,7 @@ def recompute_plan(state: LoanState, on: date, new_total: Fen) -> tuple[Installm
     principal absorbs the rounding residue, so the plan always sums exactly to ``new_total``.
     """
     terms = state.terms
-    idx = [i for i, r in enumerate(state.rows) if r.due_date > on]
+    idx = [i for i, r in enumerate(state.rows) if r.due_date > on and r.settled_on is None]
     if not idx:
         return state.rows
     future = [state.rows[i] for i in idx]
@@ -291,20 +357,22 @@ class PayoffQuote:
 
 
 def payoff_quote(state: LoanState, on: date) -> PayoffQuote:
-    """Payoff on ``on``: interest to ``on`` (算头不算尾), penalty to ``on``, due fees, and the
-    prepayment fee on the principal not yet due. Scheduled fees of periods not yet due are not owed."""
+    """Payoff on ``on``: interest to ``on`` (算头不算尾), penalty to ``on``, fees due, the current
+    installment's scheduled fee (it is settled, :func:`allocate` step 2), and the prepayment fee on
+    the principal of the later rows. Scheduled fees of later periods are not owed."""
     if state.status is not Status.ACTIVE:
         return PayoffQuote(state.terms.contract_id, on, 0, 0, 0, 0, 0)
     s, _ = accrue(state, on)
-    not_due = sum(r.principal_outstanding for r in s.rows if r.due_date > on)
+    current = settling_row(s, on)
+    later = [r for r in s.rows if r.due_date > on and (current is None or r.period != current.period)]
     return PayoffQuote(
         contract_id=s.terms.contract_id,
         on=on,
         principal=s.principal_outstanding,
         interest=s.interest_outstanding,
         penalty=s.penalty_outstanding,
-        fee=s.fee_outstanding,
-        prepayment_fee=prepayment_fee(s.terms, not_due),
+        fee=s.fee_outstanding + (current.scheduled_fee if current is not None else 0),
+        prepayment_fee=prepayment_fee(s.terms, sum(r.principal_outstanding for r in later)),
     )
 
 
@@ -314,6 +382,16 @@ def amount_due(state: LoanState, on: date) -> Fen:
         return 0
     s, _ = accrue(state, on)
     return sum(r.outstanding for r in s.rows if r.due_date <= on)
+
+
+def current_bill(state: LoanState, on: date) -> Fen:
+    """What a payment on ``on`` needs to pay everything due and settle the current installment in
+    full (本期应还, as of today): after paying it nothing is owed until the next due date."""
+    if state.status is not Status.ACTIVE:
+        return 0
+    s, _ = accrue(state, on)
+    current = settling_row(s, on)
+    return amount_due(s, on) + (current.to_settle_early if current is not None else 0)
 
 
 class CustomerMode(StrEnum):
@@ -331,13 +409,25 @@ class CustomerAllocation:
     shares: tuple[tuple[str, Fen], ...]
 
 
+def _bill_date(state: LoanState, on: date, *, due: bool) -> date:
+    """The oldest unpaid due date on or before ``on`` (``due``), or the current installment's due date."""
+    if due:
+        dues = [r.due_date for r in state.rows if r.due_date <= on and r.outstanding > 0]
+        return min(dues) if dues else date.max
+    current = state.current_row(on)
+    return current.due_date if current is not None else date.max
+
+
 def customer_payoff_quote(states: Sequence[LoanState], on: date) -> tuple[PayoffQuote, ...]:
     return tuple(payoff_quote(s, on) for s in states if s.status is Status.ACTIVE)
 
 
 def _default_order(states: Sequence[LoanState]) -> list[LoanState]:
-    """Quick / revolving contracts before installment contracts, then oldest contract first."""
-    return sorted(states, key=lambda s: (not s.terms.revolving, s.terms.start_date, s.terms.contract_id))
+    """Cash-loan contracts before purchase-installment contracts, then oldest contract first."""
+    return sorted(
+        states,
+        key=lambda s: (s.terms.product_class.repayment_rank, s.terms.start_date, s.terms.contract_id),
+    )
 
 
 def allocate_customer(
@@ -346,8 +436,13 @@ def allocate_customer(
     on: date,
     mode: CustomerMode = CustomerMode.BY_AMOUNT,
     contract_ids: Sequence[str] | None = None,
+    *,
+    max_overpayment: Fen | None = None,
 ) -> CustomerAllocation:
-    """Split one customer payment over their contracts (see the module docstring for the rules)."""
+    """Split one customer payment over their contracts (see the module docstring for the rules).
+
+    ``max_overpayment``: refuse (``OVERPAYMENT_TOO_LARGE``) an amount above what settles every
+    contract paid (their payoff on ``on``) plus this margin; a surplus within it is customer credit."""
     if amount <= 0:
         raise ValidationError("a payment must be a positive amount of fen", code="AMOUNT_NOT_POSITIVE")
     active = [s for s in states if s.status is Status.ACTIVE]
@@ -368,6 +463,14 @@ def allocate_customer(
     if not order:
         raise BusinessRuleError("the customer has no open contract to repay", code="NOTHING_TO_PAY")
     payoff = {s.terms.contract_id: payoff_quote(s, on).total for s in order}
+    if max_overpayment is not None and amount > sum(payoff.values()) + max_overpayment:
+        raise BusinessRuleError(
+            f"{amount} fen is more than the {sum(payoff.values())} fen that settles everything on {on} "
+            f"plus the {max_overpayment} fen a customer may overpay",
+            code="OVERPAYMENT_TOO_LARGE",
+            payoff=sum(payoff.values()),
+            max_overpayment=max_overpayment,
+        )
     if mode is CustomerMode.PAY_OFF_ALL:
         needed = sum(payoff.values())
         if amount < needed:
@@ -379,17 +482,17 @@ def allocate_customer(
     shares: dict[str, Fen] = {}
     remaining = amount
     if mode is CustomerMode.BY_AMOUNT:
-        # 1. everything due, the contract with the oldest unpaid due date first
-        def oldest_due(s: LoanState) -> date:
-            dues = [r.due_date for r in s.rows if r.due_date <= on and r.outstanding > 0]
-            return min(dues) if dues else date.max
-
-        for s in sorted(order, key=oldest_due):
-            give = min(remaining, amount_due(s, on))
-            if give:
-                shares[s.terms.contract_id] = give
-                remaining -= give
-    # 2. then settle contracts in order, up to each payoff
+        # 1. everything due, the contract with the oldest unpaid due date first; 2. the current
+        # installments (the bill paid early), the soonest due first; ties keep the class order
+        for due_step in (True, False):
+            for s in sorted(order, key=lambda s: _bill_date(s, on, due=due_step)):
+                cid = s.terms.contract_id
+                bill = amount_due(s, on) if due_step else current_bill(s, on)
+                give = min(remaining, bill - shares.get(cid, 0))
+                if give > 0:
+                    shares[cid] = shares.get(cid, 0) + give
+                    remaining -= give
+    # 3. then settle contracts in order, up to each payoff
     for s in order:
         cid = s.terms.contract_id
         give = min(remaining, payoff[cid] - shares.get(cid, 0))

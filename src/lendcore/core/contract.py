@@ -35,6 +35,18 @@ class PrepaymentRecompute(StrEnum):
     REDUCE_TERM = "reduce-term"  # same installment (or principal per period), fewer periods
 
 
+class ProductClass(StrEnum):
+    """What kind of credit a contract is; a customer's money pays cash loans first (PRODUCT.md §4)."""
+
+    CASH_LOAN = "cash-loan"  # 现金贷: quick, premium, small-business
+    PURCHASE_INSTALLMENT = "purchase-installment"  # 分期: POS plans paid to a merchant
+
+    @property
+    def repayment_rank(self) -> int:
+        """Order across a customer's contracts when nothing else decides: cash loans first."""
+        return 0 if self is ProductClass.CASH_LOAN else 1
+
+
 class PrepaymentFeeKind(StrEnum):
     NONE = "none"
     PERCENT = "percent"  # a fraction of the principal prepaid
@@ -85,10 +97,10 @@ class LoanTerms:
     waterfall: str = DEFAULT_WATERFALL
     prepayment_recompute: PrepaymentRecompute = PrepaymentRecompute.REDUCE_INSTALLMENT
     prepayment_fee: PrepaymentFee = PrepaymentFee()
-    revolving: bool = (
-        False  # quick loan / 随借随还: repaid before installment contracts, never a prepayment fee
-    )
+    revolving: bool = False  # quick loan / 随借随还: never a prepayment fee
     rounding: Rounding = Rounding.HALF_UP
+    #: Cash loan or purchase installment: decides the order a customer's money meets their contracts.
+    product_class: ProductClass = ProductClass.CASH_LOAN
 
     def __post_init__(self) -> None:
         if not self.contract_id or not self.customer_id:
@@ -145,6 +157,11 @@ class InstallmentState:
     ``principal`` is the row's planned principal (recomputed after a prepayment); ``interest_exact`` and
     ``penalty_exact`` are the unrounded accruals of the period, and ``interest_accrued`` /
     ``penalty_accrued`` their half-up rounding: the amounts booked as receivable.
+
+    ``settled_on`` is the date the installment was paid in full *before* its due date (the current
+    bill paid early, see :mod:`lendcore.core.allocation`). From then on it owes nothing more: the
+    interest of the rest of its period, on the principal still outstanding, belongs to the next
+    installment, and its scheduled fee was charged when it was settled.
     """
 
     period: int
@@ -164,6 +181,7 @@ class InstallmentState:
     penalty_accrued: Fen = 0
     penalty_paid: Fen = 0
     penalty_waived: Fen = 0
+    settled_on: date | None = None
 
     @property
     def principal_outstanding(self) -> Fen:
@@ -193,6 +211,28 @@ class InstallmentState:
     def is_overdue_on(self, on: date) -> bool:
         """Unpaid after its due date: on ``due + 1`` (DPD 1) with anything still owed."""
         return on > self.due_date and self.outstanding > 0
+
+    def is_current_on(self, on: date) -> bool:
+        """The bill being paid on ``on``: its period has begun (``start < on``; on its start day the
+        previous installment is the one due) and it is not yet due (``on < due``) nor settled."""
+        return self.start_date < on < self.due_date and self.settled_on is None
+
+    @property
+    def fee_to_settle_early(self) -> Fen:
+        """Fee owed to settle this *not-yet-due* row today: fees charged and unpaid, plus its
+        scheduled fee, which is charged on the due date or when the row is settled early."""
+        return self.fee_outstanding + (self.scheduled_fee if self.settled_on is None else 0)
+
+    @property
+    def to_settle_early(self) -> Fen:
+        """Everything that settles this *not-yet-due* row in full today: its principal, the
+        interest accrued so far, and its fees (:attr:`fee_to_settle_early`)."""
+        return (
+            self.principal_outstanding
+            + self.interest_outstanding
+            + self.penalty_outstanding
+            + self.fee_to_settle_early
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,3 +327,9 @@ class LoanState:
             if row.is_overdue_on(on):
                 return row
         return None
+
+    def current_row(self, on: date) -> InstallmentState | None:
+        """The current installment on ``on`` (:meth:`InstallmentState.is_current_on`), if any."""
+        if self.status is not Status.ACTIVE:
+            return None
+        return next((r for r in self.rows if r.is_current_on(on)), None)

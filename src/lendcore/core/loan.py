@@ -24,7 +24,7 @@ from datetime import date
 from enum import StrEnum
 
 from lendcore.core.accrual import Accrued, accrue, forgive_within_grace
-from lendcore.core.allocation import Allocation, Component, allocate, recompute_plan
+from lendcore.core.allocation import Allocation, Bucket, Component, allocate, recompute_plan
 from lendcore.core.contract import InstallmentState, LoanState, LoanTerms, Status
 from lendcore.core.errors import BusinessRuleError, InvariantViolationError, NotFoundError, ValidationError
 from lendcore.core.ledger import Account, JournalEntry, Posting, Side, merge_postings, reverse
@@ -364,8 +364,14 @@ def apply_allocation(
     suspense (customer credit; what is applied leaves suspense, the rest simply stays there)."""
     rows = list(state.rows)
     by_period = {r.period: i for i, r in enumerate(rows)}
+    for period in alloc.settled:
+        # settled early: its scheduled fee is charged now (the fee line below pays it), and it owes
+        # nothing more (accrual moves the rest of its period's interest to the next row)
+        row = rows[by_period[period]]
+        post(Account.FEE_RECEIVABLE, Account.FEE_INCOME, row.scheduled_fee)
+        rows[by_period[period]] = replace(row, fee_charged=row.fee_charged + row.scheduled_fee, settled_on=on)
     for line in alloc.lines:
-        if line.component is Component.PRINCIPAL and not line.due:
+        if line.component is Component.PRINCIPAL and line.bucket is Bucket.ADVANCE:
             continue  # the prepayment, handled below
         i = by_period[line.period]
         row = rows[i]

@@ -31,8 +31,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from lendcore.core.allocation import WATERFALLS as CORE_WATERFALLS
 from lendcore.core.apr import AprMethod, max_apr
 from lendcore.core.calendar import BusinessDayRule
+from lendcore.core.contract import ProductClass
 from lendcore.core.errors import ConfigurationError, NotFoundError, ValidationError
 from lendcore.core.money import Fen, Rounding, format_fen, parse_amount
 from lendcore.core.rates import DayCountBasis
@@ -55,10 +57,8 @@ class PrepaymentRecompute(StrEnum):
     REDUCE_TERM = "reduce-term"  # same installment, fewer periods
 
 
-#: Allocation waterfalls servicing knows; the name lists the order components are paid in.
-WATERFALLS: Final = frozenset(
-    {"penalty-fee-interest-principal", "interest-principal-penalty-fee", "fee-penalty-interest-principal"}
-)
+#: Allocation waterfalls: exactly the ones servicing knows (one list, in the core).
+WATERFALLS: Final = frozenset(CORE_WATERFALLS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +127,7 @@ class Product:
     name: str  # Chinese display name
     name_en: str
     revolving: bool  # a credit line drawn many times (随借随还)
+    product_class: ProductClass  # cash loan or purchase installment: the order repayments meet them
     purpose: str  # "consumption" | "business"
     disbursement_target: DisbursementTarget
     min_amount: Fen
@@ -439,6 +440,7 @@ def parse_product(data: Mapping[str, Any], source: str = "<product>") -> Product
         name=r.str_("name"),
         name_en=r.str_("name_en"),
         revolving=revolving,
+        product_class=r.enum("class", ProductClass),
         purpose=r.str_("purpose"),
         disbursement_target=r.enum("disbursement_target", DisbursementTarget),
         min_amount=min_amount,

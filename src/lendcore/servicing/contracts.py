@@ -36,6 +36,7 @@ from lendcore.core.contract import (
     PrepaymentFee,
     PrepaymentFeeKind,
     PrepaymentRecompute,
+    ProductClass,
     Status,
 )
 from lendcore.core.delinquency import LoanClass, assess
@@ -127,6 +128,7 @@ def terms_for_product(
         ),
         revolving=product.revolving,
         rounding=product.rounding,
+        product_class=product.product_class,
     )
 
 
@@ -168,6 +170,7 @@ def terms_to_json(t: LoanTerms) -> dict[str, Any]:
         "prepayment_fee": {"kind": t.prepayment_fee.kind.value, "rate": str(t.prepayment_fee.rate)},
         "revolving": t.revolving,
         "rounding": t.rounding.value,
+        "product_class": t.product_class.value,
     }
 
 
@@ -196,7 +199,15 @@ def terms_from_json(d: Mapping[str, Any]) -> LoanTerms:
         prepayment_fee=PrepaymentFee(PrepaymentFeeKind(fee["kind"]), Decimal(fee["rate"])),
         revolving=bool(d["revolving"]),
         rounding=Rounding(d["rounding"]),
+        product_class=_stored_product_class(d),
     )
+
+
+def _stored_product_class(d: Mapping[str, Any]) -> ProductClass:
+    """Terms stored before the class existed take their product's class from the catalog."""
+    if d.get("product_class"):
+        return ProductClass(d["product_class"])
+    return default_catalog().get(d["product_code"]).product_class
 
 
 # --- state snapshot ---------------------------------------------------------------------------------
@@ -238,6 +249,7 @@ def state_to_json(s: LoanState) -> dict[str, Any]:
         row["due_date"] = r.due_date.isoformat()
         row["interest_exact"] = str(r.interest_exact)
         row["penalty_exact"] = str(r.penalty_exact)
+        row["settled_on"] = r.settled_on.isoformat() if r.settled_on else None
         rows.append(row)
     doc: dict[str, Any] = {k: getattr(s, k) for k in _STATE_INTS}
     doc["status"] = s.status.value
@@ -257,6 +269,7 @@ def state_from_json(terms: LoanTerms, d: Mapping[str, Any]) -> LoanState:
             due_date=date.fromisoformat(r["due_date"]),
             interest_exact=Decimal(r["interest_exact"]),
             penalty_exact=Decimal(r["penalty_exact"]),
+            settled_on=date.fromisoformat(r["settled_on"]) if r.get("settled_on") else None,
             **{k: int(r[k]) for k in _ROW_INTS},
         )
         for r in d["rows"]

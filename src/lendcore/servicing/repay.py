@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendcore.core.accrual import accrue
-from lendcore.core.allocation import Component, CustomerMode, allocate, allocate_customer
+from lendcore.core.allocation import Allocation, Bucket, Component, CustomerMode, allocate, allocate_customer
 from lendcore.core.allocation import payoff_quote as contract_payoff_quote
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
@@ -40,6 +40,10 @@ from lendcore.servicing.contracts import post_transaction, state_as_of
 from lendcore.store.engine import for_update
 from lendcore.store.idempotency import fingerprint, run_idempotent
 from lendcore.store.models import Contract, Customer
+
+#: What a customer may pay beyond settling everything (customer credit): ¥1,000 by default. More is
+#: refused: it is almost always a typo, and credit held for nothing is a liability to the customer.
+DEFAULT_MAX_OVERPAYMENT: Final = 100_000
 
 
 def _open_contracts(session: Session, customer_id: str, *, lock: bool) -> list[Contract]:
@@ -96,9 +100,11 @@ def repay(
     value_date: date | None = None,
     account_token: str | None = None,
     channel: PaymentChannel | None = None,
+    max_overpayment: Fen = DEFAULT_MAX_OVERPAYMENT,
 ) -> dict[str, Any]:
     """Repay (see the module docstring). ``amount`` may be omitted for ``pay-off-all`` and
-    ``by-contract`` (then it is the payoff of those contracts on the value date)."""
+    ``by-contract`` (then it is the payoff of those contracts on the value date). An amount above
+    what settles everything paid plus ``max_overpayment`` is refused (``OVERPAYMENT_TOO_LARGE``)."""
     request = {
         "customer_id": customer_id,
         "business_date": business_date,
@@ -124,6 +130,7 @@ def repay(
             value_date=value_date or business_date,
             account_token=account_token,
             channel=channel,
+            max_overpayment=max_overpayment,
         ),
     )
 
@@ -135,11 +142,12 @@ def _repayment(value_date: date, amount: Fen) -> Callable[[str, int], Transactio
     return make
 
 
-def _breakdown(state: LoanState, amount: Fen, on: date) -> dict[str, Fen]:
-    """Where ``amount`` goes on a contract in ``state`` (as of ``on``): what the Repayment books."""
+def _breakdown(state: LoanState, amount: Fen, on: date) -> dict[str, Any]:
+    """Where ``amount`` goes on a contract in ``state`` (as of ``on``): what the Repayment books, in
+    total per component and per installment (which installment the money settled)."""
     if state.status is not Status.ACTIVE:
         return {"penalty": 0, "fee": 0, "interest": 0, "principal": 0, "prepaid_principal": 0,
-                "prepayment_fee": 0, "unapplied": amount}  # fmt: skip
+                "prepayment_fee": 0, "unapplied": amount, "installments": []}  # fmt: skip
     accrued, _ = accrue(state, on)
     a = allocate(accrued, amount, on)
     return {
@@ -150,7 +158,35 @@ def _breakdown(state: LoanState, amount: Fen, on: date) -> dict[str, Fen]:
         "prepaid_principal": a.prepaid_principal,
         "prepayment_fee": a.prepayment_fee,
         "unapplied": a.unapplied,
+        "installments": _installment_lines(accrued, a),
     }
+
+
+def _installment_lines(state: LoanState, a: Allocation) -> list[dict[str, Any]]:
+    """Per installment the payment touched (the prepayment excluded): what it paid, and whether the
+    installment is now settled (nothing left owed on it)."""
+    rows = {r.period: r for r in state.rows}
+    out: dict[int, dict[str, Any]] = {}
+    for line in a.lines:
+        if line.component is Component.PRINCIPAL and line.bucket is Bucket.ADVANCE:
+            continue
+        row = rows[line.period]
+        entry = out.setdefault(
+            line.period,
+            {
+                "period": line.period,
+                "due_date": row.due_date.isoformat(),
+                "bucket": line.bucket.value,
+                **dict.fromkeys(("penalty", "fee", "interest", "principal"), 0),
+            },
+        )
+        entry[line.component.value] += line.amount
+    for period, entry in out.items():
+        row = rows[period]
+        paid = entry["penalty"] + entry["fee"] + entry["interest"] + entry["principal"]
+        owed = row.to_settle_early if entry["bucket"] == Bucket.CURRENT.value else row.outstanding
+        entry["settled"] = period in a.settled or (entry["bucket"] == Bucket.DUE.value and paid >= owed)
+    return [out[p] for p in sorted(out)]
 
 
 def _repay(
@@ -165,6 +201,7 @@ def _repay(
     value_date: date,
     account_token: str | None,
     channel: PaymentChannel | None,
+    max_overpayment: Fen,
 ) -> dict[str, Any]:
     if amount is not None:
         check_amount(amount)
@@ -194,7 +231,9 @@ def _repay(
         amount = sum(contract_payoff_quote(states[c], value_date).total for c in chosen)
         if amount <= 0:  # pragma: no cover - an active contract always owes something
             raise BusinessRuleError("nothing to pay", code="NOTHING_TO_PAY")
-    split = allocate_customer(list(states.values()), amount, value_date, mode, contract_ids)
+    split = allocate_customer(
+        list(states.values()), amount, value_date, mode, contract_ids, max_overpayment=max_overpayment
+    )
 
     payment, result = run_payment(
         session,
