@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
+from lendcore.core.book import book_all
 from lendcore.core.contract import LoanState, LoanTerms
 from lendcore.core.loan import (
     Disbursement,
@@ -23,7 +24,6 @@ from lendcore.core.loan import (
     Repayment,
     Transaction,
     apply,
-    book_all,
     replay,
 )
 from lendcore.core.schedule import Method, Rate, ScheduleTerms, build_schedule
@@ -79,7 +79,7 @@ def main() -> None:
     def fold() -> None:
         state = LoanState.new(terms)
         for t in txns:
-            state, _ = apply(state, t)
+            state = apply(state, t).state
 
     best, median = timed(fold)
     print(f"apply throughput:                     {len(txns) / median:9,.0f} txn/s (median)")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from lendcore.core.book import LoanBook, open_book
 from lendcore.core.contract import LoanState, LoanTerms
 from lendcore.core.ledger import check_subledger, entries_postings, trial_balance
-from lendcore.core.loan import Disbursement, LoanBook, Transaction, open_book, replay
+from lendcore.core.loan import Disbursement, Transaction, replay
 from lendcore.core.schedule import Installment, Method, Rate, ScheduleTerms, build_schedule
 
 D5 = Decimal("0.0005")  # 0.05 % a day (万分之五)

@@ -279,7 +279,7 @@ def test_pay_off_everything_needs_the_whole_quote_and_leaves_every_contract_clos
 
     for state in (inst, quick):
         share = dict(split.shares)[state.terms.contract_id]
-        after, _ = apply(state, Repayment("r", on, 9, share))
+        after = apply(state, Repayment("r", on, 9, share)).state
         assert after.status is Status.CLOSED and after.suspense == 0
 
 

@@ -86,7 +86,7 @@ def test_the_worked_example_a_day_early_settles_installment_1_and_nothing_goes_o
     after = book.state
     assert after.rows[0].settled_on == date(2026, 2, 9) and after.rows[0].outstanding == 0
     assert after.principal_outstanding == 300_000 - 99_015 - 90  # ¥2,008.95
-    closed_day, _ = apply(after, PenaltyAccrual("close", date(2026, 2, 20), 2))
+    closed_day = apply(after, PenaltyAccrual("close", date(2026, 2, 20), 2)).state
     assert days_past_due(closed_day, date(2026, 2, 20)) == 0
     assert closed_day.penalty_outstanding == 0
     assert closed_day.rows[0].outstanding == 0
@@ -115,7 +115,7 @@ def test_a_settled_installment_charges_its_scheduled_fee_when_settled_not_again_
     assert current_bill(state, on) == 100_000 + 1_800
     book = book_many(disbursed(terms), Repayment("r", on, 1, 101_800))
     assert book.state.rows[0].settled_on == on
-    after_due, _ = apply(book.state, PenaltyAccrual("close", date(2026, 2, 15), 2))
+    after_due = apply(book.state, PenaltyAccrual("close", date(2026, 2, 15), 2)).state
     assert after_due.rows[0].fee_charged == 1_800 and after_due.rows[0].outstanding == 0
     assert days_past_due(after_due, date(2026, 2, 15)) == 0
     assert_books_consistent(book)
@@ -179,11 +179,11 @@ def _close_days(
                 split = allocate_customer(live, total, day, CustomerMode.BY_AMOUNT)
                 for cid, share in split.shares:
                     seq += 1
-                    states[cid], _ = apply(states[cid], Repayment(f"r{seq}", day, seq, share))
+                    states[cid] = apply(states[cid], Repayment(f"r{seq}", day, seq, share)).state
         for cid, s in list(states.items()):
             if s.status is Status.ACTIVE and s.terms.start_date <= day:
                 seq += 1
-                states[cid], _ = apply(s, PenaltyAccrual(f"c{seq}", day, seq))
+                states[cid] = apply(s, PenaltyAccrual(f"c{seq}", day, seq)).state
         seen.append((day, max(days_past_due(s, day) for s in states.values())))
         day += timedelta(days=1)
     return states, seen
@@ -198,7 +198,7 @@ def test_a_customer_who_pays_each_bill_shown_by_its_due_date_is_never_overdue(da
     terms = [data.draw(contracts(contract_id=f"ln_{i}")) for i in range(n)]
     states: dict[str, LoanState] = {}
     for t in terms:
-        states[t.contract_id], _ = apply(LoanState.new(t), Disbursement("d", t.start_date, 0, t.principal))
+        states[t.contract_id] = apply(LoanState.new(t), Disbursement("d", t.start_date, 0, t.principal)).state
     pay_on = dict.fromkeys(sorted(d for t in terms for d in _payment_days(data.draw, t)))
     start = min(t.start_date for t in terms)
     end = max(t.maturity_date for t in terms) + timedelta(days=5)

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lendcore.core.book import LoanBook, open_book
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.errors import BusinessRuleError, LendcoreError, NotFoundError, ValidationError
 from lendcore.core.ledger import Account, Side, entries_postings, trial_balance
@@ -22,7 +23,6 @@ from lendcore.core.loan import (
     Disbursement,
     Fee,
     InterestAccrual,
-    LoanBook,
     PenaltyAccrual,
     Recovery,
     Repayment,
@@ -32,7 +32,6 @@ from lendcore.core.loan import (
     WaiverKind,
     WriteOff,
     apply,
-    open_book,
     replay,
     replay_postings,
 )
@@ -55,7 +54,8 @@ def _lines(postings: tuple[object, ...]) -> set[tuple[Account, Side, int]]:
 
 def test_disbursement_moves_cash_into_loans_receivable() -> None:
     terms = revolving_terms(1_000_000)
-    state, postings = apply(LoanState.new(terms), Disbursement("d", terms.start_date, 1, 1_000_000))
+    outcome = apply(LoanState.new(terms), Disbursement("d", terms.start_date, 1, 1_000_000))
+    state, postings = outcome.state, outcome.postings
     assert state.status is Status.ACTIVE
     assert state.principal_outstanding == 1_000_000
     assert _lines(postings) == {
@@ -83,7 +83,8 @@ def test_repayment_books_accrued_interest_then_allocates_it() -> None:
     # ¥10,000 on Jan 1, repay ¥100 on Jan 11: 10 days' interest = 1,000,000 × 0.0005 × 10 = 5,000 fen
     # is accrued (Dr interest receivable / Cr income) and the ¥100 pays ¥50 interest and ¥50 principal.
     book = disbursed(revolving_terms(1_000_000))
-    state, postings = apply(book.state, Repayment("r", date(2026, 1, 11), 1, 10_000))
+    outcome = apply(book.state, Repayment("r", date(2026, 1, 11), 1, 10_000))
+    state, postings = outcome.state, outcome.postings
     assert _lines(postings) == {
         (Account.INTEREST_RECEIVABLE, Side.DEBIT, 5_000),
         (Account.INTEREST_INCOME, Side.CREDIT, 5_000),

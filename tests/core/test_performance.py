@@ -6,9 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from lendcore.core.book import LoanBook
 from lendcore.core.contract import LoanState
 from lendcore.core.errors import ValidationError
-from lendcore.core.loan import LoanBook, PenaltyAccrual, Repayment, WriteOff
+from lendcore.core.loan import PenaltyAccrual, Repayment, WriteOff
 from lendcore.core.performance import (
     BAD,
     GOOD,

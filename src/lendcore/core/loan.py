@@ -1,182 +1,89 @@
 """A contract's life as a fold over its transactions, with the ledger postings each one implies.
 
-- :func:`apply` ``(state, txn) -> (state, postings)``: one step of the fold. Every transaction first
-  brings the contract's accruals up to its value date (interest, scheduled fees falling due, penalty)
-  and books them, then does its own work.
-- :func:`replay` ``(terms, txns) -> state``: the fold from nothing, over transactions sorted by
-  ``(value_date, seq)`` after removing reversed transactions and the reversals themselves.
-- :class:`LoanBook`: the aggregate a servicing use case keeps. :meth:`LoanBook.book` appends a
-  transaction; a backdated one (or a reversal) rewinds to the snapshot kept just before the first
-  affected transaction, reverses the journal entries of everything from there on (mirror entries,
-  never deletes), and re-applies, so the book's state is always exactly ``replay`` of its
-  transactions and its journal nets to the replayed postings.
+- :func:`apply` ``(state, txn) -> Outcome``: one step of the fold. Every transaction first brings the
+  contract's accruals up to its value date (interest, scheduled fees falling due, penalty) and books
+  them, then does its own work. Like beancount's ``Inventory.add_amount``, it returns what it did:
+  the new state, the postings, the accruals it booked and (payments) the allocation it made.
+- :func:`fold` ``(state, txns)``: the fold itself, the one place transactions are applied in order;
+  :func:`replay` (the state from nothing), :func:`replay_postings` and the book
+  (:mod:`lendcore.core.book`, backdating and reversals) are built on it.
 
-Transactions refer to money in fen (> 0); ``seq`` is the contract's monotonic booking sequence (the
-store assigns it) and breaks ties between transactions on the same value date.
+Transactions are in :mod:`lendcore.core.transactions` (re-exported here).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
+from typing import Any, Final
 
 from lendcore.core.accrual import Accrued, accrue, forgive_within_grace
 from lendcore.core.allocation import Allocation, Bucket, Component, allocate, recompute_plan
 from lendcore.core.contract import InstallmentState, LoanState, LoanTerms, Status
 from lendcore.core.errors import BusinessRuleError, InvariantViolationError, NotFoundError, ValidationError
-from lendcore.core.ledger import Account, JournalEntry, Posting, Side, merge_postings, reverse
+from lendcore.core.ledger import Account, Posting, Side, merge_postings
 from lendcore.core.money import Fen
-
-# -- transactions ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Disbursement:
-    txn_id: str
-    value_date: date
-    seq: int
-    amount: Fen
-
-
-@dataclass(frozen=True, slots=True)
-class Repayment:
-    """Money received; allocated by the contract's waterfall (or ``waterfall``), surplus to suspense."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-    amount: Fen
-    waterfall: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InterestAccrual:
-    """Accrue interest (and scheduled fees falling due) up to ``value_date``, exclusive."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class PenaltyAccrual:
-    """Accrue interest and penalty up to ``value_date`` (the daily close books one per contract)."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class Fee:
-    """A one-off fee charged to the current (or, after maturity, the last) installment."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-    amount: Fen
-    reason: str = ""
-
-
-class WaiverKind(StrEnum):
-    PENALTY = "penalty"
-    INTEREST = "interest"
-    FEE = "fee"
-
-
-@dataclass(frozen=True, slots=True)
-class Waiver:
-    """Waive accrued penalty / interest / fee (oldest row first); ``amount=None`` waives all of it."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-    kind: WaiverKind
-    reason: str
-    amount: Fen | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Reversal:
-    """Undo an earlier transaction as if it never happened (booked through :class:`LoanBook`)."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-    target_txn_id: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class WriteOff:
-    txn_id: str
-    value_date: date
-    seq: int
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Recovery:
-    """Money recovered on a written-off contract; beyond what was written off goes to suspense."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-    amount: Fen
-
-
-@dataclass(frozen=True, slots=True)
-class CreditTransfer:
-    """Move ``amount`` of this contract's suspense (customer credit) to another contract of the same
-    customer, where a :class:`CreditApplication` naming this contract receives it. Refused
-    (``INSUFFICIENT_CREDIT``) beyond the suspense held: a balance never goes negative."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-    amount: Fen
-    to_contract_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class CreditApplication:
-    """Apply ``amount`` of customer credit to what is *due* on the value date (rows due on or before
-    it, the contract's waterfall, no prepayment). The credit is this contract's own suspense, or
-    (``from_contract_id``) credit moved in by a :class:`CreditTransfer` on that contract. Whatever
-    is not due stays in this contract's suspense, still the customer's."""
-
-    txn_id: str
-    value_date: date
-    seq: int
-    amount: Fen
-    from_contract_id: str | None = None
-
-
-Transaction = (
-    Disbursement
-    | Repayment
-    | InterestAccrual
-    | PenaltyAccrual
-    | Fee
-    | Waiver
-    | Reversal
-    | WriteOff
-    | Recovery
-    | CreditTransfer
-    | CreditApplication
+from lendcore.core.transactions import (
+    NOT_REVERSIBLE,
+    TRANSACTION_TYPES,
+    CreditApplication,
+    CreditTransfer,
+    Disbursement,
+    Fee,
+    InterestAccrual,
+    PenaltyAccrual,
+    Recovery,
+    Repayment,
+    Reversal,
+    Transaction,
+    Waiver,
+    WaiverKind,
+    WriteOff,
+    sort_key,
 )
 
-_NOT_REVERSIBLE = (InterestAccrual, PenaltyAccrual, Reversal)
+__all__ = [
+    "NOT_REVERSIBLE",
+    "TRANSACTION_TYPES",
+    "CreditApplication",
+    "CreditTransfer",
+    "Disbursement",
+    "Fee",
+    "InterestAccrual",
+    "Outcome",
+    "PenaltyAccrual",
+    "Recovery",
+    "Repayment",
+    "Reversal",
+    "Transaction",
+    "Waiver",
+    "WaiverKind",
+    "WriteOff",
+    "apply",
+    "apply_allocation",
+    "effective_transactions",
+    "fold",
+    "replay",
+    "replay_postings",
+    "sort_key",
+]
 
 
-def sort_key(txn: Transaction) -> tuple[date, int]:
-    return (txn.value_date, txn.seq)
+NOTHING_ACCRUED: Final = Accrued()
 
 
-# -- the fold step -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one transaction did to a contract."""
+
+    state: LoanState  # the state after it
+    postings: tuple[Posting, ...]  # the ledger postings it implies (merged; empty if none)
+    accrued: Accrued = NOTHING_ACCRUED  # receivables brought up to its value date before its work
+    allocation: Allocation | None = None  # how a payment (or applied credit) was allocated
+
+
+# -- the step's working ------------------------------------------------------------------------------
 
 
 class _Poster:
@@ -196,6 +103,29 @@ class _Poster:
         return merge_postings(self.lines)
 
 
+class _Step:
+    """The working of one :func:`apply`: its postings, the accruals it booked, its allocation."""
+
+    def __init__(self, terms: LoanTerms) -> None:
+        self.post = _Poster(terms)
+        self.accrued = Accrued()
+        self.allocation: Allocation | None = None
+
+    def accrue(self, state: LoanState, on: date, *, penalty: bool = True) -> LoanState:
+        state, a = accrue(state, on, penalty=penalty)
+        self.post(Account.INTEREST_RECEIVABLE, Account.INTEREST_INCOME, a.interest)
+        self.post(Account.PENALTY_RECEIVABLE, Account.PENALTY_INCOME, a.penalty)
+        self.post(Account.FEE_RECEIVABLE, Account.FEE_INCOME, a.fee)
+        self.accrued = self.accrued + a
+        return state
+
+    def allocate(
+        self, state: LoanState, alloc: Allocation, on: date, *, source: Account = Account.CASH
+    ) -> LoanState:
+        self.allocation = alloc
+        return apply_allocation(state, alloc, on, self.post, source=source)
+
+
 def _positive(amount: Fen, what: str) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationError(
@@ -203,139 +133,17 @@ def _positive(amount: Fen, what: str) -> None:
         )
 
 
-def _post_accrued(post: _Poster, a: Accrued) -> None:
-    post(Account.INTEREST_RECEIVABLE, Account.INTEREST_INCOME, a.interest)
-    post(Account.PENALTY_RECEIVABLE, Account.PENALTY_INCOME, a.penalty)
-    post(Account.FEE_RECEIVABLE, Account.FEE_INCOME, a.fee)
+def _require_disbursed(state: LoanState) -> None:
+    if state.status is Status.PENDING:
+        raise BusinessRuleError("the contract has not been disbursed", code="CONTRACT_NOT_DISBURSED")
 
 
 def _require_active(state: LoanState, txn: Transaction) -> None:
-    if state.status is Status.PENDING:
-        raise BusinessRuleError("the contract has not been disbursed", code="CONTRACT_NOT_DISBURSED")
+    _require_disbursed(state)
     if state.status is Status.CLOSED:
         raise BusinessRuleError("the contract is closed", code="CONTRACT_CLOSED", txn_id=txn.txn_id)
     if state.status is Status.WRITTEN_OFF:
         raise BusinessRuleError("the contract is written off", code="CONTRACT_WRITTEN_OFF", txn_id=txn.txn_id)
-
-
-def _maybe_close(state: LoanState) -> LoanState:
-    if state.status is Status.ACTIVE and not any(r.outstanding for r in state.rows):
-        return replace(state, status=Status.CLOSED)
-    return state
-
-
-def apply(state: LoanState, txn: Transaction) -> tuple[LoanState, tuple[Posting, ...]]:
-    """Apply one transaction in value-date order. Pure: returns the new state and its postings.
-
-    Refuses a transaction dated before what the state already reflects (``BACKDATED``: book it
-    through :class:`LoanBook`, which replays) and reversals (``REVERSAL_NEEDS_BOOK``).
-    """
-    if state.last_value_date is not None and txn.value_date < state.last_value_date:
-        raise BusinessRuleError(
-            "transaction is dated before the contract's latest one; book it through LoanBook",
-            code="BACKDATED",
-            txn_id=txn.txn_id,
-        )
-    post = _Poster(state.terms)
-    terms = state.terms
-    on = txn.value_date
-    if isinstance(txn, Reversal):
-        raise BusinessRuleError("a reversal is booked through LoanBook", code="REVERSAL_NEEDS_BOOK")
-    if isinstance(txn, Disbursement):
-        _positive(txn.amount, "a disbursement")
-        if state.status is not Status.PENDING:
-            raise BusinessRuleError("the contract is already disbursed", code="ALREADY_DISBURSED")
-        if txn.amount != terms.principal:
-            raise BusinessRuleError(
-                "disbursement must equal the contract principal", code="DISBURSEMENT_AMOUNT_MISMATCH"
-            )
-        if on != terms.start_date:
-            raise BusinessRuleError(
-                "disbursement must be value-dated on the contract start date",
-                code="DISBURSEMENT_DATE_MISMATCH",
-            )
-        post(Account.LOAN_PRINCIPAL, Account.CASH, txn.amount)
-        state = replace(
-            state,
-            status=Status.ACTIVE,
-            principal_disbursed=txn.amount,
-            accrued_through=on,
-            penalty_through=on,
-        )
-    elif isinstance(txn, Repayment | Recovery):
-        _positive(txn.amount, "a payment")
-        if state.status is Status.PENDING:
-            raise BusinessRuleError("the contract has not been disbursed", code="CONTRACT_NOT_DISBURSED")
-        if isinstance(txn, Recovery):
-            state = _recover(state, txn, post)
-        elif state.status is Status.WRITTEN_OFF:
-            raise BusinessRuleError(
-                "the contract is written off; book a recovery", code="CONTRACT_WRITTEN_OFF"
-            )
-        else:
-            state, a = accrue(state, on)
-            _post_accrued(post, a)
-            state = _repay(state, txn, post)
-    elif isinstance(txn, CreditTransfer):
-        _positive(txn.amount, "a credit transfer")
-        if state.status is Status.PENDING:
-            raise BusinessRuleError("the contract has not been disbursed", code="CONTRACT_NOT_DISBURSED")
-        _require_credit(state, txn)
-        post(Account.SUSPENSE, Account.CREDIT_TRANSFER, txn.amount)
-        state = replace(state, suspense=state.suspense - txn.amount, credit_out=state.credit_out + txn.amount)
-    elif isinstance(txn, CreditApplication):
-        _positive(txn.amount, "a credit application")
-        if state.status is Status.PENDING:
-            raise BusinessRuleError("the contract has not been disbursed", code="CONTRACT_NOT_DISBURSED")
-        if state.status is Status.WRITTEN_OFF:
-            raise BusinessRuleError("the contract is written off", code="CONTRACT_WRITTEN_OFF")
-        if txn.from_contract_id and txn.from_contract_id != terms.contract_id:
-            post(Account.CREDIT_TRANSFER, Account.SUSPENSE, txn.amount)
-            state = replace(
-                state, suspense=state.suspense + txn.amount, credit_in=state.credit_in + txn.amount
-            )
-        else:
-            _require_credit(state, txn)
-        if state.status is Status.ACTIVE:
-            state, a = accrue(state, on)
-            _post_accrued(post, a)
-            alloc = allocate(state, txn.amount, on, due_only=True)
-            state = apply_allocation(state, alloc, on, post, source=Account.SUSPENSE)
-            state = forgive_within_grace(state, on)
-    elif isinstance(txn, InterestAccrual | PenaltyAccrual):
-        state, a = accrue(state, on, penalty=isinstance(txn, PenaltyAccrual))
-        _post_accrued(post, a)
-    elif isinstance(txn, Fee):
-        _positive(txn.amount, "a fee")
-        _require_active(state, txn)
-        state, a = accrue(state, on)
-        _post_accrued(post, a)
-        state = _charge_fee(state, txn)
-        post(Account.FEE_RECEIVABLE, Account.FEE_INCOME, txn.amount)
-    elif isinstance(txn, Waiver):
-        if txn.amount is not None:
-            _positive(txn.amount, "a waiver")
-        _require_active(state, txn)
-        state, a = accrue(state, on)
-        _post_accrued(post, a)
-        state = _waive(state, txn, post)
-    elif isinstance(txn, WriteOff):
-        _require_active(state, txn)
-        state, a = accrue(state, on)
-        _post_accrued(post, a)
-        post(Account.WRITE_OFF_EXPENSE, Account.LOAN_PRINCIPAL, state.principal_outstanding)
-        post(Account.WRITE_OFF_EXPENSE, Account.INTEREST_RECEIVABLE, state.interest_outstanding)
-        post(Account.WRITE_OFF_EXPENSE, Account.PENALTY_RECEIVABLE, state.penalty_outstanding)
-        post(Account.WRITE_OFF_EXPENSE, Account.FEE_RECEIVABLE, state.fee_outstanding)
-        state = replace(state, status=Status.WRITTEN_OFF, written_off=state.total_outstanding)
-    else:  # pragma: no cover - exhaustive over Transaction
-        raise ValidationError(f"unknown transaction {txn!r}", code="UNKNOWN_TRANSACTION")
-    state = replace(
-        _maybe_close(state),
-        last_value_date=on,
-        transactions_applied=state.transactions_applied + 1,
-    )
-    return state, post.done()
 
 
 def _require_credit(state: LoanState, txn: CreditTransfer | CreditApplication) -> None:
@@ -349,6 +157,199 @@ def _require_credit(state: LoanState, txn: CreditTransfer | CreditApplication) -
         )
 
 
+def _maybe_close(state: LoanState) -> LoanState:
+    if state.status is Status.ACTIVE and not any(r.outstanding for r in state.rows):
+        return replace(state, status=Status.CLOSED)
+    return state
+
+
+# -- one handler per transaction type ----------------------------------------------------------------
+
+
+def _disburse(state: LoanState, txn: Disbursement, step: _Step) -> LoanState:
+    _positive(txn.amount, "a disbursement")
+    terms = state.terms
+    if state.status is not Status.PENDING:
+        raise BusinessRuleError("the contract is already disbursed", code="ALREADY_DISBURSED")
+    if txn.amount != terms.principal:
+        raise BusinessRuleError(
+            "disbursement must equal the contract principal", code="DISBURSEMENT_AMOUNT_MISMATCH"
+        )
+    if txn.value_date != terms.start_date:
+        raise BusinessRuleError(
+            "disbursement must be value-dated on the contract start date", code="DISBURSEMENT_DATE_MISMATCH"
+        )
+    step.post(Account.LOAN_PRINCIPAL, Account.CASH, txn.amount)
+    on = txn.value_date
+    return replace(
+        state, status=Status.ACTIVE, principal_disbursed=txn.amount, accrued_through=on, penalty_through=on
+    )
+
+
+def _repay(state: LoanState, txn: Repayment, step: _Step) -> LoanState:
+    _positive(txn.amount, "a payment")
+    _require_disbursed(state)
+    if state.status is Status.WRITTEN_OFF:
+        raise BusinessRuleError("the contract is written off; book a recovery", code="CONTRACT_WRITTEN_OFF")
+    state = replace(step.accrue(state, txn.value_date), cash_in=state.cash_in + txn.amount)
+    if state.status is Status.CLOSED:
+        step.post(Account.CASH, Account.SUSPENSE, txn.amount)
+        return replace(state, suspense=state.suspense + txn.amount)
+    alloc = allocate(state, txn.amount, txn.value_date, txn.waterfall)
+    state = step.allocate(state, alloc, txn.value_date)
+    return forgive_within_grace(state, txn.value_date)
+
+
+def _recover(state: LoanState, txn: Recovery, step: _Step) -> LoanState:
+    _positive(txn.amount, "a payment")
+    _require_disbursed(state)
+    if state.status is not Status.WRITTEN_OFF:
+        raise BusinessRuleError("only a written-off contract takes recoveries", code="NOT_WRITTEN_OFF")
+    take = min(state.written_off - state.recovered, txn.amount)
+    step.post(Account.CASH, Account.RECOVERY_INCOME, take)
+    step.post(Account.CASH, Account.SUSPENSE, txn.amount - take)
+    return replace(
+        state,
+        cash_in=state.cash_in + txn.amount,
+        recovered=state.recovered + take,
+        suspense=state.suspense + txn.amount - take,
+    )
+
+
+def _transfer_credit(state: LoanState, txn: CreditTransfer, step: _Step) -> LoanState:
+    _positive(txn.amount, "a credit transfer")
+    _require_disbursed(state)
+    _require_credit(state, txn)
+    step.post(Account.SUSPENSE, Account.CREDIT_TRANSFER, txn.amount)
+    return replace(state, suspense=state.suspense - txn.amount, credit_out=state.credit_out + txn.amount)
+
+
+def _apply_credit(state: LoanState, txn: CreditApplication, step: _Step) -> LoanState:
+    _positive(txn.amount, "a credit application")
+    _require_disbursed(state)
+    if state.status is Status.WRITTEN_OFF:
+        raise BusinessRuleError("the contract is written off", code="CONTRACT_WRITTEN_OFF")
+    if txn.from_contract_id and txn.from_contract_id != state.terms.contract_id:
+        step.post(Account.CREDIT_TRANSFER, Account.SUSPENSE, txn.amount)
+        state = replace(state, suspense=state.suspense + txn.amount, credit_in=state.credit_in + txn.amount)
+    else:
+        _require_credit(state, txn)
+    if state.status is not Status.ACTIVE:
+        return state
+    on = txn.value_date
+    state = step.accrue(state, on)
+    alloc = allocate(state, txn.amount, on, due_only=True)
+    state = step.allocate(state, alloc, on, source=Account.SUSPENSE)
+    return forgive_within_grace(state, on)
+
+
+def _accrue_only(state: LoanState, txn: InterestAccrual | PenaltyAccrual, step: _Step) -> LoanState:
+    return step.accrue(state, txn.value_date, penalty=isinstance(txn, PenaltyAccrual))
+
+
+def _charge_fee(state: LoanState, txn: Fee, step: _Step) -> LoanState:
+    _positive(txn.amount, "a fee")
+    _require_active(state, txn)
+    state = step.accrue(state, txn.value_date)
+    rows = list(state.rows)
+    target = next((r for r in rows if r.due_date >= txn.value_date), rows[-1])
+    _set_row(rows, target.period, fee_charged=target.fee_charged + txn.amount)
+    step.post(Account.FEE_RECEIVABLE, Account.FEE_INCOME, txn.amount)
+    return replace(state, rows=tuple(rows))
+
+
+_WAIVE_FIELDS: Final = {
+    WaiverKind.PENALTY: ("penalty_outstanding", "penalty_waived", Account.PENALTY_RECEIVABLE),
+    WaiverKind.INTEREST: ("interest_outstanding", "interest_waived", Account.INTEREST_RECEIVABLE),
+    WaiverKind.FEE: ("fee_outstanding", "fee_waived", Account.FEE_RECEIVABLE),
+}
+
+
+def _waive(state: LoanState, txn: Waiver, step: _Step) -> LoanState:
+    if txn.amount is not None:
+        _positive(txn.amount, "a waiver")
+    _require_active(state, txn)
+    state = step.accrue(state, txn.value_date)
+    outstanding_attr, waived_attr, account = _WAIVE_FIELDS[txn.kind]
+    available = sum(getattr(r, outstanding_attr) for r in state.rows)
+    if available == 0:
+        raise BusinessRuleError(f"no {txn.kind} to waive", code="NOTHING_TO_WAIVE", kind=str(txn.kind))
+    amount = available if txn.amount is None else txn.amount
+    if amount > available:
+        raise BusinessRuleError(
+            f"waiver of {amount} exceeds the {available} {txn.kind} outstanding",
+            code="WAIVER_EXCEEDS_OUTSTANDING",
+            outstanding=available,
+        )
+    rows = list(state.rows)
+    left = amount
+    for i, row in enumerate(rows):
+        take = min(left, getattr(row, outstanding_attr))
+        if take:
+            rows[i] = replace(row, **{waived_attr: getattr(row, waived_attr) + take})
+            left -= take
+    step.post(Account.WAIVER_EXPENSE, account, amount)
+    return replace(state, rows=tuple(rows))
+
+
+def _write_off(state: LoanState, txn: WriteOff, step: _Step) -> LoanState:
+    _require_active(state, txn)
+    state = step.accrue(state, txn.value_date)
+    step.post(Account.WRITE_OFF_EXPENSE, Account.LOAN_PRINCIPAL, state.principal_outstanding)
+    step.post(Account.WRITE_OFF_EXPENSE, Account.INTEREST_RECEIVABLE, state.interest_outstanding)
+    step.post(Account.WRITE_OFF_EXPENSE, Account.PENALTY_RECEIVABLE, state.penalty_outstanding)
+    step.post(Account.WRITE_OFF_EXPENSE, Account.FEE_RECEIVABLE, state.fee_outstanding)
+    return replace(state, status=Status.WRITTEN_OFF, written_off=state.total_outstanding)
+
+
+def _reversal_needs_book(state: LoanState, txn: Reversal, step: _Step) -> LoanState:
+    raise BusinessRuleError("a reversal is booked through LoanBook", code="REVERSAL_NEEDS_BOOK")
+
+
+#: The work of each transaction type (the fold dispatches on the exact type).
+_HANDLERS: Final[dict[type[Any], Callable[[LoanState, Any, _Step], LoanState]]] = {
+    Disbursement: _disburse,
+    Repayment: _repay,
+    Recovery: _recover,
+    CreditTransfer: _transfer_credit,
+    CreditApplication: _apply_credit,
+    InterestAccrual: _accrue_only,
+    PenaltyAccrual: _accrue_only,
+    Fee: _charge_fee,
+    Waiver: _waive,
+    WriteOff: _write_off,
+    Reversal: _reversal_needs_book,
+}
+if set(_HANDLERS) != set(TRANSACTION_TYPES):  # pragma: no cover - a new type must get a handler
+    raise InvariantViolationError("a transaction type has no handler", code="UNHANDLED_TRANSACTION")
+
+
+def apply(state: LoanState, txn: Transaction) -> Outcome:
+    """Apply one transaction in value-date order. Pure: returns what it did (:class:`Outcome`).
+
+    Refuses a transaction dated before what the state already reflects (``BACKDATED``: book it
+    through :class:`~lendcore.core.book.LoanBook`, which replays) and reversals
+    (``REVERSAL_NEEDS_BOOK``).
+    """
+    if state.last_value_date is not None and txn.value_date < state.last_value_date:
+        raise BusinessRuleError(
+            "transaction is dated before the contract's latest one; book it through LoanBook",
+            code="BACKDATED",
+            txn_id=txn.txn_id,
+        )
+    handler = _HANDLERS.get(type(txn))
+    if handler is None:
+        raise ValidationError(f"unknown transaction {txn!r}", code="UNKNOWN_TRANSACTION")
+    step = _Step(state.terms)
+    after = handler(state, txn, step)
+    after = replace(
+        _maybe_close(after),
+        last_value_date=txn.value_date,
+        transactions_applied=after.transactions_applied + 1,
+    )
+    return Outcome(after, step.post.done(), step.accrued, step.allocation)
+
+
 def _set_row(rows: list[InstallmentState], period: int, **changes: int) -> None:
     for i, row in enumerate(rows):
         if row.period == period:
@@ -358,8 +359,9 @@ def _set_row(rows: list[InstallmentState], period: int, **changes: int) -> None:
 
 
 def apply_allocation(
-    state: LoanState, alloc: Allocation, on: date, post: _Poster, *, source: Account = Account.CASH
-) -> LoanState:
+    state: LoanState, alloc: Allocation, on: date, post: Callable[[Account, Account, Fen], None], *,
+    source: Account = Account.CASH,
+) -> LoanState:  # fmt: skip
     """Book ``alloc``: ``source`` is cash (a repayment; the unapplied rest goes to suspense) or
     suspense (customer credit; what is applied leaves suspense, the rest simply stays there)."""
     rows = list(state.rows)
@@ -404,69 +406,7 @@ def apply_allocation(
     return replace(state, suspense=state.suspense + alloc.unapplied)
 
 
-def _repay(state: LoanState, txn: Repayment, post: _Poster) -> LoanState:
-    state = replace(state, cash_in=state.cash_in + txn.amount)
-    if state.status is Status.CLOSED:
-        post(Account.CASH, Account.SUSPENSE, txn.amount)
-        return replace(state, suspense=state.suspense + txn.amount)
-    alloc = allocate(state, txn.amount, txn.value_date, txn.waterfall)
-    state = apply_allocation(state, alloc, txn.value_date, post)
-    return forgive_within_grace(state, txn.value_date)
-
-
-def _recover(state: LoanState, txn: Recovery, post: _Poster) -> LoanState:
-    if state.status is not Status.WRITTEN_OFF:
-        raise BusinessRuleError("only a written-off contract takes recoveries", code="NOT_WRITTEN_OFF")
-    recoverable = state.written_off - state.recovered
-    take = min(recoverable, txn.amount)
-    post(Account.CASH, Account.RECOVERY_INCOME, take)
-    post(Account.CASH, Account.SUSPENSE, txn.amount - take)
-    return replace(
-        state,
-        cash_in=state.cash_in + txn.amount,
-        recovered=state.recovered + take,
-        suspense=state.suspense + txn.amount - take,
-    )
-
-
-def _charge_fee(state: LoanState, txn: Fee) -> LoanState:
-    rows = list(state.rows)
-    target = next((r for r in rows if r.due_date >= txn.value_date), rows[-1])
-    _set_row(rows, target.period, fee_charged=target.fee_charged + txn.amount)
-    return replace(state, rows=tuple(rows))
-
-
-_WAIVE_FIELDS = {
-    WaiverKind.PENALTY: ("penalty_outstanding", "penalty_waived", Account.PENALTY_RECEIVABLE),
-    WaiverKind.INTEREST: ("interest_outstanding", "interest_waived", Account.INTEREST_RECEIVABLE),
-    WaiverKind.FEE: ("fee_outstanding", "fee_waived", Account.FEE_RECEIVABLE),
-}
-
-
-def _waive(state: LoanState, txn: Waiver, post: _Poster) -> LoanState:
-    outstanding_attr, waived_attr, account = _WAIVE_FIELDS[txn.kind]
-    available = sum(getattr(r, outstanding_attr) for r in state.rows)
-    if available == 0:
-        raise BusinessRuleError(f"no {txn.kind} to waive", code="NOTHING_TO_WAIVE", kind=str(txn.kind))
-    amount = available if txn.amount is None else txn.amount
-    if amount > available:
-        raise BusinessRuleError(
-            f"waiver of {amount} exceeds the {available} {txn.kind} outstanding",
-            code="WAIVER_EXCEEDS_OUTSTANDING",
-            outstanding=available,
-        )
-    rows = list(state.rows)
-    left = amount
-    for i, row in enumerate(rows):
-        take = min(left, getattr(row, outstanding_attr))
-        if take:
-            rows[i] = replace(row, **{waived_attr: getattr(row, waived_attr) + take})
-            left -= take
-    post(Account.WAIVER_EXPENSE, account, amount)
-    return replace(state, rows=tuple(rows))
-
-
-# -- replay ------------------------------------------------------------------------------------
+# -- the fold ----------------------------------------------------------------------------------------
 
 
 def effective_transactions(txns: Iterable[Transaction]) -> list[Transaction]:
@@ -487,133 +427,25 @@ def effective_transactions(txns: Iterable[Transaction]) -> list[Transaction]:
     return sorted(kept, key=sort_key)
 
 
+def fold(state: LoanState, txns: Iterable[Transaction]) -> Iterator[tuple[Transaction, Outcome]]:
+    """Apply ``txns`` to ``state`` in the order given, yielding each transaction with its outcome.
+    The one fold: replay, the book's rebooking and the store's book loading are all this loop."""
+    for txn in txns:
+        outcome = apply(state, txn)
+        state = outcome.state
+        yield txn, outcome
+
+
 def replay(terms: LoanTerms, txns: Iterable[Transaction]) -> LoanState:
     """The contract's state from nothing: the fold of :func:`apply` over its transactions."""
-    state = LoanState.new(terms)
-    for txn in effective_transactions(txns):
-        state, _ = apply(state, txn)
-    return state
+    return replay_postings(terms, txns)[0]
 
 
 def replay_postings(terms: LoanTerms, txns: Iterable[Transaction]) -> tuple[LoanState, tuple[Posting, ...]]:
+    """The state from nothing and every posting the effective transactions imply, in fold order."""
     state = LoanState.new(terms)
-    out: list[Posting] = []
-    for txn in effective_transactions(txns):
-        state, postings = apply(state, txn)
-        out.extend(postings)
-    return state, tuple(out)
-
-
-# -- the aggregate: transactions, snapshots, journal ------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """One applied transaction with the state after it (a snapshot) and the entry it booked."""
-
-    txn: Transaction
-    state: LoanState
-    entry: JournalEntry | None
-
-
-@dataclass(frozen=True, slots=True)
-class LoanBook:
-    """A contract's transactions, a state snapshot after each, and its journal (append-only)."""
-
-    terms: LoanTerms
-    applied: tuple[Applied, ...] = ()
-    reversals: tuple[Reversal, ...] = ()
-    reversed_txns: tuple[Transaction, ...] = ()  # targets of the reversals, no longer applied
-    journal: tuple[JournalEntry, ...] = ()
-
-    @property
-    def state(self) -> LoanState:
-        return self.applied[-1].state if self.applied else LoanState.new(self.terms)
-
-    @property
-    def transactions(self) -> tuple[Transaction, ...]:
-        """Every transaction ever booked: what :func:`replay` needs to rebuild :attr:`state`."""
-        return tuple(a.txn for a in self.applied) + self.reversed_txns + self.reversals
-
-    def book(self, txn: Transaction) -> tuple[LoanBook, tuple[JournalEntry, ...]]:
-        """Book one transaction; returns the new book and the journal entries it appended.
-
-        On-time transactions cost one :func:`apply`. A backdated transaction or a reversal rewinds to
-        the snapshot before the first affected transaction, mirrors the entries booked since, and
-        re-applies; any error leaves the book unchanged.
-        """
-        if any(t.txn_id == txn.txn_id for t in self.transactions):
-            raise BusinessRuleError(
-                f"transaction {txn.txn_id} is already booked", code="DUPLICATE_TRANSACTION"
-            )
-        if isinstance(txn, Reversal):
-            return self._reverse(txn)
-        key = sort_key(txn)
-        if not self.applied or sort_key(self.applied[-1].txn) <= key:
-            index = len(self.applied)
-        else:
-            index = bisect_right([sort_key(a.txn) for a in self.applied], key)
-        redo = [txn, *(a.txn for a in self.applied[index:])]
-        return self._rebook(index, redo, memo=f"rebooked for backdated {txn.txn_id}")
-
-    def _reverse(self, txn: Reversal) -> tuple[LoanBook, tuple[JournalEntry, ...]]:
-        index = next((i for i, a in enumerate(self.applied) if a.txn.txn_id == txn.target_txn_id), None)
-        if index is None:
-            if any(t.txn_id == txn.target_txn_id for t in self.reversed_txns):
-                raise BusinessRuleError("that transaction is already reversed", code="ALREADY_REVERSED")
-            raise NotFoundError(
-                f"no transaction {txn.target_txn_id} to reverse",
-                code="REVERSAL_TARGET_NOT_FOUND",
-                target=txn.target_txn_id,
-            )
-        target = self.applied[index].txn
-        if isinstance(target, _NOT_REVERSIBLE):
-            raise BusinessRuleError(
-                "accruals are recomputed, not reversed", code="REVERSAL_NOT_ALLOWED", target=target.txn_id
-            )
-        redo = [a.txn for a in self.applied[index + 1 :]]
-        book, entries = self._rebook(index, redo, memo=f"reversal {txn.txn_id} of {target.txn_id}")
-        book = replace(book, reversals=(*self.reversals, txn), reversed_txns=(*self.reversed_txns, target))
-        return book, entries
-
-    def _rebook(
-        self, index: int, redo: Sequence[Transaction], memo: str
-    ) -> tuple[LoanBook, tuple[JournalEntry, ...]]:
-        counter = len(self.journal)
-        new_entries: list[JournalEntry] = []
-        for a in reversed(self.applied[index:]):
-            if a.entry is not None:
-                new_entries.append(
-                    reverse(
-                        a.entry, f"{self.terms.contract_id}:je{counter + len(new_entries) + 1}", memo=memo
-                    )
-                )
-        state = self.applied[index - 1].state if index > 0 else LoanState.new(self.terms)
-        applied = list(self.applied[:index])
-        for t in redo:
-            state, postings = apply(state, t)
-            entry = None
-            if postings:
-                entry = JournalEntry(
-                    entry_id=f"{self.terms.contract_id}:je{counter + len(new_entries) + 1}",
-                    value_date=t.value_date,
-                    postings=postings,
-                    txn_id=t.txn_id,
-                    memo=type(t).__name__,
-                )
-                new_entries.append(entry)
-            applied.append(Applied(t, state, entry))
-        entries = tuple(new_entries)
-        return replace(self, applied=tuple(applied), journal=self.journal + entries), entries
-
-
-def open_book(terms: LoanTerms) -> LoanBook:
-    return LoanBook(terms)
-
-
-def book_all(terms: LoanTerms, txns: Iterable[Transaction]) -> LoanBook:
-    """Book transactions one by one in the order given (arrival order, backdated ones included)."""
-    book = LoanBook(terms)
-    for t in txns:
-        book, _ = book.book(t)
-    return book
+    postings: list[Posting] = []
+    for _, outcome in fold(state, effective_transactions(txns)):
+        state = outcome.state
+        postings.extend(outcome.postings)
+    return state, tuple(postings)

@@ -29,6 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lendcore.core import ledger
 from lendcore.core.accrual import accrue
+from lendcore.core.book import LoanBook
 from lendcore.core.contract import (
     InstallmentState,
     LoanState,
@@ -42,13 +43,12 @@ from lendcore.core.contract import (
 from lendcore.core.delinquency import LoanClass, assess
 from lendcore.core.errors import InvariantViolationError, NotFoundError, ValidationError
 from lendcore.core.loan import (
-    Applied,
+    TRANSACTION_TYPES,
     CreditApplication,
     CreditTransfer,
     Disbursement,
     Fee,
     InterestAccrual,
-    LoanBook,
     PenaltyAccrual,
     Recovery,
     Repayment,
@@ -58,7 +58,6 @@ from lendcore.core.loan import (
     WaiverKind,
     WriteOff,
     apply,
-    effective_transactions,
 )
 from lendcore.core.money import Fen, Rounding
 from lendcore.core.performance import worst_days_past_due
@@ -296,19 +295,7 @@ def contract_state(contract: Contract) -> LoanState:
 
 # --- transactions ↔ rows ----------------------------------------------------------------------------
 
-TXN_TYPES: Final[Mapping[type[Any], str]] = {
-    Disbursement: "disbursement",
-    Repayment: "repayment",
-    InterestAccrual: "interest-accrual",
-    PenaltyAccrual: "penalty-accrual",
-    Fee: "fee",
-    Waiver: "waiver",
-    Reversal: "reversal",
-    WriteOff: "write-off",
-    Recovery: "recovery",
-    CreditTransfer: "credit-transfer",
-    CreditApplication: "credit-application",
-}
+TXN_TYPES: Final = TRANSACTION_TYPES
 
 
 def txn_row_values(
@@ -445,28 +432,10 @@ def _live_entries(session: Session, contract_id: str) -> dict[str, str]:
 
 def load_book(session: Session, contract: Contract) -> LoanBook:
     """The contract's book, rebuilt by replaying its stored transactions (for backdating/reversals)."""
-    terms = contract_terms(contract)
-    txns = stored_transactions(session, contract.id)
     live = _live_entries(session, contract.id)
-    reversals = tuple(t for t in txns if isinstance(t, Reversal))
-    targets = {r.target_txn_id for r in reversals}
-    reversed_txns = tuple(t for t in txns if t.txn_id in targets)
-    state = LoanState.new(terms)
-    applied: list[Applied] = []
-    journal: list[ledger.JournalEntry] = []
-    for t in effective_transactions(txns):
-        state, postings = apply(state, t)
-        entry = None
-        if postings:
-            if t.txn_id not in live:
-                raise InvariantViolationError(
-                    f"transaction {t.txn_id} has postings but no live journal entry",
-                    code="LEDGER_INCONSISTENT",
-                )
-            entry = ledger.JournalEntry(live[t.txn_id], t.value_date, postings, t.txn_id, type(t).__name__)
-            journal.append(entry)
-        applied.append(Applied(t, state, entry))
-    return LoanBook(terms, tuple(applied), reversals, reversed_txns, tuple(journal))
+    return LoanBook.rebuild(
+        contract_terms(contract), stored_transactions(session, contract.id), lambda t: live.get(t.txn_id)
+    )
 
 
 def state_as_of(session: Session, contract: Contract, on: date) -> LoanState:
@@ -620,7 +589,8 @@ def post_transaction(
     )
     entries: tuple[ledger.JournalEntry, ...]
     if on_time:
-        after, postings = apply(before, txn)
+        outcome = apply(before, txn)
+        after, postings = outcome.state, outcome.postings
         entries = (
             (
                 ledger.JournalEntry(

@@ -1,0 +1,175 @@
+"""The transactions a contract's life is folded over (plain frozen values).
+
+Money in fen (> 0); ``value_date`` is when the transaction takes effect; ``seq`` is the contract's
+monotonic booking sequence (the store assigns it) and breaks ties between transactions on the same
+value date. :data:`TRANSACTION_TYPES` names every type once (the store's codecs are built from it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+from lendcore.core.money import Fen
+
+
+@dataclass(frozen=True, slots=True)
+class Disbursement:
+    txn_id: str
+    value_date: date
+    seq: int
+    amount: Fen
+
+
+@dataclass(frozen=True, slots=True)
+class Repayment:
+    """Money received; allocated by the contract's waterfall (or ``waterfall``), surplus to suspense."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    amount: Fen
+    waterfall: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InterestAccrual:
+    """Accrue interest (and scheduled fees falling due) up to ``value_date``, exclusive."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class PenaltyAccrual:
+    """Accrue interest and penalty up to ``value_date`` (the daily close books one per contract)."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fee:
+    """A one-off fee charged to the current (or, after maturity, the last) installment."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    amount: Fen
+    reason: str = ""
+
+
+class WaiverKind(StrEnum):
+    PENALTY = "penalty"
+    INTEREST = "interest"
+    FEE = "fee"
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """Waive accrued penalty / interest / fee (oldest row first); ``amount=None`` waives all of it."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    kind: WaiverKind
+    reason: str
+    amount: Fen | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    """Undo an earlier transaction as if it never happened (booked through :class:`LoanBook`)."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    target_txn_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOff:
+    txn_id: str
+    value_date: date
+    seq: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """Money recovered on a written-off contract; beyond what was written off goes to suspense."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    amount: Fen
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTransfer:
+    """Move ``amount`` of this contract's suspense (customer credit) to another contract of the same
+    customer, where a :class:`CreditApplication` naming this contract receives it. Refused
+    (``INSUFFICIENT_CREDIT``) beyond the suspense held: a balance never goes negative."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    amount: Fen
+    to_contract_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreditApplication:
+    """Apply ``amount`` of customer credit to what is *due* on the value date (rows due on or before
+    it, the contract's waterfall, no prepayment). The credit is this contract's own suspense, or
+    (``from_contract_id``) credit moved in by a :class:`CreditTransfer` on that contract. Whatever
+    is not due stays in this contract's suspense, still the customer's."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    amount: Fen
+    from_contract_id: str | None = None
+
+
+Transaction = (
+    Disbursement
+    | Repayment
+    | InterestAccrual
+    | PenaltyAccrual
+    | Fee
+    | Waiver
+    | Reversal
+    | WriteOff
+    | Recovery
+    | CreditTransfer
+    | CreditApplication
+)
+
+#: Accruals are recomputed, never reversed; a reversal is not itself reversed.
+NOT_REVERSIBLE: Final = (InterestAccrual, PenaltyAccrual, Reversal)
+
+#: Every transaction type and its stable name (the ``loan_transactions.type`` column).
+TRANSACTION_TYPES: Final[Mapping[type[Transaction], str]] = {
+    Disbursement: "disbursement",
+    Repayment: "repayment",
+    InterestAccrual: "interest-accrual",
+    PenaltyAccrual: "penalty-accrual",
+    Fee: "fee",
+    Waiver: "waiver",
+    Reversal: "reversal",
+    WriteOff: "write-off",
+    Recovery: "recovery",
+    CreditTransfer: "credit-transfer",
+    CreditApplication: "credit-application",
+}
+
+
+def sort_key(txn: Transaction) -> tuple[date, int]:
+    return (txn.value_date, txn.seq)
