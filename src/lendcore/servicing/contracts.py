@@ -127,6 +127,7 @@ def terms_for_product(
         ),
         revolving=product.revolving,
         rounding=product.rounding,
+        installment_multiple=product.installment_multiple,
     )
 
 
@@ -168,6 +169,7 @@ def terms_to_json(t: LoanTerms) -> dict[str, Any]:
         "prepayment_fee": {"kind": t.prepayment_fee.kind.value, "rate": str(t.prepayment_fee.rate)},
         "revolving": t.revolving,
         "rounding": t.rounding.value,
+        "installment_multiple": t.installment_multiple,
     }
 
 
@@ -196,6 +198,8 @@ def terms_from_json(d: Mapping[str, Any]) -> LoanTerms:
         prepayment_fee=PrepaymentFee(PrepaymentFeeKind(fee["kind"]), Decimal(fee["rate"])),
         revolving=bool(d["revolving"]),
         rounding=Rounding(d["rounding"]),
+        # terms stored before the field existed were re-amortised to the fen
+        installment_multiple=int(d.get("installment_multiple", 1)),
     )
 
 
