@@ -72,6 +72,22 @@ def test_quote_from_explicit_terms_reproduces_a_textbook_annuity() -> None:
     assert doc["installments"][0]["total"] == 88_849  # pmt(1 %, 12, 10,000) = 888.49
 
 
+def test_quote_level_payment_thirty_day_reproduces_fineract_rp05() -> None:
+    """The README's example: Apache Fineract's RP05 schedule (5000 at 12 %, 6 months, whole units)."""
+    doc = quote(
+        *("--amount", "5000", "--term", "6", "--method", "equal-installment", "--annual-rate", "12%"),
+        *("--day-count", "actual", "--rounding", "half-even", "--installment-multiple", "100"),
+        *("--level-payment", "thirty-day", "--start", "2022-11-01"),
+    )
+    assert doc["level_payment"] == "thirty-day"
+    assert [row["total"] for row in doc["installments"]] == [86_200] * 5 + [86_550]
+    exact = quote(
+        *("--amount", "5000", "--term", "6", "--method", "equal-installment", "--annual-rate", "12%"),
+        *("--day-count", "actual", "--installment-multiple", "100", "--start", "2022-11-01"),
+    )
+    assert exact["level_payment"] == "exact" and exact["installments"][0]["total"] == 86_300
+
+
 def test_quote_flags_for_day_count_rounding_multiple_first_due_and_flat_fee() -> None:
     doc = quote(
         "--amount",

@@ -337,6 +337,67 @@ def test_fineract_rs03_equal_installment_daily_interest_whole_unit_installment()
     assert schedule.installments[-1].principal == 29_938
 
 
+def test_fineract_rp05_thirty_day_level_installment_with_interest_by_actual_days() -> None:
+    """apache/fineract, fineract-e2e-tests-runner/src/test/resources/features/LoanRepayment.feature,
+    "RP05 - Repayment Schedule with interest type: Declining Balance and Interest Recalculation with on
+    time partial payment": product LP1_INTEREST_DECLINING_BALANCE_DAILY_RECALCULATION_COMPOUNDING_NONE
+    (12 % a year, interest calculation period daily, days in year and month actual, installment amount
+    in multiples of 1, 2 decimals, interest recalculation on: daily rest, no compounding, reduce EMI),
+    5000 from 2022-11-01, 6 monthly repayments. A partial payment on the first due date changes nothing
+    in the schedule, so the table is the loan's schedule as built.
+
+    Fineract solves the equal installment at a 30-day month's rate (12 % ÷ 365 × 30): 862.34, rounded to
+    the whole unit 862.00 (the exact level over the actual months would be 862.57 → 863.00); interest
+    runs by actual days, and the last installment takes the rest: 865.50."""
+    schedule = build_schedule(
+        terms(
+            principal=500_000,
+            term=6,
+            start_date=date(2022, 11, 1),
+            rate=Rate.annual("0.12"),
+            day_count=DayCountBasis.ACTUAL,
+            rounding=Rounding.HALF_EVEN,
+            installment_multiple=100,
+            level_payment=LevelPayment.THIRTY_DAY,
+        )
+    )
+    assert [i.days for i in schedule.installments] == [30, 31, 31, 28, 31, 30]
+    assert [i.principal for i in schedule.installments] == yuan(
+        "812.68", "819.32", "827.67", "838.62", "844.66", "857.05"
+    )
+    assert [i.interest for i in schedule.installments] == yuan(
+        "49.32", "42.68", "34.33", "23.38", "17.34", "8.45"
+    )
+    assert [i.remaining_principal for i in schedule.installments] == yuan(
+        "4187.32", "3368.0", "2540.33", "1701.71", "857.05", "0"
+    )
+    assert [i.total for i in schedule.installments] == [86_200] * 5 + [86_550]
+    assert (schedule.total_interest, schedule.total) == (17_550, 517_550)
+
+
+def test_thirty_day_level_is_the_annuity_at_the_daily_rate_times_thirty() -> None:
+    """For a daily rate the thirty-day level is the textbook annuity at daily × 30, whatever the months'
+    lengths (numpy-financial's pmt as the reference); the exact level differs when months are longer."""
+    daily = Decimal("0.0005")
+    schedule = build_schedule(
+        terms(principal=1_000_000, term=12, rate=Rate.daily(daily), level_payment=LevelPayment.THIRTY_DAY)
+    )
+    reference = -npf.pmt(float(daily * 30), 12, 1_000_000)
+    assert schedule.installments[0].total == round(reference)
+    assert {i.total for i in schedule.installments[:-1]} == {schedule.installments[0].total}
+    exact = build_schedule(terms(principal=1_000_000, term=12, rate=Rate.daily(daily)))
+    assert exact.installments[0].total > schedule.installments[0].total  # 365/12 > 30 days a month
+
+
+def test_thirty_day_level_under_the_period_rule_is_the_nominal_level() -> None:
+    """Under the period rule every regular period costs the nominal monthly rate, as Fineract's "same as
+    repayment period" interest does; its thirty-day level is then the nominal one."""
+    common = {"rate": Rate.annual("0.12"), "interest_rule": InterestRule.PERIOD, "installment_multiple": 100}
+    assert build_schedule(terms(level_payment=LevelPayment.THIRTY_DAY, **common)) == build_schedule(
+        terms(level_payment=LevelPayment.NOMINAL, **common)
+    )
+
+
 def test_fineract_rs05_equal_installment_with_principal_grace() -> None:
     """apache/fineract e2e features, scenario @TestRailId:C2495 "RS05 - … Equal installments, Grace on
     principal payment": 5000, 12 %, 18 months, 3 periods of principal grace, installment 361.0."""
@@ -533,6 +594,40 @@ def test_property_annuity_installments_are_equal_to_the_fen_except_the_last(
     totals = [i.total for i in schedule.installments]
     assert len(set(totals[:-1])) == 1
     assert abs(totals[-1] - totals[0]) <= term  # the last absorbs at most one fen of rounding per period
+
+
+@st.composite
+def level_terms_with_a_multiple(draw: st.DrawFn) -> ScheduleTerms:
+    """Equal-installment terms with an installment multiple small beside the principal repaid a period
+    (at most 1 / (2 n²) of the principal): a multiple that large against the loan could round the
+    installment below a period's interest, and no period can then pay a multiple of it."""
+    term = draw(st.integers(1, 36))
+    multiple = draw(st.sampled_from([1, 10, 100, 1000]))
+    return ScheduleTerms(
+        principal=draw(st.integers(2 * multiple * term * term, 100_000_000)),
+        term=term,
+        method=Method.EQUAL_INSTALLMENT,
+        start_date=draw(st.dates(date(2020, 1, 1), date(2030, 12, 31))),
+        rate=draw(any_rate),
+        interest_rule=draw(st.sampled_from(list(InterestRule))),
+        day_count=draw(st.sampled_from(list(DayCountBasis))),
+        rounding=draw(st.sampled_from([Rounding.HALF_UP, Rounding.HALF_EVEN])),
+        installment_multiple=multiple,
+        grace_periods=draw(st.integers(0, term - 1)),
+        level_payment=draw(st.sampled_from(list(LevelPayment))),
+    )
+
+
+@given(level_terms_with_a_multiple())
+def test_property_every_installment_but_the_last_is_a_multiple_of_the_installment_multiple(
+    t: ScheduleTerms,
+) -> None:
+    schedule = build_schedule(t)
+    assert schedule.total_principal == t.principal
+    rows_ = schedule.installments
+    assert all(i.total == i.interest for i in rows_[: t.grace_periods])  # grace: interest only
+    for i in rows_[t.grace_periods : -1]:
+        assert i.total % t.installment_multiple == 0, i
 
 
 @given(any_terms())

@@ -100,7 +100,8 @@ def test_each_bad_field_has_its_code_and_nothing_is_stored(
 
 
 def test_all_field_errors_at_once(session_factory: sessionmaker[Session]) -> None:
-    bad_id = make_id()[:-1] + ("0" if make_id()[-1] != "0" else "1")
+    valid_id = make_id()  # one ID: its check character replaced by another is always invalid
+    bad_id = valid_id[:-1] + ("0" if valid_id[-1] != "0" else "1")
     minor = make_id(birth=TODAY - timedelta(days=17 * 365))
     good = make_card()
     card_bad_luhn = good[:-1] + str((int(good[-1]) + 1) % 10)

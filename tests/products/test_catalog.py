@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -13,7 +14,7 @@ import pytest
 
 from lendcore.core.apr import max_apr
 from lendcore.core.errors import ConfigurationError, NotFoundError, ValidationError
-from lendcore.core.schedule import Method, build_schedule
+from lendcore.core.schedule import LevelPayment, Method, build_schedule
 from lendcore.products.catalog import (
     DisbursementTarget,
     PrepaymentRecompute,
@@ -135,6 +136,7 @@ def test_a_lower_cap_refuses_the_shipped_price() -> None:
         (lambda d: d["repayment"].__setitem__("prepayment_fee_rate", "0.01"), "PRODUCT_FIELD_INVALID"),
         (lambda d: d["repayment"].__setitem__("allocation_waterfall", "whatever"), "PRODUCT_FIELD_INVALID"),
         (lambda d: d.__setitem__("terms", [1, 2, 13]), "PRODUCT_PRICING_GAP"),
+        (lambda d: d.__setitem__("level_payment", "average"), "PRODUCT_FIELD_INVALID"),
     ],
 )
 def test_invalid_product_files_are_refused_with_stable_codes(mutate: Any, code: str) -> None:
@@ -144,6 +146,26 @@ def test_invalid_product_files_are_refused_with_stable_codes(mutate: Any, code: 
         parse_product(data, "quick.toml")
     assert caught.value.code == code
     assert "quick.toml" in caught.value.message
+
+
+def test_a_product_chooses_its_level_payment_and_its_schedules_use_it() -> None:
+    assert default_catalog().get("quick").level_payment is LevelPayment.EXACT
+    data = shipped("premium")
+    data["level_payment"] = "thirty-day"
+    premium = parse_product(data, "premium.toml")
+    terms = premium.schedule_terms(amount=1_000_000, term=12, start=date(2026, 1, 15), grade="C")
+    assert terms.level_payment is LevelPayment.THIRTY_DAY
+    assert build_schedule(terms) == build_schedule(replace(terms, level_payment=LevelPayment.THIRTY_DAY))
+    assert build_schedule(terms) != build_schedule(replace(terms, level_payment=LevelPayment.EXACT))
+
+
+def test_a_level_payment_other_than_exact_needs_the_equal_installment_method() -> None:
+    data = shipped("pos")  # flat-fee only
+    data["level_payment"] = "thirty-day"
+    with pytest.raises(ConfigurationError) as caught:
+        parse_product(data, "pos.toml")
+    assert caught.value.code == "PRODUCT_FIELD_INVALID"
+    assert caught.value.details["field"] == "level_payment"
 
 
 def test_pos_term_without_a_plan_is_a_pricing_gap() -> None:

@@ -107,20 +107,25 @@ def echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def pii_cipher() -> PiiCipher:
-    """The PII cipher from ``LENDCORE_PII_KEYS`` / ``LENDCORE_PII_HMAC_KEY``.
+def pii_cipher(*, check: bool = True) -> PiiCipher:
+    """The PII cipher from ``LENDCORE_PII_KEYS`` / ``LENDCORE_PII_HMAC_KEYS`` (or the single
+    ``LENDCORE_PII_HMAC_KEY``), checked against the database's blind-index keys: a key ring that lacks
+    or changes a key stored hashes were made with is refused here (``PII_HMAC_KEY_MISSING``,
+    ``PII_HMAC_KEY_CHANGED``), before the command touches any PII.
 
     Without them the development key ring is used; that is said on stderr (never silently), because
     data encrypted with it is readable by anyone with the source code.
     """
+    from lendcore.origination.blind_index import check_key_ring
     from lendcore.security.pii import PiiCipher
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         cipher = PiiCipher.from_env()
-    if caught:
-        print(
-            "notice: LENDCORE_PII_KEYS is not set; PII is encrypted with the insecure development keys",
-            file=sys.stderr,
-        )
+    for warning in caught:
+        text = str(warning.message)
+        what = "PII is encrypted" if text.startswith("LENDCORE_PII_KEYS") else "blind indexes are keyed"
+        print(f"notice: {text.split(':')[0]}; {what} with the insecure development keys", file=sys.stderr)
+    if check:
+        in_session(lambda session: check_key_ring(session, cipher), read_only=True)
     return cipher

@@ -53,6 +53,7 @@ def main() -> None:
 from lendcore.cli import db as _db  # noqa: E402,F401
 from lendcore.cli import demo as _demo  # noqa: E402,F401
 from lendcore.cli import origination as _origination  # noqa: E402,F401
+from lendcore.cli import pii as _pii  # noqa: E402,F401
 from lendcore.cli import quote as _quote  # noqa: E402,F401
 from lendcore.cli import risk as _risk  # noqa: E402,F401
 from lendcore.cli import servicing as _servicing  # noqa: E402,F401

@@ -235,6 +235,7 @@ def quote_document(
         "day_count": terms.day_count.value,
         "rounding": terms.rounding.value,
         "installment_multiple": terms.installment_multiple,
+        "level_payment": terms.level_payment.value,
         "fee_rate_per_period": str(terms.fee_rate_per_period),
         "installments": [installment_to_json(i) for i in schedule.installments],
         "total_principal": schedule.total_principal,
@@ -337,7 +338,12 @@ def quote_command(
         int | None, typer.Option("--grace-periods", help="Leading interest-only periods.")
     ] = None,
     level_payment: Annotated[
-        str | None, typer.Option("--level-payment", help="equal-installment: exact | nominal.")
+        str | None,
+        typer.Option(
+            "--level-payment",
+            help="equal-installment: exact (over the actual period rates) | thirty-day"
+            " (Apache Fineract: a 30-day month's rate) | nominal (the nominal monthly rate).",
+        ),
     ] = None,
     business_day_roll: Annotated[
         bool,

@@ -276,8 +276,10 @@ def recompute_plan(state: LoanState, on: date, new_total: Fen) -> tuple[Installm
     remaining periods, the first one counted from ``on``, as ``build_schedule``'s exact level payment
     does; equal-principal / flat-fee: equal parts; interest-only / bullet: all in the last row).
     ``reduce-term`` keeps the original installment (equal-installment) or principal per period
-    (equal-principal / flat-fee) and leaves the last rows with zero principal. The last row with
-    principal absorbs the rounding residue, so the plan always sums exactly to ``new_total``.
+    (equal-principal / flat-fee) and leaves the last rows with zero principal. The new level amount
+    (the installment, or the principal per period) is rounded to the terms' installment multiple, as
+    ``build_schedule`` rounds it. The last row with principal absorbs the rounding residue, so the plan
+    always sums exactly to ``new_total``.
     """
     terms = state.terms
     idx = [i for i, r in enumerate(state.rows) if r.due_date > on and r.settled_on is None]
@@ -294,6 +296,7 @@ def recompute_plan(state: LoanState, on: date, new_total: Fen) -> tuple[Installm
 def _plan_parts(terms: LoanTerms, future: Sequence[InstallmentState], on: date, total: Fen) -> list[Fen]:
     m = len(future)
     mode = terms.rounding
+    multiple = terms.installment_multiple
     if total <= 0:
         return [0] * m
     if terms.method in (Method.INTEREST_ONLY, Method.BULLET):
@@ -320,14 +323,15 @@ def _plan_parts(terms: LoanTerms, future: Sequence[InstallmentState], on: date, 
             for f in factors:
                 discount = discount / (_ONE + f)
                 annuity += discount
-            level = to_fen(Decimal(total) / annuity, mode)
+            # one rounding, straight to the installment multiple (as build_schedule rounds)
+            level = to_fen(Decimal(total) / annuity / multiple, mode) * multiple
         for k, f in enumerate(factors):
             part = bal if k == m - 1 else min(bal, max(0, level - to_fen(Decimal(bal) * f, mode)))
             parts.append(part)
             bal -= part
         return parts
     # equal-principal and flat-fee
-    equal = to_fen(Decimal(total) / m, mode)
+    equal = to_fen(Decimal(total) / m / multiple, mode) * multiple
     for k, r in enumerate(future):
         target = original[r.period].principal if reduce_term else equal
         part = bal if k == m - 1 else min(bal, target)

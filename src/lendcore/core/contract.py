@@ -101,6 +101,9 @@ class LoanTerms:
     rounding: Rounding = Rounding.HALF_UP
     #: Cash loan or purchase installment: decides the order a customer's money meets their contracts.
     product_class: ProductClass = ProductClass.CASH_LOAN
+    #: The product's installment multiple (fen; 100 = whole yuan): a schedule re-amortised after a
+    #: prepayment rounds its level amount to it, as the signed schedule did.
+    installment_multiple: Fen = 1
 
     def __post_init__(self) -> None:
         if not self.contract_id or not self.customer_id:
@@ -111,6 +114,12 @@ class LoanTerms:
             raise _bad("rates must be non-negative and the cap positive")
         if self.penalty_base_daily_rate is not None and self.penalty_base_daily_rate < 0:
             raise _bad("the penalty base rate must be non-negative")
+        if (
+            isinstance(self.installment_multiple, bool)
+            or not isinstance(self.installment_multiple, int)
+            or self.installment_multiple < 1
+        ):
+            raise _bad("the installment multiple must be a whole number of fen ≥ 1")
         if self.grace_days < 0 or self.year_days <= 0:
             raise _bad("grace days must be ≥ 0 and year days > 0")
         if self.interest_rule is not InterestRule.DAYS:

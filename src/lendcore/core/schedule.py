@@ -29,7 +29,11 @@ Level payment of equal-installment (:class:`LevelPayment`)
     (``P / Σ_k Π_{j≤k} 1/(1+r_j)``), so with the days rule or an irregular first period every installment
     still comes out equal and only rounding is left for the last one. ``nominal``: the textbook
     formula with the nominal monthly rate, as many systems do; the last installment then also absorbs
-    the difference between nominal and actual-day interest.
+    the difference between nominal and actual-day interest. ``thirty-day``: the textbook formula at the
+    rate of a 30-day month (the daily rate × 30; an annual rate ÷ 360 or 365 × 30, ``actual`` counting
+    365; under the ``period`` rule the nominal monthly rate), which is how Apache Fineract solves the
+    equal installment of a loan with daily interest repaid monthly; interest still runs by actual days
+    and the last installment absorbs the difference.
 
 Rounding
     Each period's interest and fee is rounded to the fen once, with ``rounding`` (half-up by default).
@@ -94,6 +98,7 @@ class LevelPayment(StrEnum):
 
     EXACT = "exact"  # over the actual per-period rates: all installments equal but the last's rounding
     NOMINAL = "nominal"  # textbook annuity at the nominal monthly rate
+    THIRTY_DAY = "thirty-day"  # textbook annuity at a 30-day month's rate (Apache Fineract's level)
 
 
 _ZERO: Final = Decimal(0)
@@ -102,6 +107,7 @@ _D360: Final = Decimal(360)
 _D365: Final = Decimal(365)
 _D366: Final = Decimal(366)
 _TWELVE: Final = Decimal(MONTHS_PER_YEAR)
+_THIRTY: Final = Decimal(30)
 
 #: Arithmetic context of every schedule computation, independent of the caller's context.
 _CONTEXT: Final = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999)
@@ -374,6 +380,15 @@ def _level_payment(balance: Fen, factors: Sequence[Decimal]) -> Decimal:
     return Decimal(balance) / annuity
 
 
+def _level_rate(terms: ScheduleTerms) -> Decimal | None:
+    """The one periodic rate the level payment is solved at, or None to solve over the actual rates."""
+    if terms.level_payment is LevelPayment.EXACT or terms.rate.is_zero:
+        return None
+    if terms.level_payment is LevelPayment.THIRTY_DAY and terms.interest_rule is InterestRule.DAYS:
+        return terms.rate.daily_rate(terms.day_count) * _THIRTY
+    return terms.rate.nominal_monthly(terms.day_count)
+
+
 def _round(amount: Decimal, multiple: Fen, mode: str) -> Fen:
     if multiple == 1:
         return int(amount.quantize(_ONE, rounding=mode))
@@ -407,9 +422,9 @@ def _build(terms: ScheduleTerms) -> Schedule:
     installment: Fen = 0
     if method is Method.EQUAL_INSTALLMENT:
         amortising = factors[grace:]
-        if terms.level_payment is LevelPayment.NOMINAL and not terms.rate.is_zero:
-            monthly = terms.rate.nominal_monthly(terms.day_count)
-            amortising = [monthly] * len(amortising)
+        level_rate = _level_rate(terms)
+        if level_rate is not None:
+            amortising = [level_rate] * len(amortising)
         installment = _round(_level_payment(principal, amortising), multiple, mode)
     elif method in (Method.EQUAL_PRINCIPAL, Method.FLAT_FEE):
         level_principal = _round(Decimal(principal) / (n - grace), multiple, mode)

@@ -27,7 +27,7 @@ A decline carries ``retry_on`` (when to try again) and never counts against late
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Final
@@ -40,6 +40,7 @@ from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationErr
 from lendcore.core.identity import parse_resident_id
 from lendcore.core.rates import to_ppm
 from lendcore.origination.blacklist import blacklist_hits
+from lendcore.origination.blind_index import ensure_key_ring, identity_hashes
 from lendcore.origination.onboarding import F_DEVICE, F_ID, consent_records
 from lendcore.products.catalog import Catalog, Product
 from lendcore.risk.decision import (
@@ -54,7 +55,6 @@ from lendcore.risk.decision import (
 from lendcore.risk.features import Application, FeatureConfig
 from lendcore.risk.rules import (
     ApplicationContext,
-    BlacklistKind,
     PriorApplication,
     PriorOutcome,
     RulesConfig,
@@ -65,7 +65,7 @@ from lendcore.servicing.lines import open_credit_line
 from lendcore.store.audit import record_audit
 from lendcore.store.idempotency import fingerprint, run_idempotent
 from lendcore.store.ids import new_id
-from lendcore.store.models import BankCard, Contract, CreditLine, Customer
+from lendcore.store.models import Contract, CreditLine, Customer
 from lendcore.store.models_origination import CreditApplication, CreditDecision, LimitChange
 
 SYSTEM_ACTOR: Final = "system:origination"
@@ -127,12 +127,16 @@ def _is_int_type(tp: Any) -> bool:
 
 
 # --- context from the database ------------------------------------------------------------------------
-def _dates(session: Session, column: Any, value: str | None, since: date, until: date) -> tuple[date, ...]:
-    if value is None:
+def _dates(
+    session: Session, column: Any, value: str | Sequence[str] | None, since: date, until: date
+) -> tuple[date, ...]:
+    """Application dates where ``column`` is ``value`` (or any of several: a value under every key)."""
+    values = () if value is None else (value,) if isinstance(value, str) else tuple(value)
+    if not values:
         return ()
     rows = session.scalars(
         select(CreditApplication.applied_on).where(
-            column == value, CreditApplication.applied_on > since, CreditApplication.applied_on <= until
+            column.in_(values), CreditApplication.applied_on > since, CreditApplication.applied_on <= until
         )
     ).all()
     return tuple(sorted(rows))
@@ -147,6 +151,7 @@ def build_context(
     device_hash: str | None,
     bureau_authorised: bool,
     rules: RulesConfig,
+    device_hashes: Sequence[str] = (),
     fraud_flags: Iterable[str] = (),
     phone_real_name_verified: bool = False,
     has_credits_elsewhere: bool | None = None,
@@ -190,27 +195,17 @@ def build_context(
         if app.applied_on <= business_date
     )
     window_start = business_date - timedelta(days=rules.velocity_window_days)
-    device_dates = _dates(session, CreditApplication.device_id_hash, device_hash, window_start, business_date)
+    # the device under every blind-index key: its id is never stored, so old hashes keep their key
+    devices = tuple(device_hashes) or ((device_hash,) if device_hash else ())
+    device_dates = _dates(session, CreditApplication.device_id_hash, devices, window_start, business_date)
     phone_dates = _dates(
         session, CreditApplication.phone_hash, customer.phone_hash, window_start, business_date
     )
     id_dates = _dates(
         session, CreditApplication.id_number_hash, customer.id_number_hash, window_start, business_date
     )
-    card_hashes = session.scalars(
-        select(BankCard.card_number_hash).where(
-            BankCard.customer_id == customer.id, BankCard.status == "active"
-        )
-    ).all()
-    pairs: list[tuple[BlacklistKind, str]] = []
-    if customer.id_number_hash:
-        pairs.append((BlacklistKind.ID_NUMBER, customer.id_number_hash))
-    if customer.phone_hash:
-        pairs.append((BlacklistKind.PHONE, customer.phone_hash))
-    pairs.extend((BlacklistKind.CARD, h) for h in card_hashes)
-    if device_hash:
-        pairs.append((BlacklistKind.DEVICE, device_hash))
-    hits = blacklist_hits(session, pairs)
+    # ID, phone, cards and device under every blind-index key: entries of any key still hit
+    hits = blacklist_hits(session, identity_hashes(session, cipher, customer, devices))
     # our own history
     contracts = session.execute(
         select(Contract.status, Contract.days_past_due).where(Contract.customer_id == customer.id)
@@ -276,7 +271,8 @@ def apply_for_credit(
     ``credit_limit`` (fen), ``daily_rate`` (text), ``apr``, ``grade``, ``score``, ``reason_codes``,
     ``reasons_zh``, ``reasons_en``, ``retry_on``, ``business_date``. The same on a retry with the same key.
     """
-    device_hash = cipher.blind_index(F_DEVICE, device_id) if device_id else None
+    device_hashes = cipher.blind_indexes(F_DEVICE, device_id) if device_id else ()
+    device_hash = device_hashes[0] if device_hashes else None
     request = {
         "customer_id": customer_id,
         "product_code": product_code,
@@ -295,7 +291,7 @@ def apply_for_credit(
             customer_id=customer_id,
             product_code=product_code,
             form=form,
-            device_hash=device_hash,
+            device_hashes=device_hashes,
             business_date=business_date,
             idempotency_key=idempotency_key,
             scorecard=scorecard,
@@ -320,7 +316,7 @@ def _apply(
     customer_id: str,
     product_code: str,
     form: Mapping[str, Any],
-    device_hash: str | None,
+    device_hashes: Sequence[str],
     business_date: date,
     idempotency_key: str,
     scorecard: Scorer,
@@ -335,6 +331,8 @@ def _apply(
     phone_real_name_verified: bool,
     has_credits_elsewhere: bool | None,
 ) -> dict[str, Any]:
+    ensure_key_ring(session, cipher)  # the device hash is stored under the active key
+    device_hash = device_hashes[0] if device_hashes else None
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFoundError(f"customer {customer_id} not found", code="CUSTOMER_NOT_FOUND")
@@ -379,6 +377,7 @@ def _apply(
         business_date=business_date,
         cipher=cipher,
         device_hash=device_hash,
+        device_hashes=device_hashes,
         bureau_authorised=bureau_authorised,
         rules=rules,
         fraud_flags=fraud_flags,
@@ -397,8 +396,10 @@ def _apply(
         requested_amount=application.requested_amount,
         term=application.term_months,
         device_id_hash=device_hash,
+        device_hash_key_id=cipher.hash_key_id if device_hash else None,
         phone_hash=customer.phone_hash,
         id_number_hash=customer.id_number_hash,
+        hash_key_id=customer.hash_key_id,
         form=to_jsonable(application),
         status=decision.outcome.value,
         applied_on=business_date,

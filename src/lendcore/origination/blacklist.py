@@ -8,6 +8,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from lendcore.core.errors import ConflictError
+from lendcore.origination.blind_index import ensure_key_ring
 from lendcore.risk.rules import BlacklistKind
 from lendcore.security.pii import PiiCipher
 from lendcore.store.audit import record_audit
@@ -23,15 +24,23 @@ def add_to_blacklist(
     added_by: str,
     reason: str | None = None,
 ) -> BlacklistEntry:
-    """Blacklist a value (hashed with the kind's field name); ``ALREADY_BLACKLISTED`` if present."""
-    value_hash = cipher.blind_index(kind.value, value)
+    """Blacklist a value (hashed with the kind's field name, under the active key);
+    ``ALREADY_BLACKLISTED`` if it is present under any key of the ring."""
+    ensure_key_ring(session, cipher)
+    value_hashes = cipher.blind_indexes(kind.value, value)
     if session.scalar(
         select(BlacklistEntry.id).where(
-            BlacklistEntry.kind == kind.value, BlacklistEntry.value_hash == value_hash
+            BlacklistEntry.kind == kind.value, BlacklistEntry.value_hash.in_(value_hashes)
         )
     ):
         raise ConflictError("already on the blacklist", code="ALREADY_BLACKLISTED")
-    entry = BlacklistEntry(kind=kind.value, value_hash=value_hash, reason=reason, added_by=added_by)
+    entry = BlacklistEntry(
+        kind=kind.value,
+        value_hash=value_hashes[0],
+        hash_key_id=cipher.hash_key_id,
+        reason=reason,
+        added_by=added_by,
+    )
     session.add(entry)
     session.flush()
     record_audit(

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from lendcore.core.consent import ConsentKind, ConsentRecord
 from lendcore.core.errors import BusinessRuleError, ConflictError, NotFoundError, ValidationError
 from lendcore.core.identity import OnboardingRequest, validate_onboarding
+from lendcore.origination.blind_index import check_new_person
 from lendcore.security.pii import PiiCipher, mask_card_number, mask_id_number, mask_name, mask_phone
 from lendcore.store.audit import record_audit
 from lendcore.store.models import BankCard, CreditLine, Customer
@@ -85,24 +86,9 @@ def register_customer(
     for grant in grants:
         if not grant.text_version:
             raise ValidationError("consent text version is required", code="CONSENT_TEXT_VERSION_REQUIRED")
-    id_hash = cipher.blind_index(F_ID, valid.resident_id.number)
-    phone_hash = cipher.blind_index(F_PHONE, valid.phone)
-    if session.scalar(select(Customer.id).where(Customer.id_number_hash == id_hash)) is not None:
-        raise ConflictError(
-            "a customer with this ID number is already registered", code="DUPLICATE_ID_NUMBER"
-        )
-    if session.scalar(select(Customer.id).where(Customer.phone_hash == phone_hash)) is not None:
-        raise ConflictError("this phone number is already registered", code="DUPLICATE_PHONE")
-    cards: list[tuple[str, Any]] = []
-    seen: set[str] = set()
-    for card in valid.cards:
-        card_hash = cipher.blind_index(F_CARD, card.number)
-        if card_hash in seen:
-            continue
-        seen.add(card_hash)
-        if session.scalar(select(BankCard.id).where(BankCard.card_number_hash == card_hash)) is not None:
-            raise ConflictError("this bank card is bound to another customer", code="DUPLICATE_CARD")
-        cards.append((card_hash, card))
+    # duplicates by blind index under every key of the ring (a key rotation lets no one in twice)
+    hashes = check_new_person(session, cipher, valid)
+    id_hash, phone_hash, cards = hashes.id_number, hashes.phone, hashes.cards
 
     now = at or utc_now()
     customer = Customer(
@@ -111,6 +97,7 @@ def register_customer(
         phone_ciphertext=cipher.encrypt(F_PHONE, valid.phone),
         id_number_hash=id_hash,
         phone_hash=phone_hash,
+        hash_key_id=hashes.key_id,
         birth_date=valid.resident_id.birth_date,
         status="active",
     )
@@ -127,6 +114,7 @@ def register_customer(
                 customer_id=customer.id,
                 card_number_ciphertext=cipher.encrypt(F_CARD, card.number),
                 card_number_hash=card_hash,
+                hash_key_id=hashes.key_id,
                 bin=card.number[:6],
                 bank_name=card.bank,
                 last4=card.number[-4:],

@@ -38,7 +38,14 @@ from lendcore.core.contract import ProductClass
 from lendcore.core.errors import ConfigurationError, NotFoundError, ValidationError
 from lendcore.core.money import Fen, Rounding, format_fen, parse_amount
 from lendcore.core.rates import DayCountBasis
-from lendcore.core.schedule import InterestRule, Method, Rate, ScheduleTerms, build_schedule
+from lendcore.core.schedule import (
+    InterestRule,
+    LevelPayment,
+    Method,
+    Rate,
+    ScheduleTerms,
+    build_schedule,
+)
 
 #: Fixed, arbitrary start date of the representative schedules of the load-time cap check.
 CAP_CHECK_START: Final = date(2026, 1, 1)
@@ -149,6 +156,9 @@ class Product:
     cost_cap: Decimal  # comprehensive-cost cap, APR fraction (0.24)
     plans: tuple[InstallmentPlan, ...] = ()  # POS plans, one per term
     business_day_rule: BusinessDayRule = BusinessDayRule.NONE
+    #: How the equal installment (等额本息) is solved: ``exact`` over the actual period rates, or
+    #: ``thirty-day`` (Apache Fineract's level) / ``nominal`` at one periodic rate.
+    level_payment: LevelPayment = LevelPayment.EXACT
 
     def daily_rate(self, term: int, grade: str) -> Decimal:
         return self.pricing.daily_rate(term, grade)
@@ -212,6 +222,7 @@ class Product:
             installment_multiple=self.installment_multiple,
             first_due_date=first_due_date,
             fee_rate_per_period=fee_rate,
+            level_payment=self.level_payment,
             business_day_rule=self.business_day_rule,
         )
 
@@ -435,6 +446,12 @@ def parse_product(data: Mapping[str, Any], source: str = "<product>") -> Product
                     term=term,
                 )
 
+    level_payment: LevelPayment = r.enum("level_payment", LevelPayment, LevelPayment.EXACT.value)
+    if level_payment is not LevelPayment.EXACT and Method.EQUAL_INSTALLMENT not in methods:
+        raise r.invalid(
+            "level_payment", "applies to equal-installment only, which the product does not offer"
+        )
+
     product = Product(
         code=r.str_("code"),
         name=r.str_("name"),
@@ -462,6 +479,7 @@ def parse_product(data: Mapping[str, Any], source: str = "<product>") -> Product
         cost_cap=cost_cap,
         plans=plans,
         business_day_rule=r.enum("business_day_rule", BusinessDayRule, "none"),
+        level_payment=level_payment,
     )
     check_product_cap(product)
     return product

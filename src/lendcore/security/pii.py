@@ -6,9 +6,11 @@ Configuration (read only by :meth:`KeyRing.from_env` / :func:`blind_index_key_fr
     ``k2:BASE64KEY,k1:BASE64KEY`` – comma-separated ``id:key`` pairs, 32-byte keys in standard base64;
     the **first is active** (used to encrypt), all are used to decrypt. Rotate by putting a new key
     first, then re-encrypt stored values with :meth:`PiiCipher.reencrypt` and finally drop the old key.
-``LENDCORE_PII_HMAC_KEY``
-    base64 key (≥ 32 bytes) for :meth:`PiiCipher.blind_index`, separate from the encryption keys.
-    Changing it invalidates every stored index, so it is not rotated casually.
+``LENDCORE_PII_HMAC_KEYS`` (or the older single ``LENDCORE_PII_HMAC_KEY``, key id ``h1``)
+    the blind-index key ring for :meth:`PiiCipher.blind_index`, separate from the encryption keys
+    (:mod:`lendcore.security.blind_index_keys`): ``h2:BASE64,h1:BASE64``, first active; lookups use
+    :meth:`PiiCipher.blind_indexes` (every key), and ``lendcore pii reindex`` moves stored hashes to
+    the active key.
 
 When a variable is unset, a fixed **development** key is used and the ring is marked ``insecure``
 (a :class:`RuntimeWarning` is emitted). Never run production without both variables.
@@ -35,9 +37,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from lendcore.core.errors import ConfigurationError, LendcoreError
+from lendcore.security.blind_index_keys import ENV_HMAC_KEY, BlindIndexKeyRing
+
+__all__ = ["ENV_HMAC_KEY", "BlindIndexKeyRing"]  # re-exported: the cipher's configuration
 
 ENV_KEYS: Final = "LENDCORE_PII_KEYS"
-ENV_HMAC_KEY: Final = "LENDCORE_PII_HMAC_KEY"
 BLOB_VERSION: Final = 1
 NONCE_BYTES: Final = 12
 _KEY_ID_RE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -45,7 +49,6 @@ _KEY_ID_RE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 #: Development-only key ring (public, in source): ``dev0`` derived from a fixed string.
 DEV_KEY_ID: Final = "dev0"
 _DEV_KEY: Final = hashlib.sha256(b"lendcore INSECURE development PII key - never use in production").digest()
-_DEV_HMAC_KEY: Final = hashlib.sha256(b"lendcore INSECURE development PII HMAC key").digest()
 
 
 class PiiCryptoError(LendcoreError):
@@ -128,26 +131,6 @@ def generate_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def blind_index_key_from_env(environ: Mapping[str, str] | None = None) -> tuple[bytes, bool]:
-    """(key, insecure) from ``LENDCORE_PII_HMAC_KEY``, or the development key when unset."""
-    env = os.environ if environ is None else environ
-    b64 = env.get(ENV_HMAC_KEY, "").strip()
-    if not b64:
-        warnings.warn(
-            f"{ENV_HMAC_KEY} is not set: using the INSECURE development HMAC key",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return _DEV_HMAC_KEY, True
-    try:
-        key = base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigurationError(f"{ENV_HMAC_KEY} is not base64", code="PII_HMAC_KEY_INVALID") from None
-    if len(key) < 32:
-        raise ConfigurationError(f"{ENV_HMAC_KEY} must be at least 32 bytes", code="PII_HMAC_KEY_INVALID")
-    return key, False
-
-
 # --- normalisation for keyed hashes -------------------------------------------------------------------
 def normalise_for_index(field: str, value: str) -> str:
     """Canonical text of a value so equal values hash equally (``+86 138-0013-8000`` = ``13800138000``)."""
@@ -174,21 +157,27 @@ def normalise_for_index(field: str, value: str) -> str:
 class PiiCipher:
     """Encrypts PII for a field (column), decrypts with any known key, computes blind indexes."""
 
-    __slots__ = ("_aead", "_hmac_key", "insecure", "keyring")
+    __slots__ = ("_aead", "hash_keys", "insecure", "keyring")
 
-    def __init__(self, keyring: KeyRing, hmac_key: bytes, *, hmac_insecure: bool = False) -> None:
-        if len(hmac_key) < 32:
-            raise ConfigurationError("HMAC key must be at least 32 bytes", code="PII_HMAC_KEY_INVALID")
+    def __init__(
+        self, keyring: KeyRing, hmac_keys: BlindIndexKeyRing | bytes, *, hmac_insecure: bool = False
+    ) -> None:
+        """``hmac_keys``: the blind-index key ring, or one key (bytes), which is key id ``h1``."""
+        if isinstance(hmac_keys, bytes):
+            hmac_keys = BlindIndexKeyRing.single(hmac_keys, insecure=hmac_insecure)
         self.keyring = keyring
-        self._hmac_key = hmac_key
+        self.hash_keys = hmac_keys
         self._aead = {kid: AESGCM(key) for kid, key in keyring.keys.items()}
-        self.insecure = keyring.insecure or hmac_insecure
+        self.insecure = keyring.insecure or hmac_keys.insecure
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PiiCipher:
-        ring = KeyRing.from_env(environ)
-        key, insecure = blind_index_key_from_env(environ)
-        return cls(ring, key, hmac_insecure=insecure)
+        return cls(KeyRing.from_env(environ), BlindIndexKeyRing.from_env(environ))
+
+    @property
+    def hash_key_id(self) -> str:
+        """Id of the blind-index key new hashes are made with."""
+        return self.hash_keys.active_id
 
     @staticmethod
     def _header(key_id: str) -> bytes:
@@ -242,10 +231,22 @@ class PiiCipher:
             return blob
         return self.encrypt(field, self.decrypt(field, blob))
 
-    def blind_index(self, field: str, value: str) -> str:
-        """HMAC-SHA256 (hex) of the normalised value, domain-separated by field, for exact lookups."""
+    def blind_index(self, field: str, value: str, key_id: str | None = None) -> str:
+        """HMAC-SHA256 (hex) of the normalised value, domain-separated by field, for exact lookups;
+        with the active key unless ``key_id`` names another key of the ring."""
+        kid = self.hash_keys.active_id if key_id is None else key_id
+        key = self.hash_keys.keys.get(kid)
+        if key is None:
+            raise ConfigurationError(
+                f"blind-index key {kid!r} is not in the key ring", code="PII_HMAC_KEY_MISSING", key_id=kid
+            )
         msg = field.encode("utf-8") + b"\x00" + normalise_for_index(field, value).encode("utf-8")
-        return hmac.new(self._hmac_key, msg, hashlib.sha256).hexdigest()
+        return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+    def blind_indexes(self, field: str, value: str) -> tuple[str, ...]:
+        """The value's blind index under every key of the ring, the active key's first: what a
+        lookup must match so that a hash stored under an older key is still found."""
+        return tuple(self.blind_index(field, value, kid) for kid in self.hash_keys.keys)
 
 
 # --- masking ------------------------------------------------------------------------------------------

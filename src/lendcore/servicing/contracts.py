@@ -128,6 +128,7 @@ def terms_for_product(
         revolving=product.revolving,
         rounding=product.rounding,
         product_class=product.product_class,
+        installment_multiple=product.installment_multiple,
     )
 
 
@@ -170,6 +171,7 @@ def terms_to_json(t: LoanTerms) -> dict[str, Any]:
         "revolving": t.revolving,
         "rounding": t.rounding.value,
         "product_class": t.product_class.value,
+        "installment_multiple": t.installment_multiple,
     }
 
 
@@ -199,6 +201,8 @@ def terms_from_json(d: Mapping[str, Any]) -> LoanTerms:
         revolving=bool(d["revolving"]),
         rounding=Rounding(d["rounding"]),
         product_class=_stored_product_class(d),
+        # terms stored before the field existed were re-amortised to the fen
+        installment_multiple=int(d.get("installment_multiple", 1)),
     )
 
 

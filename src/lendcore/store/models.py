@@ -54,6 +54,7 @@ NAMING_CONVENTION: Final = {
 
 ID = String(40)  # prefixed ids are at most 35 characters (lendcore.store.ids.ID_LENGTH)
 HASH = String(64)  # hex SHA-256 / HMAC-SHA-256
+KEY_ID = String(32)  # id of the blind-index key a row's hashes were made with (blind_index_keys)
 CODE = String(32)  # product codes, account codes, channel names
 STATUS = String(16)
 
@@ -91,6 +92,7 @@ class Customer(Base):
     phone_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_number_hash: Mapped[str | None] = mapped_column(HASH, unique=True)
     phone_hash: Mapped[str | None] = mapped_column(HASH, unique=True)
+    hash_key_id: Mapped[str | None] = mapped_column(KEY_ID)  # key of both hashes; None without PII
     birth_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(STATUS, default="active")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -119,6 +121,7 @@ class BankCard(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     card_number_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     card_number_hash: Mapped[str] = mapped_column(HASH, index=True)
+    hash_key_id: Mapped[str | None] = mapped_column(KEY_ID)
     bin: Mapped[str] = mapped_column(String(8))
     bank_name: Mapped[str] = mapped_column(String(64))
     last4: Mapped[str] = mapped_column(String(4))

@@ -15,6 +15,9 @@ bottom of :mod:`lendcore.store.models` so ``Base.metadata`` is complete. Migrati
 * ``blacklist_entries``: keyed hashes only (never the value), unique per kind.
 * ``limit_changes``: every change of a line's limit or status, with its reason code and actor.
 * ``drawdown_declines``: drawdown-time checks that declined (for the cooldown of the next check).
+* ``blind_index_keys``: every blind-index key id stored hashes may use, with the key's fingerprint
+  (migration ``0005_blind_index_keys``, which also added the ``hash_key_id`` columns: the key each
+  row's hashes were made with).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lendcore.store.ids import new_id
-from lendcore.store.models import CODE, HASH, ID, STATUS, Base, _one_of
+from lendcore.store.models import CODE, HASH, ID, KEY_ID, STATUS, Base, _one_of
 from lendcore.store.types import BigIntPK, JSONDocument, utc_now
 
 CONSENT_KINDS: Final = (
@@ -96,6 +99,8 @@ class CreditApplication(Base):
     device_id_hash: Mapped[str | None] = mapped_column(HASH)
     phone_hash: Mapped[str | None] = mapped_column(HASH)
     id_number_hash: Mapped[str | None] = mapped_column(HASH)
+    hash_key_id: Mapped[str | None] = mapped_column(KEY_ID)  # key of the phone and ID hashes
+    device_hash_key_id: Mapped[str | None] = mapped_column(KEY_ID)
     form: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(STATUS, default="pending")
     applied_on: Mapped[date] = mapped_column(Date)
@@ -172,6 +177,7 @@ class BlacklistEntry(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))
     value_hash: Mapped[str] = mapped_column(HASH)
+    hash_key_id: Mapped[str | None] = mapped_column(KEY_ID)
     reason: Mapped[str | None] = mapped_column(Text)
     added_by: Mapped[str] = mapped_column(ACTOR)
     added_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -212,3 +218,17 @@ class DrawdownDecline(Base):
     reason_codes: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     retry_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class BlindIndexKey(Base):
+    """A blind-index key id that stored hashes may use, and the fingerprint of its key.
+
+    Registered before the first hash is written with it; ``fingerprint`` is None only for ``h1`` on a
+    database that had hashes before key ids existed, until the first start with a key ring verifies
+    it. ``lendcore pii reindex`` removes the ids no stored hash uses any more."""
+
+    __tablename__ = "blind_index_keys"
+
+    key_id: Mapped[str] = mapped_column(KEY_ID, primary_key=True)
+    fingerprint: Mapped[str | None] = mapped_column(HASH)
+    registered_at: Mapped[datetime] = mapped_column(default=utc_now)
