@@ -182,6 +182,10 @@ class EbmModel:
     def feature_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
 
+    def axis_levels(self, term: Term) -> tuple[BinLevel, ...]:
+        """The binning of each axis of ``term``'s table."""
+        return tuple(self._slots[k][1] for k in term.slots)
+
     @property
     def base_points(self) -> float:
         return self.scaling.offset - self.scaling.factor * self.intercept

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lendcore.core.errors import ValidationError
 from lendcore.risk.scorecard import MISSING_LABEL, category_key, is_missing
@@ -217,3 +217,46 @@ def infer_columns(
         reports.append(ColumnReport(str(name), kind, "feature", detail=f"univariate AUC {auc:.3f}"))
     frame = pd.DataFrame(typed, index=df.index)
     return frame, reports
+
+
+@dataclass(slots=True)
+class PreparedData:
+    """The checked target and the screened, typed feature frame every model family trains on."""
+
+    frame: Any  # pd.DataFrame of the feature columns (numerical: float; categorical: text or None)
+    y: Any  # np.ndarray of 0/1, 1 = bad
+    bad_value: str
+    dropped_target_rows: int
+    columns: list[ColumnReport]
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {c.name: c.kind for c in self.columns if c.role == "feature"}
+
+
+def prepare(
+    df: pd.DataFrame,
+    target: str,
+    bad_value: object | None,
+    config: TrainingConfig,
+    *,
+    exclude: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+) -> PreparedData:
+    """Check the set-up and the target, screen the columns. Raises ValidationError with a stable code."""
+    if config.folds < 2:
+        raise ValidationError("need at least 2 folds", code="INVALID_FOLDS")
+    if len(df) == 0:
+        raise ValidationError("the data set has no rows", code="EMPTY_DATA")
+    df, y, bad, dropped = resolve_target(df, target, bad_value, config)
+    feats, columns = infer_columns(df, y, target, config, exclude=exclude, keep=keep, categorical=categorical)
+    if feats.shape[1] == 0:
+        raise ValidationError("no usable feature column after screening", code="NO_FEATURES")
+    return PreparedData(feats, y, bad, dropped, columns)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as plain mappings, as the request-path scorers receive them."""
+    out: list[dict[str, Any]] = frame.to_dict(orient="records")
+    return out

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from lendcore.core.errors import ValidationError
 from lendcore.risk.evaluation import auc, bands, feature_distributions, ks_statistic, score_distribution
 from lendcore.risk.scorecard import FORMAT_ID, Scorecard, parse_scorecard
-from lendcore.risk.screening import ColumnReport, infer_columns, resolve_target
+from lendcore.risk.screening import ColumnReport, infer_columns, prepare, records
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,6 +83,7 @@ class TrainingResult:
     #: The screened, typed feature frame and the final fit (for :func:`pipeline_scores`).
     frame: Any = None
     fit: Any = None
+    kind: str = "scorecard"
 
 
 # --- fitting one card ---------------------------------------------------------------------------
@@ -216,11 +217,6 @@ def _export(
     }
 
 
-def _records(feats: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = feats.to_dict(orient="records")
-    return out
-
-
 def train_scorecard(
     df: pd.DataFrame,
     target: str,
@@ -256,15 +252,10 @@ def _train(
     from sklearn.model_selection import StratifiedKFold
 
     config = config or TrainingConfig()
-    if config.folds < 2:
-        raise ValidationError("need at least 2 folds", code="INVALID_FOLDS")
-    if len(df) == 0:
-        raise ValidationError("the data set has no rows", code="EMPTY_DATA")
-    df, y, bad, dropped = resolve_target(df, target, bad_value, config)
-    feats, columns = infer_columns(df, y, target, config, exclude=exclude, keep=keep, categorical=categorical)
-    if feats.shape[1] == 0:
-        raise ValidationError("no usable feature column after screening", code="NO_FEATURES")
-    kinds = {c.name: c.kind for c in columns if c.role == "feature"}
+    data = prepare(df, target, bad_value, config, exclude=exclude, keep=keep, categorical=categorical)
+    feats, y, bad, columns = data.frame, data.y, data.bad_value, data.columns
+    dropped = data.dropped_target_rows
+    kinds = data.kinds
 
     # --- cross-validation: every supervised step on the training fold only ---
     oof_scores = np.zeros(len(y), dtype=np.int64)
@@ -277,7 +268,7 @@ def _train(
         card = parse_scorecard(
             _export(fit, config, model_id=model_id, version=version, target=target, bad_value=bad)
         )
-        results = [card.score(r) for r in _records(feats.iloc[test_idx])]
+        results = [card.score(r) for r in records(feats.iloc[test_idx])]
         s = [r.score for r in results]
         oof_scores[test_idx] = s
         oof_prob[test_idx] = [r.probability_bad for r in results]
@@ -288,7 +279,7 @@ def _train(
     fit = _fit(feats, y, kinds, config)
     artefact = _export(fit, config, model_id=model_id, version=version, target=target, bad_value=bad)
     base_card = parse_scorecard(artefact)
-    rows = _records(feats)
+    rows = records(feats)
     dev_scores = [base_card.score(r).score for r in rows]
     artefact["score_bands"] = bands(dev_scores, y.tolist())
     artefact["dev_distribution"] = {
@@ -308,6 +299,7 @@ def _train(
         for name in sorted(kinds, key=lambda n: -fit.iv.get(n, 0.0))
     ]
     metrics: dict[str, Any] = {
+        "model": "scorecard",
         "cv_auc": round(cv_auc, 6),
         "cv_auc_std": round(float(np.std(fold_auc)), 6),
         "gini": round(2 * cv_auc - 1, 6),
