@@ -63,9 +63,13 @@ def load_model(path: str | Path) -> Model:
             f"model artefact not found: {p}", code=scorecard.E_NOT_FOUND, path=str(p)
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"cannot read model artefact {p}: {exc}", code=scorecard.E_MALFORMED) from exc
+        raise ConfigurationError(
+            f"cannot read model artefact {p}: {exc}", code=scorecard.E_MALFORMED
+        ) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"model artefact is not valid JSON: {exc}", code=scorecard.E_MALFORMED) from exc
+        raise ConfigurationError(
+            f"model artefact is not valid JSON: {exc}", code=scorecard.E_MALFORMED
+        ) from exc
     return parse_model(data)

@@ -114,7 +114,9 @@ def _term_lines(result: EbmTrainingResult, out: Path) -> list[str]:
         file = f"shapes/{i:02d}_{_slug(term.name)}.png"
         _shape_plot(model, term, out / file)
         lines += [f"### {term.name}", "", f"![{term.name}]({file})", ""]
-    pairs = sorted((t for t in model.terms if len(t.features) > 1), key=lambda t: -importance.get(t.name, 0.0))
+    pairs = sorted(
+        (t for t in model.terms if len(t.features) > 1), key=lambda t: -importance.get(t.name, 0.0)
+    )
     lines += ["## Top interactions", ""]
     if not pairs:
         lines += ["None: the model has main terms only.", ""]
