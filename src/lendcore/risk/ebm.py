@@ -39,9 +39,9 @@ import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import pairwise, product
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, NamedTuple, cast
 
 from lendcore.core.errors import ConfigurationError
 from lendcore.risk.artefact_fields import FieldReader
@@ -135,13 +135,17 @@ class Term:
     strides: tuple[int, ...]
     scores: tuple[float, ...]  # row-major table, log-odds of bad
     labels: tuple[tuple[str, ...], ...]  # per axis, per bin
-    best: float  # lowest log-odds anywhere in the table (the best the term can give)
+    cell_labels: tuple[str, ...]  # per cell: the axes' bin labels joined by " × "
+    points: tuple[float, ...]  # −factor · score per cell (score points, higher = lower risk)
+    max_points: float  # the best points anywhere in the table
 
 
-@dataclass(frozen=True, slots=True)
-class TermContribution:
+class TermContribution(NamedTuple):
     """One term's part of a score. ``points`` is in score points (higher = lower risk);
-    ``max_points - points`` is what the value cost the applicant, as for the scorecard."""
+    ``max_points - points`` is what the value cost the applicant, as for the scorecard.
+
+    A named tuple rather than a frozen dataclass: one is built per term per score, and a frozen
+    dataclass costs three times as much to build (immutable either way; JSON as an object)."""
 
     feature: str  # the term's name: a feature, or "a & b" for an interaction
     value: FeatureValue | tuple[FeatureValue, ...]
@@ -202,24 +206,30 @@ class EbmModel:
     def score(self, features: Mapping[str, FeatureValue]) -> EbmResult:
         """Score one application. Absent features count as missing; extra keys are ignored."""
         get = features.get
-        bins = [level.index(get(name)) for name, level in self._slots]
-        factor = self.scaling.factor
+        values = [get(name) for name, _ in self._slots]
+        bins = [level.index(v) for (_, level), v in zip(self._slots, values, strict=True)]
         total = self.intercept
         contributions: list[TermContribution] = []
+        append = contributions.append
         for term in self.terms:
-            s = term.scores[_flat(term, bins)]
-            total += s
-            if len(term.slots) == 1:
-                b = bins[term.slots[0]]
-                value: FeatureValue | tuple[FeatureValue, ...] = get(term.features[0])
-                label = term.labels[0][b]
+            slots = term.slots
+            if len(slots) == 1:
+                k = slots[0]
+                b = bins[k]
+                s = term.scores[b]
+                append(
+                    TermContribution(
+                        term.name, values[k], term.labels[0][b], term.points[b], term.max_points, s
+                    )
+                )
             else:
-                value = tuple(get(n) for n in term.features)
-                label = " × ".join(lab[bins[k]] for lab, k in zip(term.labels, term.slots, strict=True))
-            contributions.append(
-                TermContribution(term.name, value, label, -factor * s, -factor * term.best, s)
-            )
-        score = round(self.scaling.offset - factor * total)
+                i = _flat(term, bins)
+                s = term.scores[i]
+                label = " × ".join([lab[bins[k]] for lab, k in zip(term.labels, slots, strict=True)])
+                value = tuple([values[k] for k in slots])
+                append(TermContribution(term.name, value, label, term.points[i], term.max_points, s))
+            total += s
+        score = round(self.scaling.offset - self.scaling.factor * total)
         return EbmResult(score, _sigmoid(total), total, tuple(contributions))
 
     def grade(self, score: int) -> str | None:
@@ -311,7 +321,7 @@ def _flatten(raw: Any, shape: Sequence[int], path: str) -> list[float]:
 
 
 def _parse_terms(
-    raw: list[Any], features: Mapping[str, EbmFeature]
+    raw: list[Any], features: Mapping[str, EbmFeature], factor: float
 ) -> tuple[tuple[Term, ...], tuple[tuple[str, BinLevel], ...]]:
     slots: dict[tuple[str, int], int] = {}
     slot_levels: list[tuple[str, BinLevel]] = []
@@ -345,6 +355,7 @@ def _parse_terms(
         shape = [a.n_bins for a in axes]
         scores = _flatten(_F.get(obj, "scores", path), shape, f"{path}.scores")
         strides = [math.prod(shape[k + 1 :]) for k in range(len(shape))]
+        points = tuple(-factor * x + 0.0 for x in scores)  # + 0.0: no −0 points
         terms.append(
             Term(
                 name,
@@ -353,7 +364,9 @@ def _parse_terms(
                 tuple(strides),
                 tuple(scores),
                 tuple(a.labels for a in axes),
-                min(scores),
+                tuple(" × ".join(cell) for cell in product(*(a.labels for a in axes))),
+                points,
+                max(points),
             )
         )
     return tuple(terms), tuple(slot_levels)
@@ -382,7 +395,7 @@ def parse_ebm(data: Any) -> EbmModel:
         names = [f.name for f in features]
         dup = sorted({n for n in names if names.count(n) > 1})
         raise ConfigurationError(f"ebm lists feature(s) twice: {', '.join(dup)}", code=E_DUPLICATE_FEATURE)
-    terms, slots = _parse_terms(_F.items(obj, "terms", ""), by_name)
+    terms, slots = _parse_terms(_F.items(obj, "terms", ""), by_name, scaling.factor)
     metrics = obj.get("metrics", {})
     if not isinstance(metrics, Mapping):
         raise _F.invalid("metrics", "must be an object")
