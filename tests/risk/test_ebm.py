@@ -170,3 +170,13 @@ def test_load_model_dispatches_on_the_format(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as missing:
         load_model(tmp_path / "nothing.json")
     assert missing.value.code == "SCORECARD_NOT_FOUND"
+
+
+def test_the_explanation_is_of_the_values_scored_even_if_the_input_changes_later() -> None:
+    features: dict[str, Any] = {"duration_in_month": 6, "purpose": "car (new)", "age_in_years": 22}
+    result = MODEL.score(features)
+    before = result.contributions
+    features.update(duration_in_month=40, purpose="castle", age_in_years=None)
+    assert result.contributions == before
+    assert [c.value for c in before[:3]] == [6, "car (new)", 22]
+    assert MODEL.score(features).contributions != before

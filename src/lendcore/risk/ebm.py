@@ -157,10 +157,20 @@ class TermContribution(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class EbmResult:
+    """A score. ``contributions`` (the explanation) is built when read, from the bins and values
+    captured at scoring time, so a decision that only needs the score does not pay for it."""
+
     score: int
     probability_bad: float
     log_odds: float
-    contributions: tuple[TermContribution, ...]
+    _model: EbmModel = field(repr=False, compare=False)
+    _values: tuple[FeatureValue, ...] = field(repr=False)
+    _bins: tuple[int, ...] = field(repr=False)
+
+    @property
+    def contributions(self) -> tuple[TermContribution, ...]:
+        """One entry per term, in the artefact's term order."""
+        return self._model.explain_bins(self._values, self._bins)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -195,42 +205,47 @@ class EbmModel:
         return self.scaling.offset - self.scaling.factor * self.intercept
 
     def log_odds(self, features: Mapping[str, FeatureValue]) -> float:
-        """``logit(p_bad)`` for one application (no contributions: the cheapest path)."""
+        """``logit(p_bad)`` for one application."""
         get = features.get
-        bins = [level.index(get(name)) for name, level in self._slots]
+        return self._total([level.index(get(name)) for name, level in self._slots])
+
+    def _total(self, bins: Sequence[int]) -> float:
         total = self.intercept
         for term in self.terms:
-            total += term.scores[_flat(term, bins)]
+            slots = term.slots
+            total += term.scores[bins[slots[0]] if len(slots) == 1 else _flat(term, bins)]
         return total
 
     def score(self, features: Mapping[str, FeatureValue]) -> EbmResult:
         """Score one application. Absent features count as missing; extra keys are ignored."""
         get = features.get
-        values = [get(name) for name, _ in self._slots]
-        bins = [level.index(v) for (_, level), v in zip(self._slots, values, strict=True)]
-        total = self.intercept
+        values = tuple([get(name) for name, _ in self._slots])
+        bins = tuple([level.index(v) for (_, level), v in zip(self._slots, values, strict=True)])
+        total = self._total(bins)
+        score = round(self.scaling.offset - self.scaling.factor * total)
+        return EbmResult(score, _sigmoid(total), total, self, values, bins)
+
+    def explain_bins(
+        self, values: Sequence[FeatureValue], bins: Sequence[int]
+    ) -> tuple[TermContribution, ...]:
+        """Per-term contributions for the slot values and bins of one scored application."""
         contributions: list[TermContribution] = []
         append = contributions.append
         for term in self.terms:
             slots = term.slots
             if len(slots) == 1:
                 k = slots[0]
-                b = bins[k]
-                s = term.scores[b]
-                append(
-                    TermContribution(
-                        term.name, values[k], term.labels[0][b], term.points[b], term.max_points, s
-                    )
-                )
+                i = bins[k]
+                value: FeatureValue | tuple[FeatureValue, ...] = values[k]
             else:
                 i = _flat(term, bins)
-                s = term.scores[i]
-                label = " × ".join([lab[bins[k]] for lab, k in zip(term.labels, slots, strict=True)])
                 value = tuple([values[k] for k in slots])
-                append(TermContribution(term.name, value, label, term.points[i], term.max_points, s))
-            total += s
-        score = round(self.scaling.offset - self.scaling.factor * total)
-        return EbmResult(score, _sigmoid(total), total, tuple(contributions))
+            append(
+                TermContribution(
+                    term.name, value, term.cell_labels[i], term.points[i], term.max_points, term.scores[i]
+                )
+            )
+        return tuple(contributions)
 
     def grade(self, score: int) -> str | None:
         for band in self.score_bands:
