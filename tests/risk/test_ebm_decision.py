@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.origination.explain import explain_decision, replay_decision
 from lendcore.risk.decision import DecisionConfig, decide, replay, same_outcome, to_record
-from lendcore.risk.ebm import load_ebm
+from lendcore.risk.ebm_artefact import load_ebm
 from lendcore.risk.features import build_features
 from lendcore.risk.strategy import default_strategies
 from lendcore.store.engine import unit_of_work

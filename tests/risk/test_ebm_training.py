@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sklearn.model_selection import StratifiedKFold
 
 from lendcore.core.errors import ValidationError
-from lendcore.risk.ebm import parse_ebm
+from lendcore.risk.ebm_artefact import parse_ebm
 from lendcore.risk.ebm_training import EbmConfig, EbmTrainingResult, estimator, export_ebm, train_ebm
 from lendcore.risk.model_selection import choose, train_model
 from lendcore.risk.screening import prepare, records

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from lendcore.core.errors import ConfigurationError
-from lendcore.risk import ebm, scorecard
+from lendcore.risk import ebm, ebm_artefact, scorecard
 from lendcore.risk.ebm import EbmModel
 from lendcore.risk.scorecard import Scorecard
 
@@ -43,7 +43,7 @@ def parse_model(data: object) -> Model:
     """Validate a decoded artefact of either family (dispatch on ``format``)."""
     fmt = data.get("format") if isinstance(data, dict) else None
     if fmt == ebm.FORMAT_ID:
-        return ebm.parse_ebm(data)
+        return ebm_artefact.parse_ebm(data)
     if fmt == scorecard.FORMAT_ID:
         return scorecard.parse_scorecard(data)
     raise ConfigurationError(

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lendcore.core.errors import ValidationError
-from lendcore.risk.ebm import FORMAT_ID, EbmModel, parse_ebm
+from lendcore.risk.ebm import FORMAT_ID, EbmModel
+from lendcore.risk.ebm_artefact import parse_ebm
 from lendcore.risk.evaluation import auc, bands, feature_distributions, ks_statistic, score_distribution
 from lendcore.risk.screening import ColumnReport, prepare, records
 from lendcore.risk.training import TrainingConfig
