@@ -227,3 +227,10 @@ def test_auto_trains_both_on_the_same_folds_and_records_why(result: EbmTrainingR
     assert kept.metrics["selection"]["chosen"] == expected and kept.metrics["selection"]["margin"] == 0.0
     assert kept.metrics["alternative"]["model"] != kept.kind
     assert len(kept.metrics["cv_fold_auc"]) == len(kept.metrics["alternative"]["cv_fold_auc"]) == FAST.folds
+
+
+def test_a_category_never_seen_in_development_is_neutral(result: EbmTrainingResult) -> None:
+    row = records(result.frame.iloc[:1])[0] | {"housing": "castle", "has_phone": "7"}
+    contributions = {c.feature: c for c in result.model.score(row).contributions}
+    assert contributions["housing"].bin == contributions["has_phone"].bin == "Other"
+    assert contributions["housing"].log_odds == contributions["has_phone"].log_odds == 0.0
