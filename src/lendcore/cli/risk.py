@@ -1,6 +1,6 @@
-"""``lendcore risk``: scorecard development (train) and monitoring.
+"""``lendcore risk``: model development (train: scorecard, EBM or auto) and monitoring.
 
-Heavy libraries (optbinning, pandas, scikit-learn, matplotlib) are imported inside the commands so
+Heavy libraries (optbinning, interpret, pandas, scikit-learn, matplotlib) are imported inside the commands so
 ``lendcore --help`` stays fast.
 """
 
@@ -41,6 +41,15 @@ def _quiet_solver_logs() -> None:
     logging.getLogger("__cvxpy__").addFilter(lambda record: record.levelno >= logging.ERROR)
 
 
+def _write_json(path: Path, data: Any, *, compact: bool = False) -> None:
+    text = (
+        json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if compact
+        else json.dumps(data, indent=1, ensure_ascii=False)
+    )
+    path.write_text(text + "\n", encoding="utf-8")
+
+
 @risk_app.command("train")
 def train(
     data: Annotated[Path, typer.Option("--data", help="Training data (CSV with a header row).")],
@@ -49,6 +58,17 @@ def train(
     bad: Annotated[
         str | None, typer.Option("--bad", help="Value of the target meaning bad (default: guessed).")
     ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="scorecard (WOE + logistic), ebm (Explainable Boosting Machine), or auto (train both, "
+            "keep the EBM only if its CV AUC is at least --margin higher).",
+        ),
+    ] = "scorecard",
+    margin: Annotated[
+        float, typer.Option("--margin", help="With --model auto: AUC gain the EBM needs.")
+    ] = 0.01,
     folds: Annotated[int, typer.Option("--folds", min=2, max=20)] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     model_id: Annotated[str | None, typer.Option("--model-id", help="Default: the data file's name.")] = None,
@@ -61,26 +81,50 @@ def train(
     base_score: Annotated[float, typer.Option("--base-score")] = 600.0,
     base_odds: Annotated[float, typer.Option("--base-odds")] = 50.0,
     min_iv: Annotated[float, typer.Option("--min-iv")] = 0.02,
+    interactions: Annotated[int, typer.Option("--interactions", help="EBM: pairwise interactions.")] = 5,
+    max_bins: Annotated[int, typer.Option("--max-bins", help="EBM: bins per feature.")] = 32,
+    outer_bags: Annotated[int, typer.Option("--outer-bags", help="EBM: bagged fits averaged.")] = 8,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", help="EBM: boosting rounds at most.")] = 5000,
+    jobs: Annotated[int, typer.Option("--jobs", help="EBM: parallel fits (-1: all cores).")] = 1,
     source: Annotated[str | None, typer.Option("--source", help="Data source text for the card.")] = None,
 ) -> None:
-    """Train a scorecard: CV metrics, scorecard.json, metrics.json and model_card.md in OUT."""
+    """Train a model: CV metrics, the artefact (scorecard.json or ebm.json), metrics.json and
+    model_card.md in OUT."""
     _quiet_solver_logs()
     try:
+        from lendcore.risk.ebm_training import EbmConfig, EbmTrainingResult
         from lendcore.risk.model_card import write_model_card
-        from lendcore.risk.training import TrainingConfig, train_scorecard
+        from lendcore.risk.model_card_ebm import write_ebm_model_card
+        from lendcore.risk.model_selection import MODEL_KINDS, train_model
+        from lendcore.risk.training import TrainingConfig
 
-        df = _read_csv(data)
+        if model not in MODEL_KINDS:
+            raise ValidationError(
+                f"--model must be one of {', '.join(MODEL_KINDS)}, not {model!r}", code="INVALID_MODEL_KIND"
+            )
         if pdo <= 0 or base_odds <= 0:
             raise ValidationError("--pdo and --base-odds must be positive", code="INVALID_SCALING")
+        ebm = EbmConfig(
+            interactions=interactions,
+            max_bins=max_bins,
+            max_interaction_bins=max_bins,
+            outer_bags=outer_bags,
+            max_rounds=max_rounds,
+            n_jobs=jobs,
+        )
+        df = _read_csv(data)
         config = TrainingConfig(
             pdo=pdo, base_score=base_score, base_odds=base_odds, min_iv=min_iv, folds=folds, seed=seed
         )
         src = source or f"{data.name} ({len(df)} rows)"
-        result = train_scorecard(
+        result, selection = train_model(
+            model,
             df,
             target,
             bad,
             config=config,
+            ebm=ebm,
+            margin=margin,
             model_id=model_id or data.stem,
             version=version,
             exclude=exclude or (),
@@ -88,13 +132,15 @@ def train(
             data_source=src,
         )
         out.mkdir(parents=True, exist_ok=True)
-        (out / "scorecard.json").write_text(
-            json.dumps(result.artefact, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        (out / "metrics.json").write_text(
-            json.dumps(result.metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        write_model_card(result, out, title=model_id or data.stem, data_source=src)
+        written = "ebm.json" if result.kind == "ebm" else "scorecard.json"
+        stale = out / ("scorecard.json" if result.kind == "ebm" else "ebm.json")
+        stale.unlink(missing_ok=True)  # an earlier run's other artefact would contradict this card
+        _write_json(out / written, result.artefact, compact=result.kind == "ebm")
+        _write_json(out / "metrics.json", result.metrics)
+        if isinstance(result, EbmTrainingResult):
+            write_ebm_model_card(result, out, title=model_id or data.stem, data_source=src)
+        else:
+            write_model_card(result, out, title=model_id or data.stem, data_source=src)
     except LendcoreError as error:
         raise fail(error) from error
     except OSError as exc:
@@ -102,17 +148,25 @@ def train(
 
     m = result.metrics
     console.print(
-        f"rows {m['n_rows']}  bad rate {m['bad_rate']:.1%}  features {m['n_features']}/{len(result.iv_table)}"
+        f"model {result.kind}  rows {m['n_rows']}  bad rate {m['bad_rate']:.1%}  features {m['n_features']}"
     )
     console.print(
         f"{m['folds']}-fold CV ROC AUC {m['cv_auc']:.3f} ± {m['cv_auc_std']:.3f}  "
         f"Gini {m['gini']:.3f}  KS {m['ks']:.3f}"
     )
+    if selection.requested == "auto":
+        console.print(f"auto: kept {selection.chosen}: {selection.reason}", markup=False)
     for c in result.columns:
         if c.role == "excluded":
             console.print(f"excluded {c.name}: {c.reason} ({c.detail})", markup=False)
-    console.print("IV: " + ", ".join(f"{r['name']} {r['iv']:.3f}" for r in result.iv_table[:8]), markup=False)
-    console.print(f"wrote {out / 'scorecard.json'}, metrics.json, model_card.md", markup=False)
+    if isinstance(result, EbmTrainingResult):
+        top = ", ".join(f"{n} {v:.3f}" for n, v in result.term_importances[:8])
+        console.print(f"terms (mean |log-odds|): {top}", markup=False)
+    else:
+        console.print(
+            "IV: " + ", ".join(f"{r['name']} {r['iv']:.3f}" for r in result.iv_table[:8]), markup=False
+        )
+    console.print(f"wrote {out / written}, metrics.json, model_card.md", markup=False)
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
@@ -160,7 +214,8 @@ def monitor_cmd(
         str | None, typer.Option("--until", help="With --from-db: last business date (default: today).")
     ] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="scorecard.json or its directory (default: shipped).")
+        Path | None,
+        typer.Option("--model", help="scorecard.json / ebm.json or its directory (default: shipped)."),
     ] = None,
     outcome: Annotated[
         str | None, typer.Option("--outcome", help="Outcome column (default: the model's target).")
@@ -182,11 +237,12 @@ def monitor_cmd(
     ] = False,
 ) -> None:
     """PSI of scores and CSI of features against the development sample, with warnings."""
+    from lendcore.risk.artefacts import load_model
     from lendcore.risk.monitoring import monitor
-    from lendcore.risk.scorecard import default_scorecard, load_scorecard
+    from lendcore.risk.scorecard import default_scorecard
 
     try:
-        card = load_scorecard(model) if model else default_scorecard()
+        card = load_model(model) if model else default_scorecard()
         if card.dev_score_distribution is None:
             raise ConfigurationError(
                 "the model has no development distribution to compare with",

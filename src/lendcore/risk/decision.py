@@ -353,6 +353,8 @@ def to_jsonable(value: Any) -> Any:
         return value.isoformat()
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple reads as an object
+        return {name: to_jsonable(v) for name, v in zip(value._fields, value, strict=True)}
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, frozenset | set):

@@ -6,16 +6,31 @@ it), so they show the expected behaviour on new applications, not the in-sample 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from lendcore.risk.screening import ColumnReport
     from lendcore.risk.training import TrainingResult
 
 PLOTS = ("score_distribution.png", "roc.png", "calibration.png")
 
 
-def _calibration(result: TrainingResult, n_bands: int = 10) -> list[dict[str, Any]]:
+class CrossValidated(Protocol):
+    """What the performance plots need from a training result of any model family."""
+
+    @property
+    def oof_scores(self) -> Sequence[int]: ...
+    @property
+    def oof_probability(self) -> Sequence[float]: ...
+    @property
+    def y(self) -> Sequence[int]: ...
+    @property
+    def metrics(self) -> Mapping[str, Any]: ...
+
+
+def calibration_table(result: CrossValidated, n_bands: int = 10) -> list[dict[str, Any]]:
     import numpy as np
 
     scores = np.asarray(result.oof_scores)
@@ -38,7 +53,7 @@ def _calibration(result: TrainingResult, n_bands: int = 10) -> list[dict[str, An
     return rows
 
 
-def _plots(result: TrainingResult, out: Path, calibration: list[dict[str, Any]]) -> None:
+def performance_plots(result: CrossValidated, out: Path, calibration: list[dict[str, Any]]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,11 +103,95 @@ def _plots(result: TrainingResult, out: Path, calibration: list[dict[str, Any]])
     plt.close(fig)
 
 
+def selection_lines(metrics: Mapping[str, Any]) -> list[str]:
+    """The card's "Model selection" section when ``risk train --model auto`` chose the family."""
+    sel = metrics.get("selection")
+    if not sel or sel.get("requested") != "auto":
+        return []
+    alt = metrics.get("alternative", {})
+    return [
+        "## Model selection",
+        "",
+        f"`--model auto` trained the scorecard and the EBM on the same folds and kept **{sel['chosen']}**: "
+        f"{sel['reason']}.",
+        "",
+        f"Alternative not kept: {alt.get('model', '?')}, CV AUC {alt.get('cv_auc', float('nan')):.3f} "
+        f"± {alt.get('cv_auc_std', float('nan')):.3f} (folds: "
+        + ", ".join(f"{a:.3f}" for a in alt.get("cv_fold_auc", []))
+        + ").",
+        "",
+    ]
+
+
+def performance_lines(metrics: Mapping[str, Any], how: str) -> list[str]:
+    m = metrics
+    return [
+        "## Performance",
+        "",
+        f"Stratified {m['folds']}-fold cross-validation (seed {m['seed']}); {how}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| CV ROC AUC (mean ± std) | {m['cv_auc']:.3f} ± {m['cv_auc_std']:.3f} |",
+        f"| fold AUCs | {', '.join(f'{a:.3f}' for a in m['cv_fold_auc'])} |",
+        f"| Gini (2·AUC − 1) | {m['gini']:.3f} |",
+        f"| KS (mean over folds) | {m['ks']:.3f} |",
+        f"| in-sample AUC / KS (final fit) | {m['train_auc']:.3f} / {m['train_ks']:.3f} |",
+        f"| features in the model | {m['n_features']} |",
+        "",
+        "![Score distribution](score_distribution.png) ![ROC](roc.png)",
+        "",
+        "## Calibration by score band (out of fold)",
+        "",
+        "![Calibration](calibration.png)",
+        "",
+        "| scores | rows | observed bad rate | predicted bad rate |",
+        "|---|---|---|---|",
+    ]
+
+
+def grade_lines(artefact: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## Suggested grades (development sample quintiles)",
+        "",
+        "| grade | scores | share | bad rate |",
+        "|---|---|---|---|",
+    ]
+    for b in artefact.get("score_bands", []):
+        lo = "" if b["min_score"] is None else str(b["min_score"])
+        hi = "" if b["max_score"] is None else str(b["max_score"])
+        rate = "" if b["dev_bad_rate"] is None else f"{b['dev_bad_rate']:.3f}"
+        lines.append(f"| {b['grade']} | [{lo}, {hi}) | {b['dev_share']:.1%} | {rate} |")
+    return lines
+
+
+def excluded_lines(columns: Sequence[ColumnReport]) -> list[str]:
+    excluded = [c for c in columns if c.role == "excluded"]
+    lines = ["", "## Excluded columns", ""]
+    if excluded:
+        lines += ["| column | reason | detail |", "|---|---|---|"]
+        lines += [f"| {c.name} | {c.reason} | {c.detail} |" for c in excluded]
+    else:
+        lines.append("None: no id-like, constant or leakage-prone column was found.")
+    return lines
+
+
+MONITORING_LINES = [
+    "## Monitoring",
+    "",
+    "`lendcore risk monitor --model DIR --data recent.csv` compares recent applications with the "
+    "development distributions stored in the artefact: PSI of the score and CSI of each feature "
+    "(warn at 0.1, alert at 0.25), approval and rule-hit rates, and KS / Gini on matured rows.",
+    "",
+]
+
+
 def write_model_card(result: TrainingResult, out: Path, *, title: str, data_source: str) -> Path:
     """Write ``model_card.md`` and its plots into ``out``; return the card's path."""
     out.mkdir(parents=True, exist_ok=True)
-    calibration = _calibration(result)
-    _plots(result, out, calibration)
+    calibration = calibration_table(result)
+    performance_plots(result, out, calibration)
     m = result.metrics
     art = result.artefact
     sc = art["scaling"]
@@ -110,45 +209,18 @@ def write_model_card(result: TrainingResult, out: Path, *, title: str, data_sour
         f"logistic regression (L2, C = {m['config']['c']}), points scaled with PDO {sc['pdo']:g}, "
         f"{sc['base_score']:g} points at odds {sc['base_odds']:g}:1 good:bad. Higher score = lower risk.",
         "",
-        "## Performance",
-        "",
-        f"Stratified {m['folds']}-fold cross-validation (seed {m['seed']}); binning and regression fitted "
-        "on each training fold only; held-out rows scored by the exported card.",
-        "",
-        "| metric | value |",
-        "|---|---|",
-        f"| CV ROC AUC (mean ± std) | {m['cv_auc']:.3f} ± {m['cv_auc_std']:.3f} |",
-        f"| fold AUCs | {', '.join(f'{a:.3f}' for a in m['cv_fold_auc'])} |",
-        f"| Gini (2·AUC − 1) | {m['gini']:.3f} |",
-        f"| KS (mean over folds) | {m['ks']:.3f} |",
-        f"| in-sample AUC / KS (final fit) | {m['train_auc']:.3f} / {m['train_ks']:.3f} |",
-        f"| features in the card | {m['n_features']} |",
-        "",
-        "![Score distribution](score_distribution.png) ![ROC](roc.png)",
-        "",
-        "## Calibration by score band (out of fold)",
-        "",
-        "![Calibration](calibration.png)",
-        "",
-        "| scores | rows | observed bad rate | predicted bad rate |",
-        "|---|---|---|---|",
+        *selection_lines(m),
+        *performance_lines(
+            m,
+            "binning and regression fitted on each training fold only; "
+            "held-out rows scored by the exported card.",
+        ),
     ]
     for c in calibration:
         lines.append(
             f"| {c['min_score']}–{c['max_score']} | {c['n']} | {c['observed']:.3f} | {c['predicted']:.3f} |"
         )
-    lines += [
-        "",
-        "## Suggested grades (development sample quintiles)",
-        "",
-        "| grade | scores | share | bad rate |",
-        "|---|---|---|---|",
-    ]
-    for b in art.get("score_bands", []):
-        lo = "" if b["min_score"] is None else str(b["min_score"])
-        hi = "" if b["max_score"] is None else str(b["max_score"])
-        rate = "" if b["dev_bad_rate"] is None else f"{b['dev_bad_rate']:.3f}"
-        lines.append(f"| {b['grade']} | [{lo}, {hi}) | {b['dev_share']:.1%} | {rate} |")
+    lines += grade_lines(art)
     lines += [
         "",
         "## Information value",
@@ -161,13 +233,7 @@ def write_model_card(result: TrainingResult, out: Path, *, title: str, data_sour
             f"| {row['name']} | {row['kind']} | {row['iv']:.4f} | {row['n_bins']} | "
             f"{'yes' if row['selected'] else 'no'} |"
         )
-    excluded = [c for c in result.columns if c.role == "excluded"]
-    lines += ["", "## Excluded columns", ""]
-    if excluded:
-        lines += ["| column | reason | detail |", "|---|---|---|"]
-        lines += [f"| {c.name} | {c.reason} | {c.detail} |" for c in excluded]
-    else:
-        lines.append("None: no id-like, constant or leakage-prone column was found.")
+    lines += excluded_lines(result.columns)
     if result.wrong_sign_dropped:
         lines += [
             "",
@@ -188,14 +254,7 @@ def write_model_card(result: TrainingResult, out: Path, *, title: str, data_sour
         if f["kind"] == "categorical":
             lines.append(f"| Other | {f['other_points']} |")
         lines += [f"| Missing | {f['missing_points']} |", ""]
-    lines += [
-        "## Monitoring",
-        "",
-        "`lendcore risk monitor --data recent.csv` compares recent applications with the development "
-        "distributions stored in the artefact: PSI of the score and CSI of each feature "
-        "(warn at 0.1, alert at 0.25), approval and rule-hit rates, and KS / Gini on matured rows.",
-        "",
-    ]
+    lines += MONITORING_LINES
     path = out / "model_card.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

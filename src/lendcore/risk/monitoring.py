@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lendcore.core.errors import ValidationError
+from lendcore.risk.ebm import EbmModel
 from lendcore.risk.scorecard import Scorecard, category_key, is_missing
+
+#: Any model artefact with development distributions (scorecard or EBM): monitoring reads only
+#: ``features`` (``name``, ``assign``), ``score``, the development distributions and metrics.
+MonitoredModel = Scorecard | EbmModel
 
 EPSILON = 1e-4
 
@@ -190,7 +195,7 @@ def ks_of_scores(bad: Sequence[int], scores: Sequence[float]) -> float:
     return best
 
 
-def _score_bins(card: Scorecard) -> list[str]:
+def _score_bins(card: MonitoredModel) -> list[str]:
     dist = card.dev_score_distribution
     assert dist is not None
     edges = dist.edges
@@ -213,7 +218,7 @@ def _hits(value: object) -> list[str]:
 
 
 def monitor(
-    scorecard: Scorecard,
+    scorecard: MonitoredModel,
     records: Iterable[Mapping[str, Any]],
     *,
     outcome_field: str | None = None,

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from lendcore.core.errors import ConfigurationError, ValidationError
+from lendcore.risk.artefact_fields import FieldReader
 
 FORMAT_ID: Final = "lendcore.scorecard/1"
 #: Directory (inside the package) holding the shipped default model.
@@ -97,7 +98,7 @@ def category_key(value: object) -> str:
     return str(value)
 
 
-def _as_number(feature: str, value: object) -> float:
+def as_number(feature: str, value: object) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
@@ -198,7 +199,7 @@ class NumericalFeature:
             return b.label, b.points
         if is_missing(value):
             return MISSING_LABEL, self.missing_points
-        x = _as_number(self.name, value)
+        x = as_number(self.name, value)
         if x != x:
             return MISSING_LABEL, self.missing_points
         b = self.bins[bisect_right(self._edges, x)]
@@ -332,50 +333,14 @@ def _other(f: Feature) -> list[int]:
 
 
 # --- loading and validation ---------------------------------------------------------------------
-def _invalid(path: str, message: str, code: str = E_INVALID_FIELD) -> ConfigurationError:
-    return ConfigurationError(f"scorecard {path}: {message}", code=code, field=path)
-
-
-def _get(obj: Mapping[str, Any], key: str, path: str) -> Any:
-    if key not in obj:
-        raise _invalid(f"{path}.{key}" if path else key, "is required")
-    return obj[key]
-
-
-def _str(obj: Mapping[str, Any], key: str, path: str) -> str:
-    value = _get(obj, key, path)
-    if not isinstance(value, str) or not value:
-        raise _invalid(f"{path}.{key}" if path else key, "must be a non-empty string")
-    return value
-
-
-def _int(obj: Mapping[str, Any], key: str, path: str) -> int:
-    value = _get(obj, key, path)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _invalid(f"{path}.{key}" if path else key, "must be an integer")
-    return value
-
-
-def _num(obj: Mapping[str, Any], key: str, path: str, *, positive: bool = False) -> float:
-    value = _get(obj, key, path)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise _invalid(f"{path}.{key}" if path else key, "must be a finite number")
-    if positive and value <= 0:
-        raise _invalid(f"{path}.{key}" if path else key, "must be positive")
-    return float(value)
-
-
-def _list(obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
-    value = _get(obj, key, path)
-    if not isinstance(value, list):
-        raise _invalid(f"{path}.{key}" if path else key, "must be a list")
-    return value
-
-
-def _obj(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _invalid(path, "must be an object")
-    return value
+_SC = FieldReader("scorecard", E_INVALID_FIELD, E_BAD_BINS)
+_invalid = _SC.invalid
+_get = _SC.get
+_str = _SC.text
+_int = _SC.integer
+_num = _SC.number
+_list = _SC.items
+_obj = _SC.mapping
 
 
 def _parse_feature(raw: Any, path: str) -> Feature:
@@ -421,47 +386,55 @@ def _parse_feature(raw: Any, path: str) -> Feature:
     raise _invalid(f"{path}.kind", f"must be 'numerical' or 'categorical', not {kind!r}")
 
 
-def _parse_bands(raw: Any) -> tuple[ScoreBand, ...]:
+def parse_bands(raw: Any, reader: FieldReader = _SC) -> tuple[ScoreBand, ...]:
+    """Score bands (see the module docstring); faults name the artefact family of ``reader``."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _invalid("score_bands", "must be a list")
+        raise reader.invalid("score_bands", "must be a list")
     bands: list[ScoreBand] = []
     for i, b in enumerate(raw):
         path = f"score_bands[{i}]"
-        bo = _obj(b, path)
+        bo = reader.mapping(b, path)
         lo, hi = bo.get("min_score"), bo.get("max_score")
         for key, v in (("min_score", lo), ("max_score", hi)):
             if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
-                raise _invalid(f"{path}.{key}", "must be an integer or null")
+                raise reader.invalid(f"{path}.{key}", "must be an integer or null")
         if lo is not None and hi is not None and lo >= hi:
-            raise _invalid(path, "min_score must be below max_score", E_BAD_BINS)
-        bands.append(ScoreBand(_str(bo, "grade", path), lo, hi))
+            raise reader.invalid(path, "min_score must be below max_score", reader.bad_bins_code)
+        bands.append(ScoreBand(reader.text(bo, "grade", path), lo, hi))
     return tuple(bands)
 
 
-def _parse_dev(raw: Any) -> tuple[ScoreDistribution | None, dict[str, dict[str, float]]]:
+def parse_dev_distribution(
+    raw: Any, reader: FieldReader = _SC
+) -> tuple[ScoreDistribution | None, dict[str, dict[str, float]]]:
+    """The development score and feature-bin distributions (for monitoring)."""
     if raw is None:
         return None, {}
-    obj = _obj(raw, "dev_distribution")
+    obj = reader.mapping(raw, "dev_distribution")
     score: ScoreDistribution | None = None
     if obj.get("score") is not None:
-        so = _obj(obj["score"], "dev_distribution.score")
-        edges = _list(so, "edges", "dev_distribution.score")
-        shares = _list(so, "shares", "dev_distribution.score")
+        so = reader.mapping(obj["score"], "dev_distribution.score")
+        edges = reader.items(so, "edges", "dev_distribution.score")
+        shares = reader.items(so, "shares", "dev_distribution.score")
         if len(shares) != len(edges) + 1:
-            raise _invalid("dev_distribution.score", "needs len(shares) == len(edges) + 1", E_BAD_BINS)
+            raise reader.invalid(
+                "dev_distribution.score", "needs len(shares) == len(edges) + 1", reader.bad_bins_code
+            )
         if any(not isinstance(x, (int, float)) for x in [*edges, *shares]):
-            raise _invalid("dev_distribution.score", "edges and shares must be numbers")
+            raise reader.invalid("dev_distribution.score", "edges and shares must be numbers")
         if any(b <= a for a, b in pairwise(edges)):
-            raise _invalid("dev_distribution.score.edges", "must strictly increase", E_BAD_BINS)
+            raise reader.invalid(
+                "dev_distribution.score.edges", "must strictly increase", reader.bad_bins_code
+            )
         score = ScoreDistribution(tuple(float(e) for e in edges), tuple(float(s) for s in shares))
     feats: dict[str, dict[str, float]] = {}
-    fo = _obj(obj.get("features", {}), "dev_distribution.features")
+    fo = reader.mapping(obj.get("features", {}), "dev_distribution.features")
     for name, dist in fo.items():
-        d = _obj(dist, f"dev_distribution.features.{name}")
+        d = reader.mapping(dist, f"dev_distribution.features.{name}")
         if any(not isinstance(v, (int, float)) for v in d.values()):
-            raise _invalid(f"dev_distribution.features.{name}", "shares must be numbers")
+            raise reader.invalid(f"dev_distribution.features.{name}", "shares must be numbers")
         feats[str(name)] = {str(k): float(v) for k, v in d.items()}
     return score, feats
 
@@ -490,7 +463,7 @@ def parse_scorecard(data: Any) -> Scorecard:
         raise ConfigurationError(
             f"scorecard lists feature(s) twice: {', '.join(dup)}", code=E_DUPLICATE_FEATURE
         )
-    dev_score, dev_feats = _parse_dev(obj.get("dev_distribution"))
+    dev_score, dev_feats = parse_dev_distribution(obj.get("dev_distribution"))
     metrics = obj.get("metrics", {})
     if not isinstance(metrics, Mapping):
         raise _invalid("metrics", "must be an object")
@@ -504,7 +477,7 @@ def parse_scorecard(data: Any) -> Scorecard:
         scaling=scaling,
         base_points=_int(obj, "base_points", ""),
         features=features,
-        score_bands=_parse_bands(obj.get("score_bands")),
+        score_bands=parse_bands(obj.get("score_bands")),
         dev_score_distribution=dev_score,
         dev_feature_distributions=dev_feats,
         metrics=dict(metrics),
