@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.calendar import add_months
-from lendcore.origination.drawdown_check import check_drawdown
+from lendcore.origination.drawdown_check import check_drawdown, drawdown_context
 from lendcore.origination.limits import LimitPolicy, reevaluate_limits
-from lendcore.servicing.lines import open_credit_line
+from lendcore.servicing.lines import freeze_line, open_credit_line
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import CreditLine, JobRun, Payment
 from lendcore.store.models_origination import DrawdownDecline, LimitChange
@@ -197,3 +197,19 @@ def test_drawdown_check(session_factory: sessionmaker[Session]) -> None:
             session, line_id=line_id, amount=100_00, business_date=TODAY + timedelta(days=40)
         )
         assert "LINE_FROZEN" in frozen.reason_codes
+
+
+def test_the_drawdown_check_sees_pending_drawdowns_and_a_frozen_line(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """One available-limit rule (core.credit_line) for the check as for the draw: a pending
+    drawdown holds the limit, and a frozen line has nothing available."""
+    with unit_of_work(session_factory) as session:
+        line = _line(session, limit=10_000_00)
+        add_contract(session, line, principal=3_000_00, outstanding_principal=3_000_00)
+        add_contract(session, line, principal=2_000_00, outstanding_principal=0, status="pending")
+        ctx = drawdown_context(session, line_id=line.id, amount=100_00, business_date=LATER)
+        assert ctx.available_limit == 5_000_00
+        freeze_line(session, line.id, reason_code="TEST", business_date=LATER, actor="t")
+        frozen = drawdown_context(session, line_id=line.id, amount=100_00, business_date=LATER)
+        assert (frozen.available_limit, frozen.line_frozen) == (0, True)

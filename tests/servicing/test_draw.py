@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import BusinessRuleError, ConflictError, LendcoreError, ValidationError
-from lendcore.servicing.draw import draw, line_available, quote_drawdown
-from lendcore.servicing.lines import freeze_line
+from lendcore.servicing.draw import draw, quote_drawdown
+from lendcore.servicing.lines import freeze_line, line_available
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, CreditLine, JournalEntry, LoanTransaction, Payment, ScheduleRow
 from tests.servicing.support import D0, RELAXED, assert_invariants, do_draw, key, open_line, snapshot

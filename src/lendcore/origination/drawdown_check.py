@@ -3,8 +3,8 @@
 :func:`check_drawdown` builds a :class:`lendcore.risk.decision.DrawdownContext` for one line and
 amount and calls :func:`lendcore.risk.decision.evaluate_drawdown`:
 
-* available limit = limit − outstanding principal of the line's open contracts
-  (:func:`lendcore.servicing.lines.available_limit`; the draw use case subtracts pending drawdowns);
+* available limit (:mod:`lendcore.core.credit_line`: limit − outstanding principal − pending
+  drawdowns, 0 unless the line is active);
 * line frozen; current days past due on any of the customer's contracts; *new* overdue since the
   line was opened or its limit last reviewed (an ``OVERDUE_FREEZE`` / ``OVERDUE_LOWER`` limit change
   since then); drawdowns on the line in the last days (contract start dates); failed inbound
@@ -30,7 +30,7 @@ from lendcore.core.money import Fen
 from lendcore.origination.blacklist import blacklist_hits
 from lendcore.risk.decision import DrawdownConfig, DrawdownContext, DrawdownDecision, evaluate_drawdown
 from lendcore.risk.rules import BlacklistKind
-from lendcore.servicing.lines import outstanding_principal
+from lendcore.servicing.lines import line_available
 from lendcore.store.models import BankCard, Contract, CreditLine, Customer, Payment
 from lendcore.store.models_origination import DrawdownDecline, LimitChange
 
@@ -54,7 +54,7 @@ def drawdown_context(
         raise BusinessRuleError("the credit line is closed", code="LINE_CLOSED")
     customer = session.get(Customer, line.customer_id)
     assert customer is not None
-    available = max(0, line.credit_limit - outstanding_principal(session, line_id))
+    available = line_available(session, line)
     dpd = session.scalar(
         select(func.coalesce(func.max(Contract.days_past_due), 0)).where(
             Contract.customer_id == line.customer_id, Contract.status.in_(("active", "written-off"))

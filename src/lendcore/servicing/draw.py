@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendcore.core.apr import apr as disclosed_apr
@@ -48,10 +48,11 @@ from lendcore.servicing.contracts import (
     terms_for_product,
     write_schedule,
 )
+from lendcore.servicing.lines import line_available
 from lendcore.store.engine import for_update
 from lendcore.store.idempotency import fingerprint, run_idempotent
 from lendcore.store.ids import new_id
-from lendcore.store.models import BankCard, Contract, CreditLine
+from lendcore.store.models import BankCard, CreditLine
 
 #: Declared purposes a consumption product accepts (PRODUCT.md §3).
 CONSUMPTION_PURPOSES: Final = frozenset(
@@ -188,23 +189,6 @@ def quote_drawdown(
         schedule=schedule,
         apr=disclosed_apr(schedule, p.disclosed_apr),
     )
-
-
-def pending_drawdowns(session: Session, line_id: str) -> Fen:
-    """Principal of the line's contracts created but not yet disbursed."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Contract.principal), 0)).where(
-            Contract.credit_line_id == line_id, Contract.status == "pending"
-        )
-    )
-    return int(total or 0)
-
-
-def line_available(session: Session, line: CreditLine) -> Fen:
-    """Invariant 3: limit − outstanding principal − pending drawdowns (0 unless the line is active)."""
-    from lendcore.servicing.lines import available_limit
-
-    return max(0, available_limit(session, line.id) - pending_drawdowns(session, line.id))
 
 
 def _default_card(session: Session, customer_id: str) -> BankCard | None:

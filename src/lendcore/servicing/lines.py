@@ -4,9 +4,9 @@ Each function runs inside the caller's unit of work, validates its input (stable
 the line (:func:`~lendcore.store.engine.lock_for_update`), writes one ``limit_changes`` row where the
 limit or the status changes, and appends an audit record. Nothing here commits.
 
-Available limit (DESIGN.md invariant 3) = credit limit − outstanding principal of the line's open
-contracts (− pending drawdowns, added by the drawdown use case). :func:`available_limit` reads
-``contracts.outstanding_principal``.
+Available limit (DESIGN.md invariant 3) is computed once, in :mod:`lendcore.core.credit_line`:
+credit limit − outstanding principal of the line's open contracts − pending drawdowns, 0 unless the
+line is active. :func:`line_usage` reads both from ``contracts`` in one query.
 
 Error codes: ``INVALID_LIMIT``, ``LIMIT_OUT_OF_RANGE``, ``LIMIT_BELOW_OUTSTANDING``, ``UNKNOWN_PRODUCT``
 (from the catalog), ``CUSTOMER_NOT_FOUND``, ``CUSTOMER_NOT_ACTIVE``, ``LINE_NOT_FOUND``,
@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from lendcore.core.credit_line import LineUsage
+from lendcore.core.credit_line import available_limit as core_available_limit
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.core.money import Fen
 from lendcore.products.catalog import Catalog, default_catalog
@@ -79,22 +81,32 @@ def lock_line(session: Session, line_id: str) -> CreditLine:
 
 def outstanding_principal(session: Session, line_id: str) -> Fen:
     """Σ outstanding principal of the line's contracts that are not closed."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Contract.outstanding_principal), 0)).where(
-            Contract.credit_line_id == line_id, Contract.status.in_(OPEN_CONTRACT_STATUSES)
-        )
-    )
-    return int(total or 0)
+    return line_usage(session, line_id).outstanding_principal
+
+
+def line_usage(session: Session, line_id: str) -> LineUsage:
+    """What the line is lending: outstanding principal of open contracts and pending drawdowns."""
+    pending = Contract.status == "pending"
+    outstanding, waiting = session.execute(
+        select(
+            func.coalesce(func.sum(case((pending, 0), else_=Contract.outstanding_principal)), 0),
+            func.coalesce(func.sum(case((pending, Contract.principal), else_=0)), 0),
+        ).where(Contract.credit_line_id == line_id, Contract.status.in_(OPEN_CONTRACT_STATUSES))
+    ).one()
+    return LineUsage(int(outstanding), int(waiting))
+
+
+def line_available(session: Session, line: CreditLine) -> Fen:
+    """The line's available limit (:func:`lendcore.core.credit_line.available_limit`)."""
+    return core_available_limit(line.credit_limit, line.status, line_usage(session, line.id))
 
 
 def available_limit(session: Session, line_id: str) -> Fen:
-    """Limit − outstanding principal of open contracts (never below 0); 0 for a frozen or closed line."""
+    """The available limit of ``line_id`` (``LINE_NOT_FOUND``); see :mod:`lendcore.core.credit_line`."""
     line = session.get(CreditLine, line_id)
     if line is None:
         raise NotFoundError(f"credit line {line_id} not found", code="LINE_NOT_FOUND", line_id=line_id)
-    if line.status != "active":
-        return 0
-    return max(0, line.credit_limit - outstanding_principal(session, line_id))
+    return line_available(session, line)
 
 
 def _record_change(
