@@ -187,9 +187,10 @@ def test_form_and_product_validation(session_factory: sessionmaker[Session]) -> 
     cases: list[tuple[dict[str, Any], str]] = [
         ({"term_months": 24}, "TERM_NOT_ALLOWED"),
         ({"requested_amount": 60_000_00}, "AMOUNT_OUT_OF_RANGE"),
-        ({"purpose": "yacht"}, "INVALID_FORM"),
-        ({"monthly_income": "lots"}, "INVALID_FORM"),
-        ({"colour": "blue"}, "INVALID_FORM"),
+        ({"purpose": "yacht"}, "INVALID_PURPOSE"),
+        ({"monthly_income": "lots"}, "INVALID_MONTHLY_INCOME"),
+        ({"colour": "blue"}, "UNKNOWN_FIELD"),
+        ({"colour": "blue", "purpose": "yacht"}, "INVALID_FORM"),
     ]
     for form, code in cases:
         with pytest.raises(ValidationError) as info, unit_of_work(session_factory) as session:
