@@ -263,6 +263,9 @@ def _invalid(message: str, **details: object) -> ValidationError:
     return ValidationError(message, code="INVALID_TERMS", **details)
 
 
+#: The most periods a schedule may have (50 years of monthly installments).
+MAX_PERIODS: Final = 600
+
 #: The last due date a schedule may have: two calendar years before ``date.max``, so that a
 #: business-day roll, accrual and penalty after maturity and the actual/actual day count (which looks
 #: at the next 1 January) all stay inside the calendar.
@@ -293,8 +296,8 @@ def validate_terms(terms: ScheduleTerms) -> None:
     """Raise :class:`ValidationError` (``INVALID_TERMS``) unless the terms can build a schedule."""
     if isinstance(terms.principal, bool) or not isinstance(terms.principal, int) or terms.principal <= 0:
         raise _invalid(f"principal must be a positive number of fen, got {terms.principal!r}")
-    if isinstance(terms.term, bool) or not isinstance(terms.term, int) or not 1 <= terms.term <= 600:
-        raise _invalid(f"term must be 1..600 periods, got {terms.term!r}")
+    if isinstance(terms.term, bool) or not isinstance(terms.term, int) or not 1 <= terms.term <= MAX_PERIODS:
+        raise _invalid(f"term must be 1..{MAX_PERIODS} periods, got {terms.term!r}")
     if terms.installment_multiple < 1:
         raise ValidationError("installment multiple must be at least 1 fen", code="INVALID_MULTIPLE")
     if terms.installment_multiple != 1 and terms.method in (Method.INTEREST_ONLY, Method.BULLET):
