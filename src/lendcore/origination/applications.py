@@ -4,9 +4,9 @@
 (:func:`lendcore.store.idempotency.run_idempotent`, scope ``apply``): a retry with the same key and
 the same request returns the stored response and creates nothing. Steps:
 
-1. customer active, product known, form valid (:func:`parse_form`: every field checked at the edge
-   with its own code, ``INVALID_<FIELD>``), term offered by the product (``TERM_NOT_ALLOWED``), amount
-   within the product's bounds (``AMOUNT_OUT_OF_RANGE``);
+1. form valid (:func:`parse_form`: every field checked first, each with its own code,
+   ``INVALID_<FIELD>``), customer active, product known, term offered by the product
+   (``TERM_NOT_ALLOWED``), amount within the product's bounds (``AMOUNT_OUT_OF_RANGE``);
 2. consent gating: terms, privacy and sensitive personal information must be active now
    (``CONSENT_REQUIRED``, nothing stored). The credit-bureau step is *skipped* without 征信授权; with
    it, ``bureau_authorised=True`` only feeds the strategy's uplift. lendcore has no bureau connection,
@@ -375,14 +375,14 @@ def _apply(
     phone_real_name_verified: bool,
     has_credits_elsewhere: bool | None,
 ) -> dict[str, Any]:
+    application_id = new_id("app")
+    application = parse_form(form, application_id=application_id, product_code=product_code)
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFoundError(f"customer {customer_id} not found", code="CUSTOMER_NOT_FOUND")
     if customer.status != "active":
         raise BusinessRuleError("the customer is not active", code="CUSTOMER_NOT_ACTIVE")
     product = catalog.get(product_code)
-    application_id = new_id("app")
-    application = parse_form(form, application_id=application_id, product_code=product_code)
     if application.term_months not in product.terms:
         raise ValidationError(
             f"term {application.term_months} is not offered; terms: {', '.join(map(str, product.terms))}",
