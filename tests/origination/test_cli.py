@@ -177,6 +177,7 @@ def test_bad_input_is_one_line_exit_2(db: str) -> None:
             "123",
             "--card",
             "1",
+            *CONSENTS,
             "--date",
             "2025-06-16",
         ],
