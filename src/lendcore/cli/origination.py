@@ -346,6 +346,22 @@ def decision_replay(decision_id: Annotated[str, typer.Argument(help="Decision id
 
 
 # --- review -------------------------------------------------------------------------------------------
+class ReviewStatus(StrEnum):
+    """What ``review list --status`` selects (``open`` = queued or proposed)."""
+
+    QUEUED = "queued"
+    PROPOSED = "proposed"
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    OVERRIDDEN = "overridden"
+    ALL = "all"
+
+
+class ReviewAction(StrEnum):
+    CONFIRM = "confirm"
+    OVERRIDE = "override"
+
+
 @review_app.command("request")
 def review_request(
     decision_id: Annotated[str, typer.Argument(help="Decision id (dec_…).")],
@@ -364,9 +380,7 @@ def review_request(
 
 @review_app.command("list")
 def review_list(
-    status: Annotated[
-        str, typer.Option("--status", help="queued, proposed, open, confirmed, overridden, all")
-    ] = "open",
+    status: Annotated[ReviewStatus, typer.Option("--status", help="Which reviews.")] = ReviewStatus.OPEN,
     as_json: database.JsonOption = False,
 ) -> None:
     """The review queue (oldest first)."""
@@ -374,7 +388,8 @@ def review_list(
 
     def body() -> list[dict[str, Any]]:
         with database.open_session(read_only=True) as session:
-            return [review_row(r) for r in list_reviews(session, status=None if status == "all" else status)]
+            selected = None if status is ReviewStatus.ALL else status.value
+            return [review_row(r) for r in list_reviews(session, status=selected)]
 
     rows = database.run(body)
     if as_json:
@@ -414,7 +429,9 @@ def review_propose(
 def review_resolve(
     review_id: Annotated[str, typer.Argument(help="Review id (rvw_…).")],
     staff: Annotated[str, typer.Option("--staff", help="Staff id (the checker for an override).")],
-    action: Annotated[str, typer.Option("--action", help="confirm | override")],
+    action: Annotated[
+        ReviewAction, typer.Option("--action", help="Confirm the decision, or apply the proposed override.")
+    ],
     note: Annotated[str | None, typer.Option("--note")] = None,
     business_date: database.DateOption = None,
 ) -> None:
@@ -425,7 +442,13 @@ def review_resolve(
         on = database.business_date(business_date)
         with database.open_session() as session:
             r = resolve_review(
-                session, review_id, staff=staff, action=action, note=note, business_date=on, at=database.now()
+                session,
+                review_id,
+                staff=staff,
+                action=action.value,
+                note=note,
+                business_date=on,
+                at=database.now(),
             )
             return r.status, r.credit_line_id
 

@@ -50,17 +50,21 @@ def train(
         str | None, typer.Option("--bad", help="Value of the target meaning bad (default: guessed).")
     ] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, max=20)] = 5,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1)] = 0,
     model_id: Annotated[str | None, typer.Option("--model-id", help="Default: the data file's name.")] = None,
     version: Annotated[str, typer.Option("--version")] = "1",
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Column to leave out.")] = None,
     keep: Annotated[
         list[str] | None, typer.Option("--keep", help="Column to keep even if screening flags it.")
     ] = None,
-    pdo: Annotated[float, typer.Option("--pdo")] = 20.0,
-    base_score: Annotated[float, typer.Option("--base-score")] = 600.0,
-    base_odds: Annotated[float, typer.Option("--base-odds")] = 50.0,
-    min_iv: Annotated[float, typer.Option("--min-iv")] = 0.02,
+    pdo: Annotated[
+        float, typer.Option("--pdo", help="Points to double the odds.", min=0.0, max=1000.0)
+    ] = 20.0,
+    base_score: Annotated[float, typer.Option("--base-score", min=-10_000.0, max=10_000.0)] = 600.0,
+    base_odds: Annotated[float, typer.Option("--base-odds", min=0.0, max=1e6)] = 50.0,
+    min_iv: Annotated[
+        float, typer.Option("--min-iv", help="Least information value kept.", min=0.0, max=10.0)
+    ] = 0.02,
     source: Annotated[str | None, typer.Option("--source", help="Data source text for the card.")] = None,
 ) -> None:
     """Train a scorecard: CV metrics, scorecard.json, metrics.json and model_card.md in OUT."""
@@ -170,11 +174,17 @@ def monitor_cmd(
         str | None, typer.Option("--score-column", help="Use stored scores instead of rescoring.")
     ] = None,
     window_months: Annotated[
-        int, typer.Option("--window-months", help="With --from-db: performance window in months.")
+        int,
+        typer.Option("--window-months", help="With --from-db: performance window in months.", min=1, max=120),
     ] = 6,
     bad_dpd: Annotated[
         int,
-        typer.Option("--bad-dpd", help="With --from-db: bad = ever this many days past due, or written off."),
+        typer.Option(
+            "--bad-dpd",
+            help="With --from-db: bad = ever this many days past due, or written off.",
+            min=1,
+            max=3650,
+        ),
     ] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     fail_on_alert: Annotated[
