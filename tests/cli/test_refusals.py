@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import typer
 import typer.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, literal, select, union_all
 from typer.testing import CliRunner
 
@@ -746,3 +749,22 @@ def test_an_unreachable_database_server_is_one_line_exit_1(tmp_path: Path) -> No
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
     assert ERROR_LINE.match(line) and line.endswith("[DATABASE_UNAVAILABLE]")
+
+
+_amount_texts = st.one_of(
+    st.text(max_size=30),
+    st.from_regex(r"\A[-+]?[¥￥]?[0-9,]{1,30}(\.[0-9]{0,4})?\Z"),
+    st.sampled_from(["1e5", "NaN", "Infinity", "１２３", _HUGE, _BIGINT_OVERFLOW, "9" * 5000]),
+)
+
+
+@settings(max_examples=80)
+@given(amount=_amount_texts, term=st.integers(-(10**25), 10**25).map(str) | st.text(max_size=8))
+def test_any_amount_and_term_text_is_a_quote_or_one_error_line(amount: str, term: str) -> None:
+    with mock.patch.object(typer.testing, "_get_command", lambda _app: COMMANDS[()]):
+        result = runner.invoke(app, ["quote", "--product", "quick", "--amount", amount, "--term", term])
+    assert isinstance(result.exception, SystemExit | None), result.exception
+    if result.exit_code != 0:
+        assert result.exit_code == 2
+        [line] = result.stderr.splitlines()
+        assert ERROR_LINE.match(line), line
