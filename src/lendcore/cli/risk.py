@@ -173,17 +173,13 @@ def monitor_cmd(
     score_column: Annotated[
         str | None, typer.Option("--score-column", help="Use stored scores instead of rescoring.")
     ] = None,
-    window_months: Annotated[
-        int,
-        typer.Option("--window-months", help="With --from-db: performance window in months.", min=1, max=120),
+    window_months: Annotated[  # bounded by PerformanceDefinition (1-120, INVALID_PERFORMANCE_WINDOW)
+        int, typer.Option("--window-months", help="With --from-db: performance window in months (1-120).")
     ] = 6,
-    bad_dpd: Annotated[
+    bad_dpd: Annotated[  # bounded by PerformanceDefinition (1-3650)
         int,
         typer.Option(
-            "--bad-dpd",
-            help="With --from-db: bad = ever this many days past due, or written off.",
-            min=1,
-            max=3650,
+            "--bad-dpd", help="With --from-db: bad = ever this many days past due (1-3650), or written off."
         ),
     ] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
