@@ -139,3 +139,30 @@ def test_property_interest_free_plans_have_apr_zero(
 ) -> None:
     s = build_schedule(ScheduleTerms(principal, term, method, start, Rate.zero()))
     assert apr(s) == 0 and apr(s, AprMethod.EFFECTIVE_XIRR) == 0
+
+
+@given(
+    daily=st.decimals(min_value=0, max_value=1, places=6),
+    term=st.integers(1, 120),
+    method=st.sampled_from([m for m in Method if m is not Method.FLAT_FEE]),
+)
+def test_an_apr_is_a_finite_decimal_or_refused_with_a_code_however_high_the_rate(
+    daily: Decimal, term: int, method: Method
+) -> None:
+    """`quote --daily-rate 1 --term 600` made the XIRR overflow into a decimal.InvalidOperation."""
+    schedule = schedule_of(method=method, term=term, rate=Rate.daily(daily))
+    for compute in (nominal_apr, effective_apr):
+        try:
+            value = compute(schedule)
+        except ValidationError as error:
+            assert error.code in ("APR_OUT_OF_RANGE", "NO_IRR", "INVALID_CASH_FLOWS")
+        else:
+            assert value.is_finite() and value >= 0
+
+
+def test_an_astronomic_effective_rate_is_apr_out_of_range() -> None:
+    schedule = schedule_of(term=600, rate=Rate.daily("1"))  # 100 % a day: (1 + ~30)^12 - 1 a year
+    assert nominal_apr(schedule).is_finite()
+    with pytest.raises(ValidationError) as caught:
+        effective_apr(schedule)
+    assert caught.value.code == "APR_OUT_OF_RANGE"

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from lendcore.core.errors import ValidationError
 from lendcore.core.money import (
+    MAX_AMOUNT,
     Rounding,
+    check_fen,
     fen_to_decimal_yuan,
     format_fen,
     parse_amount,
@@ -66,7 +68,7 @@ def test_format_fen() -> None:
     assert format_fen(100, symbol=False) == "1.00"
 
 
-@given(st.integers(0, 10**15))
+@given(st.integers(0, MAX_AMOUNT))
 def test_format_then_parse_round_trips(fen: int) -> None:
     assert parse_amount(format_fen(fen)) == fen
     assert fen_to_decimal_yuan(fen) * 100 == fen
@@ -104,3 +106,95 @@ def test_parse_fen() -> None:
     for bad in ("4.2", True):
         with pytest.raises(ValidationError):
             parse_fen(bad)  # type: ignore[arg-type]
+
+
+# --- the upper bound: no amount above MAX_AMOUNT enters, whatever the text ---------------------------
+
+#: Every code parse_amount may refuse with; anything else (another code, another exception) is a bug.
+PARSE_CODES = {"INVALID_AMOUNT", "NEGATIVE_AMOUNT", "ZERO_AMOUNT", "AMOUNT_TOO_LARGE"}
+
+_amount_like = st.one_of(
+    st.text(),  # anything at all, unicode digits included
+    st.from_regex(r"\A[-+]?[¥￥]?[0-9]{1,40}(\.[0-9]{0,6})?\Z"),  # huge numbers, many decimals
+    st.from_regex(r"\A[-+]?[0-9]{1,3}(,[0-9]{3}){0,12}(\.[0-9]{1,2})?\Z"),  # thousands separators
+    st.sampled_from(
+        [
+            "1e5",
+            "1E+5",
+            "NaN",
+            "nan",
+            "Infinity",
+            "-inf",
+            "0x10",
+            "１２３",
+            "٣",
+            "¥１",
+            "￥1,000.00",
+            "92233720368547758.07",
+            "99999999999999999999",
+            "9" * 5000,
+            "0" * 5000 + "1",
+            "1_000",
+            "--1",
+        ]
+    ),
+)
+
+
+@given(_amount_like)
+def test_an_amount_is_a_fen_int_within_the_cap_or_a_validation_error_with_a_stable_code(text: str) -> None:
+    try:
+        fen = parse_amount(text, allow_negative=True)
+    except ValidationError as error:
+        assert error.code in PARSE_CODES
+        assert len(error.message) < 200  # the input is shown shortened, never whole
+    else:
+        assert type(fen) is int and -MAX_AMOUNT <= fen <= MAX_AMOUNT
+
+
+@given(st.integers(MAX_AMOUNT + 1, 10**40))
+def test_an_amount_above_the_cap_is_refused_as_too_large(fen: int) -> None:
+    for text in (format_fen(fen), format_fen(fen, symbol=False).replace(",", ""), format_fen(-fen)):
+        with pytest.raises(ValidationError) as caught:
+            parse_amount(text, allow_negative=True)
+        assert caught.value.code == "AMOUNT_TOO_LARGE"
+
+
+def test_the_cap_is_one_hundred_million_yuan_and_configurable() -> None:
+    assert parse_amount("100,000,000.00") == MAX_AMOUNT == 10**10
+    with pytest.raises(ValidationError) as caught:
+        parse_amount("100,000,000.01")
+    assert caught.value.code == "AMOUNT_TOO_LARGE"
+    assert parse_amount("500", maximum=500_00) == 500_00
+    with pytest.raises(ValidationError) as caught:
+        parse_amount("500.01", maximum=500_00)
+    assert caught.value.code == "AMOUNT_TOO_LARGE"
+
+
+@pytest.mark.parametrize("text", ["１２３", "٣", "¥１,０００", "1e5", "NaN", "Infinity"])
+def test_only_ascii_digits_make_an_amount(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_amount(text)
+    assert caught.value.code == "INVALID_AMOUNT"
+
+
+@given(st.one_of(st.integers(-(10**30), 10**30), st.text(max_size=30), st.booleans(), st.none()))
+def test_fen_from_outside_is_a_positive_int_within_the_cap(value: object) -> None:
+    try:
+        fen = check_fen(value)
+    except ValidationError as error:
+        assert error.code in ("AMOUNT_NOT_POSITIVE", "AMOUNT_TOO_LARGE")
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_AMOUNT:
+            assert error.code == "AMOUNT_TOO_LARGE"
+    else:
+        assert type(fen) is int and 0 < fen <= MAX_AMOUNT
+
+
+@given(st.one_of(st.integers(-(10**30), 10**30), st.text(max_size=30)))
+def test_parse_fen_is_an_int_within_the_cap_or_a_validation_error(value: object) -> None:
+    try:
+        fen = parse_fen(value)  # type: ignore[arg-type]
+    except ValidationError as error:
+        assert error.code in ("INVALID_AMOUNT", "AMOUNT_TOO_LARGE")
+    else:
+        assert type(fen) is int and abs(fen) <= MAX_AMOUNT

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy_financial as npf
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lendcore.core.calendar import BusinessDayRule
 from lendcore.core.errors import ValidationError
-from lendcore.core.money import Rounding
+from lendcore.core.money import MAX_AMOUNT, Rounding
 from lendcore.core.rates import DayCountBasis
 from lendcore.core.schedule import (
+    LATEST_DUE_DATE,
     InterestRule,
     LevelPayment,
     Method,
@@ -229,6 +230,58 @@ def test_bad_terms_are_refused_with_a_code(overrides: dict[str, object], code: s
     with pytest.raises(ValidationError) as caught:
         build_schedule(terms(**overrides))
     assert caught.value.code == code
+
+
+@settings(max_examples=300)
+@given(
+    start=st.dates(),
+    term=st.integers(1, 600),
+    method=st.sampled_from(list(Method)),
+    day_count=st.sampled_from(list(DayCountBasis)),
+    roll=st.sampled_from(list(BusinessDayRule)),
+    first_due_days=st.none() | st.integers(1, 62),
+)
+def test_a_schedule_is_built_or_refused_with_a_code_for_any_start_date_and_term(
+    start: date,
+    term: int,
+    method: Method,
+    day_count: DayCountBasis,
+    roll: BusinessDayRule,
+    first_due_days: int | None,
+) -> None:
+    """Dates near date.max never escape as ValueError/OverflowError (``quote --start 9999-06-01``)."""
+    first_due = None
+    if first_due_days is not None:
+        if start > date.max - timedelta(days=first_due_days):
+            return
+        first_due = start + timedelta(days=first_due_days)
+    overrides: dict[str, object] = {"start_date": start, "term": term, "method": method}
+    overrides |= {"day_count": day_count, "business_day_rule": roll, "first_due_date": first_due}
+    if method is Method.FLAT_FEE:
+        overrides["fee_rate_per_period"] = Decimal("0.005")
+    try:
+        schedule = build_schedule(terms(**overrides))
+    except ValidationError as error:
+        assert error.code in ("DATE_OUT_OF_RANGE", "INVALID_TERMS", "INVALID_MULTIPLE"), error
+        if error.code == "DATE_OUT_OF_RANGE":
+            assert start.year >= LATEST_DUE_DATE.year - 51  # 600 months at most
+    else:
+        assert schedule.maturity_date <= LATEST_DUE_DATE + timedelta(days=31)  # a roll may add days
+        assert schedule.total_principal == terms().principal
+
+
+def test_a_schedule_past_the_calendar_is_refused_with_date_out_of_range() -> None:
+    for start, term in ((date(9999, 6, 1), 12), (date(9997, 12, 1), 1), (date(9960, 1, 1), 600)):
+        with pytest.raises(ValidationError) as caught:
+            build_schedule(terms(start_date=start, term=term))
+        assert caught.value.code == "DATE_OUT_OF_RANGE"
+    assert build_schedule(terms(start_date=date(9997, 11, 30), term=1)).maturity_date == date(9997, 12, 30)
+
+
+def test_a_principal_above_the_cap_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        build_schedule(terms(principal=MAX_AMOUNT + 1))
+    assert caught.value.code == "AMOUNT_TOO_LARGE"
 
 
 def test_negative_rate_is_refused() -> None:

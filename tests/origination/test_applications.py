@@ -82,7 +82,16 @@ def test_idempotent_retry_returns_the_same_decision(session_factory: sessionmake
 
 
 def test_consent_gating(session_factory: sessionmaker[Session]) -> None:
-    cid = _customer(session_factory, consents=(ConsentGrant(ConsentKind.TERMS, "1.0"),))
+    # registration needs the sensitive-information consent (ID, cards); the privacy policy is asked at apply
+    cid = _customer(
+        session_factory,
+        consents=(
+            ConsentGrant(ConsentKind.TERMS, "1.0"),
+            ConsentGrant(ConsentKind.SENSITIVE_PERSONAL_INFO, "1.0"),
+        ),
+    )
+    with unit_of_work(session_factory) as session:
+        revoke_consent(session, cid, ConsentKind.SENSITIVE_PERSONAL_INFO, at=NOW)
     with pytest.raises(BusinessRuleError) as info, unit_of_work(session_factory) as session:
         apply(session, cid)
     assert info.value.code == "CONSENT_REQUIRED"
@@ -187,9 +196,10 @@ def test_form_and_product_validation(session_factory: sessionmaker[Session]) -> 
     cases: list[tuple[dict[str, Any], str]] = [
         ({"term_months": 24}, "TERM_NOT_ALLOWED"),
         ({"requested_amount": 60_000_00}, "AMOUNT_OUT_OF_RANGE"),
-        ({"purpose": "yacht"}, "INVALID_FORM"),
-        ({"monthly_income": "lots"}, "INVALID_FORM"),
-        ({"colour": "blue"}, "INVALID_FORM"),
+        ({"purpose": "yacht"}, "INVALID_PURPOSE"),
+        ({"monthly_income": "lots"}, "INVALID_MONTHLY_INCOME"),
+        ({"colour": "blue"}, "UNKNOWN_FIELD"),
+        ({"colour": "blue", "purpose": "yacht"}, "INVALID_FORM"),
     ]
     for form, code in cases:
         with pytest.raises(ValidationError) as info, unit_of_work(session_factory) as session:

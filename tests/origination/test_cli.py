@@ -36,9 +36,19 @@ def test_without_configured_keys_the_cli_says_so_on_stderr(
     monkeypatch.setenv("LENDCORE_DATABASE_URL", url)
     monkeypatch.delenv("LENDCORE_PII_KEYS", raising=False)
     monkeypatch.delenv("LENDCORE_PII_HMAC_KEY", raising=False)
-    result = runner.invoke(app, ["customer", "show", "cus_nobody"])
-    assert result.exit_code == 2  # not found, after the cipher was set up
-    assert "insecure development keys" in result.stderr
+    registered = runner.invoke(
+        app,
+        [
+            *("customer", "register", "--name", "王小明", "--id-number", make_id()),
+            *("--phone", make_phone(), "--card", make_card(), *CONSENTS, "--date", "2025-06-16"),
+        ],
+    )
+    assert registered.exit_code == 0, registered.output
+    assert "insecure development keys" in registered.stderr
+    # a refusal stays one line: nothing was encrypted, so there is nothing to warn about
+    refused = runner.invoke(app, ["customer", "show", "cus_nobody"])
+    assert refused.exit_code == 2
+    assert refused.stderr == "error: customer cus_nobody not found [CUSTOMER_NOT_FOUND]\n"
 
 
 CONSENTS = ["--consent", "terms:1.0", "--consent", "privacy:1.0", "--consent", "sensitive_personal_info:1.0"]
@@ -167,6 +177,7 @@ def test_bad_input_is_one_line_exit_2(db: str) -> None:
             "123",
             "--card",
             "1",
+            *CONSENTS,
             "--date",
             "2025-06-16",
         ],
@@ -185,4 +196,4 @@ def test_bad_input_is_one_line_exit_2(db: str) -> None:
     amount = runner.invoke(
         app, ["apply", "--customer", "cus_x", "--amount", "abc", "--term", "6", "--income", "10000"]
     )
-    assert amount.exit_code == 2 and "INVALID_AMOUNT" in amount.stderr
+    assert amount.exit_code == 2 and "INVALID_REQUESTED_AMOUNT" in amount.stderr

@@ -112,7 +112,7 @@ def test_all_field_errors_at_once(session_factory: sessionmaker[Session]) -> Non
         (CardInput(card_bad_luhn, "李四"), CardInput(make_card(), "王五"), CardInput("62220", "李四")),
     )
     with pytest.raises(ValidationError) as info, unit_of_work(session_factory) as session:
-        register_customer(session, request, business_date=TODAY, cipher=CIPHER)
+        register_customer(session, request, business_date=TODAY, cipher=CIPHER, consents=ALL_CONSENTS)
     codes = {(e["field"], e["code"]) for e in info.value.details["errors"]}
     assert ("phone", "INVALID_PHONE") in codes
     assert ("cards[1].holder_name", "CARD_NAME_MISMATCH") in codes
@@ -146,7 +146,7 @@ def test_all_field_errors_at_once(session_factory: sessionmaker[Session]) -> Non
 def test_duplicates_by_blind_index(session_factory: sessionmaker[Session]) -> None:
     first = onboarding_request()
     with unit_of_work(session_factory) as session:
-        register_customer(session, first, business_date=TODAY, cipher=CIPHER)
+        register_customer(session, first, business_date=TODAY, cipher=CIPHER, consents=ALL_CONSENTS)
     cases = [
         (onboarding_request(id_number=first.id_number), "DUPLICATE_ID_NUMBER"),
         # the same phone written differently still matches
@@ -155,7 +155,7 @@ def test_duplicates_by_blind_index(session_factory: sessionmaker[Session]) -> No
     ]
     for request, code in cases:
         with pytest.raises(ConflictError) as info, unit_of_work(session_factory) as session:
-            register_customer(session, request, business_date=TODAY, cipher=CIPHER)
+            register_customer(session, request, business_date=TODAY, cipher=CIPHER, consents=ALL_CONSENTS)
         assert info.value.code == code
     with unit_of_work(session_factory, read_only=True) as session:
         assert _count(session, Customer) == 1
@@ -164,7 +164,7 @@ def test_duplicates_by_blind_index(session_factory: sessionmaker[Session]) -> No
 def test_grant_and_revoke_consent(session_factory: sessionmaker[Session]) -> None:
     with unit_of_work(session_factory) as session:
         cid = register(session).id
-        grant_consent(session, cid, ConsentKind.CREDIT_BUREAU_QUERY, "2.0", at=NOW)
+        grant_consent(session, cid, ConsentKind.CREDIT_BUREAU_QUERY, "2.0", at=NOW)  # a published version
     later = NOW + timedelta(hours=1)
     with unit_of_work(session_factory) as session:
         revoked = revoke_consent(session, cid, ConsentKind.CREDIT_BUREAU_QUERY, at=later)

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lendcore.cli.main import app
-from lendcore.store.migrate import current_revision, head_revision
+from lendcore.core.errors import ValidationError
+from lendcore.store.migrate import current_revision, head_revision, upgrade_database
 from lendcore.store.settings import DATABASE_URL_ENV
 
 runner = CliRunner()
@@ -37,3 +38,25 @@ def test_db_commands_reject_an_unsupported_url(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(DATABASE_URL_ENV, "mysql://u@h/db")
     result = runner.invoke(app, ["db", "url"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("revision", "code"),
+    [("bogus", "UNKNOWN_REVISION"), ("+1", "INVALID_REVISION"), ("", "INVALID_REVISION")],
+)
+def test_an_unknown_revision_is_one_line_and_leaves_the_schema_as_it_was(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, revision: str, code: str
+) -> None:
+    monkeypatch.setenv(DATABASE_URL_ENV, database_url)
+    result = runner.invoke(app, ["db", "upgrade", "--revision", revision])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(f"[{code}]\n") and result.stderr.count("\n") == 1
+    assert current_revision(database_url) == head_revision()
+
+
+def test_an_unknown_revision_is_a_validation_error_before_anything_runs(empty_database_url: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        upgrade_database(empty_database_url, "bogus")
+    assert caught.value.code == "UNKNOWN_REVISION"
+    assert "0001" in caught.value.message  # the shipped revisions are named
+    assert current_revision(empty_database_url) is None

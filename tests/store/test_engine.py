@@ -45,6 +45,20 @@ def test_unsupported_urls_are_configuration_errors(url: str) -> None:
     assert raised.value.code == "INVALID_DATABASE_URL"
 
 
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("postgresql+psycopg://u@127.0.0.1:notaport/x", "INVALID_DATABASE_URL"),
+        ("sqlite:///x.db?timeout=abc", "INVALID_DATABASE_URL"),
+        ("sqlite:////no/such/directory/lendcore.db", "DATABASE_DIRECTORY_MISSING"),
+    ],
+)
+def test_a_url_that_cannot_work_is_refused_before_any_connection(url: str, code: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        create_engine(url)
+    assert raised.value.code == code
+
+
 def test_printed_urls_hide_the_password() -> None:
     masked = mask_url("postgresql+psycopg://app:s3cret@db:5432/lendcore")
     assert "s3cret" not in masked

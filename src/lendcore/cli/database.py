@@ -8,7 +8,6 @@ file; it is migrated to the shipped head on first use, so a fresh machine needs 
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from lendcore.cli.main import err_console, fail
+from lendcore.cli.main import err_console, error_line, fail, notice
 from lendcore.core.calendar import parse_date
 from lendcore.core.errors import LendcoreError
 
@@ -84,7 +83,8 @@ def in_session(fn: Callable[[Session], _T], *, read_only: bool = False) -> _T:
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """Business errors → one line, exit 2; database unreachable → one line, exit 1."""
+    """Business errors → one line, exit 2; database unreachable → one line (``DATABASE_UNAVAILABLE``),
+    exit 1: the request was not refused, it could not be tried."""
     from sqlalchemy.exc import OperationalError  # here, not at import: keeps `lendcore --help` fast
 
     try:
@@ -93,7 +93,7 @@ def errors() -> Iterator[None]:
         raise fail(error) from None
     except OperationalError as error:
         first_line = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        err_console.print(f"error: database error: {first_line}", markup=False)
+        err_console.print(error_line(f"database error: {first_line}", "DATABASE_UNAVAILABLE"), markup=False)
         raise typer.Exit(1) from None
 
 
@@ -125,7 +125,7 @@ def pii_cipher(*, check: bool = True) -> PiiCipher:
     for warning in caught:
         text = str(warning.message)
         what = "PII is encrypted" if text.startswith("LENDCORE_PII_KEYS") else "blind indexes are keyed"
-        print(f"notice: {text.split(':')[0]}; {what} with the insecure development keys", file=sys.stderr)
+        notice(f"notice: {text.split(':')[0]}; {what} with the insecure development keys")
     if check:
         in_session(lambda session: check_key_ring(session, cipher), read_only=True)
     return cipher

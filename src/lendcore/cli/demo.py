@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lendcore.cli.main import app, fail
-from lendcore.core.errors import LendcoreError
+from lendcore.cli.main import app
 
 
 @app.command("demo")
@@ -22,10 +21,9 @@ def demo_command(
 ) -> None:
     """Customers apply, borrow, repay early, go overdue and are cured; the books balance at the end."""
     from lendcore.cli import demo_story
+    from lendcore.cli.database import errors
 
-    try:
+    with errors():  # a bad URL, a missing directory, an unreachable server: one line
         ok = demo_story.run(database)
-    except LendcoreError as error:
-        raise fail(error) from None
     if not ok:
         raise typer.Exit(1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +19,15 @@ from lendcore.cli import database
 from lendcore.cli.main import app
 from lendcore.core.errors import LendcoreError, ValidationError
 from lendcore.core.money import format_fen, parse_amount
+from lendcore.risk.features import (
+    AccountStanding,
+    Housing,
+    LoanPurpose,
+    MaritalStatus,
+    Occupation,
+    OtherInstallments,
+    PropertyKind,
+)
 
 customer_app = typer.Typer(
     name="customer", help="Customers: register (onboarding), show.", no_args_is_help=True
@@ -116,6 +126,49 @@ def customer_show(customer_id: Annotated[str, typer.Argument(help="Customer id (
 
 
 # --- apply --------------------------------------------------------------------------------------------
+def _one_of(kind: type[StrEnum]) -> str:
+    return "one of: " + ", ".join(m.value for m in kind)
+
+
+#: The form field behind each option of ``apply`` (the use case's errors name fields; we show options).
+APPLY_OPTIONS = {
+    "requested_amount": "--amount",
+    "term_months": "--term",
+    "monthly_income": "--income",
+    "monthly_debt_payments": "--debts",
+    "purpose": "--purpose",
+    "account_standing": "--account-standing",
+    "savings": "--savings",
+    "employment_years": "--employment-years",
+    "occupation": "--occupation",
+    "housing": "--housing",
+    "property": "--property",
+    "other_installment_plans": "--other-installments",
+    "years_at_address": "--years-at-address",
+    "dependents": "--dependents",
+    "marital_status": "--marital-status",
+}
+
+
+def _form_amount(text: str, field: str) -> int:
+    """Yuan text → fen; a malformed or oversized amount is the field's own error (INVALID_<FIELD>)."""
+    try:
+        return parse_amount(text, allow_negative=True)
+    except ValidationError as error:
+        raise ValidationError(
+            f"{APPLY_OPTIONS[field]}: {error.message}", code=f"INVALID_{field.upper()}"
+        ) from None
+
+
+def _with_options(error: ValidationError) -> ValidationError:
+    """The form error with each field shown as its option (``--employment-years: must be …``)."""
+    errors = error.details.get("errors") if error.details else None
+    if not errors:
+        return error
+    message = "; ".join(f"{APPLY_OPTIONS.get(e['field'], e['field'])}: {e['message']}" for e in errors)
+    return ValidationError(message, code=error.code, errors=errors)
+
+
 @app.command("apply")
 def apply_command(
     customer: Annotated[str, typer.Option("--customer", help="Customer id (cus_…).")],
@@ -124,19 +177,38 @@ def apply_command(
     income: Annotated[str, typer.Option("--income", help="Monthly income in yuan.")],
     product: Annotated[str, typer.Option("--product", help="Product code.")] = "quick",
     purpose: Annotated[
-        str, typer.Option("--purpose", help="Loan purpose (electronics, travel, …).")
+        str, typer.Option("--purpose", help=f"Loan purpose, {_one_of(LoanPurpose)}.")
     ] = "other",
     debts: Annotated[str, typer.Option("--debts", help="Monthly debt payments in yuan.")] = "0",
-    account_standing: Annotated[str | None, typer.Option("--account-standing")] = None,
+    account_standing: Annotated[
+        str | None, typer.Option("--account-standing", help=f"Current account, {_one_of(AccountStanding)}.")
+    ] = None,
     savings: Annotated[str | None, typer.Option("--savings", help="Savings in yuan.")] = None,
-    employment_years: Annotated[int | None, typer.Option("--employment-years")] = None,
-    occupation: Annotated[str | None, typer.Option("--occupation")] = None,
-    housing: Annotated[str | None, typer.Option("--housing")] = None,
-    property_kind: Annotated[str | None, typer.Option("--property")] = None,
-    other_installments: Annotated[str | None, typer.Option("--other-installments")] = None,
-    years_at_address: Annotated[int | None, typer.Option("--years-at-address")] = None,
-    dependents: Annotated[int | None, typer.Option("--dependents")] = None,
-    marital_status: Annotated[str | None, typer.Option("--marital-status")] = None,
+    employment_years: Annotated[
+        int | None, typer.Option("--employment-years", help="Years with the current employer (0-60).")
+    ] = None,
+    occupation: Annotated[
+        str | None, typer.Option("--occupation", help=_one_of(Occupation).capitalize() + ".")
+    ] = None,
+    housing: Annotated[
+        str | None, typer.Option("--housing", help=_one_of(Housing).capitalize() + ".")
+    ] = None,
+    property_kind: Annotated[
+        str | None, typer.Option("--property", help=_one_of(PropertyKind).capitalize() + ".")
+    ] = None,
+    other_installments: Annotated[
+        str | None,
+        typer.Option("--other-installments", help=_one_of(OtherInstallments).capitalize() + "."),
+    ] = None,
+    years_at_address: Annotated[
+        int | None, typer.Option("--years-at-address", help="Years at the current address (0-100).")
+    ] = None,
+    dependents: Annotated[
+        int | None, typer.Option("--dependents", help="People the applicant supports (0-20).")
+    ] = None,
+    marital_status: Annotated[
+        str | None, typer.Option("--marital-status", help=_one_of(MaritalStatus).capitalize() + ".")
+    ] = None,
     device: Annotated[str | None, typer.Option("--device", help="Device id (hashed before use).")] = None,
     key: Annotated[
         str | None, typer.Option("--key", help="Idempotency key (default: a new random key).")
@@ -153,15 +225,15 @@ def apply_command(
     def body() -> dict[str, Any]:
         on = database.business_date(business_date)
         form: dict[str, Any] = {
-            "requested_amount": parse_amount(amount, allow_zero=False),
+            "requested_amount": _form_amount(amount, "requested_amount"),
             "term_months": term,
             "purpose": purpose,
-            "monthly_income": parse_amount(income),
-            "monthly_debt_payments": parse_amount(debts),
+            "monthly_income": _form_amount(income, "monthly_income"),
+            "monthly_debt_payments": _form_amount(debts, "monthly_debt_payments"),
         }
         optional = {
             "account_standing": account_standing,
-            "savings": None if savings is None else parse_amount(savings),
+            "savings": None if savings is None else _form_amount(savings, "savings"),
             "employment_years": employment_years,
             "occupation": occupation,
             "housing": housing,
@@ -189,7 +261,13 @@ def apply_command(
                 perf_counter=time.perf_counter,
             )
 
-    result = database.run(body)
+    def checked() -> dict[str, Any]:
+        try:
+            return body()
+        except ValidationError as error:
+            raise _with_options(error) from None
+
+    result = database.run(checked)
     if as_json:
         database.echo_json(result)
         return
@@ -268,6 +346,22 @@ def decision_replay(decision_id: Annotated[str, typer.Argument(help="Decision id
 
 
 # --- review -------------------------------------------------------------------------------------------
+class ReviewStatus(StrEnum):
+    """What ``review list --status`` selects (``open`` = queued or proposed)."""
+
+    QUEUED = "queued"
+    PROPOSED = "proposed"
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    OVERRIDDEN = "overridden"
+    ALL = "all"
+
+
+class ReviewAction(StrEnum):
+    CONFIRM = "confirm"
+    OVERRIDE = "override"
+
+
 @review_app.command("request")
 def review_request(
     decision_id: Annotated[str, typer.Argument(help="Decision id (dec_…).")],
@@ -286,9 +380,7 @@ def review_request(
 
 @review_app.command("list")
 def review_list(
-    status: Annotated[
-        str, typer.Option("--status", help="queued, proposed, open, confirmed, overridden, all")
-    ] = "open",
+    status: Annotated[ReviewStatus, typer.Option("--status", help="Which reviews.")] = ReviewStatus.OPEN,
     as_json: database.JsonOption = False,
 ) -> None:
     """The review queue (oldest first)."""
@@ -296,7 +388,8 @@ def review_list(
 
     def body() -> list[dict[str, Any]]:
         with database.open_session(read_only=True) as session:
-            return [review_row(r) for r in list_reviews(session, status=None if status == "all" else status)]
+            selected = None if status is ReviewStatus.ALL else status.value
+            return [review_row(r) for r in list_reviews(session, status=selected)]
 
     rows = database.run(body)
     if as_json:
@@ -336,7 +429,9 @@ def review_propose(
 def review_resolve(
     review_id: Annotated[str, typer.Argument(help="Review id (rvw_…).")],
     staff: Annotated[str, typer.Option("--staff", help="Staff id (the checker for an override).")],
-    action: Annotated[str, typer.Option("--action", help="confirm | override")],
+    action: Annotated[
+        ReviewAction, typer.Option("--action", help="Confirm the decision, or apply the proposed override.")
+    ],
     note: Annotated[str | None, typer.Option("--note")] = None,
     business_date: database.DateOption = None,
 ) -> None:
@@ -347,7 +442,13 @@ def review_resolve(
         on = database.business_date(business_date)
         with database.open_session() as session:
             r = resolve_review(
-                session, review_id, staff=staff, action=action, note=note, business_date=on, at=database.now()
+                session,
+                review_id,
+                staff=staff,
+                action=action.value,
+                note=note,
+                business_date=on,
+                at=database.now(),
             )
             return r.status, r.credit_line_id
 

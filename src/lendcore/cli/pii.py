@@ -21,7 +21,10 @@ app.add_typer(pii_app)
 @pii_app.command("reindex")
 def reindex_command(
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Rows per transaction (each batch is committed).")
+        int,
+        typer.Option(
+            "--batch-size", min=1, max=100_000, help="Rows per transaction (each batch is committed)."
+        ),
     ] = 500,
     as_json: database.JsonOption = False,
 ) -> None:

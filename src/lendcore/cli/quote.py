@@ -12,6 +12,7 @@ import dataclasses
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -23,9 +24,10 @@ from lendcore.cli.main import app, fail
 from lendcore.core.apr import AprMethod, effective_apr, nominal_apr, round_apr
 from lendcore.core.calendar import BusinessDayRule, parse_date
 from lendcore.core.errors import LendcoreError, ValidationError
-from lendcore.core.money import Rounding, format_fen, parse_amount
+from lendcore.core.money import MAX_AMOUNT, Rounding, format_fen, parse_amount
 from lendcore.core.rates import DayCountBasis, format_percent, parse_rate
 from lendcore.core.schedule import (
+    MAX_PERIODS,
     InterestRule,
     LevelPayment,
     Method,
@@ -38,6 +40,13 @@ from lendcore.core.schedule import (
 from lendcore.products.catalog import Product, default_catalog
 
 _BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class QuoteRounding(StrEnum):
+    """The rounding modes a schedule's interest may use (the others are for internal conversions)."""
+
+    HALF_UP = Rounding.HALF_UP.value
+    HALF_EVEN = Rounding.HALF_EVEN.value
 
 
 def _choice(kind: type[Any], value: str, flag: str) -> Any:
@@ -297,16 +306,19 @@ def _render(doc: dict[str, Any], schedule: Schedule, product: Product | None) ->
 def quote_command(
     amount: Annotated[str, typer.Option("--amount", help='Amount in yuan, e.g. "10000" or "¥1,234.56".')],
     term: Annotated[
-        int, typer.Option("--term", help="Number of monthly periods (months to maturity for bullet).")
+        int,
+        typer.Option(
+            "--term",
+            help="Number of monthly periods (months to maturity for bullet).",
+            min=1,
+            max=MAX_PERIODS,
+        ),
     ],
     product: Annotated[
         str | None, typer.Option("--product", help="Product code (see `lendcore products`).")
     ] = None,
     method: Annotated[
-        str | None,
-        typer.Option(
-            "--method", help="equal-installment | equal-principal | interest-only | bullet | flat-fee."
-        ),
+        Method | None, typer.Option("--method", help="Repayment method (default: the product's).")
     ] = None,
     start: Annotated[
         str | None, typer.Option("--start", help="Disbursement date (default: today, Beijing).")
@@ -324,21 +336,33 @@ def quote_command(
     annual_rate: Annotated[
         str | None, typer.Option("--annual-rate", help="Nominal annual rate (not the APR).")
     ] = None,
-    interest_rule: Annotated[str | None, typer.Option("--interest-rule", help="days | period.")] = None,
-    day_count: Annotated[str | None, typer.Option("--day-count", help="360 | 365 | actual.")] = None,
-    rounding: Annotated[str | None, typer.Option("--rounding", help="half-up | half-even.")] = None,
+    interest_rule: Annotated[
+        InterestRule | None, typer.Option("--interest-rule", help="How a period's interest is computed.")
+    ] = None,
+    day_count: Annotated[
+        DayCountBasis | None, typer.Option("--day-count", help="Days in a year for annual rates.")
+    ] = None,
+    rounding: Annotated[
+        QuoteRounding | None, typer.Option("--rounding", help="How interest is rounded to the fen.")
+    ] = None,
     installment_multiple: Annotated[
         int | None,
-        typer.Option("--installment-multiple", help="Round the level amount to this many fen (100 = yuan)."),
+        typer.Option(
+            "--installment-multiple",
+            help="Round the level amount to this many fen (100 = yuan).",
+            min=1,
+            max=MAX_AMOUNT,
+        ),
     ] = None,
     fee_rate: Annotated[
         str | None, typer.Option("--fee-rate", help="flat-fee: fee per period as a fraction of principal.")
     ] = None,
     grace_periods: Annotated[
-        int | None, typer.Option("--grace-periods", help="Leading interest-only periods.")
+        int | None,
+        typer.Option("--grace-periods", help="Leading interest-only periods.", min=0, max=MAX_PERIODS - 1),
     ] = None,
     level_payment: Annotated[
-        str | None,
+        LevelPayment | None,
         typer.Option(
             "--level-payment",
             help="equal-installment: exact (over the actual period rates) | thirty-day"
@@ -352,7 +376,7 @@ def quote_command(
         ),
     ] = False,
     apr_method: Annotated[
-        str | None, typer.Option("--apr-method", help="APR disclosed: nominal-irr | effective-xirr.")
+        AprMethod | None, typer.Option("--apr-method", help="APR disclosed (default: the product's).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:

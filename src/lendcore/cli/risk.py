@@ -70,17 +70,21 @@ def train(
         float, typer.Option("--margin", help="With --model auto: AUC gain the EBM needs.")
     ] = 0.01,
     folds: Annotated[int, typer.Option("--folds", min=2, max=20)] = 5,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1)] = 0,
     model_id: Annotated[str | None, typer.Option("--model-id", help="Default: the data file's name.")] = None,
     version: Annotated[str, typer.Option("--version")] = "1",
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Column to leave out.")] = None,
     keep: Annotated[
         list[str] | None, typer.Option("--keep", help="Column to keep even if screening flags it.")
     ] = None,
-    pdo: Annotated[float, typer.Option("--pdo")] = 20.0,
-    base_score: Annotated[float, typer.Option("--base-score")] = 600.0,
-    base_odds: Annotated[float, typer.Option("--base-odds")] = 50.0,
-    min_iv: Annotated[float, typer.Option("--min-iv")] = 0.02,
+    pdo: Annotated[
+        float, typer.Option("--pdo", help="Points to double the odds.", min=0.0, max=1000.0)
+    ] = 20.0,
+    base_score: Annotated[float, typer.Option("--base-score", min=-10_000.0, max=10_000.0)] = 600.0,
+    base_odds: Annotated[float, typer.Option("--base-odds", min=0.0, max=1e6)] = 50.0,
+    min_iv: Annotated[
+        float, typer.Option("--min-iv", help="Least information value kept.", min=0.0, max=10.0)
+    ] = 0.02,
     interactions: Annotated[int, typer.Option("--interactions", help="EBM: pairwise interactions.")] = 5,
     max_bins: Annotated[int, typer.Option("--max-bins", help="EBM: bins per feature.")] = 32,
     outer_bags: Annotated[int, typer.Option("--outer-bags", help="EBM: bagged fits averaged.")] = 8,
@@ -224,12 +228,14 @@ def monitor_cmd(
     score_column: Annotated[
         str | None, typer.Option("--score-column", help="Use stored scores instead of rescoring.")
     ] = None,
-    window_months: Annotated[
-        int, typer.Option("--window-months", help="With --from-db: performance window in months.")
+    window_months: Annotated[  # bounded by PerformanceDefinition (1-120, INVALID_PERFORMANCE_WINDOW)
+        int, typer.Option("--window-months", help="With --from-db: performance window in months (1-120).")
     ] = 6,
-    bad_dpd: Annotated[
+    bad_dpd: Annotated[  # bounded by PerformanceDefinition (1-3650)
         int,
-        typer.Option("--bad-dpd", help="With --from-db: bad = ever this many days past due, or written off."),
+        typer.Option(
+            "--bad-dpd", help="With --from-db: bad = ever this many days past due (1-3650), or written off."
+        ),
     ] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     fail_on_alert: Annotated[

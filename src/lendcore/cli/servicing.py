@@ -19,15 +19,16 @@ from rich.console import Console
 from rich.table import Table
 
 from lendcore.cli import database
-from lendcore.cli.main import app, err_console
+from lendcore.cli.main import app, err_console, error_line, notice
 from lendcore.core.allocation import CustomerMode
 from lendcore.core.calendar import parse_date
 from lendcore.core.delinquency import bucket
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.ledger import TrialBalance
+from lendcore.core.loan import WaiverKind
 from lendcore.core.money import format_fen, parse_amount
 from lendcore.core.rates import format_percent
-from lendcore.core.schedule import installment_to_json
+from lendcore.core.schedule import MAX_PERIODS, Method, installment_to_json
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -48,13 +49,15 @@ DateOpt = Annotated[
 ]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key (default: a new one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (amounts in fen).")]
+#: Contracts per transaction of the daily close: enough for any batch, small enough for one transaction.
+MAX_CHUNK_SIZE = 100_000
 
 
 def _key(value: str | None) -> str:
     if value is not None:
         return value
     generated = f"cli-{uuid.uuid4().hex}"
-    err_console.print(f"idempotency key: {generated}", markup=False)
+    notice(f"idempotency key: {generated}")  # shown unless the request is refused
     return generated
 
 
@@ -172,8 +175,8 @@ def _schedule_table(rows: list[dict[str, Any]], title: str) -> Table:
 def draw_command(
     line: Annotated[str, typer.Option(help="Credit line id.")],
     amount: Annotated[str, typer.Option(help="Amount in yuan.")],
-    term: Annotated[int, typer.Option(help="Number of monthly periods.")],
-    method: Annotated[str | None, typer.Option(help="Repayment method (product default).")] = None,
+    term: Annotated[int, typer.Option(help="Number of monthly periods.", min=1, max=MAX_PERIODS)],
+    method: Annotated[Method | None, typer.Option(help="Repayment method (product default).")] = None,
     purpose: Annotated[str, typer.Option(help="Declared purpose (consumption).")] = "shopping",
     merchant: Annotated[str | None, typer.Option(help="Merchant id (POS installments).")] = None,
     date_: DateOpt = None,
@@ -239,9 +242,8 @@ def draw_command(
             )
     if result is not None and result["status"] != "disbursed":
         detail = ", ".join(result.get("reason_codes", [])) or result.get("failure_reason") or ""
-        err_console.print(
-            f"error: drawdown {result['status']}: {detail} [{result.get('code')}]", markup=False
-        )
+        code = result.get("code") or "DRAWDOWN_" + str(result["status"]).upper()
+        err_console.print(error_line(f"drawdown {result['status']}: {detail}", code), markup=False)
         raise typer.Exit(2)
 
 
@@ -306,7 +308,10 @@ def repay_command(
     else:
         _print_repayment(result)
     if result["status"] != "succeeded":
-        err_console.print(f"error: payment {result['status']}: {result.get('failure_reason')}", markup=False)
+        err_console.print(
+            error_line(f"payment {result['status']}: {result.get('failure_reason')}", "PAYMENT_FAILED"),
+            markup=False,
+        )
         raise typer.Exit(2)
 
 
@@ -393,7 +398,7 @@ def waive_command(
     contract: Annotated[str, typer.Option(help="Contract id.")],
     reason: Annotated[str, typer.Option(help="Why (required).")],
     actor: Annotated[str, typer.Option(help="Staff member.")],
-    kind: Annotated[str, typer.Option(help="penalty, interest or fee.")] = "penalty",
+    kind: Annotated[WaiverKind, typer.Option(help="What to waive.")] = WaiverKind.PENALTY,
     amount: Annotated[str | None, typer.Option(help="Amount in yuan (default: all).")] = None,
     date_: DateOpt = None,
     key: KeyOpt = None,
@@ -645,7 +650,9 @@ def trial_balance_command(as_json: JsonOpt = False) -> None:
 @eod_app.command("run")
 def eod_run(
     date_: DateOpt = None,
-    chunk_size: Annotated[int, typer.Option(help="Contracts per transaction.")] = 500,
+    chunk_size: Annotated[
+        int, typer.Option(help="Contracts per transaction.", min=1, max=MAX_CHUNK_SIZE)
+    ] = 500,
     verify_replay: Annotated[bool, typer.Option(help="Also replay every contract (slow).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -654,8 +661,6 @@ def eod_run(
 
     with database.errors():
         on = database.business_date(date_)
-        if chunk_size < 1:
-            raise ValidationError("--chunk-size must be at least 1", code="INVALID_ARGUMENT")
         report = run_daily_close(
             database.session_factory(), on, chunk_size=chunk_size, verify_replay=verify_replay
         )

@@ -139,7 +139,7 @@ def irr(amounts: Sequence[int | float], guess: float = 0.01) -> float:
             factor *= v
         return total
 
-    return _solve(value, slope, guess)
+    return _solve_in_range(value, slope, guess)
 
 
 def xirr(flows: Sequence[CashFlow], guess: float = 0.1) -> float:
@@ -159,7 +159,7 @@ def xirr(flows: Sequence[CashFlow], guess: float = 0.1) -> float:
         base = 1.0 + r
         return float(sum(-t * a * base ** (-t - 1) for a, t in zip(values, times, strict=True)))
 
-    return _solve(value, slope, guess)
+    return _solve_in_range(value, slope, guess)
 
 
 def periods_per_year(schedule: Schedule) -> Decimal:
@@ -177,8 +177,29 @@ def periods_per_year(schedule: Schedule) -> Decimal:
     return Decimal(DAYS_PER_YEAR * n) / Decimal(max(1, (end - start).days))
 
 
+#: The largest rate an APR is computed to (10^15 = 10^17 %): beyond it the cash flows describe no
+#: loan anyone could sign, and the 12-decimal Decimal would not hold it.
+_MAX_RATE: Final = 1e15
+
+
+def _out_of_range() -> ValidationError:
+    return ValidationError(
+        "the APR of these cash flows is beyond any computable rate", code="APR_OUT_OF_RANGE"
+    )
+
+
 def _to_decimal(x: float) -> Decimal:
+    if not math.isfinite(x) or abs(x) >= _MAX_RATE:
+        raise _out_of_range()
     return Decimal(repr(x)).quantize(Decimal("1e-12"), rounding=ROUND_HALF_UP) + 0
+
+
+def _solve_in_range(value: Callable[[float], float], slope: Callable[[float], float], guess: float) -> float:
+    """:func:`_solve`, with float overflow (astronomic rates) as ``APR_OUT_OF_RANGE``."""
+    try:
+        return _solve(value, slope, guess)
+    except (OverflowError, ZeroDivisionError):
+        raise _out_of_range() from None
 
 
 def nominal_apr(schedule: Schedule, *, upfront_fee: Fen = 0) -> Decimal:

@@ -4,16 +4,32 @@ A consent record is never edited: revoking sets ``revoked_at`` on a new copy (th
 events). :func:`has_consent` answers "did the customer consent to KIND at instant AT?" from the
 records alone; the caller passes the instant (no clock here). A step that needs a consent it does not
 have is *skipped*, not faked (e.g. no credit-bureau query without 征信授权).
+
+A consent is given to a *published text*: :class:`ConsentTexts` is the registry of the texts that
+were published, kind → versions (each with its text and SHA-256), shipped as data
+(``lendcore/data/consent_texts.toml``, loaded by :mod:`lendcore.origination.consent_texts`). A grant
+naming a version that was never published is refused (``CONSENT_VERSION_UNKNOWN``).
+
+Sensitive personal information (PIPL Art. 28: 特定身份, 金融账户 …) is collected only once its
+separate consent (Art. 29, :attr:`ConsentKind.SENSITIVE_PERSONAL_INFO`) has been given, in the same
+request or earlier (:func:`require_sensitive_consent`, ``SENSITIVE_CONSENT_REQUIRED``). lendcore
+treats as sensitive: the resident ID number (specific identity) and bank-card numbers (financial
+accounts), collected at onboarding; income, savings, debts and marital status, collected with a
+credit application (property information and 婚史 in GB/T 35273-2020 Annex B), which is why the
+consent is also :data:`REQUIRED_TO_APPLY`. The name and the mobile number are personal information
+but not sensitive (GB/T 35273-2020); the terms and the privacy policy cover them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Final
 
-from lendcore.core.errors import BusinessRuleError, ValidationError
+from lendcore.core.errors import BusinessRuleError, ConfigurationError, ValidationError
 
 
 class ConsentKind(StrEnum):
@@ -113,3 +129,85 @@ def require_consents(
 
 def _version_key(version: str) -> tuple[tuple[int, str], ...]:
     return tuple((int(p), "") if p.isdigit() else (-1, p) for p in version.split("."))
+
+
+# --- published texts ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PublishedText:
+    """One published version of the text of one consent kind."""
+
+    kind: ConsentKind
+    version: str
+    published_on: date
+    sha256: str  # of ``text`` as UTF-8
+    text: str
+
+    def __post_init__(self) -> None:
+        if not self.version:
+            raise ConfigurationError(
+                f"a published {self.kind} text has no version", code="INVALID_CONSENT_TEXTS"
+            )
+        if hashlib.sha256(self.text.encode("utf-8")).hexdigest() != self.sha256:
+            raise ConfigurationError(
+                f"the published {self.kind} text {self.version} does not match its SHA-256: a published "
+                "text never changes (publish a new version instead)",
+                code="CONSENT_TEXT_ALTERED",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentTexts:
+    """The registry of published consent texts: kind → versions."""
+
+    texts: tuple[PublishedText, ...]
+
+    def __post_init__(self) -> None:
+        seen = {(t.kind, t.version) for t in self.texts}
+        if len(seen) != len(self.texts):
+            raise ConfigurationError(
+                "a consent text version is published twice", code="INVALID_CONSENT_TEXTS"
+            )
+
+    def versions(self, kind: ConsentKind) -> tuple[str, ...]:
+        """The published versions of ``kind``, oldest first."""
+        return tuple(sorted((t.version for t in self.texts if t.kind is kind), key=_version_key))
+
+    def latest(self, kind: ConsentKind) -> PublishedText:
+        """The newest published text of ``kind`` (``CONSENT_VERSION_UNKNOWN`` if none was published)."""
+        versions = self.versions(kind)
+        if not versions:
+            raise ValidationError(
+                f"no {kind} text is published", code="CONSENT_VERSION_UNKNOWN", kind=str(kind)
+            )
+        return self.published(kind, versions[-1])
+
+    def published(self, kind: ConsentKind, version: str) -> PublishedText:
+        """The text of ``kind`` at ``version``; ``CONSENT_VERSION_UNKNOWN`` if it was never published."""
+        for t in self.texts:
+            if t.kind is kind and t.version == version:
+                return t
+        shown = version if len(version) <= 20 else version[:19] + "…"
+        published = ", ".join(self.versions(kind)) or "-"
+        raise ValidationError(
+            f"{kind} version {shown!r} was never published; published: {published}",
+            code="CONSENT_VERSION_UNKNOWN",
+            kind=str(kind),
+        )
+
+
+#: The onboarding fields that are sensitive personal information (PIPL Art. 28), see the module doc.
+SENSITIVE_ONBOARDING_FIELDS: Final = ("id_number", "cards")
+
+
+def require_sensitive_consent(records: Iterable[ConsentRecord], at: datetime, fields: Iterable[str]) -> None:
+    """``SENSITIVE_CONSENT_REQUIRED`` if sensitive ``fields`` are about to be collected at ``at``
+    without an active separate consent to sensitive personal information (PIPL Art. 29)."""
+    collected = sorted(set(fields))
+    if collected and not has_consent(records, ConsentKind.SENSITIVE_PERSONAL_INFO, at):
+        raise BusinessRuleError(
+            f"{', '.join(collected)} are sensitive personal information: they are collected only after "
+            f"the separate consent {ConsentKind.SENSITIVE_PERSONAL_INFO.value} is given",
+            code="SENSITIVE_CONSENT_REQUIRED",
+            fields=collected,
+            missing=[ConsentKind.SENSITIVE_PERSONAL_INFO.value],
+        )

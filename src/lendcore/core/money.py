@@ -3,6 +3,11 @@
 Parsing and formatting happen only at the edges (CLI, HTTP). Inside, amounts are plain ints, sums are
 exact, and every conversion from a ``Decimal`` computation to fen goes through :func:`to_fen` with an
 explicit :class:`Rounding` mode: 四舍五入 (half-up) by default, banker's (half-even) when a product says so.
+
+Every amount that enters from outside is bounded by :data:`MAX_AMOUNT` (¥100,000,000.00 = 10^10 fen,
+``AMOUNT_TOO_LARGE``), or by a lower ``maximum`` the caller passes: a single amount at the cap is six
+orders of magnitude below the largest BIGINT (9.2 × 10^18), so sums of up to ~9 × 10^8 such amounts
+(a ledger's totals, a trial balance) can never overflow the database's integer columns.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from lendcore.core.errors import ValidationError
 Fen = int
 
 FEN_PER_YUAN: Final = 100
+
+#: The largest amount lendcore accepts from outside (¥100,000,000.00). See the module docstring.
+MAX_AMOUNT: Final[Fen] = 10**10
 
 
 class Rounding(StrEnum):
@@ -57,15 +65,38 @@ def round_to_multiple(amount: Fen, multiple: Fen, rounding: Rounding = Rounding.
     return to_fen(Decimal(amount) / multiple, rounding) * multiple
 
 
-_AMOUNT_RE: Final = re.compile(r"^(?P<sign>[-+]?)(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d*))?$")
+# ASCII digits only: ``\d`` would also accept Arabic-Indic or full-width digits.
+_AMOUNT_RE: Final = re.compile(
+    r"^(?P<sign>[-+]?)(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]*))?$"
+)
+_CURRENCY_PREFIXES: Final = ("¥", "￥", "CNY", "RMB")
+#: How much of a rejected input an error message repeats (inputs may be arbitrarily long).
+_SHOWN_CHARS: Final = 40
 
 
-def parse_amount(text: str, *, allow_negative: bool = False, allow_zero: bool = True) -> Fen:
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def too_large(amount: object, maximum: Fen, what: str = "amount") -> ValidationError:
+    """The ``AMOUNT_TOO_LARGE`` refusal of ``amount`` above ``maximum``."""
+    return ValidationError(
+        f"{what} is above the maximum {format_fen(maximum)}: {_shown(amount)}",
+        code="AMOUNT_TOO_LARGE",
+        maximum=maximum,
+    )
+
+
+def parse_amount(
+    text: str, *, allow_negative: bool = False, allow_zero: bool = True, maximum: Fen = MAX_AMOUNT
+) -> Fen:
     """Parse a yuan amount such as ``"1234.56"``, ``"¥1,234.56"`` or ``"CNY 12"`` into fen.
 
-    Rejects (``INVALID_AMOUNT``) anything that is not a number, has more than two decimals or
-    misplaced thousands separators; rejects negatives (``NEGATIVE_AMOUNT``) and zero
-    (``ZERO_AMOUNT``) unless allowed.
+    Rejects (``INVALID_AMOUNT``) anything that is not a number written with ASCII digits, has more
+    than two decimals or misplaced thousands separators; rejects amounts whose magnitude is above
+    ``maximum`` fen (``AMOUNT_TOO_LARGE``; default :data:`MAX_AMOUNT`), negatives
+    (``NEGATIVE_AMOUNT``) and zero (``ZERO_AMOUNT``) unless allowed. Never raises anything else.
     """
     if not isinstance(text, str):
         raise ValidationError(f"amount must be text, got {type(text).__name__}", code="INVALID_AMOUNT")
@@ -74,48 +105,78 @@ def parse_amount(text: str, *, allow_negative: bool = False, allow_zero: bool = 
     sign = ""
     if cleaned[:1] in ("-", "+"):
         sign, cleaned = cleaned[0], cleaned[1:].lstrip()
-    for prefix in ("¥", "￥", "CNY", "RMB"):
-        if cleaned.upper().startswith(prefix):
+    for prefix in _CURRENCY_PREFIXES:
+        if cleaned[: len(prefix)].upper() == prefix:
             cleaned = cleaned[len(prefix) :].strip()
             break
     if sign:
         if cleaned[:1] in ("-", "+"):
-            raise ValidationError(f"not an amount of money: {text!r}", code="INVALID_AMOUNT", value=text)
+            raise ValidationError(
+                f"not an amount of money: {_shown(text)}", code="INVALID_AMOUNT", value=text
+            )
         cleaned = sign + cleaned
     cleaned = cleaned.replace("\u00a0", "").replace(" ", "")
     match = _AMOUNT_RE.match(cleaned)
     if match is None:
-        raise ValidationError(f"not an amount of money: {text!r}", code="INVALID_AMOUNT", value=text)
+        raise ValidationError(f"not an amount of money: {_shown(text)}", code="INVALID_AMOUNT", value=text)
     frac = match["frac"] or ""
     if len(frac) > 2:
         raise ValidationError(
-            f"amount has more than two decimals (smaller than one fen): {text!r}",
+            f"amount has more than two decimals (smaller than one fen): {_shown(text)}",
             code="INVALID_AMOUNT",
             value=text,
         )
-    whole = int(match["int"].replace(",", ""))
-    fen = whole * FEN_PER_YUAN + int(frac.ljust(2, "0") or "0")
+    digits = match["int"].replace(",", "").lstrip("0")
+    # Refuse by length before int(): a very long digit string is too large, and int() of more than
+    # 4,300 digits raises (CPython's integer string limit).
+    if len(digits) > len(str(maximum // FEN_PER_YUAN)) + 1:
+        raise too_large(text, maximum)
+    fen = int(digits or "0") * FEN_PER_YUAN + int(frac.ljust(2, "0"))
     if match["sign"] == "-":
         fen = -fen
+    if abs(fen) > maximum:
+        raise too_large(text, maximum)
     if fen < 0 and not allow_negative:
-        raise ValidationError(f"amount must not be negative: {text!r}", code="NEGATIVE_AMOUNT", value=text)
+        raise ValidationError(
+            f"amount must not be negative: {_shown(text)}", code="NEGATIVE_AMOUNT", value=text
+        )
     if fen == 0 and not allow_zero:
-        raise ValidationError(f"amount must be greater than zero: {text!r}", code="ZERO_AMOUNT", value=text)
+        raise ValidationError(
+            f"amount must be greater than zero: {_shown(text)}", code="ZERO_AMOUNT", value=text
+        )
     return fen
 
 
-def parse_fen(value: str | int) -> Fen:
-    """Parse an integer number of fen (API and JSON inputs carry fen as integers)."""
+def parse_fen(value: str | int, *, maximum: Fen = MAX_AMOUNT) -> Fen:
+    """Parse an integer number of fen (API and JSON inputs carry fen as integers).
+
+    ``INVALID_AMOUNT`` for anything but an integer (or its ASCII decimal text); ``AMOUNT_TOO_LARGE``
+    when its magnitude is above ``maximum``. The sign is the caller's to check."""
     if isinstance(value, bool):
         raise ValidationError("amount in fen must be an integer", code="INVALID_AMOUNT", value=value)
     if isinstance(value, int):
-        return value
-    try:
-        return int(value.strip())
-    except (ValueError, AttributeError):
+        fen = value
+    elif isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]{1,20}", value.strip()):
+        fen = int(value.strip())
+    else:
         raise ValidationError(
-            f"amount in fen must be an integer: {value!r}", code="INVALID_AMOUNT", value=value
-        ) from None
+            f"amount in fen must be an integer: {_shown(value)}", code="INVALID_AMOUNT", value=value
+        )
+    if abs(fen) > maximum:
+        raise too_large(value, maximum, "amount in fen")
+    return fen
+
+
+def check_fen(value: object, *, what: str = "amount", maximum: Fen = MAX_AMOUNT) -> Fen:
+    """``value`` if it is a positive int of fen not above ``maximum`` (for fen handed to a use case).
+
+    ``AMOUNT_NOT_POSITIVE`` for anything but a positive int (bools included), ``AMOUNT_TOO_LARGE``
+    above ``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(f"{what} must be a positive amount of fen", code="AMOUNT_NOT_POSITIVE")
+    if value > maximum:
+        raise too_large(value, maximum, what)
+    return value
 
 
 def format_fen(amount: Fen, *, symbol: bool = True) -> str:

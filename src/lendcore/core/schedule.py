@@ -64,7 +64,7 @@ from typing import Final, Protocol
 
 from lendcore.core.calendar import BusinessDayRule, add_months, roll
 from lendcore.core.errors import ValidationError
-from lendcore.core.money import Fen, Rounding
+from lendcore.core.money import MAX_AMOUNT, Fen, Rounding, too_large
 from lendcore.core.rates import MONTHS_PER_YEAR, DayCountBasis
 
 
@@ -269,12 +269,41 @@ def _invalid(message: str, **details: object) -> ValidationError:
     return ValidationError(message, code="INVALID_TERMS", **details)
 
 
+#: The most periods a schedule may have (50 years of monthly installments).
+MAX_PERIODS: Final = 600
+
+#: The last due date a schedule may have: two calendar years before ``date.max``, so that a
+#: business-day roll, accrual and penalty after maturity and the actual/actual day count (which looks
+#: at the next 1 January) all stay inside the calendar.
+LATEST_DUE_DATE: Final = date(date.max.year - 2, 12, 31)
+
+
+def _month_index(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _check_dates_fit(terms: ScheduleTerms) -> None:
+    """``DATE_OUT_OF_RANGE`` unless the last due date falls on or before :data:`LATEST_DUE_DATE`.
+
+    Computed on month numbers, so no date past ``date.max`` is ever constructed."""
+    if terms.first_due_date is not None:  # monthly or bullet: the first due date + term - 1 months
+        last_month = _month_index(terms.first_due_date) + terms.term - 1
+    else:  # the start date + term months
+        last_month = _month_index(terms.start_date) + terms.term
+    if last_month > _month_index(LATEST_DUE_DATE):
+        raise ValidationError(
+            f"the schedule would run past {LATEST_DUE_DATE.isoformat()}: start {terms.start_date}, "
+            f"{terms.term} period(s)",
+            code="DATE_OUT_OF_RANGE",
+        )
+
+
 def validate_terms(terms: ScheduleTerms) -> None:
     """Raise :class:`ValidationError` (``INVALID_TERMS``) unless the terms can build a schedule."""
     if isinstance(terms.principal, bool) or not isinstance(terms.principal, int) or terms.principal <= 0:
         raise _invalid(f"principal must be a positive number of fen, got {terms.principal!r}")
-    if isinstance(terms.term, bool) or not isinstance(terms.term, int) or not 1 <= terms.term <= 600:
-        raise _invalid(f"term must be 1..600 periods, got {terms.term!r}")
+    if isinstance(terms.term, bool) or not isinstance(terms.term, int) or not 1 <= terms.term <= MAX_PERIODS:
+        raise _invalid(f"term must be 1..{MAX_PERIODS} periods, got {terms.term!r}")
     if terms.installment_multiple < 1:
         raise ValidationError("installment multiple must be at least 1 fen", code="INVALID_MULTIPLE")
     if terms.installment_multiple != 1 and terms.method in (Method.INTEREST_ONLY, Method.BULLET):
@@ -290,8 +319,13 @@ def validate_terms(terms: ScheduleTerms) -> None:
         raise _invalid("fee rate per period must be a non-negative number")
     if terms.fee_rate_per_period and terms.method is not Method.FLAT_FEE:
         raise _invalid("a fee rate per period applies to the flat-fee method only")
+    if terms.principal > MAX_AMOUNT:
+        raise too_large(terms.principal, MAX_AMOUNT, "principal")
+    if terms.installment_multiple > MAX_AMOUNT:
+        raise ValidationError("installment multiple is above the maximum amount", code="INVALID_MULTIPLE")
     if terms.first_due_date is not None and terms.first_due_date <= terms.start_date:
         raise _invalid("the first due date must be after the start date")
+    _check_dates_fit(terms)
 
 
 _MONTH_DAYS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -4,8 +4,9 @@
 (:func:`lendcore.store.idempotency.run_idempotent`, scope ``apply``): a retry with the same key and
 the same request returns the stored response and creates nothing. Steps:
 
-1. customer active, product known, term allowed, amount within the product's bounds, form valid
-   (``INVALID_FORM`` lists every bad field);
+1. form valid (:func:`parse_form`: every field checked first, each with its own code,
+   ``INVALID_<FIELD>``), customer active, product known, term offered by the product
+   (``TERM_NOT_ALLOWED``), amount within the product's bounds (``AMOUNT_OUT_OF_RANGE``);
 2. consent gating: terms, privacy and sensitive personal information must be active now
    (``CONSENT_REQUIRED``, nothing stored). The credit-bureau step is *skipped* without 征信授权; with
    it, ``bureau_authorised=True`` only feeds the strategy's uplift. lendcore has no bureau connection,
@@ -30,6 +31,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, fields
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import func, select
@@ -38,6 +40,7 @@ from sqlalchemy.orm import Session
 from lendcore.core.consent import REQUIRED_TO_APPLY, ConsentKind, has_consent, require_consents
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.core.identity import parse_resident_id
+from lendcore.core.money import format_fen
 from lendcore.core.rates import to_ppm
 from lendcore.origination.blacklist import blacklist_hits
 from lendcore.origination.blind_index import ensure_key_ring, identity_hashes
@@ -52,7 +55,16 @@ from lendcore.risk.decision import (
     to_jsonable,
     to_record,
 )
-from lendcore.risk.features import Application, FeatureConfig
+from lendcore.risk.features import (
+    MONEY_FIELDS,
+    Application,
+    FeatureConfig,
+    FieldError,
+    enum_error,
+    field_code,
+    form_error,
+    range_errors,
+)
 from lendcore.risk.rules import (
     ApplicationContext,
     PriorApplication,
@@ -91,39 +103,67 @@ def strategy_pricing(product: Product) -> tuple[PriceBand, ...]:
 def parse_form(form: Mapping[str, Any], *, application_id: str, product_code: str) -> Application:
     """The application form (JSON-like: amounts in fen, enums by value) as an :class:`Application`.
 
-    Unknown or missing required fields and bad values are reported together (``INVALID_FORM``,
-    ``details["errors"]``); range checks of :class:`Application` raise their own codes."""
+    Every bad field is reported at once, each with its own code: ``INVALID_<FIELD>`` for a value of the
+    wrong type, not one of the field's allowed values (listed in the message) or outside its range
+    (:data:`~lendcore.risk.features.FIELD_BOUNDS`: income and debts 0–¥10,000,000 a month, savings
+    0–¥100,000,000, employment 0–60 years …), ``FIELD_REQUIRED``, ``UNKNOWN_FIELD``. One bad field
+    raises its own code, several ``INVALID_FORM``; ``details["errors"]`` lists every one."""
+    if not isinstance(form, Mapping):
+        raise ValidationError("the application form must be an object", code="INVALID_FORM", errors=[])
     hints = typing.get_type_hints(Application)
-    errors: list[dict[str, str]] = []
+    errors: list[FieldError] = []
     values: dict[str, Any] = {"application_id": application_id, "product_code": product_code}
     for key in form:
         if key not in FORM_FIELDS:
-            errors.append({"field": key, "code": "UNKNOWN_FIELD", "message": "not a form field"})
+            errors.append(FieldError(str(key)[:40], "UNKNOWN_FIELD", "not a form field"))
     for f in fields(Application):
         if f.name not in FORM_FIELDS:
             continue
         if f.name not in form:
             if f.default is MISSING and f.default_factory is MISSING:
-                errors.append({"field": f.name, "code": "FIELD_REQUIRED", "message": "required"})
+                errors.append(FieldError(f.name, "FIELD_REQUIRED", "required"))
             continue
-        raw = form[f.name]
         try:
-            tp = hints[f.name]
-            if raw is not None and _is_int_type(tp) and (isinstance(raw, bool) or not isinstance(raw, int)):
-                raise TypeError("an integer is required")
-            values[f.name] = from_jsonable(tp, raw)
-        except (TypeError, ValueError, KeyError):
-            errors.append(
-                {"field": f.name, "code": "INVALID_VALUE", "message": f"invalid value for {f.name}"}
-            )
+            values[f.name] = _field_value(f.name, hints[f.name], form[f.name])
+        except _BadFieldError as bad:
+            errors.append(bad.error)
+    errors.extend(range_errors(values))
     if errors:
-        raise ValidationError(f"{len(errors)} form field(s) are invalid", code="INVALID_FORM", errors=errors)
+        raise form_error(errors)
     return Application(**values)
 
 
-def _is_int_type(tp: Any) -> bool:
+class _BadFieldError(Exception):
+    def __init__(self, error: FieldError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _field_value(name: str, tp: Any, raw: Any) -> Any:
+    """``raw`` converted to the field's type, or :class:`_BadFieldError` naming what is wrong."""
     args = typing.get_args(tp)
-    return tp is int or (bool(args) and int in args)
+    optional = type(None) in args
+    base = next((a for a in args if a is not type(None)), tp) if args else tp
+    if raw is None:
+        if optional:
+            return None
+        raise _BadFieldError(FieldError(name, field_code(name), "must be given (not null)"))
+    if isinstance(base, type) and issubclass(base, StrEnum):
+        if not isinstance(raw, str) or raw not in {m.value for m in base}:
+            raise _BadFieldError(enum_error(name, base, raw))
+        return base(raw)
+    if base is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise _BadFieldError(FieldError(name, field_code(name), "must be an integer" + _unit(name)))
+        return raw
+    try:
+        return from_jsonable(tp, raw)
+    except (TypeError, ValueError, KeyError):
+        raise _BadFieldError(FieldError(name, field_code(name), "invalid value")) from None
+
+
+def _unit(name: str) -> str:
+    return " (fen)" if name in MONEY_FIELDS else ""
 
 
 # --- context from the database ------------------------------------------------------------------------
@@ -331,6 +371,8 @@ def _apply(
     phone_real_name_verified: bool,
     has_credits_elsewhere: bool | None,
 ) -> dict[str, Any]:
+    application_id = new_id("app")
+    application = parse_form(form, application_id=application_id, product_code=product_code)
     ensure_key_ring(session, cipher)  # the device hash is stored under the active key
     device_hash = device_hashes[0] if device_hashes else None
     customer = session.get(Customer, customer_id)
@@ -339,8 +381,6 @@ def _apply(
     if customer.status != "active":
         raise BusinessRuleError("the customer is not active", code="CUSTOMER_NOT_ACTIVE")
     product = catalog.get(product_code)
-    application_id = new_id("app")
-    application = parse_form(form, application_id=application_id, product_code=product_code)
     if application.term_months not in product.terms:
         raise ValidationError(
             f"term {application.term_months} is not offered; terms: {', '.join(map(str, product.terms))}",
@@ -348,7 +388,8 @@ def _apply(
         )
     if not product.min_amount <= application.requested_amount <= product.max_amount:
         raise ValidationError(
-            "requested amount is outside the product's range",
+            f"requested amount {format_fen(application.requested_amount)} is outside the product's range "
+            f"{format_fen(product.min_amount)}–{format_fen(product.max_amount)}",
             code="AMOUNT_OUT_OF_RANGE",
             minimum=product.min_amount,
             maximum=product.max_amount,

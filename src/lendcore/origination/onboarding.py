@@ -1,7 +1,11 @@
 """Onboarding (开户): register a customer with encrypted PII, bind cards, record consents.
 
-:func:`register_customer` validates the whole request first (:func:`lendcore.core.identity.
-validate_onboarding`: every bad field at once, code ``ONBOARDING_INVALID``), then checks duplicates
+:func:`register_customer` first checks the consents given with the request: each names a published
+text version (``CONSENT_VERSION_UNKNOWN``), and the ID number and bank cards, sensitive personal
+information (PIPL Art. 28), are not even looked at without the separate consent to process them
+(Art. 29, ``SENSITIVE_CONSENT_REQUIRED``). It then validates the whole request
+(:func:`lendcore.core.identity.validate_onboarding`: every bad field at once, code
+``ONBOARDING_INVALID``), then checks duplicates
 by keyed hash (``DUPLICATE_ID_NUMBER``, ``DUPLICATE_PHONE``, ``DUPLICATE_CARD``), and only then
 writes: the customer (name, ID number and phone encrypted with AES-GCM, ID and phone blind indexes),
 the bank cards (number encrypted, blind index, BIN, bank, last 4; the first card is the default) and
@@ -26,10 +30,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lendcore.core.consent import ConsentKind, ConsentRecord
+from lendcore.core.consent import (
+    SENSITIVE_ONBOARDING_FIELDS,
+    ConsentKind,
+    ConsentRecord,
+    ConsentTexts,
+    require_sensitive_consent,
+)
 from lendcore.core.errors import BusinessRuleError, ConflictError, NotFoundError, ValidationError
 from lendcore.core.identity import OnboardingRequest, validate_onboarding
 from lendcore.origination.blind_index import check_new_person
+from lendcore.origination.consent_texts import default_consent_texts
 from lendcore.security.pii import PiiCipher, mask_card_number, mask_id_number, mask_name, mask_phone
 from lendcore.store.audit import record_audit
 from lendcore.store.models import BankCard, CreditLine, Customer
@@ -53,11 +64,13 @@ class ConsentGrant:
     scope: str = ""
 
     @classmethod
-    def parse(cls, text: str, default_version: str = "1.0") -> ConsentGrant:
-        """``KIND`` or ``KIND:VERSION`` (or ``KIND:VERSION:SCOPE``); ``INVALID_CONSENT_KIND``."""
-        kind, _, rest = text.partition(":")
+    def parse(cls, text: str, texts: ConsentTexts | None = None) -> ConsentGrant:
+        """``KIND`` or ``KIND:VERSION`` (or ``KIND:VERSION:SCOPE``); ``INVALID_CONSENT_KIND``.
+        Without a version: the latest published text of the kind (the one shown today)."""
+        kind_text, _, rest = text.partition(":")
         version, _, scope = rest.partition(":")
-        return cls(parse_consent_kind(kind), version or default_version, scope)
+        kind = parse_consent_kind(kind_text)
+        return cls(kind, version or (texts or default_consent_texts()).latest(kind).version, scope)
 
 
 def parse_consent_kind(text: str) -> ConsentKind:
@@ -79,18 +92,21 @@ def register_customer(
     consents: Iterable[ConsentGrant] = (),
     at: datetime | None = None,
     actor: str = "customer",
+    consent_texts: ConsentTexts | None = None,
 ) -> Customer:
     """Validate, de-duplicate and store a new customer with cards and consents (see module doc)."""
-    valid = validate_onboarding(request, business_date=business_date)
     grants = tuple(consents)
-    for grant in grants:
-        if not grant.text_version:
-            raise ValidationError("consent text version is required", code="CONSENT_TEXT_VERSION_REQUIRED")
+    now = at or utc_now()
+    _check_grants(grants, consent_texts)
+    sensitive = [f for f in SENSITIVE_ONBOARDING_FIELDS if getattr(request, f)]
+    require_sensitive_consent(
+        (ConsentRecord(g.kind, g.text_version, now, g.scope) for g in grants), now, sensitive
+    )
+    valid = validate_onboarding(request, business_date=business_date)
     # duplicates by blind index under every key of the ring (a key rotation lets no one in twice)
     hashes = check_new_person(session, cipher, valid)
     id_hash, phone_hash, cards = hashes.id_number, hashes.phone, hashes.cards
 
-    now = at or utc_now()
     customer = Customer(
         name_ciphertext=cipher.encrypt(F_NAME, valid.name),
         id_number_ciphertext=cipher.encrypt(F_ID, valid.resident_id.number),
@@ -145,6 +161,16 @@ def register_customer(
     return customer
 
 
+def _check_grants(grants: Iterable[ConsentGrant], texts: ConsentTexts | None) -> None:
+    """Every grant names a published text version (``CONSENT_TEXT_VERSION_REQUIRED``,
+    ``CONSENT_VERSION_UNKNOWN``)."""
+    registry = texts or default_consent_texts()
+    for grant in grants:
+        if not grant.text_version:
+            raise ValidationError("consent text version is required", code="CONSENT_TEXT_VERSION_REQUIRED")
+        registry.published(grant.kind, grant.text_version)
+
+
 def _customer(session: Session, customer_id: str) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
@@ -161,11 +187,12 @@ def grant_consent(
     at: datetime,
     scope: str = "",
     actor: str | None = None,
+    consent_texts: ConsentTexts | None = None,
 ) -> Consent:
-    """Record a new grant (a newer text version is a new grant; the old one stays as history)."""
+    """Record a new grant (a newer text version is a new grant; the old one stays as history).
+    The version must be a published text of ``kind`` (``CONSENT_VERSION_UNKNOWN``)."""
     _customer(session, customer_id)
-    if not text_version:
-        raise ValidationError("consent text version is required", code="CONSENT_TEXT_VERSION_REQUIRED")
+    _check_grants((ConsentGrant(kind, text_version, scope),), consent_texts)
     row = Consent(
         customer_id=customer_id, kind=kind.value, text_version=text_version, scope=scope, granted_at=at
     )

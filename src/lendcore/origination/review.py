@@ -7,10 +7,12 @@
 * :func:`list_reviews` – the staff queue, oldest first.
 * :func:`confirm_review` – a staff member confirms the automated decision (``confirmed``).
 * :func:`propose_override` (maker) then :func:`approve_override` (checker, a different person:
-  ``MAKER_CHECKER_VIOLATION``; nor the requester: ``REVIEWER_IS_REQUESTER``) – ``overridden``. Overriding
-  a decline opens a credit line with the staff-set limit and grade; overriding an approval sets the
-  line's limit (``REVIEW_OVERRIDE``). The application's status follows the override (so the
-  half-year rule counts it); the automated decision row is kept as it was.
+  ``MAKER_CHECKER_VIOLATION``; nor the requester: ``REVIEWER_IS_REQUESTER``) – ``overridden``.
+  Overriding a decline opens a credit line with the staff-set limit and grade; overriding an approval
+  sets the line's limit and pricing grade (``REVIEW_OVERRIDE``). The proposal is validated when it is
+  made (limit within the line bounds and the product's amounts, grade one the product prices). The
+  application's status follows the override (so the half-year rule counts it); the automated
+  decision row is kept as it was.
 * :func:`resolve_review` – one entry point (``confirm`` | ``override``) for the CLI.
 
 Every staff action appends an audit record in the same transaction.
@@ -27,8 +29,17 @@ from sqlalchemy.orm import Session
 
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.core.money import Fen
-from lendcore.products.catalog import Catalog
-from lendcore.servicing.lines import change_limit, open_credit_line
+from lendcore.products.catalog import Catalog, Product, default_catalog
+from lendcore.servicing.lines import (
+    MAX_LINE_LIMIT,
+    MIN_LINE_LIMIT,
+    change_limit,
+    change_pricing_grade,
+    check_grade,
+    check_line_limit,
+    open_credit_line,
+    outstanding_principal,
+)
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import for_update
 from lendcore.store.models import CreditLine
@@ -152,8 +163,14 @@ def propose_override(
     grade: str | None = None,
     note: str | None = None,
     at: datetime,
+    catalog: Catalog | None = None,
 ) -> ReviewRequest:
-    """Maker step: propose a new outcome (a limit, and a grade when the decision had none)."""
+    """Maker step: propose a new outcome (a limit, and a grade: by default the decision's).
+
+    The proposal is checked now, against what the checker's step will apply, so an impossible one
+    never waits in the queue: the limit within the line bounds and the product's amounts
+    (``LIMIT_OUT_OF_RANGE``), not below what the open line already lends (``LIMIT_BELOW_OUTSTANDING``),
+    the grade one the product prices (``UNKNOWN_GRADE``)."""
     staff = _actor(staff, "the staff member")
     review = _lock_review(session, review_id)
     _check_open(review)
@@ -163,9 +180,10 @@ def propose_override(
         raise ValidationError("the proposed limit must be a positive amount in fen", code="INVALID_LIMIT")
     decision = session.get(CreditDecision, review.decision_id)
     assert decision is not None
-    grade = grade or decision.grade
+    grade = decision.grade if grade is None else grade
     if grade is None:
         raise ValidationError("a pricing grade is required to override this decision", code="GRADE_REQUIRED")
+    _check_proposal(session, decision, credit_limit, grade, catalog)
     review.status = "proposed"
     review.proposed_by = staff
     review.proposed_at = at
@@ -175,6 +193,31 @@ def propose_override(
     session.flush()
     _audit(session, review, staff, "override_proposed", at, proposed_limit=credit_limit, proposed_grade=grade)
     return review
+
+
+def override_limit_range(product: Product) -> tuple[Fen, Fen]:
+    """The limits staff may set on an override: within a line's bounds and the product's amounts."""
+    return max(MIN_LINE_LIMIT, product.min_amount), min(MAX_LINE_LIMIT, product.max_amount)
+
+
+def _check_proposal(
+    session: Session, decision: CreditDecision, credit_limit: Fen, grade: str, catalog: Catalog | None
+) -> None:
+    application = session.get(CreditApplication, decision.application_id)
+    assert application is not None
+    product = (catalog or default_catalog()).get(application.product_code)
+    low, high = override_limit_range(product)
+    check_line_limit(credit_limit, minimum=low, maximum=high)
+    check_grade(product.code, grade, catalog)
+    line = None if decision.credit_line_id is None else session.get(CreditLine, decision.credit_line_id)
+    if line is not None and line.status != "closed":
+        owed = outstanding_principal(session, line.id)
+        if credit_limit < owed:
+            raise BusinessRuleError(
+                "the proposed limit is below the line's outstanding principal",
+                code="LIMIT_BELOW_OUTSTANDING",
+                outstanding=owed,
+            )
 
 
 def approve_override(
@@ -221,6 +264,17 @@ def approve_override(
             actor=staff,
             details=details,
         )
+        if review.proposed_grade is not None:  # the staff's grade prices the line from now on
+            change_pricing_grade(
+                session,
+                line.id,
+                grade=review.proposed_grade,
+                reason_code=REVIEW_OVERRIDE,
+                business_date=business_date,
+                actor=staff,
+                details=details,
+                catalog=catalog,
+            )
     else:
         opened = open_credit_line(
             session,

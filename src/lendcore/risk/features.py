@@ -36,14 +36,15 @@ PIPL Art. 24/28), and the scorecard scores a missing value with its ``missing_po
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from lendcore.core.errors import ValidationError
 from lendcore.core.identity import Sex
-from lendcore.core.money import Fen
+from lendcore.core.money import MAX_AMOUNT, Fen, format_fen
 from lendcore.risk.rules import ApplicationContext
 
 FeatureValue = float | int | str | None
@@ -133,6 +134,73 @@ class Application:
             raise ValidationError("term must be 1-60 months", code="INVALID_TERM")
         if self.monthly_income < 0 or self.monthly_debt_payments < 0:
             raise ValidationError("income and debt payments cannot be negative", code="INVALID_INCOME")
+
+
+# --- what a form may say (checked at the edge: origination.applications.parse_form) ----------------
+
+#: The highest monthly income (and monthly debt payments) a form may declare: ¥10,000,000.00.
+MAX_MONTHLY_INCOME: Final[Fen] = 10_000_000_00
+#: Inclusive bounds of the numeric form fields, and which of them are money (fen).
+FIELD_BOUNDS: Final[Mapping[str, tuple[int, int]]] = {
+    "requested_amount": (1, MAX_AMOUNT),
+    "term_months": (1, 60),
+    "monthly_income": (0, MAX_MONTHLY_INCOME),
+    "monthly_debt_payments": (0, MAX_MONTHLY_INCOME),
+    "savings": (0, MAX_AMOUNT),
+    "employment_years": (0, 60),
+    "years_at_address": (0, 100),
+    "dependents": (0, 20),
+}
+MONEY_FIELDS: Final = frozenset({"requested_amount", "monthly_income", "monthly_debt_payments", "savings"})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One bad form field: its name, its own stable code (``INVALID_<FIELD>``), what is wrong."""
+
+    field: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+def field_code(name: str) -> str:
+    """The stable code of a form field's refusal: ``employment_years`` → ``INVALID_EMPLOYMENT_YEARS``."""
+    return f"INVALID_{name.upper()}"
+
+
+def enum_error(name: str, kind: type[StrEnum], value: object) -> FieldError:
+    allowed = ", ".join(m.value for m in kind)
+    return FieldError(name, field_code(name), f"must be one of {allowed}; got {_shown(value)}")
+
+
+def range_errors(values: Mapping[str, Any]) -> list[FieldError]:
+    """The numeric fields of ``values`` outside :data:`FIELD_BOUNDS` (``None`` = not declared)."""
+    errors = []
+    for name, (low, high) in FIELD_BOUNDS.items():
+        value = values.get(name)
+        if value is None or low <= value <= high:
+            continue
+        shown = format_fen if name in MONEY_FIELDS else str
+        got = shown(value) if abs(value) < 10**30 else ("-" if value < 0 else "") + "more than 10^30"
+        message = f"must be between {shown(low)} and {shown(high)}; got {got}"
+        errors.append(FieldError(name, field_code(name), message))
+    return errors
+
+
+def form_error(errors: Sequence[FieldError]) -> ValidationError:
+    """One refusal for the bad fields: the field's own code when one field is bad, else
+    ``INVALID_FORM``; ``details["errors"]`` lists every field with its code either way."""
+    message = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    code = errors[0].code if len(errors) == 1 else "INVALID_FORM"
+    return ValidationError(message, code=code, errors=[e.to_dict() for e in errors])
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a very long number"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 #: Deutsche Mark per yuan. The shipped model learned ``credit_amount`` in 1994 DM (German credit data);

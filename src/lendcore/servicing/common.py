@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lendcore.core.errors import ValidationError
-from lendcore.core.money import Fen
+from lendcore.core.money import Fen, check_fen
 from lendcore.payments.channel import ChannelResult, PaymentChannel, PaymentInstruction
 from lendcore.payments.simulator import InstantSimulator
 from lendcore.payments.state import PaymentDirection, PaymentState, transition
@@ -25,9 +25,9 @@ DEFAULT_CHANNEL: Final = InstantSimulator()
 
 
 def check_amount(amount: object, what: str = "amount") -> Fen:
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise ValidationError(f"{what} must be a positive amount of fen", code="AMOUNT_NOT_POSITIVE")
-    return amount
+    """A positive int of fen not above :data:`~lendcore.core.money.MAX_AMOUNT` (``AMOUNT_NOT_POSITIVE``,
+    ``AMOUNT_TOO_LARGE``): a library caller can no more store an overflowing amount than the CLI."""
+    return check_fen(amount, what=what)
 
 
 def check_text(value: str | None, code: str, what: str, max_length: int = 500) -> str:

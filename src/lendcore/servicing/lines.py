@@ -8,8 +8,11 @@ Available limit (DESIGN.md invariant 3) is computed once, in :mod:`lendcore.core
 credit limit − outstanding principal of the line's open contracts − pending drawdowns, 0 unless the
 line is active. :func:`line_usage` reads both from ``contracts`` in one query.
 
+The pricing grade of a line (what new drawdowns are priced at) changes with
+:func:`change_pricing_grade` (a staff override); contracts already drawn keep their own rate.
+
 Error codes: ``INVALID_LIMIT``, ``LIMIT_OUT_OF_RANGE``, ``LIMIT_BELOW_OUTSTANDING``, ``UNKNOWN_PRODUCT``
-(from the catalog), ``CUSTOMER_NOT_FOUND``, ``CUSTOMER_NOT_ACTIVE``, ``LINE_NOT_FOUND``,
+(from the catalog), ``UNKNOWN_GRADE``, ``CUSTOMER_NOT_FOUND``, ``CUSTOMER_NOT_ACTIVE``, ``LINE_NOT_FOUND``,
 ``LINE_CLOSED``, ``LINE_ALREADY_FROZEN``, ``LINE_NOT_FROZEN``, ``LINE_HAS_OUTSTANDING``,
 ``LINE_ALREADY_OPEN``, ``REASON_REQUIRED``, ``ACTOR_REQUIRED``.
 """
@@ -172,12 +175,7 @@ def open_credit_line(
     _check_actor(actor)
     _check_reason(reason_code)
     _check_limit(credit_limit, minimum=min_limit, maximum=max_limit)
-    product = (catalog or default_catalog()).get(product_code)
-    if pricing_grade not in product.pricing.grades:
-        raise ValidationError(
-            f"unknown risk grade {pricing_grade!r}; grades: {', '.join(product.pricing.grades)}",
-            code="UNKNOWN_GRADE",
-        )
+    check_grade(product_code, pricing_grade, catalog)
     customer = session.scalars(for_update(select(Customer).where(Customer.id == customer_id))).one_or_none()
     if customer is None:
         raise NotFoundError(f"customer {customer_id} not found", code="CUSTOMER_NOT_FOUND")
@@ -265,6 +263,61 @@ def change_limit(
         business_date=business_date,
         actor=actor,
         details={"outstanding": outstanding, **dict(details or {})},
+    )
+
+
+def check_line_limit(limit: object, *, minimum: Fen = MIN_LINE_LIMIT, maximum: Fen = MAX_LINE_LIMIT) -> Fen:
+    """``limit`` if it is a limit a line may hold (``INVALID_LIMIT``, ``LIMIT_OUT_OF_RANGE``)."""
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise ValidationError("a credit limit is a non-negative amount in fen", code="INVALID_LIMIT")
+    _check_limit(limit, minimum=minimum, maximum=maximum)
+    return limit
+
+
+def check_grade(product_code: str, grade: str, catalog: Catalog | None = None) -> str:
+    """``grade`` if the product prices it (``UNKNOWN_GRADE``, naming the product's grades)."""
+    product = (catalog or default_catalog()).get(product_code)
+    if grade not in product.pricing.grades:
+        raise ValidationError(
+            f"unknown risk grade {grade!r} for {product_code}; grades: {', '.join(product.pricing.grades)}",
+            code="UNKNOWN_GRADE",
+        )
+    return grade
+
+
+def change_pricing_grade(
+    session: Session,
+    line_id: str,
+    *,
+    grade: str,
+    reason_code: str,
+    business_date: date,
+    actor: str,
+    details: Mapping[str, Any] | None = None,
+    catalog: Catalog | None = None,
+) -> LimitChange | None:
+    """Set the pricing grade new drawdowns on the line are priced at (contracts already drawn keep
+    their rate). ``UNKNOWN_GRADE``, ``LINE_CLOSED``; None when the grade is already ``grade``."""
+    _check_actor(actor)
+    _check_reason(reason_code)
+    line = _lock_line(session, line_id)
+    if line.status == "closed":
+        raise BusinessRuleError("the credit line is closed", code="LINE_CLOSED")
+    check_grade(line.product_code, grade, catalog)
+    if line.pricing_grade == grade:
+        return None
+    old_grade = line.pricing_grade
+    line.pricing_grade = grade
+    session.flush()
+    return _record_change(
+        session,
+        line,
+        old_limit=line.credit_limit,
+        old_status=line.status,
+        reason_code=reason_code,
+        business_date=business_date,
+        actor=actor,
+        details={"old_grade": old_grade, "new_grade": grade, **dict(details or {})},
     )
 
 

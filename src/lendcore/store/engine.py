@@ -27,17 +27,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import Engine, Select, event, select
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from lendcore.core.errors import ConflictError, NotFoundError
+from lendcore.core.errors import ConfigurationError, ConflictError, NotFoundError
 from lendcore.store.settings import database_url, normalize_url
 
 #: Seconds a SQLite writer waits for the database lock before failing.
@@ -53,13 +55,34 @@ _M = TypeVar("_M")
 def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default: :func:`~lendcore.store.settings.database_url`), set up per dialect."""
     parsed = normalize_url(url) if url is not None else database_url()
-    if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, echo=echo, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
-    return sa_create_engine(parsed, echo=echo, **kwargs)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed, echo=echo, **kwargs)
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa_create_engine(parsed, echo=echo, **kwargs)
+    except (ArgumentError, ValueError, TypeError) as error:  # e.g. ?timeout=abc in the URL's query
+        raise ConfigurationError(
+            f"invalid database URL {parsed.render_as_string(hide_password=True)}: {error}",
+            code="INVALID_DATABASE_URL",
+        ) from None
+
+
+def _check_sqlite_directory(url: URL) -> None:
+    """``DATABASE_DIRECTORY_MISSING`` for a SQLite file in a directory that does not exist (SQLite
+    would fail at the first connection with "unable to open database file")."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:") or "mode=memory" in str(url):
+        return
+    directory = Path(database).expanduser().parent
+    if not directory.is_dir():
+        raise ConfigurationError(
+            f"the directory of the SQLite database does not exist: {directory}",
+            code="DATABASE_DIRECTORY_MISSING",
+        )
 
 
 def _sqlite_engine(url: URL, *, echo: bool, **kwargs: Any) -> Engine:
+    _check_sqlite_directory(url)
     connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
     # Connections are used by one thread at a time (pool checkout), never concurrently.

@@ -13,9 +13,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
+from lendcore.core.errors import ValidationError
 from lendcore.store.engine import create_engine
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
@@ -31,15 +33,32 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def _run(url: str | URL | Engine | None, action: str, revision: str) -> None:
+    """Run an Alembic command in one transaction. A revision Alembic cannot resolve or reach is a
+    :class:`ValidationError` (``UNKNOWN_REVISION``, ``INVALID_REVISION``) and changes nothing."""
+    if not isinstance(revision, str) or not revision.strip() or len(revision) > 200:
+        raise ValidationError("a revision is required (e.g. head)", code="INVALID_REVISION")
     engine = url if isinstance(url, Engine) else create_engine(url)
     try:
         with engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             getattr(command, action)(config, revision)
+    except CommandError as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "invalid revision"
+        unknown = message.startswith("Can't locate revision")
+        raise ValidationError(
+            f"{message}; shipped revisions: {', '.join(shipped_revisions())}",
+            code="UNKNOWN_REVISION" if unknown else "INVALID_REVISION",
+        ) from None
     finally:
         if not isinstance(url, Engine):
             engine.dispose()
+
+
+def shipped_revisions() -> tuple[str, ...]:
+    """Every revision shipped with lendcore, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return tuple(reversed([s.revision for s in script.walk_revisions()]))
 
 
 def upgrade_database(url: str | URL | Engine | None = None, revision: str = "head") -> None:

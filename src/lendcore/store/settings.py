@@ -41,7 +41,7 @@ def normalize_url(url: str | URL) -> URL:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as error:
+    except (ArgumentError, ValueError) as error:  # ValueError: a port that is not a number
         raise ConfigurationError(
             f"not a database URL: {mask_url(str(url))}", code="INVALID_DATABASE_URL"
         ) from error
@@ -70,5 +70,5 @@ def mask_url(url: str | URL) -> str:
     """The URL with its password replaced by ``***`` (for printing and logs)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
