@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.batch.close import run_daily_close
 from lendcore.core.errors import ConflictError
 from lendcore.core.loan import PenaltyAccrual
-from lendcore.servicing.contracts import RowWriter, contract_state, post_transaction, write_contracts
+from lendcore.servicing.booking import post_transaction
+from lendcore.servicing.codecs import contract_state
+from lendcore.servicing.repository import RowWriter, write_contracts
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, JournalEntry, LoanTransaction, Posting
 from tests.servicing.support import D0, assert_invariants, do_draw, open_line

@@ -17,7 +17,7 @@ from lendcore.origination.review import (
     request_review,
 )
 from lendcore.products.catalog import default_catalog
-from lendcore.servicing.contracts import contract_state
+from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.draw import draw
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, Contract, CreditLine

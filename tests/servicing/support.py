@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,7 @@ from lendcore.risk.decision import DrawdownConfig
 from lendcore.servicing.draw import draw
 from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.lines import open_credit_line
-from lendcore.servicing.repay import repay
+from lendcore.servicing.repay import RepayRequest, repay
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import (
     AuditRecord,
@@ -91,18 +92,26 @@ def do_repay(
     amount: int | None,
     on: date,
     mode: CustomerMode = CustomerMode.BY_AMOUNT,
-    **kw: Any,
+    *,
+    contract_ids: Sequence[str] | None = None,
+    value_date: date | None = None,
+    account_token: str | None = None,
+    idempotency_key: str | None = None,
+    **collaborators: Any,
 ) -> dict[str, Any]:
+    """A repayment through the use case; returns its JSON form (what the CLI and API show)."""
+    request = RepayRequest(
+        customer_id=customer_id,
+        business_date=on,
+        idempotency_key=idempotency_key or key("repay"),
+        amount=amount,
+        mode=mode,
+        contract_ids=tuple(contract_ids) if contract_ids is not None else None,
+        value_date=value_date,
+        account_token=account_token,
+    )
     with unit_of_work(factory) as session:
-        return repay(
-            session,
-            customer_id=customer_id,
-            amount=amount,
-            business_date=on,
-            mode=mode,
-            idempotency_key=kw.pop("idempotency_key", None) or key("repay"),
-            **kw,
-        )
+        return repay(session, request, **collaborators).to_json()
 
 
 def assert_invariants(factory: sessionmaker[Session]) -> InvariantReport:

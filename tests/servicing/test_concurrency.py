@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 
 from lendcore.core.errors import LendcoreError
 from lendcore.servicing.draw import draw
-from lendcore.servicing.repay import repay
+from lendcore.servicing.repay import RepayRequest, RepayResult, repay
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.models import Contract, LoanTransaction, Payment
 from tests.servicing.support import D0, RELAXED, assert_invariants, do_draw, open_line
@@ -59,11 +58,11 @@ def test_parallel_submissions_of_one_key_apply_once(postgres_database_url: str) 
         do_draw(factory, line, 1_000_000, 3)
         on = D0 + timedelta(days=5)
 
-        def one(_: int) -> dict[str, Any]:
+        request = RepayRequest(customer_id=cid, amount=100_000, business_date=on, idempotency_key="same")
+
+        def one(_: int) -> RepayResult:
             with unit_of_work(factory) as session:
-                return repay(
-                    session, customer_id=cid, amount=100_000, business_date=on, idempotency_key="same"
-                )
+                return repay(session, request)
 
         with ThreadPoolExecutor(N) as pool:
             responses = list(pool.map(one, range(N)))

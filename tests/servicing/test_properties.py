@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import run_daily_close
 from lendcore.core.errors import LendcoreError
-from lendcore.servicing.contracts import contract_state
+from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.reverse import reverse_payment
 from lendcore.servicing.waive import waive
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work

@@ -12,7 +12,8 @@ from lendcore.batch.close import run_daily_close
 from lendcore.core.allocation import CustomerMode
 from lendcore.core.errors import ConflictError, LendcoreError
 from lendcore.core.ledger import Account
-from lendcore.servicing.repay import DEFAULT_MAX_OVERPAYMENT, payoff_quote, repay
+from lendcore.queries.payoff import payoff_quote
+from lendcore.servicing.repay import DEFAULT_MAX_OVERPAYMENT, RepayRequest, repay
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, LoanTransaction, ScheduleRow, UnappliedFunds
 from tests.servicing.support import D0, assert_invariants, do_draw, do_repay, key, open_line, snapshot
@@ -54,7 +55,7 @@ def test_by_contract_settles_the_chosen_contract(session_factory: sessionmaker[S
     cid, premium, _quick = _two_loans(session_factory)
     on = D0 + timedelta(days=10)
     with unit_of_work(session_factory, read_only=True) as session:
-        quote = payoff_quote(session, cid, on)
+        quote = payoff_quote(session, cid, on).to_json()
     premium_total = next(q["total"] for q in quote["contracts"] if q["contract_id"] == premium)
     result = do_repay(session_factory, cid, None, on, CustomerMode.BY_CONTRACT, contract_ids=[premium])
     assert result["amount"] == premium_total
@@ -72,7 +73,7 @@ def test_pay_off_all_with_exact_quote(session_factory: sessionmaker[Session]) ->
     cid, _, _ = _two_loans(session_factory)
     on = D0 + timedelta(days=20)
     with unit_of_work(session_factory, read_only=True) as session:
-        quote = payoff_quote(session, cid, on)
+        quote = payoff_quote(session, cid, on).to_json()
     before = snapshot(session_factory)
     with pytest.raises(LendcoreError) as error:
         do_repay(session_factory, cid, quote["total"] - 1, on, CustomerMode.PAY_OFF_ALL)
@@ -82,7 +83,7 @@ def test_pay_off_all_with_exact_quote(session_factory: sessionmaker[Session]) ->
     assert {c["status"] for c in result["contracts"]} == {"closed"}
     assert result["unapplied"] == 0
     with unit_of_work(session_factory, read_only=True) as session:
-        assert payoff_quote(session, cid, on)["total"] == 0
+        assert payoff_quote(session, cid, on).total == 0
     assert_invariants(session_factory)
 
 
@@ -165,7 +166,14 @@ def test_rejections_change_nothing(
     before = snapshot(session_factory)
     args: dict[str, object] = {"customer_id": cid, "amount": 10_000} | kwargs
     with pytest.raises(LendcoreError) as error, unit_of_work(session_factory) as session:
-        repay(session, business_date=D0 + timedelta(days=10), idempotency_key=key(), **args)  # type: ignore[arg-type]
+        ids = args.pop("contract_ids", None)
+        request = RepayRequest(
+            business_date=D0 + timedelta(days=10),
+            idempotency_key=key(),
+            contract_ids=tuple(ids) if ids is not None else None,  # type: ignore[call-overload]
+            **args,  # type: ignore[arg-type]
+        )
+        repay(session, request)
     assert error.value.code == code
     assert snapshot(session_factory) == before
 
@@ -211,7 +219,7 @@ def test_payment_started_before_due_date_confirmed_late_causes_no_penalty(
         assert c is not None and (c.days_past_due, c.penalty_receivable) == (7, 3_150)
     started = date(2026, 3, 31)
     with unit_of_work(session_factory, read_only=True) as session:
-        quote = payoff_quote(session, cid, started)
+        quote = payoff_quote(session, cid, started).to_json()
     assert quote["total"] == 1_009_000  # 30 days of interest: 1,000,000 × 0.0003 × 30 = 9,000
     result = do_repay(session_factory, cid, 1_009_000, due + timedelta(days=7), value_date=started)
     assert result["contracts"][0]["backdated"] is True

@@ -10,7 +10,8 @@ from importlib import resources
 from lendcore.core.contract import LoanTerms
 from lendcore.core.schedule import build_schedule
 from lendcore.products.catalog import parse_product
-from lendcore.servicing.contracts import terms_for_product, terms_from_json, terms_to_json
+from lendcore.servicing.codecs import terms_from_json, terms_to_json
+from lendcore.servicing.terms import terms_for_product
 
 
 def whole_yuan_terms() -> LoanTerms:
@@ -42,3 +43,12 @@ def test_terms_stored_before_the_installment_multiple_existed_read_as_one_fen() 
     document = terms_to_json(replace(whole_yuan_terms(), installment_multiple=1))
     del document["installment_multiple"]
     assert terms_from_json(document).installment_multiple == 1
+
+
+def test_every_transaction_type_has_exactly_one_row_codec() -> None:
+    """A new transaction type is added in the core's registry and gets one codec (nothing else)."""
+    from lendcore.core.transactions import TRANSACTION_TYPES
+    from lendcore.servicing.codecs import TXN_CODECS
+
+    assert set(TXN_CODECS) == set(TRANSACTION_TYPES)
+    assert len(set(TRANSACTION_TYPES.values())) == len(TRANSACTION_TYPES)  # names are unique

@@ -36,9 +36,10 @@ from lendcore.core.contract import Status
 from lendcore.core.delinquency import bucket
 from lendcore.core.errors import ConflictError
 from lendcore.core.loan import PenaltyAccrual
-from lendcore.servicing.contracts import RowWriter, post_transaction, write_contracts
+from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.credit import apply_customer_credit
 from lendcore.servicing.invariants import check_invariants
+from lendcore.servicing.repository import RowWriter, write_contracts
 from lendcore.store.engine import for_update, unit_of_work
 from lendcore.store.models import Contract, JobRun, LoanTransaction, UnappliedFunds
 

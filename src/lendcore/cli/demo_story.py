@@ -254,12 +254,13 @@ class _Demo:
         return str(r["contract_id"])
 
     def repay(self, who: str, cid: str, amount: int | None, on: date, **kw: Any) -> dict[str, Any]:
-        from lendcore.servicing.repay import repay
+        from lendcore.servicing.repay import RepayRequest, repay
 
+        request = RepayRequest(
+            customer_id=cid, amount=amount, business_date=on, idempotency_key=self.key(), **kw
+        )
         with unit_of_work(self.factory) as session:
-            r = repay(
-                session, customer_id=cid, amount=amount, business_date=on, idempotency_key=self.key(), **kw
-            )
+            r = repay(session, request).to_json()
         console.print(
             f"{who} pays {format_fen(r['amount'])} on {on} ({r['mode']}, value date {r['value_date']}):"
         )
@@ -316,8 +317,8 @@ class _Demo:
 def run_demo(factory: sessionmaker[Session]) -> bool:
     """The demo story; returns True if the trial balance is balanced at the end."""
     from lendcore.cli.servicing import trial_balance_table
+    from lendcore.queries.payoff import payoff_quote
     from lendcore.servicing.invariants import check_invariants
-    from lendcore.servicing.repay import payoff_quote
 
     d = _Demo(factory)
     console.print(Panel("1. Applying (申请): onboarding, consent, an instant decision", style="bold"))
@@ -337,7 +338,7 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     d.eod(START, START + timedelta(days=14))
     d.repay("Li Wei", li, 150_000, START + timedelta(days=15))  # by amount: the quick loan first
     d.repay(
-        "Li Wei", li, 500_000, START + timedelta(days=15), mode=CustomerMode.BY_CONTRACT, contract_ids=[li_p]
+        "Li Wei", li, 500_000, START + timedelta(days=15), mode=CustomerMode.BY_CONTRACT, contract_ids=(li_p,)
     )  # by contract: prepays the premium loan (1 % fee), schedule recomputed
 
     console.print(Panel("4. Going overdue (逾期) and being cured", style="bold"))
@@ -346,7 +347,7 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     console.print(f"Wang Fang's loan was due {due}; ten days later:")
     d.status(wang_q)
     with unit_of_work(factory, read_only=True) as session:
-        quote = payoff_quote(session, wang, due + timedelta(days=10))
+        quote = payoff_quote(session, wang, due + timedelta(days=10)).to_json()
     console.print(f"  payoff quote on {due + timedelta(days=10)}: {format_fen(quote['total'])}")
     d.repay("Wang Fang", wang, quote["total"], due + timedelta(days=10))
     d.status(wang_q)
@@ -356,7 +357,9 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     d.status(li_q)
     started = date(2026, 3, 31)
     with unit_of_work(factory, read_only=True) as session:
-        q = next(c for c in payoff_quote(session, li, started)["contracts"] if c["contract_id"] == li_q)
+        q = next(
+            c for c in payoff_quote(session, li, started).to_json()["contracts"] if c["contract_id"] == li_q
+        )
     console.print(
         f"  but Li Wei had started a payment of {format_fen(q['total'])} on {started}, confirmed today:"
     )
@@ -375,7 +378,7 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     on = date(2026, 5, 20)
     d.eod(due + timedelta(days=11), on)
     with unit_of_work(factory, read_only=True) as session:
-        quote = payoff_quote(session, li, on)
+        quote = payoff_quote(session, li, on).to_json()
     for c in quote["contracts"]:
         console.print(
             f"  {c['contract_id']}: principal {format_fen(c['principal'])}, "

@@ -272,7 +272,7 @@ def repay_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Repay by amount, by contract, or pay off everything."""
-    from lendcore.servicing.repay import repay
+    from lendcore.servicing.repay import RepayRequest, repay
 
     with database.errors():
         on = database.business_date(date_)
@@ -291,18 +291,16 @@ def repay_command(
             if contract
             else CustomerMode.BY_AMOUNT
         )
-        result = database.in_session(
-            lambda s: repay(
-                s,
-                customer_id=customer,
-                business_date=on,
-                idempotency_key=_key(key),
-                amount=fen,
-                mode=mode,
-                contract_ids=list(contract) if contract else None,
-                value_date=vd,
-            )
+        request = RepayRequest(
+            customer_id=customer,
+            business_date=on,
+            idempotency_key=_key(key),
+            amount=fen,
+            mode=mode,
+            contract_ids=tuple(contract) if contract else None,
+            value_date=vd,
         )
+        result = database.in_session(lambda s: repay(s, request).to_json())
     if as_json:
         database.echo_json(result)
     else:
@@ -367,11 +365,11 @@ def payoff_command(
     as_json: JsonOpt = False,
 ) -> None:
     """What pays off every open contract of the customer on the date (一次性还清)."""
-    from lendcore.servicing.repay import payoff_quote
+    from lendcore.queries.payoff import payoff_quote
 
     with database.errors():
         on = database.business_date(date_)
-        quote = database.in_session(lambda s: payoff_quote(s, customer, on), read_only=True)
+        quote = database.in_session(lambda s: payoff_quote(s, customer, on).to_json(), read_only=True)
     if as_json:
         database.echo_json(quote)
         return
@@ -504,7 +502,8 @@ def loan_view(session: Session, contract_id: str) -> dict[str, Any]:
     """Everything ``lendcore loan show`` prints (amounts in fen)."""
     from sqlalchemy import select
 
-    from lendcore.servicing.contracts import contract_state, current_schedule
+    from lendcore.servicing.codecs import contract_state
+    from lendcore.servicing.repository import current_schedule
     from lendcore.store.models import Contract, LoanTransaction
 
     c = session.get(Contract, contract_id)

@@ -32,7 +32,7 @@ from lendcore.core.performance import (
     contract_performance,
     performance_outcome,
 )
-from lendcore.servicing.contracts import load_book
+from lendcore.servicing.repository import load_book
 from lendcore.store.models import Contract
 from lendcore.store.models_origination import CreditDecision
 

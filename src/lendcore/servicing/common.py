@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lendcore.core.errors import ValidationError
@@ -16,9 +12,7 @@ from lendcore.core.money import Fen, check_fen
 from lendcore.payments.channel import ChannelResult, PaymentChannel, PaymentInstruction
 from lendcore.payments.simulator import InstantSimulator
 from lendcore.payments.state import PaymentDirection, PaymentState, transition
-from lendcore.store.engine import for_update
-from lendcore.store.models import Payment, UnappliedFunds
-from lendcore.store.types import utc_now
+from lendcore.store.models import Payment
 
 #: The channel used when a use case is not given one (the built-in simulator, confirms at once).
 DEFAULT_CHANNEL: Final = InstantSimulator()
@@ -87,33 +81,6 @@ def run_payment(
     payment.failure_reason = result.failure_reason
     session.flush()
     return payment, result
-
-
-def lock_unapplied(session: Session, customer_id: str) -> UnappliedFunds:
-    """The customer's unapplied-funds row under a row lock, created (race-safely) if missing."""
-    stmt = for_update(select(UnappliedFunds).where(UnappliedFunds.customer_id == customer_id))
-    row = session.scalars(stmt).one_or_none()
-    if row is not None:
-        return row
-    # INSERT … ON CONFLICT DO NOTHING: a concurrent creator's row wins (PostgreSQL waits for it to
-    # commit), no savepoint needed; both databases support it
-    dialect = session.get_bind().dialect.name
-    table = cast(Table, UnappliedFunds.__table__)
-    values = {"customer_id": customer_id, "balance": 0, "version": 1, "updated_at": utc_now()}
-    if dialect in ("postgresql", "sqlite"):
-        make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(
-            make_insert(table).values(values).on_conflict_do_nothing(index_elements=["customer_id"])
-        )
-    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        savepoint = session.begin_nested()
-        try:
-            session.add(UnappliedFunds(customer_id=customer_id, balance=0))
-            session.flush()
-            savepoint.commit()
-        except IntegrityError:
-            savepoint.rollback()
-    return session.scalars(stmt).one()
 
 
 def scoped_key(scope: str, key: str) -> str:

@@ -40,8 +40,8 @@ from lendcore.core.allocation import CustomerMode, allocate_customer, amount_due
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.loan import CreditApplication, CreditTransfer, Transaction
 from lendcore.core.money import Fen
-from lendcore.servicing.common import lock_unapplied
-from lendcore.servicing.contracts import post_transaction, state_as_of
+from lendcore.servicing.booking import lock_unapplied, post_transaction
+from lendcore.servicing.repository import state_as_of
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import for_update
 from lendcore.store.models import Contract
@@ -131,7 +131,6 @@ def apply_customer_credit(
             )
             if left == 0:
                 break
-    unapplied.balance -= consumed
     session.flush()
     record_audit(
         session,

@@ -40,15 +40,11 @@ from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.products.catalog import DisbursementTarget, Product, default_catalog
 from lendcore.risk.decision import DrawdownConfig
+from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.common import check_amount, run_payment, scoped_key
-from lendcore.servicing.contracts import (
-    CANCELLED,
-    new_contract_row,
-    post_transaction,
-    terms_for_product,
-    write_schedule,
-)
 from lendcore.servicing.lines import line_available
+from lendcore.servicing.repository import CANCELLED, new_contract_row, write_schedule
+from lendcore.servicing.terms import terms_for_product
 from lendcore.store.engine import for_update
 from lendcore.store.idempotency import fingerprint, run_idempotent
 from lendcore.store.ids import new_id

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from lendcore.core.contract import Status
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
-from lendcore.servicing.contracts import contract_state, contract_terms, stored_transactions
+from lendcore.servicing.codecs import contract_state, contract_terms
+from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
 
 

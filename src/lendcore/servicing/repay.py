@@ -1,241 +1,213 @@
 """Repayment (还款): by amount, by contract (按合同), or pay off everything (一次性还清).
 
-:func:`repay` runs in the caller's unit of work, idempotent by key (scope ``repay``):
+:func:`repay` ``(session, RepayRequest) -> RepayResult`` runs in the caller's unit of work, idempotent
+by key (scope ``repay``):
 
 1. locks the customer's open contracts (by id: the documented lock order) and their unapplied funds;
 2. takes each contract's state *as of the value date* (a payment started before a due date is
    value-dated when it was started, however late the channel confirms it: DESIGN.md invariant 6);
-3. splits the amount over the contracts (:func:`~lendcore.core.allocation.allocate_customer`: everything
-   due first, then quick / revolving contracts before installment ones unless the customer picks);
+3. splits the amount over the contracts (:func:`~lendcore.core.allocation.allocate_customer`: what is
+   due, then the current installments, then cash loans before purchase installments, unless the
+   customer picks); more than everything owed plus ``max_overpayment`` is refused;
 4. records the inbound payment (created → processing → succeeded via the channel);
-5. books one :class:`~lendcore.core.loan.Repayment` per contract: the contract's waterfall, a surplus
-   prepays principal and recomputes the schedule (product rule), anything left is unapplied funds
-   (customer credit, never lost). A backdated value date replays the contract from that date
-   (penalty accrued in between by the daily close is reversed);
-6. returns exactly what it did, per contract.
-
-:func:`payoff_quote` is what :func:`repay` in ``pay-off-all`` mode needs on a date.
+5. books one :class:`~lendcore.core.loan.Repayment` per contract: the contract's waterfall (the current
+   installment settled before anything is prepaid), a surplus prepays principal and re-plans the
+   schedule, anything left is unapplied funds (customer credit, never lost). A backdated value date
+   replays the contract from that date (penalty accrued in between by the daily close is reversed);
+6. returns exactly what it did, per contract and installment, from the core's own allocation (the
+   booking's :class:`~lendcore.core.loan.Outcome`: nothing is computed twice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lendcore.core.accrual import accrue
-from lendcore.core.allocation import Allocation, Bucket, Component, CustomerMode, allocate, allocate_customer
+from lendcore.core.allocation import Allocation, Bucket, Component, CustomerMode, allocate_customer
 from lendcore.core.allocation import payoff_quote as contract_payoff_quote
-from lendcore.core.contract import LoanState, Status
-from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
+from lendcore.core.contract import LoanState
+from lendcore.core.errors import BusinessRuleError, ValidationError
 from lendcore.core.loan import Repayment, Transaction
 from lendcore.core.money import Fen
+from lendcore.core.records import JsonRecord
 from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
-from lendcore.servicing.common import check_amount, check_value_date, lock_unapplied, run_payment, scoped_key
-from lendcore.servicing.contracts import post_transaction, state_as_of
-from lendcore.store.engine import for_update
-from lendcore.store.idempotency import fingerprint, run_idempotent
-from lendcore.store.models import Contract, Customer
+from lendcore.servicing.booking import Posted, lock_unapplied, post_transaction
+from lendcore.servicing.common import check_amount, check_value_date, run_payment, scoped_key
+from lendcore.servicing.customers import check_customer, open_contracts
+from lendcore.servicing.repository import state_as_of
+from lendcore.store.idempotency import idempotent
 
 #: What a customer may pay beyond settling everything (customer credit): ¥1,000 by default. More is
 #: refused: it is almost always a typo, and credit held for nothing is a liability to the customer.
 DEFAULT_MAX_OVERPAYMENT: Final = 100_000
 
 
-def _open_contracts(session: Session, customer_id: str, *, lock: bool) -> list[Contract]:
-    stmt = (
-        select(Contract)
-        .where(Contract.customer_id == customer_id, Contract.status == Status.ACTIVE.value)
-        .order_by(Contract.id)
-    )
-    return list(session.scalars(for_update(stmt) if lock else stmt).all())
+@dataclass(frozen=True, slots=True)
+class RepayRequest(JsonRecord):
+    """A repayment. ``amount`` may be omitted for ``pay-off-all`` and ``by-contract`` (then it is the
+    payoff of those contracts on the value date); ``value_date`` defaults to the business date."""
+
+    customer_id: str
+    business_date: date
+    idempotency_key: str
+    amount: Fen | None = None
+    mode: CustomerMode = CustomerMode.BY_AMOUNT
+    contract_ids: tuple[str, ...] | None = None
+    value_date: date | None = None
+    account_token: str | None = None
 
 
-def _check_customer(session: Session, customer_id: str) -> None:
-    if session.get(Customer, customer_id) is None:
-        raise NotFoundError(f"customer {customer_id} not found", code="CUSTOMER_NOT_FOUND")
+@dataclass(frozen=True, slots=True)
+class InstallmentPaid(JsonRecord):
+    """What one payment paid on one installment (the prepayment is not an installment's)."""
+
+    period: int
+    due_date: date
+    bucket: Bucket  # due, or current (paid early)
+    penalty: Fen
+    fee: Fen
+    interest: Fen
+    principal: Fen
+    settled: bool  # nothing left owed on it after this payment
 
 
-def payoff_quote(session: Session, customer_id: str, on: date) -> dict[str, Any]:
-    """What settles every open contract of the customer on ``on`` (exact, per contract and in total)."""
-    _check_customer(session, customer_id)
-    quotes = []
-    for c in _open_contracts(session, customer_id, lock=False):
-        if c.start_date > on:
-            continue
-        q = contract_payoff_quote(state_as_of(session, c, on), on)
-        quotes.append(
-            {
-                "contract_id": c.id,
-                "product_code": c.product_code,
-                "principal": q.principal,
-                "interest": q.interest,
-                "penalty": q.penalty,
-                "fee": q.fee,
-                "prepayment_fee": q.prepayment_fee,
-                "total": q.total,
-            }
-        )
-    return {
-        "customer_id": customer_id,
-        "on": on.isoformat(),
-        "contracts": quotes,
-        "total": sum(q["total"] for q in quotes),
-    }
+@dataclass(frozen=True, slots=True)
+class ContractRepayment(JsonRecord):
+    contract_id: str
+    amount: Fen
+    penalty: Fen
+    fee: Fen
+    interest: Fen
+    principal: Fen  # of installments (due, or the current one paid early)
+    prepaid_principal: Fen
+    prepayment_fee: Fen
+    unapplied: Fen
+    installments: tuple[InstallmentPaid, ...]
+    status: str
+    backdated: bool
+    schedule_version: int | None
+    principal_outstanding: Fen
+    total_outstanding: Fen
 
 
-def repay(
-    session: Session,
-    *,
-    customer_id: str,
-    business_date: date,
-    idempotency_key: str,
-    amount: Fen | None = None,
-    mode: CustomerMode = CustomerMode.BY_AMOUNT,
-    contract_ids: Sequence[str] | None = None,
-    value_date: date | None = None,
-    account_token: str | None = None,
-    channel: PaymentChannel | None = None,
-    max_overpayment: Fen = DEFAULT_MAX_OVERPAYMENT,
-) -> dict[str, Any]:
-    """Repay (see the module docstring). ``amount`` may be omitted for ``pay-off-all`` and
-    ``by-contract`` (then it is the payoff of those contracts on the value date). An amount above
-    what settles everything paid plus ``max_overpayment`` is refused (``OVERPAYMENT_TOO_LARGE``)."""
-    request = {
-        "customer_id": customer_id,
-        "business_date": business_date,
-        "amount": amount,
-        "mode": mode.value,
-        "contract_ids": list(contract_ids) if contract_ids is not None else None,
-        "value_date": value_date,
-        "account_token": account_token,
-    }
-    return run_idempotent(
-        session,
-        "repay",
-        idempotency_key,
-        fingerprint(request),
-        lambda: _repay(
-            session,
-            customer_id=customer_id,
-            business_date=business_date,
-            idempotency_key=idempotency_key,
-            amount=amount,
-            mode=mode,
-            contract_ids=contract_ids,
-            value_date=value_date or business_date,
-            account_token=account_token,
-            channel=channel,
-            max_overpayment=max_overpayment,
-        ),
-    )
+@dataclass(frozen=True, slots=True)
+class RepayResult(JsonRecord):
+    payment_id: str
+    customer_id: str
+    amount: Fen
+    mode: CustomerMode
+    value_date: date
+    business_date: date
+    status: str  # succeeded | failed | processing
+    contracts: tuple[ContractRepayment, ...] = ()
+    unapplied: Fen = 0
+    customer_unapplied_balance: Fen | None = None
+    failure_reason: str | None = None
 
 
 def _repayment(value_date: date, amount: Fen) -> Callable[[str, int], Transaction]:
-    def make(txn_id: str, seq: int) -> Transaction:
-        return Repayment(txn_id, value_date, seq, amount)
-
-    return make
+    return lambda txn_id, seq: Repayment(txn_id, value_date, seq, amount)
 
 
-def _breakdown(state: LoanState, amount: Fen, on: date) -> dict[str, Any]:
-    """Where ``amount`` goes on a contract in ``state`` (as of ``on``): what the Repayment books, in
-    total per component and per installment (which installment the money settled)."""
-    if state.status is not Status.ACTIVE:
-        return {"penalty": 0, "fee": 0, "interest": 0, "principal": 0, "prepaid_principal": 0,
-                "prepayment_fee": 0, "unapplied": amount, "installments": []}  # fmt: skip
-    accrued, _ = accrue(state, on)
-    a = allocate(accrued, amount, on)
-    return {
-        "penalty": a.total(Component.PENALTY),
-        "fee": a.total(Component.FEE),
-        "interest": a.total(Component.INTEREST),
-        "principal": a.total(Component.PRINCIPAL) - a.prepaid_principal,
-        "prepaid_principal": a.prepaid_principal,
-        "prepayment_fee": a.prepayment_fee,
-        "unapplied": a.unapplied,
-        "installments": _installment_lines(accrued, a),
-    }
-
-
-def _installment_lines(state: LoanState, a: Allocation) -> list[dict[str, Any]]:
-    """Per installment the payment touched (the prepayment excluded): what it paid, and whether the
-    installment is now settled (nothing left owed on it)."""
-    rows = {r.period: r for r in state.rows}
-    out: dict[int, dict[str, Any]] = {}
-    for line in a.lines:
+def _installments(alloc: Allocation, after: LoanState) -> tuple[InstallmentPaid, ...]:
+    rows = {r.period: r for r in after.rows}
+    paid: dict[int, dict[Component, Fen]] = {}
+    buckets: dict[int, Bucket] = {}
+    for line in alloc.lines:
         if line.component is Component.PRINCIPAL and line.bucket is Bucket.ADVANCE:
-            continue
-        row = rows[line.period]
-        entry = out.setdefault(
-            line.period,
-            {
-                "period": line.period,
-                "due_date": row.due_date.isoformat(),
-                "bucket": line.bucket.value,
-                **dict.fromkeys(("penalty", "fee", "interest", "principal"), 0),
-            },
+            continue  # the prepayment re-plans the schedule; it pays no installment
+        paid.setdefault(line.period, dict.fromkeys(Component, 0))[line.component] += line.amount
+        buckets[line.period] = line.bucket
+    return tuple(
+        InstallmentPaid(
+            period=period,
+            due_date=rows[period].due_date,
+            bucket=buckets[period],
+            penalty=amounts[Component.PENALTY],
+            fee=amounts[Component.FEE],
+            interest=amounts[Component.INTEREST],
+            principal=amounts[Component.PRINCIPAL],
+            settled=rows[period].outstanding == 0,
         )
-        entry[line.component.value] += line.amount
-    for period, entry in out.items():
-        row = rows[period]
-        paid = entry["penalty"] + entry["fee"] + entry["interest"] + entry["principal"]
-        owed = row.to_settle_early if entry["bucket"] == Bucket.CURRENT.value else row.outstanding
-        entry["settled"] = period in a.settled or (entry["bucket"] == Bucket.DUE.value and paid >= owed)
-    return [out[p] for p in sorted(out)]
+        for period, amounts in sorted(paid.items())
+    )
 
 
-def _repay(
-    session: Session,
-    *,
-    customer_id: str,
-    business_date: date,
-    idempotency_key: str,
-    amount: Fen | None,
-    mode: CustomerMode,
-    contract_ids: Sequence[str] | None,
-    value_date: date,
-    account_token: str | None,
-    channel: PaymentChannel | None,
-    max_overpayment: Fen,
-) -> dict[str, Any]:
-    if amount is not None:
-        check_amount(amount)
-    elif mode is CustomerMode.BY_AMOUNT:
+def _contract_line(contract_id: str, share: Fen, posted: Posted) -> ContractRepayment:
+    after = posted.after
+    # no allocation: the contract was already settled, the money is customer credit
+    alloc = posted.outcome.allocation or Allocation(share, (), 0, 0, share)
+    return ContractRepayment(
+        contract_id=contract_id,
+        amount=share,
+        penalty=alloc.total(Component.PENALTY),
+        fee=alloc.total(Component.FEE),
+        interest=alloc.total(Component.INTEREST),
+        principal=alloc.total(Component.PRINCIPAL) - alloc.prepaid_principal,
+        prepaid_principal=alloc.prepaid_principal,
+        prepayment_fee=alloc.prepayment_fee,
+        unapplied=alloc.unapplied,
+        installments=_installments(alloc, posted.outcome.state),
+        status=after.status.value,
+        backdated=posted.backdated,
+        schedule_version=posted.schedule_version,
+        principal_outstanding=after.principal_outstanding,
+        total_outstanding=after.total_outstanding,
+    )
+
+
+def _check(request: RepayRequest) -> date:
+    if request.amount is not None:
+        check_amount(request.amount)
+    elif request.mode is CustomerMode.BY_AMOUNT:
         raise ValidationError("repaying by amount needs an amount", code="AMOUNT_REQUIRED")
-    check_value_date(value_date, business_date)
-    if contract_ids is not None and len(set(contract_ids)) != len(contract_ids):
+    value_date = request.value_date or request.business_date
+    check_value_date(value_date, request.business_date)
+    ids = request.contract_ids
+    if ids is not None and len(set(ids)) != len(ids):
         raise ValidationError("a contract is listed twice", code="DUPLICATE_CONTRACT")
-    contracts = _open_contracts(session, customer_id, lock=True)
+    return value_date
+
+
+@idempotent("repay", RepayResult)
+def repay(
+    session: Session,
+    request: RepayRequest,
+    *,
+    channel: PaymentChannel | None = None,
+    max_overpayment: Fen = DEFAULT_MAX_OVERPAYMENT,
+) -> RepayResult:
+    """Repay (see the module docstring)."""
+    value_date = _check(request)
+    customer_id, ids = request.customer_id, request.contract_ids
+    contracts = open_contracts(session, customer_id, lock=True)
     if not contracts:  # a customer with an open contract exists (foreign key): no need to look
-        _check_customer(session, customer_id)
+        check_customer(session, customer_id)
     unapplied = lock_unapplied(session, customer_id)
     started = {c.id: c for c in contracts if c.start_date <= value_date}
-    if contract_ids is not None:
-        missing = [c for c in contract_ids if c not in started]
-        if missing:
-            raise BusinessRuleError(
-                f"not an open contract of this customer on {value_date}: {', '.join(missing)}",
-                code="CONTRACT_NOT_OPEN",
-                contract_ids=missing,
-            )
+    missing = [c for c in ids or () if c not in started]
+    if missing:
+        raise BusinessRuleError(
+            f"not an open contract of this customer on {value_date}: {', '.join(missing)}",
+            code="CONTRACT_NOT_OPEN",
+            contract_ids=missing,
+        )
     if not started:
         raise BusinessRuleError("the customer has no open contract to repay", code="NOTHING_TO_PAY")
     states = {cid: state_as_of(session, c, value_date) for cid, c in started.items()}
+    amount = request.amount
     if amount is None:
-        chosen = list(contract_ids) if contract_ids is not None else list(states)
-        amount = sum(contract_payoff_quote(states[c], value_date).total for c in chosen)
-        if amount <= 0:  # pragma: no cover - an active contract always owes something
-            raise BusinessRuleError("nothing to pay", code="NOTHING_TO_PAY")
+        amount = sum(contract_payoff_quote(states[c], value_date).total for c in (ids or states))
     split = allocate_customer(
-        list(states.values()), amount, value_date, mode, contract_ids, max_overpayment=max_overpayment
+        list(states.values()), amount, value_date, request.mode, ids, max_overpayment=max_overpayment
     )
-
-    payment, result = run_payment(
+    key = scoped_key("repay", request.idempotency_key)
+    payment, sent = run_payment(
         session,
         direction=PaymentDirection.INBOUND,
         customer_id=customer_id,
@@ -243,58 +215,35 @@ def _repay(
         amount=amount,
         purpose="repayment",
         value_date=value_date,
-        account_token=account_token or f"customer:{customer_id}",
+        account_token=request.account_token or f"customer:{customer_id}",
         channel=channel,
-        idempotency_key=scoped_key("repay", idempotency_key),
+        idempotency_key=key,
     )
-    response: dict[str, Any] = {
-        "payment_id": payment.id,
-        "customer_id": customer_id,
-        "amount": amount,
-        "mode": mode.value,
-        "value_date": value_date.isoformat(),
-        "business_date": business_date.isoformat(),
-    }
-    if result.state is not PaymentState.SUCCEEDED:
-        return response | {
-            "status": "failed" if result.state is PaymentState.FAILED else "processing",
-            "failure_reason": result.failure_reason,
-            "contracts": [],
-            "unapplied": 0,
-        }
-    lines: list[dict[str, Any]] = []
-    unapplied_total = 0
-    suspense_delta = 0
-    for cid, share in split.shares:
-        contract = started[cid]
-        what = _breakdown(states[cid], share, value_date)
-        posted = post_transaction(
-            session,
-            contract,
-            _repayment(value_date, share),
-            business_date=business_date,
-            payment_id=payment.id,
-            idempotency_key=scoped_key("repay", idempotency_key),
+    result = RepayResult(
+        payment.id, customer_id, amount, request.mode, value_date, request.business_date, "succeeded"
+    )
+    if sent.state is not PaymentState.SUCCEEDED:
+        state = "failed" if sent.state is PaymentState.FAILED else "processing"
+        return replace(result, status=state, failure_reason=sent.failure_reason)
+    lines = tuple(
+        _contract_line(
+            cid,
+            share,
+            post_transaction(
+                session,
+                started[cid],
+                _repayment(value_date, share),
+                business_date=request.business_date,
+                payment_id=payment.id,
+                idempotency_key=key,
+            ),
         )
-        unapplied_total += what["unapplied"]
-        suspense_delta += posted.after.suspense - posted.before.suspense
-        lines.append(
-            {
-                "contract_id": cid,
-                "amount": share,
-                **what,
-                "status": posted.after.status.value,
-                "backdated": posted.backdated,
-                "schedule_version": posted.schedule_version,
-                "principal_outstanding": posted.after.principal_outstanding,
-                "total_outstanding": posted.after.total_outstanding,
-            }
-        )
-    unapplied.balance += suspense_delta
+        for cid, share in split.shares
+    )
     session.flush()
-    return response | {
-        "status": "succeeded",
-        "contracts": lines,
-        "unapplied": unapplied_total,
-        "customer_unapplied_balance": unapplied.balance,
-    }
+    return replace(
+        result,
+        contracts=lines,
+        unapplied=sum(line.unapplied for line in lines),
+        customer_unapplied_balance=unapplied.balance,
+    )

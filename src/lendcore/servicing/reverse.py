@@ -40,8 +40,8 @@ from lendcore.core.accrual import accrue
 from lendcore.core.errors import BusinessRuleError, InvariantViolationError, NotFoundError
 from lendcore.core.loan import Reversal, Transaction
 from lendcore.payments.state import PaymentDirection, PaymentState, transition
-from lendcore.servicing.common import check_text, lock_unapplied, scoped_key
-from lendcore.servicing.contracts import post_transaction
+from lendcore.servicing.booking import lock_unapplied, post_transaction
+from lendcore.servicing.common import check_text, scoped_key
 from lendcore.servicing.credit import lock_customer_contracts
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import for_update
@@ -176,7 +176,6 @@ def reverse_payment(
         ).all()
         reverser = _Reverser(session, contracts, business_date, why, idempotency_key)
         lines = [reverser.reverse(t.contract_id, t.id, payment_id=payment.id, why=why) for t in targets]
-        unapplied.balance += reverser.suspense_delta
         payment.failure_reason = f"reversed: {why}"[:200]
         session.flush()
         response = {

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from lendcore.core.errors import ValidationError
 from lendcore.core.loan import Waiver, WaiverKind
 from lendcore.core.money import Fen
+from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.common import check_amount, check_text, scoped_key
-from lendcore.servicing.contracts import lock_contract, post_transaction
+from lendcore.servicing.repository import lock_contract
 from lendcore.store.audit import record_audit
 from lendcore.store.idempotency import fingerprint, run_idempotent
 

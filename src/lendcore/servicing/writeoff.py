@@ -28,16 +28,11 @@ from lendcore.core.loan import Recovery, WriteOff
 from lendcore.core.money import Fen
 from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
-from lendcore.servicing.common import (
-    check_amount,
-    check_text,
-    check_value_date,
-    lock_unapplied,
-    run_payment,
-    scoped_key,
-)
-from lendcore.servicing.contracts import contract_state, lock_contract, post_transaction, product_of
+from lendcore.servicing.booking import lock_unapplied, post_transaction
+from lendcore.servicing.codecs import contract_state
+from lendcore.servicing.common import check_amount, check_text, check_value_date, run_payment, scoped_key
 from lendcore.servicing.lines import freeze_line, lock_line
+from lendcore.servicing.repository import lock_contract, product_of
 from lendcore.store.audit import record_audit
 from lendcore.store.idempotency import fingerprint, run_idempotent
 from lendcore.store.models import Contract
@@ -140,7 +135,7 @@ def recover(
         contract = lock_contract(session, contract_id)
         if contract.status != Status.WRITTEN_OFF.value:
             raise BusinessRuleError("only a written-off contract takes recoveries", code="NOT_WRITTEN_OFF")
-        unapplied = lock_unapplied(session, contract.customer_id)
+        lock_unapplied(session, contract.customer_id)  # the lock order: contract, then unapplied funds
         payment, result = run_payment(
             session,
             direction=PaymentDirection.INBOUND,
@@ -163,7 +158,6 @@ def recover(
             payment_id=payment.id,
             idempotency_key=scoped_key("recover", idempotency_key),
         )
-        unapplied.balance += posted.after.suspense - posted.before.suspense
         session.flush()
         return {
             "contract_id": contract.id,

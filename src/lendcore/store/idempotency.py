@@ -18,19 +18,21 @@ a rejected request is not remembered, and retrying it runs it again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lendcore.core.errors import ConflictError, ValidationError
+from lendcore.core.records import JsonRecord, to_json
 from lendcore.store.models import IdempotencyKey
 
 JsonObject = dict[str, Any]
@@ -140,3 +142,46 @@ def run_idempotent(
         raise
     savepoint.commit()
     return response
+
+
+class KeyedRequest(Protocol):
+    """A use case's request: a frozen record carrying its idempotency key."""
+
+    @property
+    def idempotency_key(self) -> str: ...
+
+
+_Req = TypeVar("_Req", bound=KeyedRequest)
+_Res = TypeVar("_Res", bound=JsonRecord)
+_P = ParamSpec("_P")
+
+
+def idempotent(
+    scope: str, result: type[_Res]
+) -> Callable[
+    [Callable[Concatenate[Session, _Req, _P], _Res]], Callable[Concatenate[Session, _Req, _P], _Res]
+]:
+    """Make a use case ``fn(session, request, …) -> Result`` idempotent by ``request.idempotency_key``
+    in ``scope``: the request's other fields are its fingerprint (extra arguments, such as the payment
+    channel, are collaborators, not part of the request); the result is stored as JSON with the key
+    and a retry returns it as the same typed value (:func:`run_idempotent`)."""
+
+    def wrap(
+        fn: Callable[Concatenate[Session, _Req, _P], _Res],
+    ) -> Callable[Concatenate[Session, _Req, _P], _Res]:
+        @functools.wraps(fn)
+        def run(session: Session, request: _Req, /, *args: _P.args, **kwargs: _P.kwargs) -> _Res:
+            body = to_json(request)
+            key = body.pop("idempotency_key")
+            stored = run_idempotent(
+                session,
+                scope,
+                key,
+                fingerprint(body),
+                lambda: fn(session, request, *args, **kwargs).to_json(),
+            )
+            return result.from_json(stored)
+
+        return run
+
+    return wrap

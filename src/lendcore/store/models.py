@@ -203,7 +203,7 @@ class Contract(Base):
     fee_receivable: Mapped[int] = mapped_column(BigInteger, default=0)
     days_past_due: Mapped[int] = mapped_column(Integer, default=0)
     # worst DPD at the close of any day, as the contract's booking history now stands (see
-    # servicing.contracts.save_state); the credit-performance definition reads it
+    # servicing.repository.save_state); the credit-performance definition reads it
     max_days_past_due: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     classification: Mapped[str | None] = mapped_column(STATUS)  # five-level: normal, special-mention …
     last_replayed_seq: Mapped[int] = mapped_column(Integer, default=0)
