@@ -31,11 +31,11 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from lendcore.core.errors import LendcoreError
+from lendcore.error_table import EXIT_REJECTED, spec_for
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 #: Exit status for a rejected request (bad argument, business rule): the request changed nothing.
-EXIT_REJECTED: Final = 2
 
 
 _notices: list[str] = []
@@ -58,16 +58,17 @@ def error_line(message: str, code: str) -> str:
 
 
 def fail(error: LendcoreError) -> typer.Exit:
-    """Print a one-line error for ``error`` and return the Exit to raise (queued notices dropped)."""
+    """Print a one-line error for ``error`` and return the Exit to raise (queued notices dropped):
+    status 2 for a refusal, 1 for a failure (:mod:`lendcore.error_table`)."""
     _notices.clear()
     err_console.print(error_line(error.message, error.code), markup=False)
-    return typer.Exit(EXIT_REJECTED)
+    return typer.Exit(spec_for(error).exit_code)
 
 
-def _refuse(line: str) -> None:
+def _refuse(line: str, status: int = EXIT_REJECTED) -> None:
     _notices.clear()
     err_console.print(line, markup=False)
-    sys.exit(EXIT_REJECTED)
+    sys.exit(status)
 
 
 def _kinds(error: BaseException) -> set[str]:
@@ -131,7 +132,7 @@ class LendcoreGroup(TyperGroup):
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except LendcoreError as error:
-            _refuse(error_line(error.message, error.code))
+            _refuse(error_line(error.message, error.code), spec_for(error).exit_code)
         except Exception as error:
             if "NoArgsIsHelpError" in _kinds(error):  # a bare group: show its help
                 typer.echo(getattr(error, "ctx").get_help())  # noqa: B009 (Click's attribute)

@@ -1,0 +1,300 @@
+"""One table: every stable error code → its HTTP status and its CLI exit code.
+
+The CLI (``error: … [CODE]`` and its exit status) and the HTTP API (RFC 9457 problems) both answer a
+:class:`~lendcore.core.errors.LendcoreError` from here, so a code means the same thing everywhere.
+Codes are grouped by family; a family fixes the status and exit code, and a few codes override the
+status (e.g. a reused idempotency key is 422, as the IETF Idempotency-Key draft asks). A test scans
+the sources and fails for a code raised anywhere but missing here.
+
+Exit codes: 2 = refused, nothing changed (the caller can fix the request); 1 = could not be done
+(a bug, an inconsistency, or a service that is down); 0 is success and never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from lendcore.core.errors import LendcoreError
+
+EXIT_REJECTED: Final = 2
+EXIT_FAILED: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    http_status: int
+    exit_code: int
+    title: str  # the problem document's title: the family, in a few words
+
+
+VALIDATION: Final = ErrorSpec(422, EXIT_REJECTED, "Invalid input")
+BUSINESS_RULE: Final = ErrorSpec(409, EXIT_REJECTED, "Refused by a business rule")
+NOT_FOUND: Final = ErrorSpec(404, EXIT_REJECTED, "Not found")
+CONFLICT: Final = ErrorSpec(409, EXIT_REJECTED, "Conflict with the current state")
+CONFIGURATION: Final = ErrorSpec(500, EXIT_REJECTED, "Invalid configuration")
+INVARIANT: Final = ErrorSpec(500, EXIT_FAILED, "Internal inconsistency")
+USAGE: Final = ErrorSpec(400, EXIT_REJECTED, "Bad request")
+UNAVAILABLE: Final = ErrorSpec(503, EXIT_FAILED, "Service unavailable")
+
+_FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
+    (
+        VALIDATION,
+        (
+            "ACTOR_REQUIRED",
+            "AMOUNT_NOT_POSITIVE",
+            "AMOUNT_OUT_OF_RANGE",
+            "AMOUNT_REQUIRED",
+            "AMOUNT_TOO_LARGE",
+            "APR_OUT_OF_RANGE",
+            "BAD_VALUE_ABSENT",
+            "BAD_VALUE_REQUIRED",
+            "CONSENT_REVOKED_BEFORE_GRANT",
+            "CONSENT_TEXT_VERSION_REQUIRED",
+            "CONSENT_VERSION_UNKNOWN",
+            "CONTRACTS_REQUIRED",
+            "DATA_NOT_FOUND",
+            "DATA_UNREADABLE",
+            "DATE_OUT_OF_RANGE",
+            "DECISION_RECORD_INVALID",
+            "DUPLICATE_CONTRACT",
+            "EBM_EXPORT",
+            "EMPTY_DATA",
+            "GRADE_REQUIRED",
+            "INVALID_AMOUNT",
+            "INVALID_ARGUMENT",
+            "INVALID_BAD_DPD",
+            "INVALID_CASH_FLOWS",
+            "INVALID_CONSENT_KIND",
+            "INVALID_DATE",
+            "INVALID_DATE_RANGE",
+            "INVALID_EBM_CONFIG",
+            "INVALID_FOLDS",
+            "INVALID_FORM",
+            "INVALID_ID",
+            "INVALID_IDEMPOTENCY_KEY",
+            "INVALID_INCOME",
+            "INVALID_LIMIT",
+            "INVALID_MARGIN",
+            "INVALID_MODEL_KIND",
+            "INVALID_MULTIPLE",
+            "INVALID_PERFORMANCE_WINDOW",
+            "INVALID_PURPOSE",
+            "INVALID_RATE",
+            "INVALID_REVIEW_ACTION",
+            "INVALID_REVISION",
+            "INVALID_SCALING",
+            "INVALID_SCORE",
+            "INVALID_TERM",
+            "INVALID_TERMS",
+            "INVALID_TIMELINE",
+            "INVALID_WAIVER_KIND",
+            "LIMIT_OUT_OF_RANGE",
+            "MERCHANT_NOT_ALLOWED",
+            "MERCHANT_REQUIRED",
+            "METHOD_NOT_ALLOWED",
+            "MONITOR_SOURCE",
+            "NAIVE_TIMESTAMP",
+            "NEGATIVE_AMOUNT",
+            "NO_FEATURES",
+            "NO_IRR",
+            "NO_PREDICTIVE_FEATURES",
+            "OUTPUT_UNWRITABLE",
+            "PASSWORD_TOO_SHORT",
+            "REASON_REQUIRED",
+            "TARGET_NOT_BINARY",
+            "TARGET_NOT_FOUND",
+            "TERM_NOT_ALLOWED",
+            "TOO_FEW_BADS",
+            "TOO_FEW_GOODS",
+            "UNKNOWN_GRADE",
+            "UNKNOWN_TRANSACTION",
+            "UNKNOWN_WATERFALL",
+            "UNSUPPORTED_INTEREST_RULE",
+            "VALUE_DATE_IN_FUTURE",
+            "ZERO_AMOUNT",
+        ),
+    ),
+    (
+        BUSINESS_RULE,
+        (
+            "ALREADY_DISBURSED",
+            "ALREADY_REVERSED",
+            "APR_CAP_EXCEEDED",
+            "BACKDATED",
+            "CONSENT_ALREADY_REVOKED",
+            "CONSENT_NOT_ACTIVE",
+            "CONSENT_REQUIRED",
+            "CONTRACT_CLOSED",
+            "CONTRACT_NOT_ACTIVE",
+            "CONTRACT_NOT_DISBURSED",
+            "CONTRACT_NOT_OPEN",
+            "CONTRACT_WRITTEN_OFF",
+            "CUSTOMER_NOT_ACTIVE",
+            "DISBURSEMENT_AMOUNT_MISMATCH",
+            "DISBURSEMENT_DATE_MISMATCH",
+            "DUPLICATE_TRANSACTION",
+            "INSUFFICIENT_CREDIT",
+            "INSUFFICIENT_FOR_PAYOFF",
+            "LIMIT_BELOW_OUTSTANDING",
+            "LIMIT_EXCEEDED",
+            "LINE_ALREADY_OPEN",
+            "LINE_CLOSED",
+            "LINE_HAS_OUTSTANDING",
+            "LINE_NOT_ACTIVE",
+            "MAKER_CHECKER_VIOLATION",
+            "NOTHING_TO_PAY",
+            "NOTHING_TO_WAIVE",
+            "NOT_WRITTEN_OFF",
+            "OVERPAYMENT_TOO_LARGE",
+            "OVERRIDE_NOT_PROPOSED",
+            "PAYMENT_ALREADY_REVERSED",
+            "PAYMENT_NOT_REVERSIBLE",
+            "PAYMENT_STATE_INVALID",
+            "PURPOSE_NOT_ALLOWED",
+            "REVERSAL_NEEDS_BOOK",
+            "REVERSAL_NOT_ALLOWED",
+            "REVIEWER_IS_REQUESTER",
+            "REVIEW_ALREADY_OPEN",
+            "REVIEW_ALREADY_RESOLVED",
+            "SENSITIVE_CONSENT_REQUIRED",
+            "WAIVER_EXCEEDS_OUTSTANDING",
+            "WRITE_OFF_NOT_ELIGIBLE",
+            "DRAWDOWN_DECLINED",
+            "DRAWDOWN_FAILED",
+            "DRAWDOWN_PROCESSING",
+            "DISBURSEMENT_FAILED",
+            "PAYMENT_FAILED",
+        ),
+    ),
+    (
+        NOT_FOUND,
+        (
+            "CONTRACT_NOT_FOUND",
+            "CUSTOMER_NOT_FOUND",
+            "DECISION_NOT_FOUND",
+            "LINE_NOT_FOUND",
+            "NOT_FOUND",
+            "PAYMENT_NOT_FOUND",
+            "PAYMENT_UNKNOWN_TO_CHANNEL",
+            "REVERSAL_TARGET_NOT_FOUND",
+            "REVIEW_NOT_FOUND",
+            "UNKNOWN_PRODUCT",
+        ),
+    ),
+    (
+        CONFLICT,
+        (
+            "ALREADY_BLACKLISTED",
+            "CLOSE_IN_PROGRESS",
+            "CONCURRENT_UPDATE",
+            "DUPLICATE_CARD",
+            "DUPLICATE_ID_NUMBER",
+            "DUPLICATE_PHONE",
+            "IDEMPOTENCY_KEY_IN_PROGRESS",
+            "IDEMPOTENCY_KEY_REUSED",
+            "PII_REINDEX_DUPLICATE",
+        ),
+    ),
+    (
+        CONFIGURATION,
+        (
+            "CONSENT_TEXT_ALTERED",
+            "DATABASE_DIRECTORY_MISSING",
+            "INVALID_CLASSIFICATION_THRESHOLDS",
+            "INVALID_CONSENT_TEXTS",
+            "INVALID_DATABASE_URL",
+            "INVALID_LOAN_TERMS",
+            "MODEL_AMBIGUOUS",
+            "PII_HMAC_KEY_CHANGED",
+            "PII_HMAC_KEY_INVALID",
+            "PII_HMAC_KEY_MISSING",
+            "PII_KEYRING_INVALID",
+            "PRODUCT_APR_CAP_EXCEEDED",
+            "PRODUCT_DUPLICATE",
+            "PRODUCT_FIELD_INVALID",
+            "PRODUCT_FIELD_MISSING",
+            "PRODUCT_FILE_INVALID",
+            "PRODUCT_PRICING_GAP",
+            "REPLAY_VERSION_MISMATCH",
+            "SCORECARD_NO_DEV_DISTRIBUTION",
+            "STRATEGY_INVALID",
+            "STRATEGY_NOT_FOUND",
+            "UNKNOWN_REVISION",
+        ),
+    ),
+    (
+        INVARIANT,
+        (
+            "BAD_TRANSACTION_ROW",
+            "CONTRACT_NOT_LOCKED",
+            "EMPTY_ENTRY",
+            "LEDGER_INCONSISTENT",
+            "NEGATIVE_POSTING",
+            "NO_SUCH_INSTALLMENT",
+            "PII_BLOB_MALFORMED",
+            "PII_DECRYPT_FAILED",
+            "PII_KEY_UNKNOWN",
+            "REPLAY_MISMATCH",
+            "REVERSAL_NOT_CONVERGING",
+            "SUBLEDGER_MISMATCH",
+            "UNBALANCED_ENTRY",
+            "UNHANDLED_TRANSACTION",
+        ),
+    ),
+    (
+        USAGE,  # the command line's own parser errors
+        (
+            "MISSING_OPTION",
+            "MISSING_ARGUMENT",
+            "UNKNOWN_OPTION",
+            "OPTION_NEEDS_VALUE",
+            "OPTION_TAKES_NO_VALUE",
+            "OPTION_MISUSED",
+            "UNEXPECTED_ARGUMENT",
+            "UNKNOWN_COMMAND",
+            "MISSING_COMMAND",
+            "USAGE_ERROR",
+            "UNKNOWN_FIELD",
+            "FIELD_REQUIRED",
+        ),
+    ),
+    (UNAVAILABLE, ("DATABASE_UNAVAILABLE",)),
+)
+
+#: Codes whose HTTP status differs from their family's (the exit code stays the family's).
+_STATUS_OVERRIDES: Final[Mapping[str, int]] = {
+    "IDEMPOTENCY_KEY_REUSED": 422,  # IETF Idempotency-Key draft: same key, different request
+    "INVALID_IDEMPOTENCY_KEY": 400,
+}
+
+
+def _build() -> dict[str, ErrorSpec]:
+    table: dict[str, ErrorSpec] = {}
+    for spec, codes in _FAMILIES:
+        for code in codes:
+            if code in table:
+                raise ValueError(f"error code {code} is listed twice")
+            status = _STATUS_OVERRIDES.get(code, spec.http_status)
+            table[code] = (
+                ErrorSpec(status, spec.exit_code, spec.title) if status != spec.http_status else spec
+            )
+    return table
+
+
+#: Every code and what it maps to.
+ERRORS: Final[Mapping[str, ErrorSpec]] = _build()
+
+_BY_CLASS_STATUS: Final = {422: VALIDATION, 409: BUSINESS_RULE, 404: NOT_FOUND, 500: INVARIANT}
+
+
+def spec_for(error: LendcoreError) -> ErrorSpec:
+    """The spec of ``error``'s code; a code not in the table (a bug the table test catches) falls
+    back on its exception class's family."""
+    spec = ERRORS.get(error.code)
+    if spec is not None:
+        return spec
+    if error.code.startswith("INVALID_"):  # per-field form codes (INVALID_<FIELD>) are validation
+        return VALIDATION
+    return _BY_CLASS_STATUS.get(type(error).http_status, INVARIANT)

@@ -1,0 +1,79 @@
+"""Every stable error code raised anywhere in lendcore has one row in the error table, and the row
+agrees with the family of the exception that raises it."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import lendcore
+from lendcore.core.errors import (
+    BusinessRuleError,
+    ConfigurationError,
+    ConflictError,
+    InvariantViolationError,
+    NotFoundError,
+    ValidationError,
+)
+from lendcore.error_table import ERRORS, EXIT_FAILED, EXIT_REJECTED, spec_for
+
+SRC = Path(lendcore.__file__).parent
+CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        ValidationError,
+        BusinessRuleError,
+        NotFoundError,
+        ConflictError,
+        ConfigurationError,
+        InvariantViolationError,
+    )
+}
+
+
+def _raised_codes() -> dict[str, set[str]]:
+    """code → names of what raises it (exception classes or helpers), from every ``code="…"``."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            for kw in node.keywords:
+                if (
+                    kw.arg == "code"
+                    and isinstance(kw.value, ast.Constant)
+                    and isinstance(kw.value.value, str)
+                ):
+                    func = node.func
+                    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "?")
+                    found[kw.value.value].add(name)
+    return found
+
+
+def test_every_code_raised_in_the_sources_is_in_the_table() -> None:
+    missing = sorted(set(_raised_codes()) - set(ERRORS))
+    assert missing == [], f"add these codes to lendcore/error_table.py: {missing}"
+
+
+def test_a_code_raised_as_an_exception_class_maps_to_that_family_status() -> None:
+    wrong = []
+    for code, raisers in _raised_codes().items():
+        for name in raisers & set(CLASSES):
+            family_status = CLASSES[name].http_status
+            if ERRORS[code].http_status != family_status and code not in (
+                "IDEMPOTENCY_KEY_REUSED",
+                "INVALID_IDEMPOTENCY_KEY",
+                "UNSUPPORTED_INTEREST_RULE",
+            ):
+                wrong.append((code, name, ERRORS[code].http_status))
+    assert wrong == []
+
+
+def test_refusals_exit_2_and_failures_exit_1() -> None:
+    assert spec_for(ValidationError("x", code="AMOUNT_TOO_LARGE")).exit_code == EXIT_REJECTED
+    assert spec_for(BusinessRuleError("x", code="LIMIT_EXCEEDED")).http_status == 409
+    assert spec_for(NotFoundError("x", code="CONTRACT_NOT_FOUND")).http_status == 404
+    assert spec_for(ConflictError("x", code="IDEMPOTENCY_KEY_REUSED")).http_status == 422
+    assert spec_for(InvariantViolationError("x", code="SUBLEDGER_MISMATCH")).exit_code == EXIT_FAILED
+    assert spec_for(ValidationError("x", code="INVALID_SAVINGS")).http_status == 422  # per-field codes
