@@ -32,13 +32,30 @@ CLASSES = {
 }
 
 
+#: Helpers taking an error code as a positional argument: name → its index.
+CODE_ARGUMENT = {"check_text": 1}
+
+
 def _raised_codes() -> dict[str, set[str]]:
-    """code → names of what raises it (exception classes or helpers), from every ``code="…"``."""
+    """code → names of what raises it (exception classes or helpers): every ``code="…"``, every
+    module constant ``E_… = "…"`` / ``…_CODE = "…"``, and codes handed to helpers positionally."""
     found: dict[str, set[str]] = defaultdict(set)
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                value = node.value
+                if any(n.startswith("E_") or n.endswith("_CODE") for n in names) and (
+                    isinstance(value, ast.Constant) and isinstance(value.value, str)
+                ):
+                    found[value.value].add("constant")
             if not isinstance(node, ast.Call):
                 continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "?")
+            index = CODE_ARGUMENT.get(name)
+            if index is not None and len(node.args) > index and isinstance(node.args[index], ast.Constant):
+                found[str(node.args[index].value)].add(name)
             for kw in node.keywords:
                 if (
                     kw.arg == "code"

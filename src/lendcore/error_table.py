@@ -16,7 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from lendcore.core.errors import LendcoreError
+from lendcore.core.errors import (
+    BusinessRuleError,
+    ConfigurationError,
+    ConflictError,
+    InvariantViolationError,
+    LendcoreError,
+    NotFoundError,
+    ValidationError,
+)
 
 EXIT_REJECTED: Final = 2
 EXIT_FAILED: Final = 1
@@ -42,6 +50,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         VALIDATION,
         (
+            "INVALID_FEATURE_VALUE",
             "ACTOR_REQUIRED",
             "AMOUNT_NOT_POSITIVE",
             "AMOUNT_OUT_OF_RANGE",
@@ -222,6 +231,20 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "STRATEGY_INVALID",
             "STRATEGY_NOT_FOUND",
             "UNKNOWN_REVISION",
+            # model artefacts (scorecard and EBM files) that cannot be loaded
+            "SCORECARD_BAD_BINS",
+            "SCORECARD_DUPLICATE_FEATURE",
+            "SCORECARD_INVALID_FIELD",
+            "SCORECARD_MALFORMED",
+            "SCORECARD_NOT_FOUND",
+            "SCORECARD_UNSUPPORTED_FORMAT",
+            "EBM_BAD_BINS",
+            "EBM_BAD_TERM",
+            "EBM_DUPLICATE_FEATURE",
+            "EBM_INVALID_FIELD",
+            "EBM_MALFORMED",
+            "EBM_NOT_FOUND",
+            "EBM_UNSUPPORTED_FORMAT",
         ),
     ),
     (
@@ -286,7 +309,14 @@ def _build() -> dict[str, ErrorSpec]:
 #: Every code and what it maps to.
 ERRORS: Final[Mapping[str, ErrorSpec]] = _build()
 
-_BY_CLASS_STATUS: Final = {422: VALIDATION, 409: BUSINESS_RULE, 404: NOT_FOUND, 500: INVARIANT}
+_BY_CLASS: Final[Mapping[type[LendcoreError], ErrorSpec]] = {
+    ValidationError: VALIDATION,
+    BusinessRuleError: BUSINESS_RULE,
+    NotFoundError: NOT_FOUND,
+    ConflictError: CONFLICT,
+    ConfigurationError: CONFIGURATION,
+    InvariantViolationError: INVARIANT,
+}
 
 
 def spec_for(error: LendcoreError) -> ErrorSpec:
@@ -297,4 +327,5 @@ def spec_for(error: LendcoreError) -> ErrorSpec:
         return spec
     if error.code.startswith("INVALID_"):  # per-field form codes (INVALID_<FIELD>) are validation
         return VALIDATION
-    return _BY_CLASS_STATUS.get(type(error).http_status, INVARIANT)
+    family = next((spec for cls, spec in _BY_CLASS.items() if isinstance(error, cls)), INVARIANT)
+    return family

@@ -138,7 +138,11 @@ class _Demo:
         from lendcore.security.pii import mask_name
 
         if self.cipher is None:
-            self.cipher = pii_cipher()
+            from lendcore.origination.blind_index import check_key_ring
+
+            self.cipher = pii_cipher(check=False)  # checked against the demo's own database, not the default
+            with unit_of_work(self.factory, read_only=True) as session:
+                check_key_ring(session, self.cipher)
         cipher = self.cipher
         request = OnboardingRequest(
             name=person.name,
