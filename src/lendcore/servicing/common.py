@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lendcore.core.errors import ValidationError
+from lendcore.core.errors import BusinessRuleError, ValidationError
 from lendcore.core.money import Fen
 from lendcore.payments.channel import ChannelResult, PaymentChannel, PaymentInstruction
 from lendcore.payments.simulator import InstantSimulator
@@ -41,6 +41,18 @@ def check_value_date(value_date: date, business_date: date) -> None:
         raise ValidationError(
             f"value date {value_date} is after the business date {business_date}",
             code="VALUE_DATE_IN_FUTURE",
+        )
+
+
+def check_not_before(on: date, earliest: date, *, code: str, what: str) -> None:
+    """Refuse an operation dated ``on`` before ``earliest``, the date of the object it acts on (a
+    drawdown before its line was opened, a waiver before its contract started …)."""
+    if on < earliest:
+        raise BusinessRuleError(
+            f"{on} is before {what} ({earliest})",
+            code=code,
+            date=on.isoformat(),
+            earliest=earliest.isoformat(),
         )
 
 

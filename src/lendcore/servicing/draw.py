@@ -40,7 +40,7 @@ from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.products.catalog import DisbursementTarget, Product, default_catalog
 from lendcore.risk.decision import DrawdownConfig
-from lendcore.servicing.common import check_amount, run_payment, scoped_key
+from lendcore.servicing.common import check_amount, check_not_before, run_payment, scoped_key
 from lendcore.servicing.contracts import (
     CANCELLED,
     new_contract_row,
@@ -286,6 +286,9 @@ def _draw(
         raise BusinessRuleError(
             f"the credit line is {line.status}", code="LINE_NOT_ACTIVE", status=line.status
         )
+    check_not_before(
+        business_date, line.opened_on, code="DATE_BEFORE_LINE_OPENED", what="the line was opened"
+    )
     product = default_catalog().get(line.product_code)
     quote = quote_drawdown(
         product,

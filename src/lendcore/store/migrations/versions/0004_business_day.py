@@ -9,6 +9,8 @@ Written by hand.
 * ``business_dates`` (created by 0001, unused until now) becomes the store of the open business date:
   a CHECK keeps it to the one row ``name = 'default'``. Nothing ever wrote the table, so no row is
   lost; a row under another name makes the upgrade stop rather than guess.
+  A database closed before this revision starts on the day after its last successful daily close
+  (so no closed date is reopened); one never closed stays unset until its first dated operation.
 * ``job_runs`` gets ``lease_owner`` and ``lease_expires_at`` (nullable: a job row from before has no
   lease, which counts as expired).
 * ``loan_transactions`` gets the partial unique index ``ix_loan_transactions_one_daily_accrual``
@@ -20,6 +22,7 @@ Written by hand.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -39,6 +42,26 @@ def _refuse_if(count_sql: str, message: str) -> None:
     count = op.get_bind().execute(sa.text(count_sql)).scalar_one()
     if count:
         raise RuntimeError(message.format(count=count))
+
+
+def _open_after_last_close() -> None:
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT count(*) FROM business_dates")).scalar_one():
+        return
+    last = bind.execute(
+        sa.text("SELECT max(business_date) FROM job_runs WHERE job = 'daily-close' AND status = 'succeeded'")
+    ).scalar_one()
+    if last is None:
+        return
+    closed = last if isinstance(last, date) else date.fromisoformat(str(last))
+    now = datetime.now(UTC)
+    bind.execute(
+        sa.text("INSERT INTO business_dates (name, business_date, updated_at) VALUES ('default', :d, :at)"),
+        {
+            "d": closed + timedelta(days=1),
+            "at": now if bind.dialect.name != "sqlite" else now.replace(tzinfo=None),
+        },
+    )
 
 
 def upgrade() -> None:
@@ -66,6 +89,7 @@ def upgrade() -> None:
     # SQLite cannot add a constraint with ALTER: batch mode rebuilds the table (nothing references it)
     with op.batch_alter_table("business_dates") as batch:
         batch.create_check_constraint(op.f(SINGLETON_CHECK), sa.text("name = 'default'"))
+    _open_after_last_close()
 
 
 def downgrade() -> None:
