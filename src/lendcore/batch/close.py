@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Final
 
@@ -242,14 +243,17 @@ def _finish(
 
 
 def _skipped(factory: sessionmaker[Session], business_date: date) -> CloseReport:
-    """A date already closed (or before the first business date): its stored report, status skipped."""
+    """A date already closed (or before the first business date): its stored report, status skipped,
+    with the open business date as it is now."""
     with unit_of_work(factory, read_only=True) as session:
         run = session.scalars(
             select(JobRun).where(JobRun.job == JOB, JobRun.business_date == business_date)
         ).one_or_none()
+        opened = open_business_date(session)
         if run is None:
-            return CloseReport(business_date, "skipped", open_business_date=open_business_date(session))
-        return CloseReport.stored(business_date, run.details or {}, "skipped")
+            return CloseReport(business_date, "skipped", open_business_date=opened)
+        stored = CloseReport.stored(business_date, run.details or {}, "skipped")
+        return replace(stored, open_business_date=opened)
 
 
 def _close_one(
