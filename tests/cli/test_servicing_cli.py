@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,42 @@ def test_demo_shows_pii_only_masked(tmp_path: Path) -> None:
         assert person.name not in result.output
         assert person.phone not in result.output
     assert "138****5678" in result.output  # 李伟's phone, masked 3+4
+
+
+def test_demo_runs_on_the_configured_database_when_no_database_is_given(
+    postgres_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lendcore.servicing.business_day import open_business_date
+    from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+
+    monkeypatch.setenv("LENDCORE_DATABASE_URL", postgres_database_url)
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "database: postgresql" in result.output
+    engine = create_engine(postgres_database_url)
+    try:
+        with unit_of_work(create_session_factory(engine), read_only=True) as session:
+            # the story's last close was 2026-05-20, each day closed in turn
+            assert open_business_date(session) == date(2026, 5, 21)
+    finally:
+        engine.dispose()
+
+
+def test_demo_on_a_temporary_database_removes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.delenv("LENDCORE_DATABASE_URL", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert str(scratch) in result.output  # it ran there …
+    assert list(scratch.iterdir()) == []  # … and left nothing behind
+
+
+def test_demo_refuses_a_database_in_use(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert runner.invoke(app, ["demo", "--database", url]).exit_code == 0
+    again = runner.invoke(app, ["demo", "--database", url])
+    assert again.exit_code == 2 and "DEMO_NEEDS_FRESH_DATABASE" in again.stderr
