@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -76,48 +77,29 @@ def test_borrow_repay_show_close_and_trial_balance(cli_db: str) -> None:
         )
     )
     assert drawn["status"] == "disbursed"
-    for day in ("2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04", "2026-04-05"):
+    # the first close catches up 03-01 … 04-01 day by day; then one close a day
+    caught_up = json.loads(_ok("eod", "run", "--date", "2026-04-01", "--json"))
+    assert [c["business_date"] for c in caught_up["closed"]][::31] == ["2026-03-01", "2026-04-01"]
+    assert len(caught_up["closed"]) == 32 and caught_up["open_business_date"] == "2026-04-02"
+    for day in ("2026-04-02", "2026-04-03", "2026-04-04", "2026-04-05"):
         _ok("eod", "run", "--date", day)
     assert "already closed" in _ok("eod", "run", "--date", "2026-04-05")
     shown = json.loads(_ok("loan", "show", drawn["contract_id"], "--json"))
     # 500,000 × 0.0003 × 31 = 4,650 interest; DPD 4 > grace 3: 4 × 500,000 × 0.00045 = 900 penalty
     assert (shown["days_past_due"], shown["bucket"], shown["balances"]["penalty"]) == (4, "M1", 900)
     assert "History" in _ok("loan", "show", drawn["contract_id"])
-    payoff = json.loads(_ok("payoff", "--customer", line["customer_id"], "--date", "2026-04-05", "--json"))
-    assert payoff["total"] == 500_000 + 4_650 + 900
-    repaid = json.loads(
-        _ok(
-            "repay",
-            "--customer",
-            line["customer_id"],
-            "--all",
-            "--date",
-            "2026-04-05",
-            "--key",
-            "r1",
-            "--json",
-        )
-    )
-    assert repaid["contracts"][0]["status"] == "closed"
-    again = json.loads(
-        _ok(
-            "repay",
-            "--customer",
-            line["customer_id"],
-            "--all",
-            "--date",
-            "2026-04-05",
-            "--key",
-            "r1",
-            "--json",
-        )
-    )
-    assert again == repaid
+    # the open business date is now 04-06 (no --date): one more day of penalty, DPD 5: 1,125
+    payoff = json.loads(_ok("payoff", "--customer", line["customer_id"], "--json"))
+    assert (payoff["on"], payoff["total"]) == ("2026-04-06", 500_000 + 4_650 + 1_125)
+    repay = ["repay", "--customer", line["customer_id"], "--all", "--key", "r1", "--json"]
+    repaid = json.loads(_ok(*repay))
+    assert repaid["contracts"][0]["status"] == "closed" and repaid["business_date"] == "2026-04-06"
+    assert json.loads(_ok(*repay)) == repaid
     tb = json.loads(_ok("ledger", "trial-balance", "--json"))
     assert set(tb) == {"total_debits", "total_credits", "balanced", "accounts"}
     assert tb["balanced"] is True and tb["total_debits"] == tb["total_credits"]
-    assert tb["accounts"]["6011.02"]["balance"] == 900
-    _ok("line", "close", line["line_id"], "--date", "2026-04-05")
+    assert tb["accounts"]["6011.02"]["balance"] == 1_125
+    _ok("line", "close", line["line_id"])
 
 
 @pytest.mark.parametrize(
@@ -146,6 +128,7 @@ def test_a_returned_repayment_is_reversed_and_the_loan_is_owed_again(cli_db: str
     )
     draw = ["draw", "--line", line["line_id"], "--amount", "5000", "--term", "1", "--method", "bullet"]
     drawn = json.loads(_ok(*draw, "--yes", "--key", "d1", *common))
+    _ok("eod", "run", "--date", "2026-03-10")  # the days before the repayment's business date
     repaid = json.loads(
         _ok(
             "repay",
@@ -160,6 +143,7 @@ def test_a_returned_repayment_is_reversed_and_the_loan_is_owed_again(cli_db: str
         )
     )
     assert repaid["contracts"][0]["status"] == "closed"
+    _ok("eod", "run", "--date", "2026-03-11")
     reverse = ["payment", "reverse", repaid["payment_id"], "--reason", "R01 insufficient funds"]
     reversed_ = json.loads(
         _ok(*reverse, "--actor", "ops1", "--date", "2026-03-12", "--key", "rev1", "--json")
@@ -192,3 +176,42 @@ def test_demo_shows_pii_only_masked(tmp_path: Path) -> None:
         assert person.name not in result.output
         assert person.phone not in result.output
     assert "138****5678" in result.output  # 李伟's phone, masked 3+4
+
+
+def test_demo_runs_on_the_configured_database_when_no_database_is_given(
+    postgres_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lendcore.servicing.business_day import open_business_date
+    from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+
+    monkeypatch.setenv("LENDCORE_DATABASE_URL", postgres_database_url)
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "database: postgresql" in result.output
+    engine = create_engine(postgres_database_url)
+    try:
+        with unit_of_work(create_session_factory(engine), read_only=True) as session:
+            # the story's last close was 2026-05-20, each day closed in turn
+            assert open_business_date(session) == date(2026, 5, 21)
+    finally:
+        engine.dispose()
+
+
+def test_demo_on_a_temporary_database_removes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.delenv("LENDCORE_DATABASE_URL", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert str(scratch) in result.output  # it ran there …
+    assert list(scratch.iterdir()) == []  # … and left nothing behind
+
+
+def test_demo_refuses_a_database_in_use(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert runner.invoke(app, ["demo", "--database", url]).exit_code == 0
+    again = runner.invoke(app, ["demo", "--database", url])
+    assert again.exit_code == 2 and "DEMO_NEEDS_FRESH_DATABASE" in again.stderr

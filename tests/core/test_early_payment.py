@@ -153,26 +153,32 @@ def contracts(draw: st.DrawFn, contract_id: str = "ln_1") -> LoanTerms:
     )
 
 
-def _payment_days(draw: st.DrawFn, terms: LoanTerms) -> list[date]:
-    """One day per installment, after its period began and on or before its due date."""
+def _payment_days(draw: st.DrawFn, terms: LoanTerms) -> list[tuple[date, str, date]]:
+    """One day per installment, after its period began and on or before its due date:
+    (payment day, contract, due date)."""
     days = []
     for row in terms.schedule:
         span = (row.due_date - row.start_date).days  # ≥ 1: (start, due] holds `span` days
-        days.append(row.start_date + timedelta(days=draw(st.integers(1, span))))
+        day = row.start_date + timedelta(days=draw(st.integers(1, span)))
+        days.append((day, terms.contract_id, row.due_date))
     return days
 
 
 def _close_days(
-    states: dict[str, LoanState], start: date, end: date, pay_on: dict[date, None]
+    states: dict[str, LoanState], start: date, end: date, pay_on: dict[date, list[tuple[str, date]]]
 ) -> tuple[dict[str, LoanState], list[tuple[date, int]]]:
     """Simulate the customer and the daily close from ``start`` to ``end``: on each payment day the
-    customer pays the total bill shown that day; every day closes (penalty accrual). Returns the
-    states and every (day, worst DPD) seen."""
+    customer pays the total bill shown that day; every day closes (penalty accrual). A bill that
+    shows nothing yet on its chosen day (an interest-only period a day old: interest rounds to 0) is
+    paid on its due date, where it shows. Returns the states and every (day, worst DPD) seen."""
     seq = 10
     seen: list[tuple[date, int]] = []
     day = start
     while day <= end:
         if day in pay_on:
+            for cid, due in pay_on[day]:
+                if due != day and current_bill(states[cid], day) == 0:
+                    pay_on.setdefault(due, []).append((cid, due))
             live = [s for s in states.values() if s.status is Status.ACTIVE and s.terms.start_date < day]
             total = sum(current_bill(s, day) for s in live)
             if total > 0:
@@ -199,7 +205,10 @@ def test_a_customer_who_pays_each_bill_shown_by_its_due_date_is_never_overdue(da
     states: dict[str, LoanState] = {}
     for t in terms:
         states[t.contract_id] = apply(LoanState.new(t), Disbursement("d", t.start_date, 0, t.principal)).state
-    pay_on = dict.fromkeys(sorted(d for t in terms for d in _payment_days(data.draw, t)))
+    pay_on: dict[date, list[tuple[str, date]]] = {}
+    for t in terms:
+        for day, cid, due in _payment_days(data.draw, t):
+            pay_on.setdefault(day, []).append((cid, due))
     start = min(t.start_date for t in terms)
     end = max(t.maturity_date for t in terms) + timedelta(days=5)
     states, seen = _close_days(states, start, end, pay_on)

@@ -156,6 +156,7 @@ def test_register_apply_explain_replay_review_limits(db: str) -> None:
     resolved = runner.invoke(app, ["review", "resolve", review_id, "--staff", "s1", "--action", "confirm"])
     assert resolved.exit_code == 0 and "confirmed" in resolved.stdout
 
+    assert runner.invoke(app, ["eod", "run", "--date", "2025-06-16"]).exit_code == 0  # close the day first
     limits = runner.invoke(app, ["limits", "reevaluate", "--date", "2025-06-17", "--json"])
     assert limits.exit_code == 0, limits.output
     assert json.loads(limits.stdout)["already_ran"] is False

@@ -20,7 +20,7 @@ ID_NUMBER = "110105198804120016"
 
 def test_0005_labels_existing_hashes_h1_and_the_first_start_verifies_the_key(empty_database_url: str) -> None:
     url = empty_database_url
-    upgrade_database(url, "0003_performance_window")
+    upgrade_database(url, "0004_business_day")
     now = datetime(2026, 4, 8, tzinfo=UTC)
     engine = create_engine(url)
     try:

@@ -1,128 +1,81 @@
-"""The end-of-day close (日终批量): accrue every active contract to the business date, then check the books.
+"""The end-of-day close (日终批量): accrue every active contract to the business date, check the books,
+advance the business date.
 
-:func:`run_daily_close` ``(session_factory, business_date)``:
+:func:`run_daily_close` ``(session_factory, D)`` closes every business date not yet closed up to ``D``,
+in date order, each date its own close (its own ``job_runs`` row and report), as Apache Fineract's close
+of business catches up: with the open business date B (:mod:`lendcore.servicing.business_day`), it
+closes B, B+1 … D; a date before B is already closed and the call is a no-op (``skipped``); on a fresh
+database the first close establishes B = D. After closing D the open business date is D+1. It stops at
+the first date whose close fails. :func:`close_business_days` returns every date's report.
 
-1. claims the ``daily-close`` job for the date (``job_runs``, unique per job and date). A date already
-   closed successfully is not closed again: the rerun does nothing and says so.
-2. applies customer credit: every customer holding unapplied funds who has an active contract gets
-   them applied to what is due on the business date (:func:`~lendcore.servicing.credit.apply_customer_credit`,
-   a repayment's order and waterfall), one transaction per chunk of customers, *before* penalty
-   accrues for the date: a row falling due today is paid today, and a customer with enough credit
-   never goes overdue. Idempotent: after it, either no credit is left or nothing is due.
-3. processes active contracts in chunks of ``chunk_size``, one transaction per chunk: each contract is
-   locked, gets one :class:`~lendcore.core.loan.PenaltyAccrual` value-dated on the business date
-   (interest and penalty accrued up to it, postings at the close), and its DPD, bucket and five-level
-   classification are updated. The accrual row itself marks the contract done for the date, so a close
-   that failed half-way resumes where it stopped.
-4. checks the invariants (:func:`~lendcore.servicing.invariants.check_invariants`): every entry
+The close of one date D:
+
+1. **claims** the ``daily-close`` job for D under a lease (:mod:`lendcore.batch.lease`): one process at
+   a time (``CLOSE_IN_PROGRESS``); a crashed run's lease expires and the next run takes over and
+   resumes. A date already closed is not closed again;
+2. **applies customer credit**: every customer holding unapplied funds who has an active contract gets
+   them applied to what is due on D (:func:`~lendcore.servicing.credit.apply_customer_credit`), one
+   transaction per chunk of customers, *before* penalty accrues: a row falling due today is paid
+   today. Idempotent: after it, either no credit is left or nothing is due;
+3. **accrues** active contracts started by D in chunks of ``chunk_size``, one transaction each: the
+   contracts are locked, those already accrued for D are skipped (re-checked under the lock), each
+   other one gets one :class:`~lendcore.core.loan.PenaltyAccrual` value-dated D (interest for the days
+   before D, penalty for the DPD on D) and its DPD, bucket and classification. The database holds at
+   most one such accrual per contract and date (a partial unique index), whatever happens. A chunk
+   renews the lease and adds its totals to the job's progress in its own transaction, so a resumed
+   close reports the whole date;
+4. **checks the invariants** (:func:`~lendcore.servicing.invariants.check_invariants`): every entry
    balances, the trial balance balances, sub-ledger = control accounts, cash received = allocated +
-   unapplied. A failed check marks the job ``failed`` (a rerun processes nothing new and checks again).
-5. reports counts, the credit applied (per application) and timing.
+   unapplied. A failed check marks the job ``failed`` and leaves the business date on D (a rerun
+   processes nothing new and checks again);
+5. **advances the business date** to D+1 in the final transaction, which waits for the operations in
+   flight on D to commit (:func:`~lendcore.servicing.business_day.advance_business_date`), accrues any
+   contract drawn on D while the close ran, and marks the job ``succeeded`` with its report.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, Final
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Final
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.batch.lease import DEFAULT_LEASE, Clock, Lease, claim, process_owner
+from lendcore.batch.report import CloseReport
 from lendcore.core.contract import Status
 from lendcore.core.delinquency import bucket
-from lendcore.core.errors import ConflictError
+from lendcore.core.errors import ConflictError, ValidationError
 from lendcore.core.loan import PenaltyAccrual
 from lendcore.servicing.booking import post_transaction
+from lendcore.servicing.business_day import (
+    advance_business_date,
+    hold_for_close,
+    next_business_date,
+    open_business_date,
+)
 from lendcore.servicing.credit import apply_customer_credit
-from lendcore.servicing.invariants import check_invariants
+from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.repository import RowWriter, write_contracts
-from lendcore.store.engine import for_update, unit_of_work
-from lendcore.store.models import Contract, JobRun, LoanTransaction, UnappliedFunds
+from lendcore.store.engine import unit_of_work
+from lendcore.store.models import DAILY_ACCRUAL_TYPE, Contract, JobRun, LoanTransaction, UnappliedFunds
+from lendcore.store.types import utc_now
+
+__all__ = ["DEFAULT_CHUNK", "JOB", "CloseReport", "close_business_days", "run_daily_close"]
 
 JOB: Final = "daily-close"
 DEFAULT_CHUNK: Final = 500
-
-
-@dataclass(frozen=True, slots=True)
-class CloseReport:
-    business_date: date
-    status: str  # succeeded | failed | skipped (already closed)
-    contracts: int = 0
-    chunks: int = 0
-    interest_accrued: int = 0
-    penalty_accrued: int = 0
-    overdue: int = 0
-    buckets: dict[str, int] = field(default_factory=dict)
-    classes: dict[str, int] = field(default_factory=dict)
-    credit_applied: int = 0  # customer credit (unapplied funds) applied to amounts due, fen
-    credit_applications: list[dict[str, Any]] = field(default_factory=list)
-    invariants: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    accrual_seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("succeeded", "skipped")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "business_date": self.business_date.isoformat(),
-            "status": self.status,
-            "contracts": self.contracts,
-            "chunks": self.chunks,
-            "interest_accrued": self.interest_accrued,
-            "penalty_accrued": self.penalty_accrued,
-            "overdue": self.overdue,
-            "buckets": self.buckets,
-            "classes": self.classes,
-            "credit_applied": self.credit_applied,
-            "credit_applications": self.credit_applications,
-            "invariants": self.invariants,
-            "seconds": round(self.seconds, 4),
-            "accrual_seconds": round(self.accrual_seconds, 4),
-            "contracts_per_second": round(self.contracts / self.accrual_seconds, 1)
-            if self.accrual_seconds
-            else None,
-        }
-
-
-def _claim(session_factory: sessionmaker[Session], business_date: date) -> CloseReport | None:
-    """Start (or resume) the job; a report if the date is already closed."""
-    try:
-        with unit_of_work(session_factory) as session:
-            run = session.scalars(
-                for_update(select(JobRun).where(JobRun.job == JOB, JobRun.business_date == business_date))
-            ).one_or_none()
-            if run is not None and run.status == "succeeded":
-                details = dict(run.details or {})
-                return CloseReport(
-                    business_date,
-                    "skipped",
-                    contracts=int(details.get("contracts", 0)),
-                    invariants=dict(details.get("invariants", {})),
-                )
-            if run is None:
-                session.add(JobRun(job=JOB, business_date=business_date, status="running", details={}))
-            else:
-                run.status = "running"
-                run.started_at = datetime.now(UTC)
-            session.flush()
-    except IntegrityError as error:
-        raise ConflictError(
-            f"the close of {business_date} is being started by another process", code="CLOSE_IN_PROGRESS"
-        ) from error
-    return None
 
 
 def _pending_ids(session: Session, business_date: date, limit: int) -> list[str]:
     done = exists().where(
         LoanTransaction.contract_id == Contract.id,
         LoanTransaction.value_date == business_date,
-        LoanTransaction.type == "penalty-accrual",
+        LoanTransaction.type == DAILY_ACCRUAL_TYPE,
     )
     return list(
         session.scalars(
@@ -132,6 +85,61 @@ def _pending_ids(session: Session, business_date: date, limit: int) -> list[str]
             .limit(limit)
         ).all()
     )
+
+
+def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tuple[int, int, int]:
+    """Accrue the contracts ``ids`` for the date in the caller's transaction: (contracts, interest,
+    penalty). One chunk is a handful of statements: the locked contracts' snapshots in one executemany
+    UPDATE (version-checked), their accrual rows, entries and postings in one multi-row INSERT each."""
+    contracts = session.scalars(
+        select(Contract)
+        .where(Contract.id.in_(ids))
+        .order_by(Contract.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    # re-checked under the lock: what another close accrued before we got the rows is not redone
+    accrued = set(
+        session.scalars(
+            select(LoanTransaction.contract_id).where(
+                LoanTransaction.contract_id.in_(ids),
+                LoanTransaction.value_date == business_date,
+                LoanTransaction.type == DAILY_ACCRUAL_TYPE,
+            )
+        ).all()
+    )
+    writer = RowWriter()
+    processed = interest = penalty = 0
+    for contract in contracts:
+        if (
+            contract.status != Status.ACTIVE.value
+            or contract.start_date > business_date
+            or contract.id in accrued
+        ):
+            continue
+        posted = post_transaction(
+            session,
+            contract,
+            lambda txn_id, seq: PenaltyAccrual(txn_id, business_date, seq),
+            business_date=business_date,
+            writer=writer,
+        )
+        processed += 1
+        interest += sum(r.interest_accrued for r in posted.after.rows) - sum(
+            r.interest_accrued for r in posted.before.rows
+        )
+        penalty += sum(r.penalty_accrued for r in posted.after.rows) - sum(
+            r.penalty_accrued for r in posted.before.rows
+        )
+    write_contracts(session, contracts, detach=True)
+    try:
+        writer.write(session)
+    except IntegrityError as error:  # the unique index: another close booked one of these meanwhile
+        raise ConflictError(
+            f"a contract of this chunk already has its accrual for {business_date}",
+            code="ACCRUAL_ALREADY_BOOKED",
+        ) from error
+    return processed, interest, penalty
 
 
 def _credit_customers(session: Session, business_date: date, after: str, limit: int) -> list[str]:
@@ -151,19 +159,184 @@ def _credit_customers(session: Session, business_date: date, after: str, limit: 
     )
 
 
-def _apply_credit(
-    session_factory: sessionmaker[Session], business_date: date, chunk_size: int
-) -> list[dict[str, Any]]:
-    applications: list[dict[str, Any]] = []
-    after = ""
+def _apply_credit(factory: sessionmaker[Session], lease: Lease, chunk_size: int) -> None:
+    day, after = lease.business_date, ""
     while True:
-        with unit_of_work(session_factory) as session:
-            customers = _credit_customers(session, business_date, after, chunk_size)
+        with unit_of_work(factory) as session:
+            customers = _credit_customers(session, day, after, chunk_size)
             if not customers:
-                return applications
-            for customer_id in customers:
-                applications.extend(apply_customer_credit(session, customer_id, business_date))
+                return  # nothing written: no commit to wait for
+            run = lease.renew(session)  # the job row before the contracts (lock order)
+            applications = [a for c in customers for a in apply_customer_credit(session, c, day)]
+            lease.add_progress(
+                run, applications=applications, credit_applied=sum(a["amount"] for a in applications)
+            )
             after = customers[-1]
+
+
+def _accrue(factory: sessionmaker[Session], lease: Lease, chunk_size: int) -> None:
+    while True:
+        with unit_of_work(factory) as session:
+            ids = _pending_ids(session, lease.business_date, chunk_size)
+            if not ids:
+                return
+            run = lease.renew(session)  # the job row before the contracts (lock order)
+            n, interest, penalty = _accrue_chunk(session, lease.business_date, ids)
+            lease.add_progress(run, contracts=n, chunks=1, interest_accrued=interest, penalty_accrued=penalty)
+
+
+def _portfolio(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    buckets: Counter[str] = Counter()
+    classes: Counter[str] = Counter()
+    for dpd, cls in session.execute(
+        select(Contract.days_past_due, Contract.classification).where(Contract.status == Status.ACTIVE.value)
+    ).all():
+        buckets[bucket(dpd).value] += 1
+        classes[cls or "normal"] += 1
+    return dict(sorted(buckets.items())), dict(sorted(classes.items()))
+
+
+def _finish(
+    factory: sessionmaker[Session],
+    lease: Lease,
+    check: InvariantReport,
+    portfolio: tuple[dict[str, int], dict[str, int]],
+    *,
+    chunk_size: int,
+    seconds: tuple[float, float],
+) -> CloseReport:
+    """The final transaction: advance the business date (if the books are right), accrue contracts
+    drawn while the close ran, store the report and free the lease."""
+    day, status = lease.business_date, "succeeded" if check.ok else "failed"
+    with unit_of_work(factory) as session:
+        # lock order: the business date (waits for operations in flight on the date), the job, contracts
+        opened = advance_business_date(session, day) if check.ok else None
+        run = lease.renew(session)
+        while check.ok and (ids := _pending_ids(session, day, chunk_size)):
+            n, interest, penalty = _accrue_chunk(session, day, ids)
+            lease.add_progress(run, contracts=n, chunks=1, interest_accrued=interest, penalty_accrued=penalty)
+        totals = CloseReport.stored(day, run.details or {}, status)
+        buckets, classes = portfolio
+        report = CloseReport(
+            day,
+            status,
+            contracts=totals.contracts,
+            chunks=totals.chunks,
+            interest_accrued=totals.interest_accrued,
+            penalty_accrued=totals.penalty_accrued,
+            overdue=sum(n for b, n in buckets.items() if b != "M0"),
+            buckets=buckets,
+            classes=classes,
+            credit_applied=totals.credit_applied,
+            credit_applications=totals.credit_applications,
+            invariants=check.to_dict(),
+            seconds=time.perf_counter() - seconds[0],
+            accrual_seconds=seconds[1],
+            runs=totals.runs,
+            open_business_date=opened,
+        )
+        run.status = status
+        run.finished_at = lease.clock()
+        run.lease_owner = None
+        run.lease_expires_at = None
+        run.details = report.to_dict()
+    return report
+
+
+def _skipped(factory: sessionmaker[Session], business_date: date) -> CloseReport:
+    """A date already closed (or before the first business date): its stored report, status skipped,
+    with the open business date as it is now."""
+    with unit_of_work(factory, read_only=True) as session:
+        run = session.scalars(
+            select(JobRun).where(JobRun.job == JOB, JobRun.business_date == business_date)
+        ).one_or_none()
+        opened = open_business_date(session)
+        if run is None:
+            return CloseReport(business_date, "skipped", open_business_date=opened)
+        stored = CloseReport.stored(business_date, run.details or {}, "skipped")
+        return replace(stored, open_business_date=opened)
+
+
+def _close_one(
+    factory: sessionmaker[Session],
+    day: date,
+    *,
+    chunk_size: int,
+    verify_replay: bool,
+    owner: str,
+    lease_ttl: timedelta,
+    clock: Clock,
+) -> CloseReport:
+    started = time.perf_counter()
+    with unit_of_work(factory) as session:
+        opened = hold_for_close(session, day)
+        if opened > day:  # closed meanwhile by another process
+            claimed: Lease | JobRun | None = None
+        elif opened < day:
+            raise ConflictError(
+                f"the open business date is {opened}: {day} cannot be closed before it",
+                code="CLOSE_OUT_OF_ORDER",
+                open_business_date=opened.isoformat(),
+            )
+        else:
+            claimed = claim(session, JOB, day, owner=owner, ttl=lease_ttl, clock=clock)
+    if not isinstance(claimed, Lease):
+        return _skipped(factory, day)
+    lease = claimed
+    try:
+        _apply_credit(factory, lease, chunk_size)
+        _accrue(factory, lease, chunk_size)
+        accrual_seconds = time.perf_counter() - started
+        if lease.half_spent():  # the check can take a while on a large book: start it with a fresh lease
+            with unit_of_work(factory) as session:
+                lease.renew(session)
+        with unit_of_work(factory, read_only=True) as session:
+            portfolio = _portfolio(session)
+            check = check_invariants(session, replay_contracts=verify_replay)
+        return _finish(
+            factory, lease, check, portfolio, chunk_size=chunk_size, seconds=(started, accrual_seconds)
+        )
+    except BaseException as error:
+        lease.release(factory, error)
+        raise
+
+
+def close_business_days(
+    session_factory: sessionmaker[Session],
+    through: date,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    verify_replay: bool = False,
+    lease: timedelta = DEFAULT_LEASE,
+    owner: str | None = None,
+    clock: Clock = utc_now,
+) -> list[CloseReport]:
+    """Close every business date not yet closed up to ``through``, in order (module docstring); the
+    report of each date closed, or one ``skipped`` report if ``through`` is already closed."""
+    next_business_date(through)  # the last representable date: refused before anything is done
+    if chunk_size < 1:
+        raise ValidationError("the chunk size must be at least 1", code="INVALID_ARGUMENT")
+    owner = owner or process_owner()
+    with unit_of_work(session_factory, read_only=True) as session:
+        opened = open_business_date(session)
+    day = through if opened is None else opened
+    if through < day:
+        return [_skipped(session_factory, through)]
+    reports: list[CloseReport] = []
+    while True:
+        report = _close_one(
+            session_factory,
+            day,
+            chunk_size=chunk_size,
+            verify_replay=verify_replay,
+            owner=owner,
+            lease_ttl=lease,
+            clock=clock,
+        )
+        reports.append(report)
+        if not report.ok or day >= through:
+            return reports
+        day = next_business_date(day)
 
 
 def run_daily_close(
@@ -172,80 +345,18 @@ def run_daily_close(
     *,
     chunk_size: int = DEFAULT_CHUNK,
     verify_replay: bool = False,
+    lease: timedelta = DEFAULT_LEASE,
+    owner: str | None = None,
+    clock: Clock = utc_now,
 ) -> CloseReport:
-    """Close ``business_date`` (see the module docstring). Idempotent per date."""
-    started = time.perf_counter()
-    skipped = _claim(session_factory, business_date)
-    if skipped is not None:
-        return skipped
-    processed = chunks = interest = penalty = 0
-    buckets: Counter[str] = Counter()
-    classes: Counter[str] = Counter()
-    applications = _apply_credit(session_factory, business_date, chunk_size)
-    while True:
-        with unit_of_work(session_factory) as session:
-            ids = _pending_ids(session, business_date, chunk_size)
-            if not ids:
-                break
-            chunks += 1
-            contracts = session.scalars(
-                for_update(select(Contract).where(Contract.id.in_(ids)).order_by(Contract.id))
-            ).all()
-            # one chunk = one transaction and a handful of statements: the contracts' snapshots in
-            # one executemany UPDATE (version-checked), their accrual rows, entries and postings in
-            # one multi-row INSERT each
-            writer = RowWriter()
-            for contract in contracts:
-                if contract.status != Status.ACTIVE.value:
-                    continue
-                posted = post_transaction(
-                    session,
-                    contract,
-                    lambda txn_id, seq: PenaltyAccrual(txn_id, business_date, seq),
-                    business_date=business_date,
-                    writer=writer,
-                )
-                processed += 1
-                interest += sum(r.interest_accrued for r in posted.after.rows) - sum(
-                    r.interest_accrued for r in posted.before.rows
-                )
-                penalty += sum(r.penalty_accrued for r in posted.after.rows) - sum(
-                    r.penalty_accrued for r in posted.before.rows
-                )
-            write_contracts(session, contracts, detach=True)
-            writer.write(session)
-    accrual_seconds = time.perf_counter() - started
-    with unit_of_work(session_factory, read_only=True) as session:
-        for dpd, cls in session.execute(
-            select(Contract.days_past_due, Contract.classification).where(
-                Contract.status == Status.ACTIVE.value
-            )
-        ).all():
-            buckets[bucket(dpd).value] += 1
-            classes[cls or "normal"] += 1
-        report = check_invariants(session, replay_contracts=verify_replay)
-    status = "succeeded" if report.ok else "failed"
-    result = CloseReport(
+    """Close ``business_date`` (and every unclosed date before it: module docstring). The report of
+    ``business_date``, or of the first date whose close failed. Idempotent per date."""
+    return close_business_days(
+        session_factory,
         business_date,
-        status,
-        contracts=processed,
-        chunks=chunks,
-        interest_accrued=interest,
-        penalty_accrued=penalty,
-        overdue=sum(n for b, n in buckets.items() if b != "M0"),
-        buckets=dict(sorted(buckets.items())),
-        classes=dict(sorted(classes.items())),
-        credit_applied=sum(a["amount"] for a in applications),
-        credit_applications=applications,
-        invariants=report.to_dict(),
-        seconds=time.perf_counter() - started,
-        accrual_seconds=accrual_seconds,
-    )
-    with unit_of_work(session_factory) as session:
-        run = session.scalars(
-            for_update(select(JobRun).where(JobRun.job == JOB, JobRun.business_date == business_date))
-        ).one()
-        run.status = status
-        run.finished_at = datetime.now(UTC)
-        run.details = result.to_dict()
-    return result
+        chunk_size=chunk_size,
+        verify_replay=verify_replay,
+        lease=lease,
+        owner=owner,
+        clock=clock,
+    )[-1]

@@ -1,8 +1,11 @@
 """What every database-backed command shares: the business date, a session, error mapping.
 
-The shell is the only place that reads the clock: the business date defaults to today in
-Asia/Shanghai, timestamps are UTC. The database is ``LENDCORE_DATABASE_URL`` or the embedded SQLite
-file; it is migrated to the shipped head on first use, so a fresh machine needs no extra step.
+The business date is the store's (:mod:`lendcore.servicing.business_day`): ``--date`` omitted means the
+open business date, ``--date X`` must be it, and the unit of work of a dated command re-checks it (and
+establishes it on a fresh database). The shell is the only place that reads the clock: "today" in
+Asia/Shanghai bounds business dates and initialises a fresh database; timestamps are UTC. The database
+is ``LENDCORE_DATABASE_URL`` or the embedded SQLite file; it is migrated to the shipped head on first
+use, so a fresh machine needs no extra step.
 """
 
 from __future__ import annotations
@@ -29,18 +32,38 @@ if TYPE_CHECKING:
 BUSINESS_TZ: Final = ZoneInfo("Asia/Shanghai")
 
 DateOption = Annotated[
-    str | None, typer.Option("--date", help="Business date (YYYY-MM-DD); default: today in Asia/Shanghai.")
+    str | None,
+    typer.Option("--date", help="Business date (YYYY-MM-DD): must be the open business date (the default)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 _T = TypeVar("_T")
 
 
+def today() -> date:
+    """Today in Asia/Shanghai: the wall clock, read here only."""
+    return datetime.now(BUSINESS_TZ).date()
+
+
+def _requested(text: str | None) -> date | None:
+    return parse_date(text, what="--date") if text is not None else None
+
+
 def business_date(text: str | None) -> date:
-    """The ``--date`` option, or today in Asia/Shanghai."""
-    if text is None:
-        return datetime.now(BUSINESS_TZ).date()
-    return parse_date(text, what="--date")
+    """The business date a command runs on: ``--date`` if it is the open business date, else refused;
+    without ``--date`` the open business date (today on a fresh database)."""
+    from lendcore.servicing.business_day import resolve_business_date
+
+    requested = _requested(text)
+    return in_session(lambda s: resolve_business_date(s, requested, today=today()), read_only=True)
+
+
+def close_date(text: str | None) -> date:
+    """The last date ``eod run`` closes: ``--date``, or the open business date (never after today)."""
+    from lendcore.servicing.business_day import resolve_close_date
+
+    requested = _requested(text)
+    return in_session(lambda s: resolve_close_date(s, requested, today=today()), read_only=True)
 
 
 def now() -> datetime:
@@ -67,17 +90,26 @@ def session_factory() -> sessionmaker[Session]:
 
 
 @contextmanager
-def open_session(*, read_only: bool = False) -> Iterator[Session]:
-    """One unit of work (one transaction) on the configured database."""
+def open_session(*, read_only: bool = False, business_date: date | None = None) -> Iterator[Session]:
+    """One unit of work (one transaction) on the configured database. With ``business_date`` (a dated
+    command) it first holds the open business date and checks it is still that date, establishing it
+    on a fresh database unless ``read_only``
+    (:func:`~lendcore.servicing.business_day.enter_business_date`)."""
     from lendcore.store.engine import unit_of_work
 
     with unit_of_work(session_factory(), read_only=read_only) as session:
+        if business_date is not None:
+            from lendcore.servicing.business_day import enter_business_date
+
+            enter_business_date(session, business_date, establish=not read_only)
         yield session
 
 
-def in_session(fn: Callable[[Session], _T], *, read_only: bool = False) -> _T:
-    """Run ``fn`` in one unit of work and return its result."""
-    with open_session(read_only=read_only) as session:
+def in_session(
+    fn: Callable[[Session], _T], *, read_only: bool = False, business_date: date | None = None
+) -> _T:
+    """Run ``fn`` in one unit of work (on ``business_date``, see :func:`open_session`); its result."""
+    with open_session(read_only=read_only, business_date=business_date) as session:
         return fn(session)
 
 

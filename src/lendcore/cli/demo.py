@@ -1,4 +1,5 @@
-"""``lendcore demo``: the end-to-end story on a fresh database (see :mod:`lendcore.cli.demo_story`).
+"""``lendcore demo``: the end-to-end story on a fresh database (see :mod:`lendcore.cli.demo_story`):
+``--database``, else ``LENDCORE_DATABASE_URL``, else a temporary SQLite file removed afterwards.
 
 The story is imported only when the command runs, so ``lendcore --help`` does not load the store.
 """
@@ -16,7 +17,11 @@ from lendcore.cli.main import app
 def demo_command(
     database: Annotated[
         str | None,
-        typer.Option("--database", help="Database URL (default: a fresh SQLite file in a temp dir)."),
+        typer.Option(
+            "--database",
+            help="Database URL (default: LENDCORE_DATABASE_URL, else a temporary SQLite file, removed "
+            "afterwards). It must be fresh.",
+        ),
     ] = None,
 ) -> None:
     """Customers apply, borrow, repay early, go overdue and are cured; the books balance at the end."""

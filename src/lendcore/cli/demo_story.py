@@ -2,11 +2,18 @@
 
 Everything goes through the real use cases: onboarding with encrypted PII, the instant decision with
 the shipped scorecard and strategy tables, drawdowns, repayments and the end-of-day close, exactly as
-in production. The business dates are fixed (2026), so the output is the same on every run.
+in production. The business dates are fixed (2026), so the output is the same on every run, and they
+follow the business-date rules (:mod:`lendcore.servicing.business_day`): the first application
+establishes the business date, every operation runs on the open business date, and the daily close
+runs for every day in between, one close a day.
+
+The database is ``--database``, else ``LENDCORE_DATABASE_URL``, else a fresh SQLite file in a temporary
+directory that is removed afterwards. The story needs a fresh database (``DEMO_NEEDS_FRESH_DATABASE``).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -18,14 +25,16 @@ from typing import TYPE_CHECKING, Any, Final
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.allocation import CustomerMode
-from lendcore.core.errors import LendcoreError
+from lendcore.core.errors import BusinessRuleError, LendcoreError
 from lendcore.core.money import format_fen
 from lendcore.core.rates import format_percent
+from lendcore.servicing.business_day import enter_business_date, open_business_date
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
-from lendcore.store.models import Contract
+from lendcore.store.models import Contract, Customer
 
 if TYPE_CHECKING:
     from lendcore.security.pii import PiiCipher
@@ -140,7 +149,7 @@ class _Demo:
         if self.cipher is None:
             from lendcore.origination.blind_index import check_key_ring
 
-            self.cipher = pii_cipher(check=False)  # checked against the demo's own database, not the default
+            self.cipher = pii_cipher(check=False)  # checked on the demo's own database, below
             with unit_of_work(self.factory, read_only=True) as session:
                 check_key_ring(session, self.cipher)
         cipher = self.cipher
@@ -154,6 +163,7 @@ class _Demo:
         at = datetime.combine(APPLIED, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
         try:
             with unit_of_work(self.factory) as session:
+                enter_business_date(session, APPLIED)
                 customer = register_customer(
                     session, request, business_date=APPLIED, cipher=cipher, consents=consents, at=at
                 )
@@ -168,6 +178,7 @@ class _Demo:
             f"card {view['cards'][0]['number']} ({view['cards'][0]['bank']}); PII stored encrypted"
         )
         with unit_of_work(self.factory) as session:
+            enter_business_date(session, APPLIED)
             r = apply_for_credit(
                 session,
                 customer_id=customer.id,
@@ -202,6 +213,7 @@ class _Demo:
         from lendcore.servicing.lines import open_credit_line
 
         with unit_of_work(self.factory) as session:
+            enter_business_date(session, on)
             line = open_credit_line(
                 session,
                 customer_id=cid,
@@ -222,6 +234,7 @@ class _Demo:
         from lendcore.servicing.draw import draw
 
         with unit_of_work(self.factory) as session:
+            enter_business_date(session, on)
             r = draw(
                 session,
                 line_id=line,
@@ -264,6 +277,7 @@ class _Demo:
             customer_id=cid, amount=amount, business_date=on, idempotency_key=self.key(), **kw
         )
         with unit_of_work(self.factory) as session:
+            enter_business_date(session, on)
             r = repay(session, request).to_json()
         console.print(
             f"{who} pays {format_fen(r['amount'])} on {on} ({r['mode']}, value date {r['value_date']}):"
@@ -289,21 +303,32 @@ class _Demo:
             )
         return r
 
-    def eod(self, first: date, last: date) -> None:
-        from lendcore.batch.close import run_daily_close
+    def open_day(self, day: date) -> None:
+        """Run the daily close of every day before ``day``, one close a day, so that ``day`` is the open
+        business date."""
+        from lendcore.batch.close import close_business_days
 
-        day = first
-        last_report = None
-        while day <= last:
-            last_report = run_daily_close(self.factory, day)
-            if not last_report.ok:
-                raise RuntimeError(f"close of {day} failed: {last_report.invariants}")
-            day += timedelta(days=1)
-        assert last_report is not None
+        with unit_of_work(self.factory, read_only=True) as session:
+            opened = open_business_date(session)
+        if opened is None or opened >= day:
+            return
+        reports = close_business_days(self.factory, day - timedelta(days=1))
+        failed = [r for r in reports if not r.ok]
+        if failed:
+            raise RuntimeError(f"close of {failed[0].business_date} failed: {failed[0].invariants}")
+        last = reports[-1]
         console.print(
-            f"[dim]daily close {first} … {last}: {(last - first).days + 1} day(s), invariants ok; on {last}: "
-            f"overdue {last_report.overdue}, buckets {last_report.buckets}[/]"
+            f"[dim]daily close {opened} … {last.business_date}: {len(reports)} close(s), invariants ok; "
+            f"on {last.business_date}: overdue {last.overdue}, buckets {last.buckets}; "
+            f"open business date {day}[/]"
         )
+
+    def payoff(self, customer_id: str, on: date) -> dict[str, Any]:
+        from lendcore.queries.payoff import payoff_quote
+
+        with unit_of_work(self.factory, read_only=True) as session:
+            enter_business_date(session, on, establish=False)
+            return payoff_quote(session, customer_id, on).to_json()
 
     def status(self, contract_id: str) -> None:
         with unit_of_work(self.factory, read_only=True) as session:
@@ -333,13 +358,15 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     (li, li_quick), (wang, wang_quick) = li_applied, wang_applied
 
     console.print(Panel("2. Borrowing (借款)", style="bold"))
+    d.open_day(START)
     li_premium = d.staff_line(li, "premium", 3_000_000, "B", START)
     li_q = d.draw("Li Wei", li_quick, 250_000, 1, START, method="bullet")
     li_p = d.draw("Li Wei", li_premium, 2_400_000, 12, START)
+    d.open_day(START + timedelta(days=4))
     wang_q = d.draw("Wang Fang", wang_quick, 300_000, 1, START + timedelta(days=4), method="bullet")
 
     console.print(Panel("3. Repaying early (提前还款)", style="bold"))
-    d.eod(START, START + timedelta(days=14))
+    d.open_day(START + timedelta(days=15))
     d.repay("Li Wei", li, 150_000, START + timedelta(days=15))  # by amount: the quick loan first
     d.repay(
         "Li Wei", li, 500_000, START + timedelta(days=15), mode=CustomerMode.BY_CONTRACT, contract_ids=(li_p,)
@@ -347,11 +374,10 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
 
     console.print(Panel("4. Going overdue (逾期) and being cured", style="bold"))
     due = date(2026, 4, 5)
-    d.eod(START + timedelta(days=15), due + timedelta(days=10))
-    console.print(f"Wang Fang's loan was due {due}; ten days later:")
+    d.open_day(due + timedelta(days=10))
+    console.print(f"Wang Fang's loan was due {due}; ten days later (as of the last close):")
     d.status(wang_q)
-    with unit_of_work(factory, read_only=True) as session:
-        quote = payoff_quote(session, wang, due + timedelta(days=10)).to_json()
+    quote = d.payoff(wang, due + timedelta(days=10))
     console.print(f"  payoff quote on {due + timedelta(days=10)}: {format_fen(quote['total'])}")
     d.repay("Wang Fang", wang, quote["total"], due + timedelta(days=10))
     d.status(wang_q)
@@ -380,9 +406,8 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
 
     console.print(Panel("6. Paying off everything (一次性还清)", style="bold"))
     on = date(2026, 5, 20)
-    d.eod(due + timedelta(days=11), on)
-    with unit_of_work(factory, read_only=True) as session:
-        quote = payoff_quote(session, li, on).to_json()
+    d.open_day(on)
+    quote = d.payoff(li, on)
     for c in quote["contracts"]:
         console.print(
             f"  {c['contract_id']}: principal {format_fen(c['principal'])}, "
@@ -394,6 +419,7 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     d.status(li_p)
 
     console.print(Panel("7. The books", style="bold"))
+    d.open_day(on + timedelta(days=1))  # the close of the last day
     with unit_of_work(factory, read_only=True) as session:
         report = check_invariants(session, replay_contracts=True)
     tb = report.trial_balance
@@ -407,19 +433,43 @@ def run_demo(factory: sessionmaker[Session]) -> bool:
     return tb.balanced and report.ok
 
 
-def run(database_url: str | None) -> bool:
-    """Run the story on ``database_url`` (default: a fresh SQLite file in a temp dir)."""
+def _check_fresh(factory: sessionmaker[Session]) -> None:
+    with unit_of_work(factory, read_only=True) as session:
+        opened = open_business_date(session)
+        customer = session.scalar(select(Customer.id).limit(1))
+    if opened is not None or customer is not None:
+        raise BusinessRuleError(
+            "the demo tells a dated story from 2026-02-20 and needs a fresh database; this one is in use"
+            + (f" (open business date {opened})" if opened else "")
+            + ": pass --database with a new one, or unset LENDCORE_DATABASE_URL for a temporary one",
+            code="DEMO_NEEDS_FRESH_DATABASE",
+        )
+
+
+def _story(url: str) -> bool:
     from lendcore.store.migrate import upgrade_database
     from lendcore.store.settings import mask_url
 
-    started = time.perf_counter()
-    url = database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='lendcore-demo-')) / 'demo.db'}"
     console.print(f"database: {mask_url(url)}")
     upgrade_database(url)
     engine = create_engine(url)
     try:
-        ok = run_demo(create_session_factory(engine))
+        factory = create_session_factory(engine)
+        _check_fresh(factory)
+        return run_demo(factory)
     finally:
         engine.dispose()
-    console.print(f"[dim]demo finished in {time.perf_counter() - started:.1f} s[/]")
-    return ok
+
+
+def run(database_url: str | None) -> bool:
+    """Run the story on ``database_url``, else ``LENDCORE_DATABASE_URL``, else a fresh SQLite file in a
+    temporary directory, removed afterwards."""
+    started = time.perf_counter()
+    url = database_url or os.environ.get("LENDCORE_DATABASE_URL") or None
+    try:
+        if url is not None:
+            return _story(url)
+        with tempfile.TemporaryDirectory(prefix="lendcore-demo-") as tmp:
+            return _story(f"sqlite:///{Path(tmp) / 'demo.db'}")
+    finally:
+        console.print(f"[dim]demo finished in {time.perf_counter() - started:.1f} s[/]")

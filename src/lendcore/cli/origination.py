@@ -1,9 +1,10 @@
 """``lendcore customer``, ``apply``, ``decision``, ``review``, ``limits``: origination from the shell.
 
-The shell reads the clock (business date: ``--date``, default today in Asia/Shanghai; the instant for
-consents and decisions) and the configuration (database URL, PII keys), opens one unit of work per
-command, calls one use case and renders the result. Every PII field it prints is masked. A rejected
-request prints one line (``error: … [CODE]``) and exits with status 2.
+The shell reads the clock (the business date is the store's open business date, which ``--date`` must
+match, see :mod:`lendcore.cli.database`; the instant for consents and decisions) and the configuration
+(database URL, PII keys), opens one unit of work per command, calls one use case and renders the
+result. Every PII field it prints is masked. A rejected request prints one line (``error: … [CODE]``)
+and exits with status 2.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def customer_register(
             name, id_number, phone, tuple(CardInput(c, card_holder or name) for c in card)
         )
         cipher = database.pii_cipher()
-        with database.open_session() as session:
+        with database.open_session(business_date=on) as session:
             customer = register_customer(
                 session, request, business_date=on, cipher=cipher, consents=grants, at=database.now()
             )
@@ -244,7 +245,7 @@ def apply_command(
             "marital_status": marital_status,
         }
         form.update({k: v for k, v in optional.items() if v is not None})
-        with database.open_session() as session:
+        with database.open_session(business_date=on) as session:
             return apply_for_credit(
                 session,
                 customer_id=customer,
@@ -440,7 +441,7 @@ def review_resolve(
 
     def body() -> tuple[str, str | None]:
         on = database.business_date(business_date)
-        with database.open_session() as session:
+        with database.open_session(business_date=on) as session:
             r = resolve_review(
                 session,
                 review_id,
@@ -466,7 +467,7 @@ def limits_reevaluate(
 
     def body() -> dict[str, Any]:
         on = database.business_date(business_date)
-        with database.open_session() as session:
+        with database.open_session(business_date=on) as session:
             return reevaluate_limits(session, on)
 
     summary = database.run(body)

@@ -194,7 +194,8 @@ def _records_from_database(
     from lendcore.origination.monitoring_source import recent_application_records
 
     definition = PerformanceDefinition(window_months=window_months, bad_dpd=bad_dpd)
-    last = business_date(until)
+    # a report over a period, not an operation: any --until, by default the open business date
+    last = parse_date(until, what="--until") if until else business_date(None)
     first = parse_date(since, what="--since") if since else last - timedelta(days=30)
     with open_session(read_only=True) as session:
         return list(
@@ -215,7 +216,8 @@ def monitor_cmd(
         typer.Option("--since", help="With --from-db: first business date (default: until − 30 days)."),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="With --from-db: last business date (default: today).")
+        str | None,
+        typer.Option("--until", help="With --from-db: last business date (default: the open one)."),
     ] = None,
     model: Annotated[
         Path | None,

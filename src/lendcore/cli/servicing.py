@@ -4,7 +4,8 @@
 
 Each command parses its flags, opens one unit of work, calls one use case and renders the result.
 Amounts are yuan on input (``--amount 1234.56``) and shown as ``¥1,234.56``; ``--json`` amounts are
-fen. The business date is ``--date`` (default: today in Asia/Shanghai, the only clock read). Money-
+fen. The business date is the store's open business date (``--date``, if given, must be it: see
+:mod:`lendcore.servicing.business_day`); ``eod run`` closes it, catching up earlier unclosed dates. Money-
 moving commands take ``--key`` (an idempotency key; a fresh one is generated and printed if omitted):
 repeating a command with the same key returns the first result and changes nothing.
 """
@@ -45,7 +46,8 @@ app.add_typer(ledger_app)
 app.add_typer(eod_app)
 
 DateOpt = Annotated[
-    str | None, typer.Option("--date", help="Business date (default: today in Asia/Shanghai).")
+    str | None,
+    typer.Option("--date", help="Business date: must be the open business date (the default)."),
 ]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key (default: a new one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (amounts in fen).")]
@@ -120,7 +122,7 @@ def line_open(
                 "opened_on": on.isoformat(),
             }
 
-        result = database.in_session(work)
+        result = database.in_session(work, business_date=on)
     if as_json:
         database.echo_json(result)
         return
@@ -144,7 +146,8 @@ def line_close(
     with database.errors():
         on = database.business_date(date_)
         database.in_session(
-            lambda s: close_line(s, line_id, reason_code=reason, business_date=on, actor=actor)
+            lambda s: close_line(s, line_id, reason_code=reason, business_date=on, actor=actor),
+            business_date=on,
         )
     console.print(f"closed line {line_id}")
 
@@ -207,7 +210,7 @@ def draw_command(
             )
             return q.to_json() | {"contract_text": q.contract_text()}
 
-        quote = database.in_session(load_quote, read_only=True)
+        quote = database.in_session(load_quote, read_only=True, business_date=on)
         result: dict[str, Any] | None = None
         if yes:
             result = database.in_session(
@@ -221,7 +224,8 @@ def draw_command(
                     method=method,
                     purpose=purpose,
                     merchant_id=merchant,
-                )
+                ),
+                business_date=on,
             )
     if as_json:
         database.echo_json(result if result is not None else {"quote": quote, "confirmed": False})
@@ -300,7 +304,7 @@ def repay_command(
             contract_ids=tuple(contract) if contract else None,
             value_date=vd,
         )
-        result = database.in_session(lambda s: repay(s, request).to_json())
+        result = database.in_session(lambda s: repay(s, request).to_json(), business_date=on)
     if as_json:
         database.echo_json(result)
     else:
@@ -369,7 +373,9 @@ def payoff_command(
 
     with database.errors():
         on = database.business_date(date_)
-        quote = database.in_session(lambda s: payoff_quote(s, customer, on).to_json(), read_only=True)
+        quote = database.in_session(
+            lambda s: payoff_quote(s, customer, on).to_json(), read_only=True, business_date=on
+        )
     if as_json:
         database.echo_json(quote)
         return
@@ -418,7 +424,8 @@ def waive_command(
                 business_date=on,
                 idempotency_key=_key(key),
                 amount=fen,
-            )
+            ),
+            business_date=on,
         )
     if as_json:
         database.echo_json(result)
@@ -449,7 +456,8 @@ def payment_reverse_command(
         result = database.in_session(
             lambda s: reverse_payment(
                 s, payment_id=payment, reason=reason, actor=actor, business_date=on, idempotency_key=_key(key)
-            )
+            ),
+            business_date=on,
         )
     if as_json:
         database.echo_json(result)
@@ -487,7 +495,8 @@ def write_off_command(
                 actor=actor,
                 business_date=on,
                 idempotency_key=_key(key),
-            )
+            ),
+            business_date=on,
         )
     if as_json:
         database.echo_json(result)
@@ -648,33 +657,67 @@ def trial_balance_command(as_json: JsonOpt = False) -> None:
 
 @eod_app.command("run")
 def eod_run(
-    date_: DateOpt = None,
+    date_: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Close every unclosed business date up to this one, in order (default: the open one).",
+        ),
+    ] = None,
     chunk_size: Annotated[
         int, typer.Option(help="Contracts per transaction.", min=1, max=MAX_CHUNK_SIZE)
     ] = 500,
     verify_replay: Annotated[bool, typer.Option(help="Also replay every contract (slow).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the end-of-day close for a business date (idempotent: a closed date is not closed again)."""
-    from lendcore.batch.close import run_daily_close
+    """Run the end-of-day close: the open business date, and any unclosed date before --date, one
+    date at a time (idempotent: a closed date is not closed again)."""
+    from lendcore.batch.close import close_business_days
 
     with database.errors():
-        on = database.business_date(date_)
-        report = run_daily_close(
+        on = database.close_date(date_)
+        reports = close_business_days(
             database.session_factory(), on, chunk_size=chunk_size, verify_replay=verify_replay
         )
+    report = reports[-1]
     if as_json:
-        database.echo_json(report.to_dict())
+        database.echo_json(
+            report.to_dict()
+            | {
+                "closed": [
+                    {k: r.to_dict()[k] for k in ("business_date", "status", "contracts", "interest_accrued",
+                                                 "penalty_accrued", "overdue")}
+                    for r in reports
+                ]
+            }
+        )  # fmt: skip
     elif report.status == "skipped":
-        console.print(f"{on} is already closed: nothing to do")
+        console.print(
+            f"{report.business_date} is already closed: nothing to do"
+            + (
+                f" (the open business date is {report.open_business_date})"
+                if report.open_business_date
+                else ""
+            )
+        )
     else:
+        if len(reports) > 1:
+            caught_up = reports[:-1]
+            console.print(
+                f"caught up {len(caught_up)} unclosed day(s) {caught_up[0].business_date} … "
+                f"{caught_up[-1].business_date}, one close each: interest "
+                f"{format_fen(sum(r.interest_accrued for r in caught_up))}, penalty "
+                f"{format_fen(sum(r.penalty_accrued for r in caught_up))}"
+            )
         d = report.to_dict()
         console.print(
-            f"close of {on}: {report.status}; {report.contracts} contract(s) in {report.chunks} chunk(s), "
-            f"interest {format_fen(report.interest_accrued)}, penalty {format_fen(report.penalty_accrued)}, "
-            f"overdue {report.overdue} {report.buckets}; {report.seconds:.3f} s "
-            f"({d['contracts_per_second']} contracts/s)"
+            f"close of {report.business_date}: {report.status}; {report.contracts} contract(s) in "
+            f"{report.chunks} chunk(s), interest {format_fen(report.interest_accrued)}, penalty "
+            f"{format_fen(report.penalty_accrued)}, overdue {report.overdue} {report.buckets}; "
+            f"{report.seconds:.3f} s ({d['contracts_per_second']} contracts/s)"
         )
         console.print(f"invariants: {'ok' if report.invariants.get('ok') else report.invariants}")
-    if not report.ok:
+        if report.open_business_date:
+            console.print(f"open business date: {report.open_business_date}")
+    if not all(r.ok for r in reports):
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from lendcore.core.errors import ValidationError
+from lendcore.core.errors import BusinessRuleError, ValidationError
 from lendcore.core.money import Fen, check_fen
 from lendcore.payments.channel import ChannelResult, PaymentChannel, PaymentInstruction
 from lendcore.payments.simulator import InstantSimulator
@@ -35,6 +35,18 @@ def check_value_date(value_date: date, business_date: date) -> None:
         raise ValidationError(
             f"value date {value_date} is after the business date {business_date}",
             code="VALUE_DATE_IN_FUTURE",
+        )
+
+
+def check_not_before(on: date, earliest: date, *, code: str, what: str) -> None:
+    """Refuse an operation dated ``on`` before ``earliest``, the date of the object it acts on (a
+    drawdown before its line was opened, a waiver before its contract started …)."""
+    if on < earliest:
+        raise BusinessRuleError(
+            f"{on} is before {what} ({earliest})",
+            code=code,
+            date=on.isoformat(),
+            earliest=earliest.isoformat(),
         )
 
 

@@ -41,7 +41,7 @@ from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.products.catalog import DisbursementTarget, Product, default_catalog
 from lendcore.risk.decision import DrawdownConfig
 from lendcore.servicing.booking import post_transaction
-from lendcore.servicing.common import check_amount, run_payment, scoped_key
+from lendcore.servicing.common import check_amount, check_not_before, run_payment, scoped_key
 from lendcore.servicing.lines import line_available
 from lendcore.servicing.repository import CANCELLED, new_contract_row, write_schedule
 from lendcore.servicing.terms import terms_for_product
@@ -266,6 +266,9 @@ def _draw(
         raise BusinessRuleError(
             f"the credit line is {line.status}", code="LINE_NOT_ACTIVE", status=line.status
         )
+    check_not_before(
+        business_date, line.opened_on, code="DATE_BEFORE_LINE_OPENED", what="the line was opened"
+    )
     product = default_catalog().get(line.product_code)
     quote = quote_drawdown(
         product,

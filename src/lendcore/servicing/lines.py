@@ -14,7 +14,8 @@ The pricing grade of a line (what new drawdowns are priced at) changes with
 Error codes: ``INVALID_LIMIT``, ``LIMIT_OUT_OF_RANGE``, ``LIMIT_BELOW_OUTSTANDING``, ``UNKNOWN_PRODUCT``
 (from the catalog), ``UNKNOWN_GRADE``, ``CUSTOMER_NOT_FOUND``, ``CUSTOMER_NOT_ACTIVE``, ``LINE_NOT_FOUND``,
 ``LINE_CLOSED``, ``LINE_ALREADY_FROZEN``, ``LINE_NOT_FROZEN``, ``LINE_HAS_OUTSTANDING``,
-``LINE_ALREADY_OPEN``, ``REASON_REQUIRED``, ``ACTOR_REQUIRED``.
+``LINE_ALREADY_OPEN``, ``REASON_REQUIRED``, ``ACTOR_REQUIRED``, ``DATE_BEFORE_LINE_OPENED`` (a change,
+freeze, unfreeze or close dated before the line was opened).
 """
 
 from __future__ import annotations
@@ -70,10 +71,18 @@ def _check_limit(limit: Fen, *, minimum: Fen, maximum: Fen, allow_zero: bool = F
         )
 
 
-def _lock_line(session: Session, line_id: str) -> CreditLine:
+def _lock_line(session: Session, line_id: str, on: date | None = None) -> CreditLine:
+    """The line under a row lock; with ``on``, refused if ``on`` is before the line was opened."""
     line = session.scalars(for_update(select(CreditLine).where(CreditLine.id == line_id))).one_or_none()
     if line is None:
         raise NotFoundError(f"credit line {line_id} not found", code="LINE_NOT_FOUND", line_id=line_id)
+    if on is not None and on < line.opened_on:
+        raise BusinessRuleError(
+            f"{on} is before the line was opened ({line.opened_on})",
+            code="DATE_BEFORE_LINE_OPENED",
+            date=on.isoformat(),
+            earliest=line.opened_on.isoformat(),
+        )
     return line
 
 
@@ -235,7 +244,7 @@ def change_limit(
     minimum (a lowered line). Returns None when the limit is already ``new_limit``."""
     _check_actor(actor)
     _check_reason(reason_code)
-    line = _lock_line(session, line_id)
+    line = _lock_line(session, line_id, business_date)
     if line.status == "closed":
         raise BusinessRuleError("the credit line is closed", code="LINE_CLOSED")
     outstanding = outstanding_principal(session, line_id)
@@ -337,7 +346,7 @@ def _transition(
     not in ``source``. A closed line never moves (``LINE_CLOSED``)."""
     _check_actor(actor)
     _check_reason(reason_code)
-    line = _lock_line(session, line_id)
+    line = _lock_line(session, line_id, business_date)
     if line.status == "closed":
         raise BusinessRuleError("the credit line is closed", code="LINE_CLOSED")
     if line.status != source:
@@ -415,7 +424,7 @@ def close_line(
     """Close a line with nothing outstanding (``LINE_HAS_OUTSTANDING``); the limit goes to 0."""
     _check_actor(actor)
     _check_reason(reason_code)
-    line = _lock_line(session, line_id)
+    line = _lock_line(session, line_id, business_date)
     if line.status == "closed":
         raise BusinessRuleError("the credit line is already closed", code="LINE_CLOSED")
     outstanding = outstanding_principal(session, line_id)

@@ -5,7 +5,8 @@
 
 1. the payment must be an inbound payment that succeeded (``PAYMENT_NOT_FOUND``,
    ``PAYMENT_NOT_REVERSIBLE`` for an outbound one, ``PAYMENT_ALREADY_REVERSED``,
-   ``PAYMENT_STATE_INVALID``); it goes ``succeeded → reversed`` (:mod:`lendcore.payments.state`);
+   ``PAYMENT_STATE_INVALID``), and the reversal's date is not before the payment
+   (``REVERSAL_BEFORE_PAYMENT``); it goes ``succeeded → reversed`` (:mod:`lendcore.payments.state`);
 2. locks the customer's contracts (by id), their unapplied funds, then the payment;
 3. every loan transaction the payment produced (its repayments, or a recovery) is reversed through the
    core's :class:`~lendcore.core.loan.LoanBook`: a :class:`~lendcore.core.loan.Reversal` replays the
@@ -33,7 +34,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lendcore.core.accrual import accrue
@@ -142,6 +143,21 @@ class _Reverser:
             self.unwound.append(leg | {"type": partner.type, "amount": partner.amount})
 
 
+def _check_after_payment(session: Session, payment: Payment, business_date: date) -> None:
+    """A reversal is value-dated on its business date: not before the payment it reverses was made
+    (its value date) or booked (the business date of its loan transactions)."""
+    booked = session.scalar(
+        select(func.max(LoanTransaction.business_date)).where(LoanTransaction.payment_id == payment.id)
+    )
+    earliest = max(payment.value_date, booked or payment.value_date)
+    if business_date < earliest:
+        raise BusinessRuleError(
+            f"a reversal on {business_date} would precede the payment it reverses ({earliest})",
+            code="REVERSAL_BEFORE_PAYMENT",
+            payment_date=earliest.isoformat(),
+        )
+
+
 def reverse_payment(
     session: Session,
     *,
@@ -162,6 +178,7 @@ def reverse_payment(
             raise NotFoundError(f"payment {payment_id} not found", code="PAYMENT_NOT_FOUND")
         if found.direction != PaymentDirection.INBOUND.value:
             raise BusinessRuleError("only an inbound payment can be reversed", code="PAYMENT_NOT_REVERSIBLE")
+        _check_after_payment(session, found, business_date)
         customer_id = found.customer_id
         contracts = {c.id: c for c in lock_customer_contracts(session, customer_id)}
         unapplied = lock_unapplied(session, customer_id)

@@ -3,7 +3,8 @@
 Runs in the caller's unit of work, idempotent by key (scope ``waive``). The waiver is value-dated on
 the business date (accruals are brought up to it first) and books Dr waivers / Cr the receivable.
 Refusals: ``REASON_REQUIRED``, ``ACTOR_REQUIRED``, ``INVALID_WAIVER_KIND``, ``CONTRACT_NOT_FOUND``,
-``CONTRACT_CLOSED`` / ``CONTRACT_WRITTEN_OFF``, ``NOTHING_TO_WAIVE``, ``WAIVER_EXCEEDS_OUTSTANDING``.
+``CONTRACT_CLOSED`` / ``CONTRACT_WRITTEN_OFF``, ``NOTHING_TO_WAIVE``, ``WAIVER_EXCEEDS_OUTSTANDING``,
+``DATE_BEFORE_CONTRACT_START``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from lendcore.core.errors import ValidationError
 from lendcore.core.loan import Waiver, WaiverKind
 from lendcore.core.money import Fen
 from lendcore.servicing.booking import post_transaction
-from lendcore.servicing.common import check_amount, check_text, scoped_key
+from lendcore.servicing.common import check_amount, check_not_before, check_text, scoped_key
 from lendcore.servicing.repository import lock_contract
 from lendcore.store.audit import record_audit
 from lendcore.store.idempotency import fingerprint, run_idempotent
@@ -57,6 +58,9 @@ def waive(
         if amount is not None:
             check_amount(amount)
         contract = lock_contract(session, contract_id)
+        check_not_before(
+            business_date, contract.start_date, code="DATE_BEFORE_CONTRACT_START", what="the contract started"
+        )
         posted = post_transaction(
             session,
             contract,

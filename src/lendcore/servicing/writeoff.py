@@ -10,7 +10,9 @@ with ``LINE_NOT_ACTIVE``). Unfreezing it is a deliberate staff action (``unfreez
 
 :func:`recover` books money received on a written-off contract (Dr cash / Cr recoveries; beyond
 what was written off goes to unapplied funds), through an inbound payment.
-Both run in the caller's unit of work, idempotent by key.
+Both run in the caller's unit of work, idempotent by key. Neither is dated before the contract started
+(``DATE_BEFORE_CONTRACT_START``); a recovery is not value-dated before the write-off
+(``DATE_BEFORE_WRITE_OFF``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Final
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lendcore.core.accrual import accrue
@@ -30,12 +33,19 @@ from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.servicing.booking import lock_unapplied, post_transaction
 from lendcore.servicing.codecs import contract_state
-from lendcore.servicing.common import check_amount, check_text, check_value_date, run_payment, scoped_key
+from lendcore.servicing.common import (
+    check_amount,
+    check_not_before,
+    check_text,
+    check_value_date,
+    run_payment,
+    scoped_key,
+)
 from lendcore.servicing.lines import freeze_line, lock_line
 from lendcore.servicing.repository import lock_contract, product_of
 from lendcore.store.audit import record_audit
 from lendcore.store.idempotency import fingerprint, run_idempotent
-from lendcore.store.models import Contract
+from lendcore.store.models import Contract, LoanTransaction
 
 #: Reason code of the freeze a write-off puts on the contract's credit line.
 WRITTEN_OFF: Final = "WRITTEN_OFF"
@@ -60,6 +70,9 @@ def write_off(
             raise NotFoundError(f"no contract {contract_id}", code="CONTRACT_NOT_FOUND")
         line = lock_line(session, found.credit_line_id)
         contract = lock_contract(session, contract_id)
+        check_not_before(
+            business_date, contract.start_date, code="DATE_BEFORE_CONTRACT_START", what="the contract started"
+        )
         state = contract_state(contract)
         if state.status is Status.WRITTEN_OFF:
             raise BusinessRuleError("the contract is already written off", code="CONTRACT_WRITTEN_OFF")
@@ -133,8 +146,18 @@ def recover(
         check_amount(amount)
         check_value_date(on, business_date)
         contract = lock_contract(session, contract_id)
+        check_not_before(
+            on, contract.start_date, code="DATE_BEFORE_CONTRACT_START", what="the contract started"
+        )
         if contract.status != Status.WRITTEN_OFF.value:
             raise BusinessRuleError("only a written-off contract takes recoveries", code="NOT_WRITTEN_OFF")
+        written_off_on = session.scalar(
+            select(func.max(LoanTransaction.value_date)).where(
+                LoanTransaction.contract_id == contract.id, LoanTransaction.type == "write-off"
+            )
+        )
+        if written_off_on is not None:
+            check_not_before(on, written_off_on, code="DATE_BEFORE_WRITE_OFF", what="the write-off")
         lock_unapplied(session, contract.customer_id)  # the lock order: contract, then unapplied funds
         payment, result = run_payment(
             session,

@@ -64,6 +64,10 @@ LINE_STATUSES: Final = ("active", "frozen", "closed")
 PAYMENT_DIRECTIONS: Final = ("inbound", "outbound")
 PAYMENT_STATES: Final = ("created", "processing", "succeeded", "failed", "reversed")
 JOB_STATUSES: Final = ("running", "succeeded", "failed")
+#: ``loan_transactions.type`` of the daily close's accrual (one per contract and business date).
+DAILY_ACCRUAL_TYPE: Final = "penalty-accrual"
+#: The one row of ``business_dates``.
+BUSINESS_CALENDAR: Final = "default"
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -263,6 +267,16 @@ class LoanTransaction(Base):
         CheckConstraint("seq >= 1", name="seq_positive"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
         Index(None, "contract_id", "value_date"),
+        # at most one daily accrual per contract and date, whatever the close does (two closes racing,
+        # a resumed close): the database refuses the second row
+        Index(
+            "ix_loan_transactions_one_daily_accrual",
+            "contract_id",
+            "value_date",
+            unique=True,
+            postgresql_where=text(f"type = '{DAILY_ACCRUAL_TYPE}'"),
+            sqlite_where=text(f"type = '{DAILY_ACCRUAL_TYPE}'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("txn"))
@@ -412,9 +426,13 @@ class AuditRecord(Base):
 
 
 class BusinessDate(Base):
-    """The current business date of a calendar (normally one row, ``name = 'default'``)."""
+    """The open business date (营业日): one row, ``name = 'default'`` (a CHECK keeps it a singleton).
+
+    Missing on a fresh database; the first dated operation or close stores it, and the daily close of
+    that date advances it by one day (:mod:`lendcore.servicing.business_day`)."""
 
     __tablename__ = "business_dates"
+    __table_args__ = (CheckConstraint(f"name = '{BUSINESS_CALENDAR}'", name="singleton"),)
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     business_date: Mapped[date] = mapped_column(Date)
@@ -422,8 +440,13 @@ class BusinessDate(Base):
 
 
 class JobRun(Base):
-    """One run of an end-of-day job for one business date; the unique (job, business_date) pair is
-    what makes the close idempotent: a second run of the same job for the same date cannot start."""
+    """One end-of-day job for one business date; the unique (job, business_date) pair is what makes the
+    close idempotent: a date closed once is not closed again.
+
+    While ``running`` the job is held by a lease: ``lease_owner`` (the process) until
+    ``lease_expires_at``, renewed by every committed chunk. A live lease refuses a second close; an
+    expired one (a crashed run) may be taken over, and the new owner resumes from the progress the
+    chunks committed in ``details``."""
 
     __tablename__ = "job_runs"
     __table_args__ = (
@@ -438,6 +461,8 @@ class JobRun(Base):
     started_at: Mapped[datetime] = mapped_column(default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column()
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
 
 
 #: Tables protected against UPDATE and DELETE by triggers (see the initial migration).

@@ -1,7 +1,7 @@
 """Blind-index keys: the id of the HMAC key every stored hash was made with, and the key registry.
 
 Revision ID: 0005_blind_index_keys
-Revises: 0003_performance_window
+Revises: 0004_business_day
 Create Date: 2026-12-01
 
 Written by hand. Adds a nullable ``hash_key_id`` to ``customers``, ``bank_cards``, ``applications``
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_blind_index_keys"
-down_revision: str | None = "0003_performance_window"
+down_revision: str | None = "0004_business_day"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
