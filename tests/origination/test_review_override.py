@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import LendcoreError
+from lendcore.origination.drawdown_check import drawdown_gate
 from lendcore.origination.review import (
     approve_override,
     override_limit_range,
@@ -18,7 +19,7 @@ from lendcore.origination.review import (
 )
 from lendcore.products.catalog import default_catalog
 from lendcore.servicing.codecs import contract_state
-from lendcore.servicing.draw import draw
+from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, Contract, CreditLine
 from lendcore.store.models_origination import LimitChange, ReviewRequest
@@ -63,10 +64,11 @@ def test_an_override_of_an_approval_applies_the_staff_grade_to_the_line(
         assert [c.new_limit for c in changes] == [8_000_00, 8_000_00]
         assert changes[-1].details["old_grade"] == "A" and changes[-1].details["new_grade"] == "C"
         # a drawdown after the override is priced at the staff's grade: quick, 6 months, grade C
-        drawn = draw(
-            session, line_id=line_id, amount=1_000_00, term=6, business_date=TODAY, idempotency_key="d1"
+        request = DrawRequest(
+            line_id=line_id, amount=1_000_00, term=6, business_date=TODAY, idempotency_key="d1"
         )
-        contract = session.get(Contract, drawn["contract_id"])
+        drawn = draw(session, request, gate=drawdown_gate())
+        contract = session.get(Contract, drawn.contract_id)
         assert contract is not None
         quick = default_catalog().get("quick")
         assert quick.daily_rate(6, "C") != quick.daily_rate(6, "A")
@@ -134,14 +136,14 @@ def test_a_proposed_limit_below_what_the_line_lends_is_refused(
 ) -> None:
     rid, approved = _review_of(session_factory)
     with unit_of_work(session_factory) as session:
-        draw(
-            session,
+        request = DrawRequest(
             line_id=approved["credit_line_id"],
             amount=2_000_00,
             term=6,
             business_date=TODAY,
             idempotency_key="d1",
         )
+        draw(session, request, gate=drawdown_gate())
     low, _ = _quick_range()
     with pytest.raises(LendcoreError) as caught, unit_of_work(session_factory) as session:
         propose_override(session, rid, staff="maker", credit_limit=low + 1_00, grade="C", note=None, at=NOW)

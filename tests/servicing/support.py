@@ -11,8 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.allocation import CustomerMode
+from lendcore.core.schedule import Method
+from lendcore.origination.drawdown_check import drawdown_gate
 from lendcore.risk.decision import DrawdownConfig
-from lendcore.servicing.draw import draw
+from lendcore.servicing.draw import DrawRequest, draw
+from lendcore.servicing.drawdown_quote import DEFAULT_PURPOSE
 from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.lines import open_credit_line
 from lendcore.servicing.repay import RepayRequest, repay
@@ -71,19 +74,34 @@ def open_line(
 
 
 def do_draw(
-    factory: sessionmaker[Session], line_id: str, amount: int, term: int, on: date = D0, **kw: Any
+    factory: sessionmaker[Session],
+    line_id: str,
+    amount: int,
+    term: int,
+    on: date = D0,
+    *,
+    method: Method | str | None = None,
+    purpose: str = DEFAULT_PURPOSE,
+    merchant_id: str | None = None,
+    account_token: str | None = None,
+    idempotency_key: str | None = None,
+    drawdown_config: DrawdownConfig = RELAXED,
+    **collaborators: Any,
 ) -> dict[str, Any]:
-    kw.setdefault("drawdown_config", RELAXED)
+    """A drawdown through the use case (origination's gate, relaxed); returns its JSON form."""
+    request = DrawRequest(
+        line_id=line_id,
+        amount=amount,
+        term=term,
+        business_date=on,
+        idempotency_key=idempotency_key or key("draw"),
+        method=Method(method) if method else None,
+        purpose=purpose,
+        merchant_id=merchant_id,
+        account_token=account_token,
+    )
     with unit_of_work(factory) as session:
-        return draw(
-            session,
-            line_id=line_id,
-            amount=amount,
-            term=term,
-            business_date=on,
-            idempotency_key=kw.pop("idempotency_key", None) or key("draw"),
-            **kw,
-        )
+        return draw(session, request, gate=drawdown_gate(drawdown_config), **collaborators).to_json()
 
 
 def do_repay(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import ValidationError
 from lendcore.core.money import MAX_AMOUNT
-from lendcore.servicing.draw import quote_drawdown
+from lendcore.servicing.drawdown_quote import quote_drawdown
 from lendcore.servicing.waive import waive
 from lendcore.servicing.writeoff import recover
 from lendcore.store.engine import unit_of_work

@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from lendcore.core.errors import LendcoreError
-from lendcore.servicing.draw import draw
+from lendcore.origination.drawdown_check import drawdown_gate
+from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.repay import RepayRequest, RepayResult, repay
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.models import Contract, LoanTransaction, Payment
@@ -26,16 +27,10 @@ def test_parallel_drawdowns_never_exceed_the_limit(postgres_database_url: str) -
         def one(i: int) -> str:
             try:
                 with unit_of_work(factory) as session:
-                    r = draw(
-                        session,
-                        line_id=line,
-                        amount=300_000,
-                        term=3,
-                        business_date=D0,
-                        idempotency_key=f"par-{i}",
-                        drawdown_config=RELAXED,
+                    request = DrawRequest(
+                        line_id=line, amount=300_000, term=3, business_date=D0, idempotency_key=f"par-{i}"
                     )
-                    return str(r["status"])
+                    return draw(session, request, gate=drawdown_gate(RELAXED)).status
             except LendcoreError as error:
                 return error.code
 

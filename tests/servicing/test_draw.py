@@ -9,7 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import BusinessRuleError, ConflictError, LendcoreError, ValidationError
-from lendcore.servicing.draw import draw, quote_drawdown
+from lendcore.core.schedule import Method
+from lendcore.origination.drawdown_check import drawdown_gate
+from lendcore.servicing.draw import DrawRequest, draw
+from lendcore.servicing.drawdown_quote import quote_drawdown
 from lendcore.servicing.lines import freeze_line, line_available
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, CreditLine, JournalEntry, LoanTransaction, Payment, ScheduleRow
@@ -80,7 +83,14 @@ def test_rejections_change_nothing(
     before = snapshot(session_factory)
     args: dict[str, object] = {"line_id": line_id, "amount": 100_000, "term": 3} | kwargs
     with pytest.raises(LendcoreError) as error, unit_of_work(session_factory) as session:
-        draw(session, business_date=D0, idempotency_key=key(), drawdown_config=RELAXED, **args)  # type: ignore[arg-type]
+        method = args.pop("method", None)
+        request = DrawRequest(
+            business_date=D0,
+            idempotency_key=key(),
+            method=Method(str(method)) if method else None,
+            **args,  # type: ignore[arg-type]
+        )
+        draw(session, request, gate=drawdown_gate(RELAXED))
     assert error.value.code == code
     assert snapshot(session_factory) == before
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.batch.close import run_daily_close
 from lendcore.core.allocation import CustomerMode
 from lendcore.core.errors import LendcoreError
-from lendcore.servicing.draw import draw
+from lendcore.origination.drawdown_check import drawdown_gate
+from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.lines import change_limit, close_line, freeze_line
 from lendcore.servicing.reverse import reverse_payment
 from lendcore.servicing.waive import waive
@@ -79,9 +80,12 @@ def test_nothing_is_done_on_a_line_before_the_day_it_was_opened(
     _refused(
         session_factory,
         "DATE_BEFORE_LINE_OPENED",
-        lambda s: draw(s, line_id=line, amount=100_000, term=3, business_date=on, idempotency_key=key(),
-                       drawdown_config=RELAXED),
-    )  # fmt: skip
+        lambda s: draw(
+            s,
+            DrawRequest(line_id=line, amount=100_000, term=3, business_date=on, idempotency_key=key()),
+            gate=drawdown_gate(RELAXED),
+        ),
+    )
     _refused(
         session_factory,
         "DATE_BEFORE_LINE_OPENED",

@@ -231,20 +231,22 @@ class _Demo:
         return line.id
 
     def draw(self, who: str, line: str, amount: int, term: int, on: date, method: str | None = None) -> str:
-        from lendcore.servicing.draw import draw
+        from lendcore.core.schedule import Method
+        from lendcore.origination.drawdown_check import drawdown_gate
+        from lendcore.servicing.draw import DrawRequest, draw
 
+        request = DrawRequest(
+            line_id=line,
+            amount=amount,
+            term=term,
+            business_date=on,
+            idempotency_key=self.key(),
+            method=Method(method) if method else None,
+            purpose="shopping",
+        )
         with unit_of_work(self.factory) as session:
             enter_business_date(session, on)
-            r = draw(
-                session,
-                line_id=line,
-                amount=amount,
-                term=term,
-                business_date=on,
-                idempotency_key=self.key(),
-                method=method,
-                purpose="shopping",
-            )
+            r = draw(session, request, gate=drawdown_gate()).to_json()
         q = r["quote"]
         table = Table(
             title=f"{who} borrows {format_fen(amount)} on {on} ({q['product_code']}, {q['method']})"

@@ -188,7 +188,9 @@ def draw_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Quote a drawdown; with --yes, confirm it (disburse and book the contract)."""
-    from lendcore.servicing.draw import draw, quote_drawdown
+    from lendcore.origination.drawdown_check import drawdown_gate
+    from lendcore.servicing.draw import DrawRequest, draw
+    from lendcore.servicing.drawdown_quote import quote_drawdown
     from lendcore.store.models import CreditLine
 
     with database.errors():
@@ -213,19 +215,18 @@ def draw_command(
         quote = database.in_session(load_quote, read_only=True, business_date=on)
         result: dict[str, Any] | None = None
         if yes:
-            result = database.in_session(
-                lambda s: draw(
-                    s,
-                    line_id=line,
-                    amount=fen,
-                    term=term,
-                    business_date=on,
-                    idempotency_key=_key(key),
-                    method=method,
-                    purpose=purpose,
-                    merchant_id=merchant,
-                ),
+            request = DrawRequest(
+                line_id=line,
+                amount=fen,
+                term=term,
                 business_date=on,
+                idempotency_key=_key(key),
+                method=method,
+                purpose=purpose,
+                merchant_id=merchant,
+            )
+            result = database.in_session(
+                lambda s: draw(s, request, gate=drawdown_gate()).to_json(), business_date=on
             )
     if as_json:
         database.echo_json(result if result is not None else {"quote": quote, "confirmed": False})

@@ -19,6 +19,7 @@ of work) for the cooldown to hold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Final
 
@@ -147,3 +148,22 @@ def check_drawdown(
         )
         session.flush()
     return decision
+
+
+def drawdown_gate(
+    config: DrawdownConfig | None = None, *, fraud_flags: frozenset[str] = frozenset()
+) -> Callable[..., DrawdownDecision]:
+    """The drawdown check as the gate the draw use case takes
+    (:class:`lendcore.servicing.draw.DrawdownGate`)."""
+
+    def gate(session: Session, *, line_id: str, amount: Fen, business_date: date) -> DrawdownDecision:
+        return check_drawdown(
+            session,
+            line_id=line_id,
+            amount=amount,
+            business_date=business_date,
+            config=config,
+            fraud_flags=fraud_flags,
+        )
+
+    return gate
