@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import ValidationError
+from lendcore.core.loan import WaiverKind
 from lendcore.core.money import MAX_AMOUNT
 from lendcore.servicing.drawdown_quote import quote_drawdown
-from lendcore.servicing.waive import waive
-from lendcore.servicing.writeoff import recover
+from lendcore.servicing.waive import WaiveRequest, waive
+from lendcore.servicing.writeoff import RecoverRequest, recover
 from lendcore.store.engine import unit_of_work
 from tests.servicing.support import D0, do_draw, do_repay, key, open_line, snapshot
 
@@ -36,20 +37,25 @@ def _use_cases(
         with unit_of_work(factory) as session:
             return waive(
                 session,
-                contract_id=contract_id,
-                kind="interest",
-                reason="r",
-                actor="a",
-                business_date=D0,
-                idempotency_key=key("w"),
-                amount=amount,
+                WaiveRequest(
+                    contract_id=contract_id,
+                    kind=WaiverKind.INTEREST,
+                    reason="r",
+                    actor="a",
+                    business_date=D0,
+                    idempotency_key=key("w"),
+                    amount=amount,
+                ),
             )
 
     def recover_it(factory: sessionmaker[Session], amount: int) -> Any:
         with unit_of_work(factory) as session:
             return recover(
-                session, contract_id=contract_id, amount=amount, business_date=D0, idempotency_key=key("rc")
-            )
+                session,
+                RecoverRequest(
+                    contract_id=contract_id, amount=amount, business_date=D0, idempotency_key=key("rc")
+                ),
+            ).to_json()
 
     return {
         "repay": lambda f, amount: do_repay(f, cid, amount, D0),

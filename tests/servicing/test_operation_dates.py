@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.batch.close import run_daily_close
 from lendcore.core.allocation import CustomerMode
 from lendcore.core.errors import LendcoreError
+from lendcore.core.loan import WaiverKind
 from lendcore.origination.drawdown_check import drawdown_gate
 from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.lines import change_limit, close_line, freeze_line
-from lendcore.servicing.reverse import reverse_payment
-from lendcore.servicing.waive import waive
-from lendcore.servicing.writeoff import recover, write_off
+from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
+from lendcore.servicing.waive import WaiveRequest, waive
+from lendcore.servicing.writeoff import RecoverRequest, WriteOffRequest, recover, write_off
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, CreditLine, LoanTransaction, Payment
 from lendcore.store.models_origination import LimitChange
@@ -103,21 +104,46 @@ def test_staff_actions_dated_before_the_contract_started_are_refused(
     _refused(
         session_factory,
         "DATE_BEFORE_CONTRACT_START",
-        lambda s: waive(s, contract_id=contract_id, kind="interest", reason="goodwill", actor="agent-1",
-                        business_date=early, idempotency_key=key()),
-    )  # fmt: skip
+        lambda s: waive(
+            s,
+            WaiveRequest(
+                contract_id=contract_id,
+                kind=WaiverKind.INTEREST,
+                reason="goodwill",
+                actor="agent-1",
+                business_date=early,
+                idempotency_key=key(),
+            ),
+        ),
+    )
     _refused(
         session_factory,
         "DATE_BEFORE_CONTRACT_START",
-        lambda s: write_off(s, contract_id=contract_id, reason="uncollectable", actor="risk-1",
-                            business_date=early, idempotency_key=key()),
-    )  # fmt: skip
+        lambda s: write_off(
+            s,
+            WriteOffRequest(
+                contract_id=contract_id,
+                reason="uncollectable",
+                actor="risk-1",
+                business_date=early,
+                idempotency_key=key(),
+            ),
+        ),
+    )
     _refused(
         session_factory,
         "DATE_BEFORE_CONTRACT_START",
-        lambda s: recover(s, contract_id=contract_id, amount=10_000, business_date=DUE, value_date=early,
-                          idempotency_key=key()),
-    )  # fmt: skip
+        lambda s: recover(
+            s,
+            RecoverRequest(
+                contract_id=contract_id,
+                amount=10_000,
+                business_date=DUE,
+                value_date=early,
+                idempotency_key=key(),
+            ),
+        ),
+    )
 
 
 def test_a_recovery_is_not_value_dated_before_the_write_off(session_factory: sessionmaker[Session]) -> None:
@@ -125,18 +151,35 @@ def test_a_recovery_is_not_value_dated_before_the_write_off(session_factory: ses
     on = DUE + timedelta(days=181)  # DPD 181 exceeds the quick product's 180
     assert run_daily_close(session_factory, on).ok
     with unit_of_work(session_factory) as session:
-        write_off(session, contract_id=contract_id, reason="uncollectable", actor="risk-1", business_date=on,
-                  idempotency_key=key())  # fmt: skip
+        write_off(
+            session,
+            WriteOffRequest(
+                contract_id=contract_id,
+                reason="uncollectable",
+                actor="risk-1",
+                business_date=on,
+                idempotency_key=key(),
+            ),
+        )
     _refused(
         session_factory,
         "DATE_BEFORE_WRITE_OFF",
-        lambda s: recover(s, contract_id=contract_id, amount=10_000, business_date=on,
-                          value_date=on - timedelta(days=1), idempotency_key=key()),
-    )  # fmt: skip
+        lambda s: recover(
+            s,
+            RecoverRequest(
+                contract_id=contract_id,
+                amount=10_000,
+                business_date=on,
+                value_date=on - timedelta(days=1),
+                idempotency_key=key(),
+            ),
+        ),
+    )
     with unit_of_work(session_factory) as session:
         done = recover(
-            session, contract_id=contract_id, amount=10_000, business_date=on, idempotency_key=key()
-        )
+            session,
+            RecoverRequest(contract_id=contract_id, amount=10_000, business_date=on, idempotency_key=key()),
+        ).to_json()
     assert done["recovered"] == 10_000
 
 
@@ -147,10 +190,16 @@ def test_a_repayment_is_value_dated_between_the_contract_start_and_the_business_
     on = D0 + timedelta(days=10)
     cases = [
         ("NOTHING_TO_PAY", {"value_date": D0 - timedelta(days=1)}),
-        ("CONTRACT_NOT_OPEN", {"value_date": D0 - timedelta(days=1), "mode": CustomerMode.BY_CONTRACT,
-                               "contract_ids": [contract_id]}),
+        (
+            "CONTRACT_NOT_OPEN",
+            {
+                "value_date": D0 - timedelta(days=1),
+                "mode": CustomerMode.BY_CONTRACT,
+                "contract_ids": [contract_id],
+            },
+        ),
         ("VALUE_DATE_IN_FUTURE", {"value_date": on + timedelta(days=1)}),
-    ]  # fmt: skip
+    ]
     for code, kw in cases:
         before = snapshot(session_factory)
         with pytest.raises(LendcoreError) as error:
@@ -170,15 +219,27 @@ def test_a_reversal_dated_before_the_payment_it_reverses_is_refused(
         _refused(
             session_factory,
             "REVERSAL_BEFORE_PAYMENT",
-            lambda s, p=payment_id, d=on: reverse_payment(s, payment_id=p, reason="R01", actor="ops1",
-                                                         business_date=d, idempotency_key=key()),
-        )  # fmt: skip
+            lambda s, p=payment_id, d=on: reverse_payment(
+                s,
+                ReversePaymentRequest(
+                    payment_id=p, reason="R01", actor="ops1", business_date=d, idempotency_key=key()
+                ),
+            ),
+        )
         with unit_of_work(session_factory, read_only=True) as session:
             payment = session.get(Payment, payment_id)
             assert payment is not None and payment.state == "succeeded"
     with unit_of_work(session_factory) as session:
-        r = reverse_payment(session, payment_id=paid, reason="R01", actor="ops1",
-                            business_date=D0 + timedelta(days=12), idempotency_key=key())  # fmt: skip
+        r = reverse_payment(
+            session,
+            ReversePaymentRequest(
+                payment_id=paid,
+                reason="R01",
+                actor="ops1",
+                business_date=D0 + timedelta(days=12),
+                idempotency_key=key(),
+            ),
+        ).to_json()
     assert r["status"] == "reversed"
 
 

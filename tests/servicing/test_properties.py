@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import run_daily_close
 from lendcore.core.errors import LendcoreError
+from lendcore.core.loan import WaiverKind
 from lendcore.servicing.codecs import contract_state
-from lendcore.servicing.reverse import reverse_payment
-from lendcore.servicing.waive import waive
+from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
+from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.models import Contract, UnappliedFunds
 from tests.servicing.support import AMPLE_CREDIT, D0, assert_invariants, do_draw, do_repay, open_line
@@ -31,13 +32,17 @@ from tests.servicing.support import AMPLE_CREDIT, D0, assert_invariants, do_draw
 _n = itertools.count()
 
 step = st.one_of(
-    st.tuples(st.just("draw"), st.sampled_from(["quick", "premium"]), st.integers(100_000, 2_000_000),
-              st.sampled_from([1, 3, 6])),
+    st.tuples(
+        st.just("draw"),
+        st.sampled_from(["quick", "premium"]),
+        st.integers(100_000, 2_000_000),
+        st.sampled_from([1, 3, 6]),
+    ),
     st.tuples(st.just("repay"), st.integers(1, 3_000_000), st.integers(0, 20), st.booleans()),
     st.tuples(st.just("eod"), st.integers(1, 25)),
     st.tuples(st.just("waive"), st.sampled_from(["penalty", "interest"])),
     st.tuples(st.just("reverse"), st.integers(0, 10)),
-)  # fmt: skip
+)
 
 
 def _assert_no_negative_balances(factory: sessionmaker[Session]) -> None:
@@ -48,8 +53,15 @@ def _assert_no_negative_balances(factory: sessionmaker[Session]) -> None:
             state = contract_state(c)
             assert state.suspense >= 0 and state.total_outstanding >= 0, c.id
             for row in state.rows:
-                assert min(row.principal_outstanding, row.interest_outstanding, row.fee_outstanding,
-                           row.penalty_outstanding) >= 0, (c.id, row)  # fmt: skip
+                assert (
+                    min(
+                        row.principal_outstanding,
+                        row.interest_outstanding,
+                        row.fee_outstanding,
+                        row.penalty_outstanding,
+                    )
+                    >= 0
+                ), (c.id, row)
         balances = session.scalars(select(UnappliedFunds.balance)).all()
         assert all(b >= 0 for b in balances), balances
 
@@ -65,8 +77,12 @@ def _fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionma
         url = request.getfixturevalue("postgres_database_url")
         engine = create_engine(url)
         with engine.begin() as c:
-            tables = c.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                                    "AND tablename <> 'alembic_version'")).all()  # fmt: skip
+            tables = c.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ).all()
             c.exec_driver_sql(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE")
         engine.dispose()
     engine = create_engine(url)
@@ -92,36 +108,57 @@ def test_random_servicing_never_breaks_invariants(
             try:
                 if s[0] == "draw":
                     _, product, amount, term = s
-                    r = do_draw(factory, lines[str(product)], int(amount), int(term), on=today)  # type: ignore[call-overload]
+                    r = do_draw(factory, lines[str(product)], int(amount), int(term), on=today)
                     if r["status"] == "disbursed":
                         contracts.append(r["contract_id"])
                 elif s[0] == "repay":
                     _, amount, back, backdate = s
-                    vd = today - timedelta(days=int(back)) if backdate else today  # type: ignore[call-overload]
+                    vd = today - timedelta(days=int(back)) if backdate else today
                     paid = do_repay(
                         factory, cid, int(amount), today, value_date=vd, max_overpayment=AMPLE_CREDIT
-                    )  # type: ignore[call-overload]
+                    )
                     if paid["status"] == "succeeded":
                         payments.append(paid["payment_id"])
                 elif s[0] == "eod":
-                    for _ in range(int(s[1])):  # type: ignore[call-overload]
+                    for _ in range(int(s[1])):
                         today += timedelta(days=1)
                         assert run_daily_close(factory, today).ok
                 elif s[0] == "waive" and contracts:
                     with unit_of_work(factory) as session:
-                        waive(session, contract_id=contracts[-1], kind=str(s[1]), reason="goodwill",
-                              actor="p", business_date=today, idempotency_key=f"w{next(_n)}")  # fmt: skip
+                        waive(
+                            session,
+                            WaiveRequest(
+                                contract_id=contracts[-1],
+                                kind=WaiverKind(str(s[1])),
+                                reason="goodwill",
+                                actor="p",
+                                business_date=today,
+                                idempotency_key=f"w{next(_n)}",
+                            ),
+                        )
                 elif s[0] == "reverse" and payments:
                     with unit_of_work(factory) as session:
-                        reverse_payment(session, payment_id=payments[int(s[1]) % len(payments)],  # type: ignore[call-overload]
-                                        reason="chargeback", actor="p", business_date=today,
-                                        idempotency_key=f"r{next(_n)}")  # fmt: skip
+                        reverse_payment(
+                            session,
+                            ReversePaymentRequest(
+                                payment_id=payments[int(s[1]) % len(payments)],
+                                reason="chargeback",
+                                actor="p",
+                                business_date=today,
+                                idempotency_key=f"r{next(_n)}",
+                            ),
+                        )
             except LendcoreError as error:
                 assert error.code in {
-                    "NOTHING_TO_PAY", "NOTHING_TO_WAIVE", "CONTRACT_CLOSED", "LIMIT_EXCEEDED",
-                    "AMOUNT_OUT_OF_RANGE", "TERM_NOT_ALLOWED", "CONTRACT_WRITTEN_OFF",
+                    "NOTHING_TO_PAY",
+                    "NOTHING_TO_WAIVE",
+                    "CONTRACT_CLOSED",
+                    "LIMIT_EXCEEDED",
+                    "AMOUNT_OUT_OF_RANGE",
+                    "TERM_NOT_ALLOWED",
+                    "CONTRACT_WRITTEN_OFF",
                     "PAYMENT_ALREADY_REVERSED",
-                }, error  # fmt: skip
+                }, error
             assert_invariants(factory)
             _assert_no_negative_balances(factory)
 
@@ -135,12 +172,13 @@ def test_random_servicing_never_breaks_invariants(
 @given(
     first=st.integers(100_000, 2_000_000),
     extra=st.integers(1, 2_000_000),
-    second=st.tuples(st.sampled_from(["quick", "premium"]), st.integers(100_000, 2_000_000),
-                     st.sampled_from([3, 6])),
+    second=st.tuples(
+        st.sampled_from(["quick", "premium"]), st.integers(100_000, 2_000_000), st.sampled_from([3, 6])
+    ),
     days=st.lists(st.integers(1, 40), min_size=1, max_size=4),
     reverse_which=st.sampled_from([0, 1, None]),
     then=st.integers(1, 40),
-)  # fmt: skip
+)
 def test_customer_credit_and_reversals_keep_the_books(
     request: pytest.FixtureRequest,
     database_url: str,
@@ -178,8 +216,16 @@ def test_customer_credit_and_reversals_keep_the_books(
             assert error.code == "NOTHING_TO_PAY"
         if reverse_which is not None and reverse_which < len(payments):
             with unit_of_work(factory) as session:
-                reverse_payment(session, payment_id=payments[reverse_which], reason="returned",
-                                actor="p", business_date=today, idempotency_key=f"r{next(_n)}")  # fmt: skip
+                reverse_payment(
+                    session,
+                    ReversePaymentRequest(
+                        payment_id=payments[reverse_which],
+                        reason="returned",
+                        actor="p",
+                        business_date=today,
+                        idempotency_key=f"r{next(_n)}",
+                    ),
+                )
             assert_invariants(factory)
             _assert_no_negative_balances(factory)
         for _ in range(then):

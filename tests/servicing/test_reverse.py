@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import run_daily_close
 from lendcore.core.errors import LendcoreError
-from lendcore.servicing.reverse import reverse_payment
+from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
 from lendcore.store.audit import audit_trail
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Payment, UnappliedFunds
@@ -35,9 +35,10 @@ def _reverse(
 ) -> dict:  # type: ignore[type-arg]
     args = {"reason": "chargeback from the card issuer", "actor": "ops-1"} | kw
     with unit_of_work(factory) as session:
-        return reverse_payment(
-            session, payment_id=payment_id, business_date=on, idempotency_key=k or key("rev"), **args
+        request = ReversePaymentRequest(
+            payment_id=payment_id, business_date=on, idempotency_key=k or key("rev"), **args
         )
+        return reverse_payment(session, request).to_json()
 
 
 def _contract(factory: sessionmaker[Session], contract_id: str) -> tuple[str, int, int, int, int, int]:

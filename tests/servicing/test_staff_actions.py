@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import run_daily_close
 from lendcore.core.errors import LendcoreError
+from lendcore.core.loan import WaiverKind
 from lendcore.servicing.lines import available_limit
-from lendcore.servicing.waive import waive
-from lendcore.servicing.writeoff import recover, write_off
+from lendcore.servicing.waive import WaiveRequest, waive
+from lendcore.servicing.writeoff import RecoverRequest, WriteOffRequest, recover, write_off
 from lendcore.store.audit import audit_trail
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, CreditLine
@@ -36,15 +37,17 @@ def test_waive_penalty_with_reason_is_audited(session_factory: sessionmaker[Sess
     with unit_of_work(session_factory) as session:
         result = waive(
             session,
-            contract_id=contract_id,
-            kind="penalty",
-            reason="SMS reminder was not delivered",
-            actor="agent-7",
-            business_date=on,
-            idempotency_key="w1",
-            amount=1_000,
+            WaiveRequest(
+                contract_id=contract_id,
+                kind=WaiverKind.PENALTY,
+                reason="SMS reminder was not delivered",
+                actor="agent-7",
+                business_date=on,
+                idempotency_key="w1",
+                amount=1_000,
+            ),
         )
-    assert result["amount"] == 1_000
+    assert result.amount == 1_000
     with unit_of_work(session_factory, read_only=True) as session:
         c = session.get(Contract, contract_id)
         assert c is not None and c.penalty_receivable == 3_500
@@ -78,7 +81,8 @@ def test_waiver_rejections_change_nothing(
         "actor": "agent-7",
     } | kwargs
     with pytest.raises(LendcoreError) as error, unit_of_work(session_factory) as session:
-        waive(session, business_date=DUE + timedelta(days=10), idempotency_key=key(), **args)  # type: ignore[arg-type]
+        request = WaiveRequest(business_date=DUE + timedelta(days=10), idempotency_key=key(), **args)  # type: ignore[arg-type]
+        waive(session, request)
     assert error.value.code == code
     assert snapshot(session_factory) == before
 
@@ -91,11 +95,13 @@ def test_write_off_only_past_the_product_threshold_then_recovery(
     with pytest.raises(LendcoreError) as error, unit_of_work(session_factory) as session:
         write_off(
             session,
-            contract_id=contract_id,
-            reason="uncollectable",
-            actor="risk-1",
-            business_date=DUE + timedelta(days=180),
-            idempotency_key=key(),
+            WriteOffRequest(
+                contract_id=contract_id,
+                reason="uncollectable",
+                actor="risk-1",
+                business_date=DUE + timedelta(days=180),
+                idempotency_key=key(),
+            ),
         )
     assert error.value.code == "WRITE_OFF_NOT_ELIGIBLE"  # DPD 180 does not exceed 180
     assert snapshot(session_factory) == before
@@ -103,19 +109,22 @@ def test_write_off_only_past_the_product_threshold_then_recovery(
     with unit_of_work(session_factory) as session:
         result = write_off(
             session,
-            contract_id=contract_id,
-            reason="uncollectable",
-            actor="risk-1",
-            business_date=on,
-            idempotency_key="wo",
-        )
+            WriteOffRequest(
+                contract_id=contract_id,
+                reason="uncollectable",
+                actor="risk-1",
+                business_date=on,
+                idempotency_key="wo",
+            ),
+        ).to_json()
     # principal 1,000,000 + interest 9,300 + penalty 181 days × 450 = 81,450
     assert (result["dpd"], result["written_off"], result["status"]) == (181, 1_090_750, "written-off")
     assert_invariants(session_factory)
     with unit_of_work(session_factory) as session:
         rec = recover(
-            session, contract_id=contract_id, amount=50_000, business_date=on, idempotency_key="rec"
-        )
+            session,
+            RecoverRequest(contract_id=contract_id, amount=50_000, business_date=on, idempotency_key="rec"),
+        ).to_json()
     assert (rec["recovered"], rec["unapplied"]) == (50_000, 0)
     with unit_of_work(session_factory, read_only=True) as session:
         assert [a.action for a in audit_trail(session, "contract", contract_id)] == ["contract.write_off"]
@@ -137,9 +146,15 @@ def test_write_off_freezes_the_line_so_the_customer_cannot_borrow_again(
     on = DUE + timedelta(days=181)
     with unit_of_work(session_factory) as session:
         result = write_off(
-            session, contract_id=contract_id, reason="uncollectable", actor="risk-1",
-            business_date=on, idempotency_key="wo-freeze",
-        )  # fmt: skip
+            session,
+            WriteOffRequest(
+                contract_id=contract_id,
+                reason="uncollectable",
+                actor="risk-1",
+                business_date=on,
+                idempotency_key="wo-freeze",
+            ),
+        ).to_json()
     assert (result["status"], result["line_status"], result["line_frozen"]) == ("written-off", "frozen", True)
     with unit_of_work(session_factory, read_only=True) as session:
         line = session.get(CreditLine, line_id)
@@ -147,8 +162,10 @@ def test_write_off_freezes_the_line_so_the_customer_cannot_borrow_again(
         assert available_limit(session, line_id) == 0
         trail = audit_trail(session, "credit_line", line_id)
         assert [(a.action, a.actor, a.details.get("contract_id")) for a in trail][-1] == (
-            "credit_line.written_off", "risk-1", contract_id,
-        )  # fmt: skip
+            "credit_line.written_off",
+            "risk-1",
+            contract_id,
+        )
     before = snapshot(session_factory)
     with pytest.raises(LendcoreError) as error:
         do_draw(session_factory, line_id, 100_000, 1, on=on)

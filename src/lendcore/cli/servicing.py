@@ -410,24 +410,22 @@ def waive_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Waive penalty or interest on a contract (staff, audited)."""
-    from lendcore.servicing.waive import waive
+    from lendcore.core.loan import WaiverKind
+    from lendcore.servicing.waive import WaiveRequest, waive
 
     with database.errors():
         on = database.business_date(date_)
         fen = _yuan(amount) if amount is not None else None
-        result = database.in_session(
-            lambda s: waive(
-                s,
-                contract_id=contract,
-                kind=kind,
-                reason=reason,
-                actor=actor,
-                business_date=on,
-                idempotency_key=_key(key),
-                amount=fen,
-            ),
+        request = WaiveRequest(
+            contract_id=contract,
+            kind=WaiverKind(kind),
+            reason=reason,
+            actor=actor,
             business_date=on,
+            idempotency_key=_key(key),
+            amount=fen,
         )
+        result = database.in_session(lambda s: waive(s, request).to_json(), business_date=on)
     if as_json:
         database.echo_json(result)
         return
@@ -450,16 +448,14 @@ def payment_reverse_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Reverse a repayment the channel returned (chargeback): the dues it paid are owed again."""
-    from lendcore.servicing.reverse import reverse_payment
+    from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
 
     with database.errors():
         on = database.business_date(date_)
-        result = database.in_session(
-            lambda s: reverse_payment(
-                s, payment_id=payment, reason=reason, actor=actor, business_date=on, idempotency_key=_key(key)
-            ),
-            business_date=on,
+        request = ReversePaymentRequest(
+            payment_id=payment, reason=reason, actor=actor, business_date=on, idempotency_key=_key(key)
         )
+        result = database.in_session(lambda s: reverse_payment(s, request).to_json(), business_date=on)
     if as_json:
         database.echo_json(result)
         return
@@ -484,21 +480,14 @@ def write_off_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write off a contract past the product's write-off DPD (核销)."""
-    from lendcore.servicing.writeoff import write_off
+    from lendcore.servicing.writeoff import WriteOffRequest, write_off
 
     with database.errors():
         on = database.business_date(date_)
-        result = database.in_session(
-            lambda s: write_off(
-                s,
-                contract_id=contract,
-                reason=reason,
-                actor=actor,
-                business_date=on,
-                idempotency_key=_key(key),
-            ),
-            business_date=on,
+        request = WriteOffRequest(
+            contract_id=contract, reason=reason, actor=actor, business_date=on, idempotency_key=_key(key)
         )
+        result = database.in_session(lambda s: write_off(s, request).to_json(), business_date=on)
     if as_json:
         database.echo_json(result)
         return

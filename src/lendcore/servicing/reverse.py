@@ -31,8 +31,9 @@ The response lists every unwound transaction (``unwound``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,13 +41,15 @@ from sqlalchemy.orm import Session
 from lendcore.core.accrual import accrue
 from lendcore.core.errors import BusinessRuleError, InvariantViolationError, NotFoundError
 from lendcore.core.loan import Reversal, Transaction
+from lendcore.core.money import Fen
+from lendcore.core.records import JsonRecord
 from lendcore.payments.state import PaymentDirection, PaymentState, transition
 from lendcore.servicing.booking import lock_unapplied, post_transaction
 from lendcore.servicing.common import check_text, scoped_key
 from lendcore.servicing.credit import lock_customer_contracts
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import for_update
-from lendcore.store.idempotency import fingerprint, run_idempotent
+from lendcore.store.idempotency import idempotent
 from lendcore.store.models import Contract, LoanTransaction, Payment
 
 #: Loan transactions a payment books (what a payment reversal reverses).
@@ -68,11 +71,12 @@ class _Reverser:
         self.reason = reason
         self.key = key
         self.suspense_delta = 0
-        self.reversed: list[dict[str, Any]] = []
-        self.unwound: list[dict[str, Any]] = []
+        self.unwound: list[ReversedTransaction] = []
         self.steps = 0
 
-    def reverse(self, contract_id: str, txn_id: str, *, payment_id: str | None, why: str) -> dict[str, Any]:
+    def reverse(
+        self, contract_id: str, txn_id: str, *, payment_id: str | None, why: str
+    ) -> ReversedTransaction:
         contract = self.contracts.get(contract_id)
         if contract is None:  # pragma: no cover - a payment's contracts belong to its customer
             raise InvariantViolationError(f"contract {contract_id} is not locked", code="CONTRACT_NOT_LOCKED")
@@ -98,15 +102,15 @@ class _Reverser:
             self.suspense_delta += posted.after.suspense - posted.before.suspense
             # what is owed today (accruals are booked by the next daily close, from where they stopped)
             owed, _ = accrue(posted.after, max(self.business_date, posted.after.accrued_through))
-            return {
-                "contract_id": contract_id,
-                "reversed_txn_id": txn_id,
-                "reversal_txn_id": posted.txn.txn_id,
-                "status": posted.after.status.value,
-                "total_outstanding": owed.total_outstanding,
-                "penalty_outstanding": owed.penalty_outstanding,
-                "unapplied_taken_back": posted.before.suspense - posted.after.suspense,
-            }
+            return ReversedTransaction(
+                contract_id,
+                txn_id,
+                posted.txn.txn_id,
+                posted.after.status.value,
+                owed.total_outstanding,
+                owed.penalty_outstanding,
+                posted.before.suspense - posted.after.suspense,
+            )
 
     def _unwind(self, contract_id: str, txn_id: str) -> None:
         """Reverse a credit use that the reversed money no longer funds (and its other leg)."""
@@ -115,7 +119,7 @@ class _Reverser:
             raise InvariantViolationError(f"cannot unwind {txn_id}", code="REVERSAL_NOT_CONVERGING")
         why = f"unwound: funded by reversed payment ({self.reason})"[:500]
         done = self.reverse(contract_id, txn_id, payment_id=None, why=why)
-        self.unwound.append(done | {"type": row.type, "amount": row.amount})
+        self.unwound.append(replace(done, type=row.type, amount=row.amount))
         if row.type == "credit-transfer":
             target = str(row.payload["to_contract_id"])
             reversed_ids = select(LoanTransaction.reverses_txn_id).where(
@@ -140,7 +144,7 @@ class _Reverser:
                     f"no credit application for transfer {txn_id}", code="LEDGER_INCONSISTENT"
                 )
             leg = self.reverse(target, partner.id, payment_id=None, why=why)
-            self.unwound.append(leg | {"type": partner.type, "amount": partner.amount})
+            self.unwound.append(replace(leg, type=partner.type, amount=partner.amount))
 
 
 def _check_after_payment(session: Session, payment: Payment, business_date: date) -> None:
@@ -158,63 +162,91 @@ def _check_after_payment(session: Session, payment: Payment, business_date: date
         )
 
 
-def reverse_payment(
-    session: Session,
-    *,
-    payment_id: str,
-    reason: str,
-    actor: str,
-    business_date: date,
-    idempotency_key: str,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ReversePaymentRequest(JsonRecord):
+    payment_id: str
+    reason: str
+    actor: str
+    business_date: date
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReversedTransaction(JsonRecord):
+    """One loan transaction reversed (the payment's own, or a credit use it no longer funds)."""
+
+    contract_id: str
+    reversed_txn_id: str
+    reversal_txn_id: str
+    status: str
+    total_outstanding: Fen  # owed on the business date, accrued to it
+    penalty_outstanding: Fen
+    unapplied_taken_back: Fen
+    type: str | None = None  # for an unwound credit use: credit-transfer | credit-application
+    amount: Fen | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReversePaymentResult(JsonRecord):
+    payment_id: str
+    customer_id: str
+    amount: Fen
+    status: str
+    business_date: date
+    contracts: tuple[ReversedTransaction, ...]
+    unwound: tuple[ReversedTransaction, ...]
+    unapplied_taken_back: Fen
+    customer_unapplied_balance: Fen
+
+
+@idempotent("reverse-payment", ReversePaymentResult)
+def reverse_payment(session: Session, request: ReversePaymentRequest) -> ReversePaymentResult:
     """Reverse a succeeded inbound payment and everything it booked (see the module docstring)."""
-    request = {"payment_id": payment_id, "reason": reason, "actor": actor, "business_date": business_date}
-
-    def work() -> dict[str, Any]:
-        why = check_text(reason, "REASON_REQUIRED", "a reason")
-        who = check_text(actor, "ACTOR_REQUIRED", "a staff actor", 64)
-        found = session.get(Payment, payment_id)
-        if found is None:
-            raise NotFoundError(f"payment {payment_id} not found", code="PAYMENT_NOT_FOUND")
-        if found.direction != PaymentDirection.INBOUND.value:
-            raise BusinessRuleError("only an inbound payment can be reversed", code="PAYMENT_NOT_REVERSIBLE")
-        _check_after_payment(session, found, business_date)
-        customer_id = found.customer_id
-        contracts = {c.id: c for c in lock_customer_contracts(session, customer_id)}
-        unapplied = lock_unapplied(session, customer_id)
-        payment = session.scalars(for_update(select(Payment).where(Payment.id == payment_id))).one()
-        if payment.state == PaymentState.REVERSED.value:
-            raise BusinessRuleError("the payment is already reversed", code="PAYMENT_ALREADY_REVERSED")
-        payment.state = transition(PaymentState(payment.state), PaymentState.REVERSED).value
-        targets = session.scalars(
-            select(LoanTransaction)
-            .where(LoanTransaction.payment_id == payment.id, LoanTransaction.type.in_(PAYMENT_TXN_TYPES))
-            .order_by(LoanTransaction.contract_id, LoanTransaction.seq)
-        ).all()
-        reverser = _Reverser(session, contracts, business_date, why, idempotency_key)
-        lines = [reverser.reverse(t.contract_id, t.id, payment_id=payment.id, why=why) for t in targets]
-        payment.failure_reason = f"reversed: {why}"[:200]
-        session.flush()
-        response = {
-            "payment_id": payment.id,
-            "customer_id": customer_id,
-            "amount": payment.amount,
-            "status": payment.state,
-            "business_date": business_date.isoformat(),
-            "contracts": lines,
-            "unwound": reverser.unwound,
-            "unapplied_taken_back": -reverser.suspense_delta,
-            "customer_unapplied_balance": unapplied.balance,
-        }
-        record_audit(
-            session,
-            actor=who,
-            action="payment.reverse",
-            target_type="payment",
-            target_id=payment.id,
-            details={k: v for k, v in response.items() if k != "customer_unapplied_balance"},
-            reason=why,
-        )
-        return response
-
-    return run_idempotent(session, "reverse-payment", idempotency_key, fingerprint(request), work)
+    why = check_text(request.reason, "REASON_REQUIRED", "a reason")
+    who = check_text(request.actor, "ACTOR_REQUIRED", "a staff actor", 64)
+    on = request.business_date
+    found = session.get(Payment, request.payment_id)
+    if found is None:
+        raise NotFoundError(f"payment {request.payment_id} not found", code="PAYMENT_NOT_FOUND")
+    if found.direction != PaymentDirection.INBOUND.value:
+        raise BusinessRuleError("only an inbound payment can be reversed", code="PAYMENT_NOT_REVERSIBLE")
+    _check_after_payment(session, found, on)
+    customer_id = found.customer_id
+    contracts = {c.id: c for c in lock_customer_contracts(session, customer_id)}
+    unapplied = lock_unapplied(session, customer_id)
+    payment = session.scalars(for_update(select(Payment).where(Payment.id == found.id))).one()
+    if payment.state == PaymentState.REVERSED.value:
+        raise BusinessRuleError("the payment is already reversed", code="PAYMENT_ALREADY_REVERSED")
+    payment.state = transition(PaymentState(payment.state), PaymentState.REVERSED).value
+    targets = session.scalars(
+        select(LoanTransaction)
+        .where(LoanTransaction.payment_id == payment.id, LoanTransaction.type.in_(PAYMENT_TXN_TYPES))
+        .order_by(LoanTransaction.contract_id, LoanTransaction.seq)
+    ).all()
+    reverser = _Reverser(session, contracts, on, why, request.idempotency_key)
+    lines = tuple(reverser.reverse(t.contract_id, t.id, payment_id=payment.id, why=why) for t in targets)
+    payment.failure_reason = f"reversed: {why}"[:200]
+    session.flush()
+    result = ReversePaymentResult(
+        payment.id,
+        customer_id,
+        payment.amount,
+        payment.state,
+        on,
+        lines,
+        tuple(reverser.unwound),
+        -reverser.suspense_delta,
+        unapplied.balance,
+    )
+    details = result.to_json()
+    del details["customer_unapplied_balance"]
+    record_audit(
+        session,
+        actor=who,
+        action="payment.reverse",
+        target_type="payment",
+        target_id=payment.id,
+        details=details,
+        reason=why,
+    )
+    return result

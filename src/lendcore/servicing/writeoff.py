@@ -17,8 +17,9 @@ Both run in the caller's unit of work, idempotent by key. Neither is dated befor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from lendcore.core.delinquency import days_past_due, write_off_eligible
 from lendcore.core.errors import BusinessRuleError, NotFoundError
 from lendcore.core.loan import Recovery, WriteOff
 from lendcore.core.money import Fen
+from lendcore.core.records import JsonRecord
 from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.servicing.booking import lock_unapplied, post_transaction
@@ -44,150 +46,175 @@ from lendcore.servicing.common import (
 from lendcore.servicing.lines import freeze_line, lock_line
 from lendcore.servicing.repository import lock_contract, product_of
 from lendcore.store.audit import record_audit
-from lendcore.store.idempotency import fingerprint, run_idempotent
+from lendcore.store.idempotency import idempotent
 from lendcore.store.models import Contract, LoanTransaction
 
 #: Reason code of the freeze a write-off puts on the contract's credit line.
 WRITTEN_OFF: Final = "WRITTEN_OFF"
 
 
-def write_off(
-    session: Session,
-    *,
-    contract_id: str,
-    reason: str,
-    actor: str,
-    business_date: date,
-    idempotency_key: str,
-) -> dict[str, Any]:
-    request = {"contract_id": contract_id, "reason": reason, "actor": actor, "business_date": business_date}
+@dataclass(frozen=True, slots=True)
+class WriteOffRequest(JsonRecord):
+    contract_id: str
+    reason: str
+    actor: str
+    business_date: date
+    idempotency_key: str
 
-    def work() -> dict[str, Any]:
-        why = check_text(reason, "REASON_REQUIRED", "a reason")
-        who = check_text(actor, "ACTOR_REQUIRED", "a staff actor", 64)
-        found = session.get(Contract, contract_id)  # unlocked: only to learn its line (lock order)
-        if found is None:
-            raise NotFoundError(f"no contract {contract_id}", code="CONTRACT_NOT_FOUND")
-        line = lock_line(session, found.credit_line_id)
-        contract = lock_contract(session, contract_id)
-        check_not_before(
-            business_date, contract.start_date, code="DATE_BEFORE_CONTRACT_START", what="the contract started"
+
+@dataclass(frozen=True, slots=True)
+class WriteOffResult(JsonRecord):
+    contract_id: str
+    txn_id: str
+    dpd: int
+    written_off: Fen
+    status: str
+    credit_line_id: str
+    line_status: str
+    line_frozen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecoverRequest(JsonRecord):
+    """Money received on a written-off contract, value-dated ``value_date`` (default: the business date)."""
+
+    contract_id: str
+    amount: Fen
+    business_date: date
+    idempotency_key: str
+    value_date: date | None = None
+    account_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoverResult(JsonRecord):
+    contract_id: str
+    payment_id: str
+    status: str  # succeeded, or the payment's state when the channel did not confirm it
+    recovered: Fen = 0
+    unapplied: Fen = 0
+
+
+def _eligible_dpd(contract: Contract, on: date) -> int:
+    """The contract's DPD on ``on``, refused unless it may be written off (active, past the threshold)."""
+    state = contract_state(contract)
+    if state.status is Status.WRITTEN_OFF:
+        raise BusinessRuleError("the contract is already written off", code="CONTRACT_WRITTEN_OFF")
+    if state.status is not Status.ACTIVE:
+        raise BusinessRuleError(f"the contract is {state.status.value}", code="CONTRACT_NOT_ACTIVE")
+    after_days = product_of(contract).write_off_dpd
+    accrued, _ = accrue(state, max(on, state.accrued_through))
+    dpd = days_past_due(accrued, on)
+    if not write_off_eligible(dpd, after_days):
+        raise BusinessRuleError(
+            f"DPD {dpd} does not exceed the product's write-off threshold of {after_days} days",
+            code="WRITE_OFF_NOT_ELIGIBLE",
+            dpd=dpd,
+            threshold=after_days,
         )
-        state = contract_state(contract)
-        if state.status is Status.WRITTEN_OFF:
-            raise BusinessRuleError("the contract is already written off", code="CONTRACT_WRITTEN_OFF")
-        if state.status is not Status.ACTIVE:
-            raise BusinessRuleError(f"the contract is {state.status.value}", code="CONTRACT_NOT_ACTIVE")
-        after_days = product_of(contract).write_off_dpd
-        accrued, _ = accrue(state, max(business_date, state.accrued_through))
-        dpd = days_past_due(accrued, business_date)
-        if not write_off_eligible(dpd, after_days):
-            raise BusinessRuleError(
-                f"DPD {dpd} does not exceed the product's write-off threshold of {after_days} days",
-                code="WRITE_OFF_NOT_ELIGIBLE",
-                dpd=dpd,
-                threshold=after_days,
-            )
-        posted = post_transaction(
+    return dpd
+
+
+@idempotent("write-off", WriteOffResult)
+def write_off(session: Session, request: WriteOffRequest) -> WriteOffResult:
+    """Write the contract off and freeze its line (see the module docstring)."""
+    why = check_text(request.reason, "REASON_REQUIRED", "a reason")
+    who = check_text(request.actor, "ACTOR_REQUIRED", "a staff actor", 64)
+    on = request.business_date
+    found = session.get(Contract, request.contract_id)  # unlocked: only to learn its line (lock order)
+    if found is None:
+        raise NotFoundError(f"no contract {request.contract_id}", code="CONTRACT_NOT_FOUND")
+    line = lock_line(session, found.credit_line_id)
+    contract = lock_contract(session, request.contract_id)
+    check_not_before(on, contract.start_date, code="DATE_BEFORE_CONTRACT_START", what="the contract started")
+    dpd = _eligible_dpd(contract, on)
+    posted = post_transaction(
+        session,
+        contract,
+        lambda txn_id, seq: WriteOff(txn_id, on, seq, why),
+        business_date=on,
+        idempotency_key=scoped_key("write-off", request.idempotency_key),
+    )
+    record_audit(
+        session,
+        actor=who,
+        action="contract.write_off",
+        target_type="contract",
+        target_id=contract.id,
+        details={"amount": posted.after.written_off, "dpd": dpd, "txn_id": posted.txn.txn_id},
+        reason=why,
+    )
+    frozen = line.status == "active"
+    if frozen:
+        freeze_line(
             session,
-            contract,
-            lambda txn_id, seq: WriteOff(txn_id, business_date, seq, why),
-            business_date=business_date,
-            idempotency_key=scoped_key("write-off", idempotency_key),
-        )
-        record_audit(
-            session,
+            line.id,
+            reason_code=WRITTEN_OFF,
+            business_date=on,
             actor=who,
-            action="contract.write_off",
-            target_type="contract",
-            target_id=contract.id,
-            details={"amount": posted.after.written_off, "dpd": dpd, "txn_id": posted.txn.txn_id},
-            reason=why,
+            details={"contract_id": contract.id, "txn_id": posted.txn.txn_id, "reason": why},
         )
-        frozen = line.status == "active"
-        if frozen:
-            freeze_line(
-                session,
-                line.id,
-                reason_code=WRITTEN_OFF,
-                business_date=business_date,
-                actor=who,
-                details={"contract_id": contract.id, "txn_id": posted.txn.txn_id, "reason": why},
-            )
-        return {
-            "contract_id": contract.id,
-            "txn_id": posted.txn.txn_id,
-            "dpd": dpd,
-            "written_off": posted.after.written_off,
-            "status": posted.after.status.value,
-            "credit_line_id": line.id,
-            "line_status": line.status,
-            "line_frozen": frozen,
-        }
-
-    return run_idempotent(session, "write-off", idempotency_key, fingerprint(request), work)
+    after = posted.after
+    return WriteOffResult(
+        contract.id,
+        posted.txn.txn_id,
+        dpd,
+        after.written_off,
+        after.status.value,
+        line.id,
+        line.status,
+        frozen,
+    )
 
 
+@idempotent("recover", RecoverResult)
 def recover(
-    session: Session,
-    *,
-    contract_id: str,
-    amount: Fen,
-    business_date: date,
-    idempotency_key: str,
-    value_date: date | None = None,
-    account_token: str | None = None,
-    channel: PaymentChannel | None = None,
-) -> dict[str, Any]:
-    on = value_date or business_date
-    request = {"contract_id": contract_id, "amount": amount, "business_date": business_date, "value_date": on}
-
-    def work() -> dict[str, Any]:
-        check_amount(amount)
-        check_value_date(on, business_date)
-        contract = lock_contract(session, contract_id)
-        check_not_before(
-            on, contract.start_date, code="DATE_BEFORE_CONTRACT_START", what="the contract started"
+    session: Session, request: RecoverRequest, *, channel: PaymentChannel | None = None
+) -> RecoverResult:
+    """Book a recovery on a written-off contract through an inbound payment."""
+    check_amount(request.amount)
+    on = request.value_date or request.business_date
+    check_value_date(on, request.business_date)
+    contract = lock_contract(session, request.contract_id)
+    check_not_before(on, contract.start_date, code="DATE_BEFORE_CONTRACT_START", what="the contract started")
+    if contract.status != Status.WRITTEN_OFF.value:
+        raise BusinessRuleError("only a written-off contract takes recoveries", code="NOT_WRITTEN_OFF")
+    written_off_on = session.scalar(
+        select(func.max(LoanTransaction.value_date)).where(
+            LoanTransaction.contract_id == contract.id, LoanTransaction.type == "write-off"
         )
-        if contract.status != Status.WRITTEN_OFF.value:
-            raise BusinessRuleError("only a written-off contract takes recoveries", code="NOT_WRITTEN_OFF")
-        written_off_on = session.scalar(
-            select(func.max(LoanTransaction.value_date)).where(
-                LoanTransaction.contract_id == contract.id, LoanTransaction.type == "write-off"
-            )
-        )
-        if written_off_on is not None:
-            check_not_before(on, written_off_on, code="DATE_BEFORE_WRITE_OFF", what="the write-off")
-        lock_unapplied(session, contract.customer_id)  # the lock order: contract, then unapplied funds
-        payment, result = run_payment(
-            session,
-            direction=PaymentDirection.INBOUND,
-            customer_id=contract.customer_id,
-            contract_id=contract.id,
-            amount=amount,
-            purpose="recovery",
-            value_date=on,
-            account_token=account_token or f"customer:{contract.customer_id}",
-            channel=channel,
-            idempotency_key=scoped_key("recover", idempotency_key),
-        )
-        if result.state is not PaymentState.SUCCEEDED:
-            return {"contract_id": contract.id, "payment_id": payment.id, "status": payment.state}
-        posted = post_transaction(
-            session,
-            contract,
-            lambda txn_id, seq: Recovery(txn_id, on, seq, amount),
-            business_date=business_date,
-            payment_id=payment.id,
-            idempotency_key=scoped_key("recover", idempotency_key),
-        )
-        session.flush()
-        return {
-            "contract_id": contract.id,
-            "payment_id": payment.id,
-            "status": "succeeded",
-            "recovered": posted.after.recovered - posted.before.recovered,
-            "unapplied": posted.after.suspense - posted.before.suspense,
-        }
-
-    return run_idempotent(session, "recover", idempotency_key, fingerprint(request), work)
+    )
+    if written_off_on is not None:
+        check_not_before(on, written_off_on, code="DATE_BEFORE_WRITE_OFF", what="the write-off")
+    lock_unapplied(session, contract.customer_id)  # the lock order: contract, then unapplied funds
+    key = scoped_key("recover", request.idempotency_key)
+    payment, sent = run_payment(
+        session,
+        direction=PaymentDirection.INBOUND,
+        customer_id=contract.customer_id,
+        contract_id=contract.id,
+        amount=request.amount,
+        purpose="recovery",
+        value_date=on,
+        account_token=request.account_token or f"customer:{contract.customer_id}",
+        channel=channel,
+        idempotency_key=key,
+    )
+    if sent.state is not PaymentState.SUCCEEDED:
+        return RecoverResult(contract.id, payment.id, payment.state)
+    posted = post_transaction(
+        session,
+        contract,
+        lambda txn_id, seq: Recovery(txn_id, on, seq, request.amount),
+        business_date=request.business_date,
+        payment_id=payment.id,
+        idempotency_key=key,
+    )
+    session.flush()
+    return RecoverResult(
+        contract.id,
+        payment.id,
+        "succeeded",
+        recovered=posted.after.recovered - posted.before.recovered,
+        unapplied=posted.after.suspense - posted.before.suspense,
+    )
