@@ -13,10 +13,10 @@ async). Here the one method is two: ``submit`` and ``query``.
   payment record first, so a crash after the channel took the money leaves a record to resolve.
 * ``query(payment_id) -> ChannelStatus``: the channel's current view of a payment, by *our* id: after a
   submit that timed out we do not know the channel's reference, but we always know our own.
-* Failures are :class:`ChannelError` subclasses that say what we know: :class:`ChannelUnavailable`
-  (the instruction certainly did not arrive: safe to retry), :class:`ChannelTimeout` (it may have
-  arrived: the payment is ``processing`` and must be queried), :class:`ChannelRejected` (the channel
-  refused it: a definite failure), :class:`PaymentUnknownToChannel` (a query for an id the channel
+* Failures are :class:`ChannelError` subclasses that say what we know: :class:`ChannelUnavailableError`
+  (the instruction certainly did not arrive: safe to retry), :class:`ChannelTimeoutError` (it may have
+  arrived: the payment is ``processing`` and must be queried), :class:`ChannelRejectedError` (the channel
+  refused it: a definite failure), :class:`PaymentUnknownToChannelError` (a query for an id the channel
   never received).
 
 :class:`HandlerChannel` is the test double: a handler function decides every answer.
@@ -89,27 +89,27 @@ class ChannelError(LendcoreError):
     may_have_arrived: ClassVar[bool] = True
 
 
-class ChannelUnavailable(ChannelError):
+class ChannelUnavailableError(ChannelError):
     """Connection refused, 503, an outage: the instruction did not arrive. Safe to retry."""
 
     default_code = "CHANNEL_UNAVAILABLE"
     may_have_arrived = False
 
 
-class ChannelTimeout(ChannelError):
+class ChannelTimeoutError(ChannelError):
     """No answer in time. The instruction may have arrived: the payment must be queried."""
 
     default_code = "CHANNEL_TIMEOUT"
 
 
-class ChannelRejected(ChannelError):
+class ChannelRejectedError(ChannelError):
     """The channel refused the instruction (a definite failure, with the channel's code)."""
 
     default_code = "CHANNEL_REJECTED"
     may_have_arrived = False
 
 
-class PaymentUnknownToChannel(ChannelError):
+class PaymentUnknownToChannelError(ChannelError):
     """A query for a payment id the channel never received."""
 
     default_code = "PAYMENT_UNKNOWN_TO_CHANNEL"

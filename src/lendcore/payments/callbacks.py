@@ -38,7 +38,7 @@ SCHEME: Final = "v1"
 TOLERANCE: Final = timedelta(seconds=300)
 
 
-class CallbackRejected(ValidationError):
+class CallbackRejectedError(ValidationError):
     """A callback that is not verifiably from the channel, or not well-formed. Answer 4xx; the
     channel retries a genuine one."""
 
@@ -79,19 +79,21 @@ def verify(
     now: datetime,
     tolerance: timedelta = TOLERANCE,
 ) -> None:
-    """Raise :class:`CallbackRejected` unless ``body`` carries a valid, fresh signature under one of
+    """Raise :class:`CallbackRejectedError` unless ``body`` carries a valid, fresh signature under one of
     ``secrets``. Every candidate is compared in constant time (no early exit on the first byte)."""
     if not secrets:
-        raise CallbackRejected("no callback secret is configured", code="CALLBACK_SECRET_NOT_CONFIGURED")
+        raise CallbackRejectedError("no callback secret is configured", code="CALLBACK_SECRET_NOT_CONFIGURED")
     timestamp = _header(headers, TIMESTAMP_HEADER)
     signed = _header(headers, SIGNATURE_HEADER)
     if not timestamp or not signed:
-        raise CallbackRejected("the callback is not signed", code="CALLBACK_SIGNATURE_MISSING")
+        raise CallbackRejectedError("the callback is not signed", code="CALLBACK_SIGNATURE_MISSING")
     if not timestamp.isdigit() or len(timestamp) > 12:
-        raise CallbackRejected(f"bad callback timestamp {timestamp[:20]!r}", code="CALLBACK_TIMESTAMP_INVALID")
+        raise CallbackRejectedError(
+            f"bad callback timestamp {timestamp[:20]!r}", code="CALLBACK_TIMESTAMP_INVALID"
+        )
     sent_at = datetime.fromtimestamp(int(timestamp), UTC)
     if abs(now - sent_at) > tolerance:
-        raise CallbackRejected(
+        raise CallbackRejectedError(
             f"the callback was signed at {sent_at.isoformat()}, more than {int(tolerance.total_seconds())} s"
             f" from now ({now.astimezone(UTC).isoformat()})",
             code="CALLBACK_TIMESTAMP_OUT_OF_TOLERANCE",
@@ -100,14 +102,16 @@ def verify(
         part.strip()[len(SCHEME) + 1 :] for part in signed.split(",") if part.strip().startswith(f"{SCHEME}=")
     ]
     if not offered:
-        raise CallbackRejected("the callback has no v1 signature", code="CALLBACK_SIGNATURE_MISSING")
+        raise CallbackRejectedError("the callback has no v1 signature", code="CALLBACK_SIGNATURE_MISSING")
     matched = False
     for secret in secrets:
         expected = signature(secret, timestamp, body)
         for candidate in offered:
             matched |= hmac.compare_digest(expected.encode(), candidate.encode())
     if not matched:
-        raise CallbackRejected("the callback signature does not verify", code="CALLBACK_SIGNATURE_INVALID")
+        raise CallbackRejectedError(
+            "the callback signature does not verify", code="CALLBACK_SIGNATURE_INVALID"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +146,11 @@ def parse(body: bytes) -> Callback:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CallbackRejected(f"the callback body is not JSON: {error}", code="CALLBACK_MALFORMED") from None
+        raise CallbackRejectedError(
+            f"the callback body is not JSON: {error}", code="CALLBACK_MALFORMED"
+        ) from None
     if not isinstance(data, dict):
-        raise CallbackRejected("the callback body is not a JSON object", code="CALLBACK_MALFORMED")
+        raise CallbackRejectedError("the callback body is not a JSON object", code="CALLBACK_MALFORMED")
     sequence = data.get("sequence", 0)
     try:
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
@@ -160,7 +166,9 @@ def parse(body: bytes) -> Callback:
             sequence=sequence,
         )
     except ValidationError as error:
-        raise CallbackRejected(f"malformed callback: {error.message}", code="CALLBACK_MALFORMED") from None
+        raise CallbackRejectedError(
+            f"malformed callback: {error.message}", code="CALLBACK_MALFORMED"
+        ) from None
 
 
 def verify_and_parse(

@@ -75,7 +75,9 @@ def query_interval(attempts: int, policy: DeadlinePolicy = DEFAULT_POLICY) -> ti
     return min(interval, cap)
 
 
-def next_query_at(attempts: int, last_query_at: datetime, policy: DeadlinePolicy = DEFAULT_POLICY) -> datetime:
+def next_query_at(
+    attempts: int, last_query_at: datetime, policy: DeadlinePolicy = DEFAULT_POLICY
+) -> datetime:
     """When to query next, given how many queries were made (``attempts`` ≥ 1, the last at
     ``last_query_at``)."""
     return last_query_at + query_interval(max(attempts - 1, 0), policy)

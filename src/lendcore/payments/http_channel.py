@@ -3,12 +3,12 @@ channel simulator (``lendcore channel-sim``) or to a gateway that speaks the sam
 
 Transport failures are mapped to what they tell us about the instruction:
 
-* could not connect (refused, DNS, connect timeout), or 503 → :class:`ChannelUnavailable`: it did not
+* could not connect (refused, DNS, connect timeout), or 503 → :class:`ChannelUnavailableError`: it did not
   arrive, retry;
 * connected but no answer in time (read/write timeout), a dropped connection, any other 5xx →
-  :class:`ChannelTimeout`: it may have arrived, query;
-* 422 / 400 → :class:`ChannelRejected` with the channel's code; 404 on a query →
-  :class:`PaymentUnknownToChannel`.
+  :class:`ChannelTimeoutError`: it may have arrived, query;
+* 422 / 400 → :class:`ChannelRejectedError` with the channel's code; 404 on a query →
+  :class:`PaymentUnknownToChannelError`.
 
 Pass ``transport=httpx.MockTransport(...)`` (or an ASGI transport) to test without a socket.
 """
@@ -26,11 +26,11 @@ from lendcore.payments.adapter import (
     AsyncChannelAdapter,
     ChannelAdapter,
     ChannelError,
-    ChannelRejected,
+    ChannelRejectedError,
     ChannelStatus,
-    ChannelTimeout,
-    ChannelUnavailable,
-    PaymentUnknownToChannel,
+    ChannelTimeoutError,
+    ChannelUnavailableError,
+    PaymentUnknownToChannelError,
 )
 from lendcore.payments.channel import PaymentInstruction
 from lendcore.payments.statement import Statement, parse_statement
@@ -54,22 +54,26 @@ def _check(response: httpx.Response) -> dict[str, Any]:
     if status in (200, 201, 202):
         return data
     if status == 404:
-        raise PaymentUnknownToChannel(f"the channel does not know it: {message}")
+        raise PaymentUnknownToChannelError(f"the channel does not know it: {message}")
     if status in (400, 409, 422):
-        raise ChannelRejected(f"the channel refused the instruction: {message}", code=code or "CHANNEL_REJECTED")
+        raise ChannelRejectedError(
+            f"the channel refused the instruction: {message}", code=code or "CHANNEL_REJECTED"
+        )
     if status == 503:
-        raise ChannelUnavailable(f"the channel is unavailable: {code or message}", channel_code=code)
+        raise ChannelUnavailableError(f"the channel is unavailable: {code or message}", channel_code=code)
     if status >= 500:
-        raise ChannelTimeout(f"the channel failed with HTTP {status}: {message}", code="CHANNEL_SERVER_ERROR")
+        raise ChannelTimeoutError(
+            f"the channel failed with HTTP {status}: {message}", code="CHANNEL_SERVER_ERROR"
+        )
     raise ChannelError(f"unexpected HTTP {status} from the channel: {message}")
 
 
 def _translate(error: httpx.HTTPError) -> ChannelError:
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return ChannelUnavailable(f"cannot reach the channel: {error.__class__.__name__}: {error}")
+        return ChannelUnavailableError(f"cannot reach the channel: {error.__class__.__name__}: {error}")
     if isinstance(error, httpx.TimeoutException):
-        return ChannelTimeout(f"no answer from the channel in time ({error.__class__.__name__})")
-    return ChannelTimeout(f"the connection to the channel failed: {error.__class__.__name__}: {error}")
+        return ChannelTimeoutError(f"no answer from the channel in time ({error.__class__.__name__})")
+    return ChannelTimeoutError(f"the connection to the channel failed: {error.__class__.__name__}: {error}")
 
 
 class HttpChannel(ChannelAdapter):

@@ -108,7 +108,9 @@ def _header(line: int, fields: list[str]) -> tuple[str, date]:
     if len(fields) != 4 or fields[0] != MAGIC:
         raise _fail(line, f"expected '{MAGIC},{VERSION},<channel>,<date>'", "STATEMENT_HEADER_INVALID")
     if fields[1] != VERSION:
-        raise _fail(line, f"unsupported version {fields[1]!r} (expected {VERSION})", "STATEMENT_HEADER_INVALID")
+        raise _fail(
+            line, f"unsupported version {fields[1]!r} (expected {VERSION})", "STATEMENT_HEADER_INVALID"
+        )
     if not fields[2]:
         raise _fail(line, "the channel is empty", "STATEMENT_HEADER_INVALID")
     try:
@@ -137,7 +139,9 @@ def _row(line: int, fields: list[str]) -> StatementRow:
     if not 0 < amount <= MAX_AMOUNT:
         raise _fail(line, f"amount_fen {amount} is outside 1..{MAX_AMOUNT}", "STATEMENT_ROW_INVALID")
     if state_text not in {s.value for s in ROW_STATES}:
-        raise _fail(line, f"state {state_text!r} is not succeeded, failed or reversed", "STATEMENT_ROW_INVALID")
+        raise _fail(
+            line, f"state {state_text!r} is not succeeded, failed or reversed", "STATEMENT_ROW_INVALID"
+        )
     state = PaymentState(state_text)
     try:
         settled_at = wire.parse_instant(settled_text, "settled_at")
@@ -173,7 +177,9 @@ def parse_statement(text: str) -> Statement:
         row = _row(number, fields)
         if row.payment_id in seen:
             raise _fail(
-                number, f"payment {row.payment_id} already on line {seen[row.payment_id]}", "STATEMENT_DUPLICATE_ROW"
+                number,
+                f"payment {row.payment_id} already on line {seen[row.payment_id]}",
+                "STATEMENT_DUPLICATE_ROW",
             )
         seen[row.payment_id] = number
         rows.append(row)
@@ -189,11 +195,15 @@ def _trailer(line: int, fields: list[str], total_lines: int, statement: Statemen
     total = _amount(line, fields[2], "total fen")
     if count != len(statement.rows):
         raise _fail(
-            line, f"the trailer counts {count} rows, the file has {len(statement.rows)}", "STATEMENT_COUNT_MISMATCH"
+            line,
+            f"the trailer counts {count} rows, the file has {len(statement.rows)}",
+            "STATEMENT_COUNT_MISMATCH",
         )
     if total != statement.total:
         raise _fail(
-            line, f"the trailer total is {total} fen, the rows add up to {statement.total}", "STATEMENT_TOTAL_MISMATCH"
+            line,
+            f"the trailer total is {total} fen, the rows add up to {statement.total}",
+            "STATEMENT_TOTAL_MISMATCH",
         )
     return statement
 
@@ -247,14 +257,18 @@ def compare(
             issues.append(_issue(StatementIssue.EXTRA, row, f"{row.state} {row.amount} fen, unknown to us"))
             continue
         if row.amount != our.amount:
-            issues.append(_issue(StatementIssue.AMOUNT_MISMATCH, row, f"statement {row.amount}, ours {our.amount}"))
+            issues.append(
+                _issue(StatementIssue.AMOUNT_MISMATCH, row, f"statement {row.amount}, ours {our.amount}")
+            )
             continue
         verdict, _kind = decide(our.state, row.state)
         if verdict is Verdict.APPLY and our.state not in TERMINAL:
             resolutions.append(row)
         elif verdict is Verdict.DISCREPANCY or verdict is Verdict.APPLY:
             # APPLY on a terminal state is succeeded → reversed: a reversal we have not recorded
-            issues.append(_issue(StatementIssue.STATE_MISMATCH, row, f"statement {row.state}, ours {our.state}"))
+            issues.append(
+                _issue(StatementIssue.STATE_MISMATCH, row, f"statement {row.state}, ours {our.state}")
+            )
         else:
             matched += 1
     for payment_id in sorted(set(expected) - listed):

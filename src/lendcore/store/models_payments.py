@@ -84,7 +84,3 @@ class PaymentIssue(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(Text)
-
-
-
-

@@ -133,7 +133,18 @@ class ChannelSimulation:
         rng = self._rng(instruction.payment_id)
         draw = {
             name: rng.random()
-            for name in ("fail", "hang", "slow", "lost", "duplicate", "stale", "late", "wrong", "missing", "mismatch")
+            for name in (
+                "fail",
+                "hang",
+                "slow",
+                "lost",
+                "duplicate",
+                "stale",
+                "late",
+                "wrong",
+                "missing",
+                "mismatch",
+            )
         }
         code = _failure_code(f, draw["fail"])
         if instruction.account_token.startswith("fail:"):
@@ -194,7 +205,9 @@ class ChannelSimulation:
                     return _refuse(409, "ORDER_NUMBER_REUSED", "another instruction had this id", latency)
                 return Reply(202, self._accepted(known), latency)
             plan = self.plan(instruction, now)
-            payment = SimPayment(instruction, self.reference_for(instruction.payment_id), now, callback_url, plan)
+            payment = SimPayment(
+                instruction, self.reference_for(instruction.payment_id), now, callback_url, plan
+            )
             self.payments[instruction.payment_id] = payment
             if callback_url:
                 for planned in plan.callbacks:
@@ -202,7 +215,9 @@ class ChannelSimulation:
             return Reply(202, self._accepted(payment), latency + plan.answer_delay)
 
     def _accepted(self, payment: SimPayment) -> dict[str, Any]:
-        accepted = Accepted(payment.instruction.payment_id, payment.reference, accepted_at=instant(payment.accepted_at))
+        accepted = Accepted(
+            payment.instruction.payment_id, payment.reference, accepted_at=instant(payment.accepted_at)
+        )
         return wire.accepted_to_json(accepted)
 
     def status(self, payment: SimPayment, now: float) -> ChannelStatus:
@@ -303,4 +318,3 @@ def _failure_code(faults: FaultSpec, draw: float) -> str | None:
         if draw < cumulative:
             return code
     return None
-

@@ -41,8 +41,12 @@ _PAYMENT_COLUMNS = (
 def upgrade() -> None:
     for name, type_ in _PAYMENT_COLUMNS:
         op.add_column("payments", sa.Column(name, type_, nullable=True))
-    op.add_column("payments", sa.Column("query_attempts", sa.Integer(), server_default=sa.text("0"), nullable=False))
-    op.create_index(op.f("ix_payments_state_next_query_at"), "payments", ["state", "next_query_at"], unique=False)
+    op.add_column(
+        "payments", sa.Column("query_attempts", sa.Integer(), server_default=sa.text("0"), nullable=False)
+    )
+    op.create_index(
+        op.f("ix_payments_state_next_query_at"), "payments", ["state", "next_query_at"], unique=False
+    )
     _create_payment_events()
     _create_payment_issues()
     _create_jobs()
@@ -132,7 +136,9 @@ def _create_jobs() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.Column("finished_at", TIMESTAMP, nullable=True),
-        sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'dead')", name=op.f("ck_jobs_status")),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'dead')", name=op.f("ck_jobs_status")
+        ),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_jobs_attempts_non_negative")),
         sa.CheckConstraint("max_attempts >= 1", name=op.f("ck_jobs_max_attempts_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
