@@ -16,10 +16,12 @@ Pass ``transport=httpx.MockTransport(...)`` (or an ASGI transport) to test witho
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import httpx
 
+from lendcore.core.errors import ValidationError
 from lendcore.payments import wire
 from lendcore.payments.adapter import (
     Accepted,
@@ -36,6 +38,7 @@ from lendcore.payments.channel import PaymentInstruction
 from lendcore.payments.statement import Statement, parse_statement
 
 DEFAULT_TIMEOUT: Final = 5.0
+_T = TypeVar("_T")
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
@@ -66,6 +69,15 @@ def _check(response: httpx.Response) -> dict[str, Any]:
             f"the channel failed with HTTP {status}: {message}", code="CHANNEL_SERVER_ERROR"
         )
     raise ChannelError(f"unexpected HTTP {status} from the channel: {message}")
+
+
+def _decode(decoder: Callable[[dict[str, Any]], _T], data: dict[str, Any]) -> _T:
+    """A 2xx answer we cannot read: the channel may have acted on the instruction, so it is a timeout
+    (query it), never a failure."""
+    try:
+        return decoder(data)
+    except ValidationError as error:
+        raise ChannelTimeoutError(f"unreadable answer from the channel: {error.message}") from None
 
 
 def _translate(error: httpx.HTTPError) -> ChannelError:
@@ -100,10 +112,10 @@ class HttpChannel(ChannelAdapter):
 
     def submit(self, instruction: PaymentInstruction) -> Accepted:
         body = wire.instruction_to_json(instruction, self.callback_url)
-        return wire.accepted_from_json(_check(self._call("POST", "/v1/payments", json=body)))
+        return _decode(wire.accepted_from_json, _check(self._call("POST", "/v1/payments", json=body)))
 
     def query(self, payment_id: str) -> ChannelStatus:
-        return wire.status_from_json(_check(self._call("GET", f"/v1/payments/{payment_id}")))
+        return _decode(wire.status_from_json, _check(self._call("GET", f"/v1/payments/{payment_id}")))
 
     def statement(self, day: date) -> Statement:
         response = self._call("GET", f"/v1/statements/{day.isoformat()}")
@@ -139,10 +151,10 @@ class AsyncHttpChannel(AsyncChannelAdapter):
 
     async def submit(self, instruction: PaymentInstruction) -> Accepted:
         body = wire.instruction_to_json(instruction, self.callback_url)
-        return wire.accepted_from_json(_check(await self._call("POST", "/v1/payments", json=body)))
+        return _decode(wire.accepted_from_json, _check(await self._call("POST", "/v1/payments", json=body)))
 
     async def query(self, payment_id: str) -> ChannelStatus:
-        return wire.status_from_json(_check(await self._call("GET", f"/v1/payments/{payment_id}")))
+        return _decode(wire.status_from_json, _check(await self._call("GET", f"/v1/payments/{payment_id}")))
 
     async def statement(self, day: date) -> Statement:
         response = await self._call("GET", f"/v1/statements/{day.isoformat()}")
