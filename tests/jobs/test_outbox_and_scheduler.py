@@ -104,8 +104,11 @@ def test_each_scheduled_instant_becomes_one_job_however_often_and_however_many_t
     assert [(j.kind, j.run_at) for j in jobs] == [
         ("autopay.run", NOW), ("autopay.run", NOW + timedelta(hours=6)),
     ]  # fmt: skip
-    assert {j.dedupe_key for j in jobs} == {f"schedule:autopay:{NOW.isoformat()}",
-                                           f"schedule:autopay:{(NOW + timedelta(hours=6)).isoformat()}"}  # fmt: skip
+    later = NOW + timedelta(hours=6)
+    assert {j.dedupe_key for j in jobs} == {
+        f"schedule:autopay:{NOW.isoformat()}",
+        f"schedule:autopay:{later.isoformat()}",
+    }
 
 
 def test_only_schedules_with_a_handler_are_enqueued(session_factory: sessionmaker[Session]) -> None:

@@ -98,10 +98,10 @@ def test_the_http_adapter_speaks_the_wire_format() -> None:
                 202, json={"payment_id": "pay_1", "channel_reference": "ref_1", "state": "processing",
                            "accepted_at": "2026-11-22T01:30:00Z"},
             )  # fmt: skip
+        status = {"payment_id": "pay_1", "channel_reference": "ref_1", "state": "failed", "amount": 10_000}
         return httpx.Response(
-            200, json={"payment_id": "pay_1", "channel_reference": "ref_1", "state": "failed", "amount": 10_000,
-                       "settled_at": "2026-11-22T01:31:00Z", "failure_code": "CARD_FROZEN"},
-        )  # fmt: skip
+            200, json={**status, "settled_at": "2026-11-22T01:31:00Z", "failure_code": "CARD_FROZEN"}
+        )
 
     with channel_answering(handler) as channel:
         accepted = channel.submit(INSTRUCTION)

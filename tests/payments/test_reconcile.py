@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.payments.records import Observation, apply_observation, lock_payment
 from lendcore.payments.reconcile import reconcile_statement
+from lendcore.payments.records import Observation, apply_observation, lock_payment
 from lendcore.payments.state import EventSource, PaymentDirection, PaymentState
 from lendcore.payments.statement import Statement, StatementRow
 from lendcore.store.engine import unit_of_work

@@ -68,6 +68,9 @@ def lines_with(index: int, replacement: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+T, T_NAIVE = "2026-11-22T01:30:00Z", "2026-11-22T01:30:00"
+
+
 @pytest.mark.parametrize(
     ("text", "code", "line"),
     [
@@ -76,23 +79,23 @@ def lines_with(index: int, replacement: str | None) -> str:
         (lines_with(0, "LENDCORE-STATEMENT,2,simulator,2026-11-22"), "STATEMENT_HEADER_INVALID", 1),
         (lines_with(0, "LENDCORE-STATEMENT,1,simulator,2026-11-31"), "STATEMENT_HEADER_INVALID", 1),
         (lines_with(1, "reference,payment,amount"), "STATEMENT_COLUMNS_INVALID", 2),
-        (lines_with(2, "ref_1,pay_1,inbound,1500.00,succeeded,2026-11-22T01:30:00Z,"), "STATEMENT_ROW_INVALID", 3),
-        (lines_with(2, "ref_1,pay_1,inbound,0,succeeded,2026-11-22T01:30:00Z,"), "STATEMENT_ROW_INVALID", 3),
-        (lines_with(2, "ref_1,pay_1,sideways,150000,succeeded,2026-11-22T01:30:00Z,"), "STATEMENT_ROW_INVALID", 3),
-        (lines_with(2, "ref_1,pay_1,inbound,150000,processing,2026-11-22T01:30:00Z,"), "STATEMENT_ROW_INVALID", 3),
+        (lines_with(2, f"ref_1,pay_1,inbound,1500.00,succeeded,{T},"), "STATEMENT_ROW_INVALID", 3),
+        (lines_with(2, f"ref_1,pay_1,inbound,0,succeeded,{T},"), "STATEMENT_ROW_INVALID", 3),
+        (lines_with(2, f"ref_1,pay_1,sideways,150000,succeeded,{T},"), "STATEMENT_ROW_INVALID", 3),
+        (lines_with(2, f"ref_1,pay_1,inbound,150000,processing,{T},"), "STATEMENT_ROW_INVALID", 3),
         (lines_with(2, "ref_1,pay_1,inbound,150000,succeeded,yesterday,"), "STATEMENT_ROW_INVALID", 3),
-        (lines_with(2, "ref_1,pay_1,inbound,150000,succeeded,2026-11-22T01:30:00,"), "STATEMENT_ROW_INVALID", 3),
-        (lines_with(2, "ref_1,pay_1,inbound,150000,succeeded,2026-11-22T01:30:00Z,CARD_FROZEN"),
+        (lines_with(2, f"ref_1,pay_1,inbound,150000,succeeded,{T_NAIVE},"), "STATEMENT_ROW_INVALID", 3),
+        (lines_with(2, f"ref_1,pay_1,inbound,150000,succeeded,{T},CARD_FROZEN"),
          "STATEMENT_ROW_INVALID", 3),
-        (lines_with(3, "ref_2,pay_2,outbound,500000,failed,2026-11-22T01:30:00Z,"), "STATEMENT_ROW_INVALID", 4),
+        (lines_with(3, f"ref_2,pay_2,outbound,500000,failed,{T},"), "STATEMENT_ROW_INVALID", 4),
         (lines_with(2, "ref_1,pay_1,inbound"), "STATEMENT_ROW_INVALID", 3),
-        (lines_with(3, "ref_9,pay_1,inbound,500000,succeeded,2026-11-22T01:30:00Z,"), "STATEMENT_DUPLICATE_ROW", 4),
+        (lines_with(3, f"ref_9,pay_1,inbound,500000,succeeded,{T},"), "STATEMENT_DUPLICATE_ROW", 4),
         (lines_with(4, None), "STATEMENT_TRAILER_MISSING", 4),
         (lines_with(4, "TRAILER,3,650000"), "STATEMENT_COUNT_MISMATCH", 5),
         (lines_with(4, "TRAILER,2,650001"), "STATEMENT_TOTAL_MISMATCH", 5),
         (lines_with(4, "TRAILER,2"), "STATEMENT_TRAILER_INVALID", 5),
         (lines_with(4, "TRAILER,two,650000"), "STATEMENT_ROW_INVALID", 5),
-        (TEXT + "ref_3,pay_3,inbound,1,succeeded,2026-11-22T01:30:00Z,\n", "STATEMENT_AFTER_TRAILER", 6),
+        (TEXT + f"ref_3,pay_3,inbound,1,succeeded,{T},\n", "STATEMENT_AFTER_TRAILER", 6),
     ],
 )  # fmt: skip
 def test_a_defective_statement_is_refused_naming_the_line(text: str, code: str, line: int) -> None:

@@ -79,7 +79,7 @@ def worker_command(
 @jobs_app.command("list")
 def jobs_list(
     dead: Annotated[bool, typer.Option("--dead", help="Only dead jobs (the dead-letter list).")] = False,
-    limit: Annotated[
+    max_rows: Annotated[
         int, typer.Option("--limit", min=1, max=1000, help="At most this many, newest first.")
     ] = 50,
     json_out: database.JsonOption = False,
@@ -89,7 +89,7 @@ def jobs_list(
 
     views = database.run(
         lambda: database.in_session(
-            lambda s: list_jobs(s, status="dead" if dead else None, limit=limit), read_only=True
+            lambda s: list_jobs(s, status="dead" if dead else None, limit=max_rows), read_only=True
         )
     )
     if json_out:

@@ -15,8 +15,8 @@ Pass ``transport=httpx.MockTransport(...)`` (or an ASGI transport) to test witho
 
 from __future__ import annotations
 
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Final, TypeVar
 
 import httpx

@@ -64,8 +64,8 @@ def test_the_same_seed_and_requests_give_the_same_channel(requests: list[tuple[s
 
 
 def test_a_payments_fate_does_not_depend_on_other_payments_or_their_order() -> None:
-    sim_a, clock_a = simulation(FAULTS)
-    sim_b, clock_b = simulation(FAULTS)
+    sim_a, _clock_a = simulation(FAULTS)
+    sim_b, _clock_b = simulation(FAULTS)
     for n in range(20):
         sim_a.submit(instruction(n))
     for n in reversed(range(20)):
@@ -101,7 +101,7 @@ def test_resubmitting_a_payment_id_gives_the_same_acceptance_and_another_instruc
 
 
 def test_failure_codes_and_fail_tokens() -> None:
-    sim, clock = simulation("card_frozen=1")
+    sim, _clock = simulation("card_frozen=1")
     sim.submit(instruction(1))
     sim.submit(instruction(2, token="fail:LIMIT_EXCEEDED"))
     assert sim.query("pay_0001").body["failure_code"] == "CARD_FROZEN"
@@ -158,10 +158,10 @@ def test_in_an_outage_window_every_call_fails_and_nothing_is_accepted() -> None:
 
 
 def test_statement_faults_leave_out_misstate_and_invent_rows() -> None:
-    sim, clock = simulation("statement_missing=1")
+    sim, _ = simulation("statement_missing=1")
     sim.submit(instruction(1))
     assert sim.statement(date(2026, 11, 22)).rows == ()
-    sim, clock = simulation("statement_mismatch=1,statement_extra=2")
+    sim, _clock = simulation("statement_mismatch=1,statement_extra=2")
     sim.submit(instruction(1))
     statement = sim.statement(date(2026, 11, 22))
     ours, *extra = statement.rows
