@@ -15,8 +15,10 @@ from lendcore.payments.adapter import (
     ChannelUnavailableError,
     HandlerChannel,
 )
-from lendcore.payments.state import PaymentState
+from lendcore.payments.records import Observation, apply_observation, lock_payment
+from lendcore.payments.state import EventSource, PaymentState
 from lendcore.payments.submit import submit_payment
+from lendcore.store.engine import unit_of_work
 from tests.payments.support import NOW, events, payment, recorded_payment
 
 
@@ -86,3 +88,19 @@ def test_a_rejection_fails_the_payment_with_the_channels_code(session_factory: s
     payment_id, _, outcome = submit_with(session_factory, reject)
     assert outcome.state is PaymentState.FAILED
     assert payment(session_factory, payment_id).failure_code == "INVALID_INSTRUCTION"
+
+
+def test_a_callback_that_settled_the_payment_before_the_submit_answer_is_recorded_wins(
+    session_factory: sessionmaker[Session],
+) -> None:
+    def accept_after_the_callback(call: ChannelCall) -> Accepted:
+        with unit_of_work(session_factory) as session:  # the channel's callback, arriving first
+            callback = Observation(EventSource.CALLBACK, PaymentState.SUCCEEDED, "ref_1", 10_000)
+            apply_observation(session, lock_payment(session, call.payment_id), callback, NOW)
+        return Accepted(call.payment_id, "ref_1")
+
+    payment_id, _, outcome = submit_with(session_factory, accept_after_the_callback)
+    assert outcome.state is PaymentState.SUCCEEDED
+    stored = payment(session_factory, payment_id)
+    assert (stored.state, stored.next_query_at, stored.submitted_at) == ("succeeded", None, NOW)
+    assert events(session_factory, payment_id)[-1] == ("submit", "stale", "processing")

@@ -31,7 +31,7 @@ from lendcore.payments.adapter import (
 from lendcore.payments.channel import PaymentInstruction
 from lendcore.payments.deadlines import DEFAULT_POLICY, DeadlinePolicy, deadlines
 from lendcore.payments.records import Applied, Observation, apply_observation, lock_payment, record_event
-from lendcore.payments.state import EventSource, PaymentDirection, PaymentState, Verdict
+from lendcore.payments.state import TERMINAL, EventSource, PaymentDirection, PaymentState, Verdict
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Payment
 from lendcore.store.types import utc_now
@@ -86,6 +86,8 @@ def submit_payment(
             occurred_at=accepted.accepted_at,
         )
         applied = apply_observation(session, payment, observation, at)
+        if applied.state in TERMINAL:  # a callback settled it before this answer was recorded
+            payment.next_query_at = None
         return SubmitOutcome(payment_id, applied.state, payment.channel_reference, True)
 
 
