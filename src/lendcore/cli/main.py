@@ -169,8 +169,10 @@ def main() -> None:
 
 
 # --- command registration: each module adds its commands to `app` on import -------------------
+from lendcore.cli import channel_sim as _channel_sim  # noqa: E402,F401
 from lendcore.cli import db as _db  # noqa: E402,F401
 from lendcore.cli import demo as _demo  # noqa: E402,F401
+from lendcore.cli import jobs as _jobs  # noqa: E402,F401
 from lendcore.cli import origination as _origination  # noqa: E402,F401
 from lendcore.cli import pii as _pii  # noqa: E402,F401
 from lendcore.cli import quote as _quote  # noqa: E402,F401

@@ -355,6 +355,7 @@ class Payment(Base):
         CheckConstraint(_one_of("state", PAYMENT_STATES), name="state"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         Index(None, "state", "requested_at"),
+        Index(None, "state", "next_query_at"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("pay"))
@@ -375,6 +376,14 @@ class Payment(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    # deadlines of a payment in flight (migration 0007_payments_jobs, lendcore.payments.deadlines)
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    failure_code: Mapped[str | None] = mapped_column(CODE)  # the channel's code (INSUFFICIENT_FUNDS …)
+    next_query_at: Mapped[datetime | None] = mapped_column()
+    last_queried_at: Mapped[datetime | None] = mapped_column()
+    query_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    sla_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
 
 
 class UnappliedFunds(Base):
@@ -466,6 +475,8 @@ class JobRun(Base):
 
 
 #: Tables protected against UPDATE and DELETE by triggers (see the initial migration).
-APPEND_ONLY_TABLES: Final = ("audit_log", "journal_entries", "postings")
+APPEND_ONLY_TABLES: Final = ("audit_log", "journal_entries", "postings", "payment_events")
 
+from lendcore.store import models_jobs as _jobs  # noqa: E402,F401  (the job queue)
 from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
+from lendcore.store import models_payments as _payments  # noqa: E402,F401  (payment events, issues)

@@ -1,0 +1,84 @@
+"""lendcore's own job handlers, and the registry ``lendcore worker`` runs.
+
+* ``payments.sweep``: :func:`lendcore.payments.sweeper.sweep_stuck_payments` (queries need a channel:
+  ``LENDCORE_CHANNEL_URL``; without one the sweep still raises payments past their SLA);
+* ``payment.submit``: :func:`lendcore.payments.submit.submit_payment` (registered with a channel);
+* ``daily-close``: :func:`lendcore.batch.close.run_daily_close` for the payload's business date (itself
+  idempotent per date; a close whose invariant check fails is dead at once, for a person to look at).
+
+``payment.settled``, ``autopay.run``, ``reminders.send`` and ``reconciliation.run`` get their handlers
+with the servicing integration (docs/payments.md, "Integration"); until then their jobs wait, listed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Final
+
+from lendcore.jobs.registry import JobContext, Registry
+from lendcore.jobs.worker import PermanentJobError
+from lendcore.payments.adapter import ChannelAdapter
+
+CHANNEL_URL_ENV: Final = "LENDCORE_CHANNEL_URL"
+CALLBACK_URL_ENV: Final = "LENDCORE_CALLBACK_URL"
+
+
+def channel_from_env() -> ChannelAdapter | None:
+    """The HTTP channel at ``LENDCORE_CHANNEL_URL`` (e.g. the simulator), or None."""
+    url = os.environ.get(CHANNEL_URL_ENV, "").strip()
+    if not url:
+        return None
+    from lendcore.payments.http_channel import HttpChannel
+
+    return HttpChannel(url, callback_url=os.environ.get(CALLBACK_URL_ENV) or None, name="simulator")
+
+
+def _payload_text(ctx: JobContext, key: str) -> str:
+    value = ctx.payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise PermanentJobError(f"job {ctx.job_id} ({ctx.kind}) has no {key!r} in its payload")
+    return value
+
+
+def _sweep(channel: ChannelAdapter | None) -> Callable[[JobContext], None]:
+    def sweep(ctx: JobContext) -> None:
+        from lendcore.payments.sweeper import sweep_stuck_payments
+
+        sweep_stuck_payments(ctx.session_factory, channel, now=ctx.now)
+
+    return sweep
+
+
+def _submit(channel: ChannelAdapter) -> Callable[[JobContext], None]:
+    def submit(ctx: JobContext) -> None:
+        from lendcore.payments.submit import submit_payment
+
+        payment_id = _payload_text(ctx, "payment_id")
+        submit_payment(
+            ctx.session_factory, channel, payment_id, _payload_text(ctx, "account_token"), now=ctx.now
+        )
+
+    return submit
+
+
+def daily_close(ctx: JobContext) -> None:
+    from lendcore.batch.close import run_daily_close
+
+    try:
+        business_date = date.fromisoformat(_payload_text(ctx, "business_date"))
+    except ValueError:
+        raise PermanentJobError(f"bad business_date in job {ctx.job_id}") from None
+    report = run_daily_close(ctx.session_factory, business_date)
+    if not report.ok:
+        raise PermanentJobError(f"the daily close of {business_date} failed: {report.invariants}")
+
+
+def default_registry(channel: ChannelAdapter | None = None) -> Registry:
+    registry = Registry()
+    registry.register("payments.sweep", _sweep(channel), transactional=False)
+    registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))
+    if channel is not None:
+        registry.register("payment.submit", _submit(channel), transactional=False)
+    return registry

@@ -1,0 +1,86 @@
+"""Payment tables beside ``payments``: its events and the issues raised to operations.
+
+Migration ``0007_payments_jobs``. Same :class:`~lendcore.store.models.Base` as the core schema.
+
+* ``payment_events``: append-only (triggers refuse UPDATE and DELETE), one row per thing we learnt
+  about a payment, with where it came from (``source``: request, submit, callback, query, statement,
+  operator) and what it did (``kind``). A partial unique index allows at most one ``transition`` row
+  into each state per payment: whatever races, a payment is moved into ``succeeded`` (and so booked)
+  once.
+* ``payment_issues``: what a person must look at (a payment past its SLA, a late success after we
+  marked it failed, a callback or statement row with another amount, a statement row we do not know).
+  ``dedupe_key`` is unique: raising the same issue again (a sweeper run twice, a callback redelivered)
+  finds the existing row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lendcore.store.models import STATUS, Base, _one_of
+from lendcore.store.types import BigIntPK, utc_now
+
+EVENT_SOURCES: Final = ("request", "submit", "callback", "query", "statement", "operator")
+EVENT_KINDS: Final = (
+    "created",  # the record was written (before anything was sent)
+    "transition",  # the payment moved from from_state to to_state
+    "duplicate",  # news of the state it is already in (a redelivered callback)
+    "stale",  # older news than what we hold (an out-of-order callback): ignored
+    "discrepancy",  # contradicts a terminal state, or another amount: raised, not applied
+    "observation",  # a query that found it still processing
+    "channel_error",  # a submit or query that got no answer (timeout, outage)
+    "escalated",  # raised to operations past its SLA
+)
+ISSUE_STATUSES: Final = ("open", "resolved")
+
+
+class PaymentEvent(Base):
+    __tablename__ = "payment_events"
+    __table_args__ = (
+        CheckConstraint(_one_of("source", EVENT_SOURCES), name="source"),
+        CheckConstraint(_one_of("kind", EVENT_KINDS), name="kind"),
+        Index(
+            "uq_payment_events_one_transition_per_state",
+            "payment_id",
+            "to_state",
+            unique=True,
+            postgresql_where=text("kind = 'transition'"),
+            sqlite_where=text("kind = 'transition'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now)  # when we recorded it
+    occurred_at: Mapped[datetime | None] = mapped_column()  # when the source says it happened
+    source: Mapped[str] = mapped_column(STATUS)
+    kind: Mapped[str] = mapped_column(STATUS)
+    from_state: Mapped[str | None] = mapped_column(STATUS)
+    to_state: Mapped[str | None] = mapped_column(STATUS)
+    channel_event_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PaymentIssue(Base):
+    __tablename__ = "payment_issues"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", ISSUE_STATUSES), name="status"),
+        Index(None, "status", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    channel_reference: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(STATUS)
+    status: Mapped[str] = mapped_column(STATUS, default="open")
+    raised_at: Mapped[datetime] = mapped_column(default=utc_now)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(Text)

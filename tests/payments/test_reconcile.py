@@ -1,0 +1,51 @@
+"""The daily statement resolves what is still open and raises every difference, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from lendcore.payments.reconcile import reconcile_statement
+from lendcore.payments.records import Observation, apply_observation, lock_payment
+from lendcore.payments.state import EventSource, PaymentDirection, PaymentState
+from lendcore.payments.statement import Statement, StatementRow
+from lendcore.store.engine import unit_of_work
+from tests.payments.support import NOW, TODAY, events, issues, payment, recorded_payment
+
+
+def settle(factory: sessionmaker[Session], payment_id: str, state: PaymentState) -> None:
+    with unit_of_work(factory) as session:
+        observation = Observation(
+            EventSource.CALLBACK, state, f"ref_{payment_id}", failure_code="X", occurred_at=NOW
+        )
+        apply_observation(session, lock_payment(session, payment_id), observation, NOW)
+
+
+def row(payment_id: str, amount: int = 10_000, state: PaymentState = PaymentState.SUCCEEDED) -> StatementRow:
+    return StatementRow(f"ref_{payment_id}", payment_id, PaymentDirection.INBOUND, amount, state, NOW)
+
+
+def test_reconciliation_resolves_open_payments_and_raises_missing_extra_and_mismatched_rows(
+    session_factory: sessionmaker[Session],
+) -> None:
+    matched, still_open, mismatched, missing = (recorded_payment(session_factory) for _ in range(4))
+    for payment_id in (matched, mismatched, missing):
+        settle(session_factory, payment_id, PaymentState.SUCCEEDED)
+    statement = Statement(
+        "simulator", TODAY, (row(matched), row(still_open), row(mismatched, amount=10_001), row("pay_EXTRA"))
+    )
+    report = reconcile_statement(session_factory, statement, now=NOW + timedelta(days=1))
+    assert (report.matched, report.resolved, report.discrepancies) == (1, 1, 3)
+    assert payment(session_factory, still_open).state == "succeeded"
+    assert events(session_factory, still_open)[-1] == ("statement", "transition", "succeeded")
+    assert sorted(issues(session_factory), key=str) == sorted(
+        [
+            ("statement_amount_mismatch", mismatched),
+            ("statement_extra", None),
+            ("statement_missing", missing),
+        ],
+        key=str,
+    )
+    again = reconcile_statement(session_factory, statement, now=NOW + timedelta(days=1))
+    assert again.resolved == 0 and len(issues(session_factory)) == 3  # idempotent
