@@ -444,3 +444,4 @@ class JobRun(Base):
 APPEND_ONLY_TABLES: Final = ("audit_log", "journal_entries", "postings")
 
 from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
+from lendcore.store import models_api as _api  # noqa: E402,F401  (HTTP API tables)
