@@ -443,5 +443,5 @@ class JobRun(Base):
 #: Tables protected against UPDATE and DELETE by triggers (see the initial migration).
 APPEND_ONLY_TABLES: Final = ("audit_log", "journal_entries", "postings")
 
-from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
 from lendcore.store import models_api as _api  # noqa: E402,F401  (HTTP API tables)
+from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
