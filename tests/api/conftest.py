@@ -132,7 +132,7 @@ def live_api(
     url: str,
     *,
     settings: ApiSettings | None = None,
-    extra_routers: tuple[tuple[APIRouter, str], ...] = (),
+    extra_routers: tuple[APIRouter, ...] = (),
     cipher: PiiCipher = CIPHER,
 ) -> Iterator[LiveApi]:
     engine = create_engine(url)

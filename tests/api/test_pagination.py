@@ -30,7 +30,11 @@ def _walk(factory: sessionmaker[Session], limit: int) -> list[list[str]]:
     while True:
         with unit_of_work(factory, read_only=True) as session:
             page = paginate(
-                session, select(StaffUser), key=StaffUser.id, page=PageRequest(limit, cursor), to_item=lambda u: u.id
+                session,
+                select(StaffUser),
+                key=StaffUser.id,
+                page=PageRequest(limit, cursor),
+                to_item=lambda u: u.id,
             )
         pages.append(page.items)
         assert len(page.items) <= limit
@@ -53,7 +57,9 @@ def test_paging_returns_every_row_once_in_id_order(
 def test_rows_added_during_a_walk_never_repeat_a_row(session_factory: sessionmaker[Session]) -> None:
     _seed_staff(session_factory, 5)
     with unit_of_work(session_factory, read_only=True) as session:
-        first = paginate(session, select(StaffUser), key=StaffUser.id, page=PageRequest(2), to_item=lambda u: u.id)
+        first = paginate(
+            session, select(StaffUser), key=StaffUser.id, page=PageRequest(2), to_item=lambda u: u.id
+        )
     with unit_of_work(session_factory) as session:
         session.add(StaffUser(username="late", password_hash="x", roles=["viewer"]))
     with unit_of_work(session_factory, read_only=True) as session:

@@ -64,7 +64,7 @@ class _Body(ApiModel):
 
 
 def _failing_router() -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(prefix="/api/v1")
 
     @router.get("/test/raise/{kind}")
     def raise_(kind: str) -> dict[str, str]:
@@ -85,12 +85,16 @@ def _failing_router() -> APIRouter:
 
 @pytest.fixture
 def failing_api(make_api: MakeApi) -> LiveApi:
-    return make_api(extra_routers=((_failing_router(), "/api/v1"),), settings=ApiSettings())
+    return make_api(extra_routers=(_failing_router(),), settings=ApiSettings())
 
 
 @pytest.mark.parametrize(
     ("kind", "status", "code"),
-    [("rule", 409, "LIMIT_EXCEEDED"), ("missing", 404, "CONTRACT_NOT_FOUND"), ("invalid", 422, "AMOUNT_TOO_LARGE")],
+    [
+        ("rule", 409, "LIMIT_EXCEEDED"),
+        ("missing", 404, "CONTRACT_NOT_FOUND"),
+        ("invalid", 422, "AMOUNT_TOO_LARGE"),
+    ],
 )
 def test_a_refusal_is_a_problem_document_with_its_code(
     failing_api: LiveApi, kind: str, status: int, code: str
@@ -115,19 +119,29 @@ def test_an_unhandled_exception_is_a_generic_500_logged_with_the_request_id(
     body = response.json()
     assert body["code"] == "INTERNAL_ERROR" and body["detail"] == GENERIC_5XX_DETAIL
     assert body["request_id"] == "trace-42" == response.headers["x-request-id"]
-    assert "SELECT" not in response.text and "Traceback" not in response.text and "customers" not in response.text
+    assert (
+        "SELECT" not in response.text
+        and "Traceback" not in response.text
+        and "customers" not in response.text
+    )
     logged = [r for r in caplog.records if r.exc_info and "SELECT secret" in str(r.exc_info[1])]
     assert logged, "the exception was not logged"
     assert response.headers["x-content-type-options"] == "nosniff"  # a 500 still has the secure headers
 
 
 def test_a_request_that_fails_validation_names_every_field(failing_api: LiveApi) -> None:
-    response = failing_api.client().post("/api/v1/test/body", json={"amount": "100", "colour": "crimson-13812345678"})
+    response = failing_api.client().post(
+        "/api/v1/test/body", json={"amount": "100", "colour": "crimson-13812345678"}
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "INVALID_INPUT"
     fields = {e["field"]: e["code"] for e in body["errors"]}
-    assert fields == {"body.amount": "AMOUNT_NOT_POSITIVE", "body.note": "FIELD_REQUIRED", "body.colour": "UNKNOWN_FIELD"}
+    assert fields == {
+        "body.amount": "AMOUNT_NOT_POSITIVE",
+        "body.note": "FIELD_REQUIRED",
+        "body.colour": "UNKNOWN_FIELD",
+    }
     assert "crimson" not in response.text  # input values are not echoed (they may be personal data)
 
 

@@ -26,7 +26,9 @@ class Refs(ApiModel):
 
 def _codes(payload: object) -> dict[str, str]:
     try:
-        Amounts.model_validate_json(payload if isinstance(payload, str) else __import__("json").dumps(payload))
+        Amounts.model_validate_json(
+            payload if isinstance(payload, str) else __import__("json").dumps(payload)
+        )
     except PydanticError as error:
         return {".".join(map(str, e["loc"])): e["type"] for e in error.errors()}
     return {}

@@ -5,7 +5,8 @@
     app = create_app(Database(session_factory), settings=ApiSettings(...), cipher=cipher)
 
 * routers: :data:`ROUTERS` (operations at the root, everything else under ``/api/v1``), plus
-  ``extra_routers`` (tests mount their own, e.g. a dummy money-moving route);
+  ``extra_routers`` (tests mount their own, e.g. a dummy money-moving route); a router carries its
+  full prefix (``APIRouter(prefix=API_PREFIX)``);
 * errors: one ``exception_handlers`` table (``LendcoreError`` through
   :func:`lendcore.api.problems.problem_for`, validation errors, Starlette's HTTP errors, stored
   idempotent responses, and the catch-all);
@@ -54,7 +55,7 @@ from lendcore.api.problems import (
     validation_error_handler,
 )
 from lendcore.api.ratelimit import RateLimiter
-from lendcore.api.routers import auth, health, staff
+from lendcore.api.routers import API_PREFIX, auth, health, staff
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
 from lendcore.auth.otp import DevelopmentOtpSink, OtpSender
@@ -64,16 +65,11 @@ from lendcore.store.types import utc_now
 
 log = logging.getLogger("lendcore.api")
 
-API_PREFIX: Final = "/api/v1"
 OPENAPI_URL: Final = f"{API_PREFIX}/openapi.json"
 TITLE: Final = "lendcore API"
 
-#: (router, prefix): what the API serves.
-ROUTERS: Final[tuple[tuple[APIRouter, str], ...]] = (
-    (health.router, ""),
-    (auth.router, API_PREFIX),
-    (staff.router, API_PREFIX),
-)
+#: What the API serves (each router carries its full prefix: see lendcore.api.routers).
+ROUTERS: Final[tuple[APIRouter, ...]] = (health.router, auth.router, staff.router)
 
 
 def create_app(
@@ -84,7 +80,7 @@ def create_app(
     otp_sender: OtpSender | None = None,
     rate_limiter: RateLimiter | None = None,
     clock: Callable[[], datetime] = utc_now,
-    extra_routers: Sequence[tuple[APIRouter, str]] = (),
+    extra_routers: Sequence[APIRouter] = (),
     on_shutdown: Callable[[], None] | None = None,
 ) -> FastAPI:
     state = AppState(
@@ -137,8 +133,8 @@ def create_app(
         },
     )
     app.state.lendcore = state
-    for router, prefix in (*ROUTERS, *extra_routers):
-        app.include_router(router, prefix=prefix)
+    for router in (*ROUTERS, *extra_routers):
+        app.include_router(router)
     if settings.docs_enabled:
         app.include_router(docs_router(OPENAPI_URL, TITLE))
     app.openapi = _openapi_with_problems(app)  # type: ignore[method-assign]

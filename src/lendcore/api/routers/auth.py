@@ -13,6 +13,7 @@ from starlette.responses import Response
 from lendcore.api.auth import CurrentPrincipal
 from lendcore.api.problems import problem_responses
 from lendcore.api.ratelimit import limiter_of, rate_limit
+from lendcore.api.routers import API_PREFIX
 from lendcore.api.state import AppState, StateDep
 from lendcore.api.types import ApiModel
 from lendcore.auth.otp import request_code, verify_code
@@ -23,7 +24,7 @@ from lendcore.core.errors import LendcoreError
 from lendcore.core.identity import normalize_phone
 from lendcore.security.pii import PiiCipher
 
-router = APIRouter(tags=["authentication"])
+router = APIRouter(prefix=API_PREFIX, tags=["authentication"])
 
 Phone = Annotated[str, Field(min_length=1, max_length=32, examples=["13812345678"])]
 RefreshTokenText = Annotated[str, Field(min_length=1, max_length=128)]

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from lendcore.api.auth import require_roles
 from lendcore.api.pagination import Page, PageRequest, page_request, paginate
 from lendcore.api.problems import problem_responses
+from lendcore.api.routers import API_PREFIX
 from lendcore.api.state import StateDep
 from lendcore.auth.principal import StaffRole
 from lendcore.store.models_api import StaffUser
 
-router = APIRouter(tags=["staff"])
+router = APIRouter(prefix=API_PREFIX, tags=["staff"])
 
 
 class StaffUserView(BaseModel):
