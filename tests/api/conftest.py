@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +31,7 @@ from lendcore.api.settings import ApiSettings
 from lendcore.auth.principal import Principal, StaffRole
 from lendcore.auth.staff import create_staff_user
 from lendcore.auth.tokens import AccessTokens
+from lendcore.security import passwords
 from lendcore.security.pii import KeyRing, PiiCipher
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from tests.origination.helpers import CIPHER, make_phone, register
@@ -59,6 +61,12 @@ class MonotonicFake:
 
     def __call__(self) -> float:
         return self.value
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with minimal cost in these tests (the real parameters are tests/security's subject)."""
+    monkeypatch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @contextmanager
