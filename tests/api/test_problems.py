@@ -173,3 +173,20 @@ def test_a_body_above_the_size_limit_is_refused_with_413(make_api: MakeApi) -> N
     api = make_api(settings=ApiSettings(max_body_bytes=1000))
     response = api.client().post("/api/v1/auth/otp/request", json={"phone": "1" * 2000})
     assert response.status_code == 413 and response.json()["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_an_unknown_query_parameter_is_refused_like_an_unknown_field(api: LiveApi) -> None:
+    response = api.client().get("/healthz", params={"verbose": "1", "limt": "5"})
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("query.limt", "UNKNOWN_FIELD"),
+        ("query.verbose", "UNKNOWN_FIELD"),
+    ]
+
+
+def test_a_body_that_cannot_be_decoded_is_a_400_problem(api: LiveApi) -> None:
+    response = api.client().post(
+        "/api/v1/auth/otp/request", content=b"W\xff\x7f", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400 and response.json()["code"] == "INVALID_BODY"
+    assert response.headers["content-type"] == "application/problem+json"

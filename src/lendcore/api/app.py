@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Final
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -52,12 +52,14 @@ from lendcore.api.problems import (
     http_exception_handler,
     internal_error_handler,
     lendcore_error_handler,
+    problem_responses,
     validation_error_handler,
 )
 from lendcore.api.ratelimit import RateLimiter
 from lendcore.api.routers import API_PREFIX, auth, health, staff
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
+from lendcore.api.strict import reject_unknown_query_parameters
 from lendcore.auth.otp import DevelopmentOtpSink, OtpSender
 from lendcore.core.errors import LendcoreError
 from lendcore.security.pii import PiiCipher
@@ -124,6 +126,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
         middleware=middleware,
+        dependencies=[Depends(reject_unknown_query_parameters)],
         exception_handlers={
             LendcoreError: lendcore_error_handler,
             RequestValidationError: validation_error_handler,
@@ -142,7 +145,8 @@ def create_app(
 
 
 def _openapi_with_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """FastAPI's OpenAPI document plus the problem schemas every error response refers to."""
+    """FastAPI's OpenAPI document plus the problem schemas every error response refers to, and the
+    answers every operation with a body can give: 400 (the body cannot be read) and 413 (too large)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -153,6 +157,11 @@ def _openapi_with_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 for name, nested in definition.pop("$defs", {}).items():
                     schemas.setdefault(name, nested)
                 schemas[model.__name__] = definition
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        for status, answer in problem_responses(400, 413).items():
+                            operation["responses"].setdefault(str(status), answer)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -164,7 +164,13 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
     return problem_response(request, status, body)
 
 
-_HTTP_CODES: Final = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
+#: 400 is Starlette's "there was an error parsing the body" (e.g. not UTF-8).
+_HTTP_CODES: Final = {
+    400: "INVALID_BODY",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "REQUEST_TOO_LARGE",
+}
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
