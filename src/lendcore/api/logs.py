@@ -16,8 +16,13 @@ from typing import Any, Final
 from lendcore.api.context import current_request_id
 from lendcore.security.logging import PiiMaskingFilter
 
-#: LogRecord attributes that are not "extra" fields.
-_STANDARD: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+#: LogRecord attributes that are not "extra" fields (uvicorn's ``color_message`` is its message
+#: with terminal colour codes).
+_STANDARD: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
