@@ -30,8 +30,8 @@ def crash_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
     @router.get("/test/crash")
-    def crash() -> None:
-        raise RuntimeError("customer 13812345678 broke it")
+    def crash(phone: str | None = None) -> None:
+        raise RuntimeError(f"customer {phone} broke it")
 
     return router
 
