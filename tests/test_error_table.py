@@ -4,32 +4,39 @@ agrees with the family of the exception that raises it."""
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 from collections import defaultdict
 from pathlib import Path
 
 import lendcore
 from lendcore.core.errors import (
     BusinessRuleError,
-    ConfigurationError,
     ConflictError,
     InvariantViolationError,
+    LendcoreError,
     NotFoundError,
     ValidationError,
 )
 from lendcore.error_table import ERRORS, EXIT_FAILED, EXIT_REJECTED, spec_for
 
 SRC = Path(lendcore.__file__).parent
-CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        ValidationError,
-        BusinessRuleError,
-        NotFoundError,
-        ConflictError,
-        ConfigurationError,
-        InvariantViolationError,
-    )
-}
+
+
+def _all_error_classes() -> dict[str, type[LendcoreError]]:
+    for module in pkgutil.walk_packages(lendcore.__path__, "lendcore."):
+        if not module.name.startswith("lendcore.store.migrations"):  # scripts run by alembic only
+            importlib.import_module(module.name)  # every error class of lendcore, registered
+    found: dict[str, type[LendcoreError]] = {}
+    pending: list[type[LendcoreError]] = [LendcoreError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+CLASSES = _all_error_classes()
 
 
 #: Helpers taking an error code as a positional argument: name → its index.
@@ -46,7 +53,7 @@ def _raised_codes() -> dict[str, set[str]]:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names = [t.id for t in targets if isinstance(t, ast.Name)]
                 value = node.value
-                if any(n.startswith("E_") or n.endswith("_CODE") for n in names) and (
+                if any(n.startswith("E_") or n.endswith("_CODE") or n == "default_code" for n in names) and (
                     isinstance(value, ast.Constant) and isinstance(value.value, str)
                 ):
                     found[value.value].add("constant")

@@ -45,11 +45,30 @@ CONFIGURATION: Final = ErrorSpec(500, EXIT_REJECTED, "Invalid configuration")
 INVARIANT: Final = ErrorSpec(500, EXIT_FAILED, "Internal inconsistency")
 USAGE: Final = ErrorSpec(400, EXIT_REJECTED, "Bad request")
 UNAVAILABLE: Final = ErrorSpec(503, EXIT_FAILED, "Service unavailable")
+UNAUTHENTICATED: Final = ErrorSpec(401, EXIT_REJECTED, "Not authenticated")
+FORBIDDEN: Final = ErrorSpec(403, EXIT_REJECTED, "Not allowed")
+RATE_LIMITED: Final = ErrorSpec(429, EXIT_REJECTED, "Too many requests")
+CHANNEL_FAILED: Final = ErrorSpec(502, EXIT_FAILED, "The payment channel failed")
 
 _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         VALIDATION,
         (
+            "INVALID_INPUT",
+            "CALLBACK_URL_INVALID",
+            "INVALID_CURSOR",
+            "INVALID_DEADLINE_POLICY",
+            "INVALID_DEDUPE_KEY",
+            "INVALID_JOB_KIND",
+            "INVALID_JOB_STATUS",
+            "INVALID_MAX_ATTEMPTS",
+            "INVALID_RESOLUTION",
+            "INVALID_ROLE",
+            "INVALID_SECRET",
+            "INVALID_USERNAME",
+            "ROLE_REQUIRED",
+            "STATEMENT_EMPTY",
+            "STATEMENT_INVALID",
             "INVALID_FEATURE_VALUE",
             "BUSINESS_DATE_IN_FUTURE",
             "BUSINESS_DATE_OUT_OF_RANGE",
@@ -130,6 +149,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         BUSINESS_RULE,
         (
+            "BUSINESS_RULE",
+            "ISSUE_ALREADY_RESOLVED",
+            "JOB_NOT_DEAD",
             "ALREADY_DISBURSED",
             "ALREADY_REVERSED",
             "APR_CAP_EXCEEDED",
@@ -188,6 +210,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         NOT_FOUND,
         (
+            "ISSUE_NOT_FOUND",
+            "JOB_NOT_FOUND",
             "CONTRACT_NOT_FOUND",
             "CUSTOMER_NOT_FOUND",
             "DECISION_NOT_FOUND",
@@ -203,6 +227,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         CONFLICT,
         (
+            "CONFLICT",
+            "USERNAME_TAKEN",
             "ALREADY_BLACKLISTED",
             "ACCRUAL_ALREADY_BOOKED",
             "CLOSE_LEASE_LOST",
@@ -220,6 +246,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         CONFIGURATION,
         (
+            "INVALID_CONFIGURATION",
+            "INVALID_RATE_LIMIT",
+            "JWT_SECRET_INVALID",
             "CONSENT_TEXT_ALTERED",
             "DATABASE_DIRECTORY_MISSING",
             "INVALID_CLASSIFICATION_THRESHOLDS",
@@ -261,6 +290,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         INVARIANT,
         (
+            "INVARIANT_VIOLATION",
+            "LENDCORE_ERROR",
             "BAD_TRANSACTION_ROW",
             "CONTRACT_NOT_LOCKED",
             "EMPTY_ENTRY",
@@ -289,12 +320,47 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "UNEXPECTED_ARGUMENT",
             "UNKNOWN_COMMAND",
             "MISSING_COMMAND",
+            "BAD_REQUEST",
+            "IDEMPOTENCY_KEY_REQUIRED",
+            "INVALID_BODY",
             "USAGE_ERROR",
             "UNKNOWN_FIELD",
             "FIELD_REQUIRED",
         ),
     ),
-    (UNAVAILABLE, ("DATABASE_UNAVAILABLE",)),
+    (UNAVAILABLE, ("DATABASE_UNAVAILABLE", "SERVICE_UNAVAILABLE", "SCHEMA_NOT_AT_HEAD")),
+    (
+        UNAUTHENTICATED,
+        (
+            "AUTHENTICATION_REQUIRED",
+            "INVALID_CREDENTIALS",
+            "OTP_INVALID",
+            "REFRESH_TOKEN_INVALID",
+            "REFRESH_TOKEN_REUSED",
+            "TOKEN_EXPIRED",
+            "TOKEN_INVALID",
+            # signed channel callbacks refused at the edge
+            "CALLBACK_MALFORMED",
+            "CALLBACK_SECRET_NOT_CONFIGURED",
+            "CALLBACK_SIGNATURE_INVALID",
+            "CALLBACK_SIGNATURE_MISSING",
+            "CALLBACK_TIMESTAMP_INVALID",
+            "CALLBACK_TIMESTAMP_OUT_OF_TOLERANCE",
+            "CALLBACK_REJECTED",
+        ),
+    ),
+    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY")),
+    (RATE_LIMITED, ("RATE_LIMITED", "OTP_RESEND_TOO_SOON")),
+    (
+        CHANNEL_FAILED,
+        (
+            "CHANNEL_ERROR",
+            "CHANNEL_UNAVAILABLE",
+            "CHANNEL_TIMEOUT",
+            "CHANNEL_REJECTED",
+            "CHANNEL_SERVER_ERROR",
+        ),
+    ),
 )
 
 #: Codes whose HTTP status differs from their family's (the exit code stays the family's).
@@ -338,5 +404,8 @@ def spec_for(error: LendcoreError) -> ErrorSpec:
         return spec
     if error.code.startswith("INVALID_"):  # per-field form codes (INVALID_<FIELD>) are validation
         return VALIDATION
-    family = next((spec for cls, spec in _BY_CLASS.items() if isinstance(error, cls)), INVARIANT)
-    return family
+    family = next((spec for cls, spec in _BY_CLASS.items() if isinstance(error, cls)), None)
+    if family is not None:
+        return family
+    status = type(error).http_status  # an edge's own error class (API, channel): its declared status
+    return ErrorSpec(status, EXIT_REJECTED if status < 500 else EXIT_FAILED, "Error")

@@ -100,6 +100,7 @@ _REVERSE = ("payment", "reverse", "{payment}", "--reason", "R01", "--actor", "op
 _LINE_OPEN = ("line", "open", "--customer", "{customer}", "--product", "premium", "--limit", "5000")
 _PROPOSE = ("review", "propose", "{review}", "--staff", "maker", "--limit", "5000")
 _RESOLVE = ("review", "resolve", "{review}", "--staff", "checker", "--action", "confirm")
+_CREATE_USER = ("admin", "create-user", "--username", "ops.li", "--role", "viewer")
 _HUGE = "99999999999999999999"
 _BIGINT_OVERFLOW = "92233720368547758.07"
 
@@ -107,6 +108,22 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
     (): [
         r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "bogus"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "--bogus"),
+    ],
+    ("admin",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "admin", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "admin", "--bogus"),
+    ],
+    ("admin", "create-user"): [
+        r(MISSING, "MISSING_OPTION", "admin", "create-user", "--username", "ops.li"),
+        r(MISSING, "MISSING_OPTION", "admin", "create-user", "--role", "viewer"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_CREATE_USER, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_CREATE_USER, "extra"),
+        r(BAD_ENUM, "INVALID_ARGUMENT", "admin", "create-user", "--username", "ops.li", "--role", "boss"),
+        r(OTHER, "INVALID_USERNAME", "admin", "create-user", "--username", "a b", "--role", "viewer"),
+        r(OTHER, "INVALID_USERNAME", "admin", "create-user", "--username", "", "--role", "viewer"),
+        r(OTHER, "PASSWORD_TOO_SHORT", *_CREATE_USER, "--password-stdin"),
+        r(OTHER, "USERNAME_TAKEN", "admin", "create-user", "--username", "Seeded.Admin", "--role", "viewer"),
+        r(OTHER, "OPTION_NEEDS_VALUE", "admin", "create-user", "--username", "ops.li", "--role"),
     ],
     ("apply",): [
         r(MISSING, "MISSING_OPTION", *_APPLY[:-2]),
@@ -575,6 +592,17 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         ),
         r(OTHER, "DATA_NOT_FOUND", "risk", "train", "--data", "/no/such.csv", "--target", "y", "--out", "o"),
     ],
+    ("serve",): [
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "serve", "--port", "http"),
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "serve", "--workers", "two"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "serve", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "serve", "extra"),
+        r(OTHER, "INVALID_ARGUMENT", "serve", "--port", "0"),
+        r(OTHER, "INVALID_ARGUMENT", "serve", "--port", "65536"),
+        r(OTHER, "INVALID_ARGUMENT", "serve", "--workers", "0"),
+        r(OTHER, "OPTION_TAKES_NO_VALUE", "serve", "--migrate=yes"),
+        r(OTHER, "OPTION_NEEDS_VALUE", "serve", "--host"),
+    ],
     ("version",): [
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "version", "--bogus"),
         r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "version", "extra"),
@@ -712,6 +740,7 @@ def _seed(tmp_path: Path) -> dict[str, str]:
         SEEDED_DAY,
     )
     paid = _ok("repay", "--customer", customer, "--amount", "100", "--key", "r1", "--date", SEEDED_DAY)
+    _ok("admin", "create-user", "--username", "seeded.admin", "--role", "admin")
     review = runner.invoke(app, ["review", "request", applied["decision_id"], "--by", customer])
     assert review.exit_code == 0, review.output
     csv = tmp_path / "tiny.csv"

@@ -20,21 +20,23 @@ from sqlalchemy.orm import Session
 from lendcore.jobs.registry import JobContext, Registry
 from lendcore.jobs.worker import Worker
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
-from lendcore.store.models import AuditRecord, BusinessDate
+from lendcore.store.models import AuditRecord, IdempotencyKey
 
 KIND = "test.kill"
+EFFECT_SCOPE = "test.effect"
 
 
 def effect(session: Session, ctx: JobContext) -> None:
-    """The job's effect, idempotent: a row guarded by a unique key (the business_dates primary key),
-    and an audit row written only when that row is new (so a second run would show)."""
-    table = cast(Table, BusinessDate.__table__)
+    """The job's effect, idempotent: a row guarded by a unique key (an ``idempotency_keys`` row,
+    unique per scope and key), and an audit row written only when that row is new (so a second run
+    would show)."""
+    table = cast(Table, IdempotencyKey.__table__)
     make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = make_insert(table).values(
-        name=ctx.payload["name"], business_date=ctx.now.date(), updated_at=ctx.now
+        scope=EFFECT_SCOPE, key=ctx.payload["name"], request_hash="effect", created_at=ctx.now
     )
     inserted = session.execute(
-        statement.on_conflict_do_nothing(index_elements=["name"]).returning(table.c.name)
+        statement.on_conflict_do_nothing(index_elements=["scope", "key"]).returning(table.c.key)
     )
     if inserted.scalar_one_or_none() is not None:
         session.add(

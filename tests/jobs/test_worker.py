@@ -20,7 +20,7 @@ from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.registry import JobContext, Registry
 from lendcore.jobs.worker import PermanentJobError, Worker
 from lendcore.store.engine import unit_of_work
-from lendcore.store.models import AuditRecord, BusinessDate
+from lendcore.store.models import AuditRecord, IdempotencyKey
 from lendcore.store.models_jobs import Job
 
 NOW = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
@@ -37,7 +37,7 @@ class Clock:
 def effect(ctx: JobContext) -> None:
     """A job's effect: a row guarded by a unique key, and an audit row that would show a second run."""
     session = ctx.db()
-    session.add(BusinessDate(name=str(ctx.payload["name"]), business_date=NOW.date()))
+    session.add(IdempotencyKey(scope="test.effect", key=str(ctx.payload["name"]), request_hash="effect"))
     session.add(
         AuditRecord(actor="job", action="effect", target_type="job", target_id=str(ctx.job_id), details={})
     )
@@ -81,7 +81,7 @@ def test_a_transactional_job_commits_its_effect_and_its_success_together(
     assert worker.run_until_idle() == 1
     done = job(session_factory, job_id)
     assert (done.status, done.attempts, done.locked_by) == ("succeeded", 1, None)
-    assert count(session_factory, BusinessDate) == 1 and worker.stats.succeeded == 1
+    assert count(session_factory, IdempotencyKey) == 1 and worker.stats.succeeded == 1
 
 
 def test_a_failed_job_is_retried_after_a_seeded_backoff_then_dead_after_max_attempts(
@@ -149,9 +149,9 @@ def test_an_expired_lease_is_taken_over_and_the_worker_that_lost_it_cannot_finis
     taken = second.claim()
     assert taken is not None and taken.attempt == 2
     assert first.run_job(claimed) == "lease_lost"  # its effect rolled back with it
-    assert count(session_factory, BusinessDate) == 0
+    assert count(session_factory, IdempotencyKey) == 0
     assert second.run_job(taken) == "succeeded"
-    assert count(session_factory, BusinessDate) == 1 and job(session_factory, job_id).status == "succeeded"
+    assert count(session_factory, IdempotencyKey) == 1 and job(session_factory, job_id).status == "succeeded"
 
 
 def test_a_job_whose_worker_died_on_every_attempt_is_dead_when_its_last_lease_expires(
@@ -179,5 +179,5 @@ def test_concurrent_workers_run_every_job_exactly_once(session_factory: sessionm
     worker = Worker(session_factory, registry(test_effect=effect), clock=Clock())
     stats = worker.run(threading.Event(), concurrency=4, once=True)
     assert stats.succeeded == 24 and stats.lease_lost == 0
-    assert count(session_factory, BusinessDate) == 24 and count(session_factory, AuditRecord) == 24
+    assert count(session_factory, IdempotencyKey) == 24 and count(session_factory, AuditRecord) == 24
     assert {job(session_factory, j).status for j in job_ids} == {"succeeded"}

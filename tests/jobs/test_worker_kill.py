@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.worker import Worker
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
-from lendcore.store.models import AuditRecord, BusinessDate
+from lendcore.store.models import AuditRecord, IdempotencyKey
 from lendcore.store.models_jobs import Job
 from lendcore.store.types import utc_now
 from tests.jobs.kill_worker import KIND, registry
@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_job_loses_nothing_and_does_nothing_twice(
             job = session.get(Job, job_id)
             assert job is not None
             assert (job.status, job.attempts, job.locked_by) == ("succeeded", 2, None)
-            assert session.scalar(select(func.count()).select_from(BusinessDate)) == 1
+            assert session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
             assert session.scalar(select(func.count()).select_from(AuditRecord)) == 1  # the effect, once
     finally:
         engine.dispose()

@@ -169,6 +169,7 @@ def main() -> None:
 
 
 # --- command registration: each module adds its commands to `app` on import -------------------
+from lendcore.cli import admin as _admin  # noqa: E402,F401
 from lendcore.cli import channel_sim as _channel_sim  # noqa: E402,F401
 from lendcore.cli import db as _db  # noqa: E402,F401
 from lendcore.cli import demo as _demo  # noqa: E402,F401
@@ -177,5 +178,6 @@ from lendcore.cli import origination as _origination  # noqa: E402,F401
 from lendcore.cli import pii as _pii  # noqa: E402,F401
 from lendcore.cli import quote as _quote  # noqa: E402,F401
 from lendcore.cli import risk as _risk  # noqa: E402,F401
+from lendcore.cli import serve as _serve  # noqa: E402,F401
 from lendcore.cli import servicing as _servicing  # noqa: E402,F401
 from lendcore.cli import version as _version  # noqa: E402,F401

@@ -477,6 +477,7 @@ class JobRun(Base):
 #: Tables protected against UPDATE and DELETE by triggers (see the initial migration).
 APPEND_ONLY_TABLES: Final = ("audit_log", "journal_entries", "postings", "payment_events")
 
+from lendcore.store import models_api as _api  # noqa: E402,F401  (HTTP API tables)
 from lendcore.store import models_jobs as _jobs  # noqa: E402,F401  (the job queue)
 from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
 from lendcore.store import models_payments as _payments  # noqa: E402,F401  (payment events, issues)

@@ -1,14 +1,14 @@
 """Payments in flight and durable jobs: payment deadlines, ``payment_events``, ``payment_issues``, ``jobs``.
 
 Revision ID: 0007_payments_jobs
-Revises: 0005_blind_index_keys
+Revises: 0006_api_auth
 Create Date: 2026-12-02
 
 Written by hand. Adds the deadline columns to ``payments`` in place (nullable, or with a server
 default: no table rebuild, which on SQLite would trip the foreign keys of the tables referencing
 ``payments``) and the index the sweeper uses; creates ``payment_events`` (append-only: the same
 triggers as the ledger, refusing UPDATE and DELETE), ``payment_issues`` and ``jobs``. Written with
-``down_revision = "0005_blind_index_keys"``; merged after a ``0006``, it is re-chained onto it.
+It follows ``0006_api_auth``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007_payments_jobs"
-down_revision: str | None = "0005_blind_index_keys"
+down_revision: str | None = "0006_api_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
