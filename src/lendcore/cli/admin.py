@@ -15,10 +15,12 @@ import typer
 
 from lendcore.auth.principal import StaffRole
 from lendcore.cli import database
-from lendcore.cli.main import app
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 admin_app = typer.Typer(name="admin", help="Staff users of the HTTP API.", no_args_is_help=True)
-app.add_typer(admin_app)
+commands.add_typer(admin_app)
 
 
 @admin_app.command("create-user")

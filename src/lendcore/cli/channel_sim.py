@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 import typer
 
 from lendcore.cli import database
-from lendcore.cli.main import app
 from lendcore.core.errors import ValidationError
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 
 def _check_callback_url(url: str | None) -> None:
@@ -28,7 +30,7 @@ def _check_callback_url(url: str | None) -> None:
         raise ValidationError(f"--callback-url {url!r} is not an http(s) URL", code="CALLBACK_URL_INVALID")
 
 
-@app.command("channel-sim")
+@commands.command("channel-sim")
 def channel_sim(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (loopback by default).")

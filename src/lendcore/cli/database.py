@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from lendcore.cli.main import err_console, error_line, fail, notice
+from lendcore.cli.output import err_console, error_line, fail, notice
 from lendcore.core.calendar import parse_date
 from lendcore.core.errors import LendcoreError
 

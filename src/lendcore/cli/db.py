@@ -8,14 +8,16 @@ from __future__ import annotations
 import typer
 
 from lendcore.cli import database
-from lendcore.cli.main import app
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 db_app = typer.Typer(
     name="db",
     help="The database (set LENDCORE_DATABASE_URL; default: an SQLite file in the user's data directory).",
     no_args_is_help=True,
 )
-app.add_typer(db_app)
+commands.add_typer(db_app)
 
 
 @db_app.command("url")

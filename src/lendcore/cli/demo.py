@@ -10,10 +10,11 @@ from typing import Annotated
 
 import typer
 
-from lendcore.cli.main import app
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 
-@app.command("demo")
+@commands.command("demo")
 def demo_command(
     database: Annotated[
         str | None,

@@ -17,15 +17,17 @@ from typing import Annotated, Any
 import typer
 
 from lendcore.cli import database
-from lendcore.cli.main import app
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 jobs_app = typer.Typer(name="jobs", help="Background jobs: list them, retry dead ones.", no_args_is_help=True)
-app.add_typer(jobs_app)
+commands.add_typer(jobs_app)
 
 MAX_CONCURRENCY = 64
 
 
-@app.command("worker")
+@commands.command("worker")
 def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Run the due jobs, then exit.")] = False,
     concurrency: Annotated[

@@ -1,6 +1,6 @@
 """Entry point of the ``lendcore`` command.
 
-Every command module registers itself on :data:`app` (see the imports at the bottom). Every refusal,
+The command tree is composed here from each command module's own Typer (:data:`COMMANDS`). Every refusal,
 whoever raises it, prints exactly one line on stderr, ``error: <message> [CODE]``, and exits with
 status 2; nothing was written. That is done once, here, for the whole command tree
 (:class:`LendcoreGroup`):
@@ -27,48 +27,25 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
+from lendcore.cli import (
+    admin,
+    channel_sim,
+    db,
+    demo,
+    origination,
+    pii,
+    quote,
+    risk,
+    serve,
+    servicing,
+    version,
+)
+from lendcore.cli import jobs as worker_commands
+from lendcore.cli.output import clear_notices, error_line, flush_notices, refuse
 from lendcore.core.errors import LendcoreError
 from lendcore.error_table import EXIT_REJECTED, spec_for
-
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-#: Exit status for a rejected request (bad argument, business rule): the request changed nothing.
-
-
-_notices: list[str] = []
-
-
-def notice(text: str) -> None:
-    """Queue a remark for stderr, printed when the command ends unless it was refused."""
-    _notices.append(text)
-
-
-def _flush_notices() -> None:
-    for text in _notices:
-        err_console.print(text, markup=False)
-    _notices.clear()
-
-
-def error_line(message: str, code: str) -> str:
-    """``error: <message> [CODE]`` on one line (newlines and runs of spaces folded)."""
-    return f"error: {' '.join(message.split())} [{code}]"
-
-
-def fail(error: LendcoreError) -> typer.Exit:
-    """Print a one-line error for ``error`` and return the Exit to raise (queued notices dropped):
-    status 2 for a refusal, 1 for a failure (:mod:`lendcore.error_table`)."""
-    _notices.clear()
-    err_console.print(error_line(error.message, error.code), markup=False)
-    return typer.Exit(spec_for(error).exit_code)
-
-
-def _refuse(line: str, status: int = EXIT_REJECTED) -> None:
-    _notices.clear()
-    err_console.print(line, markup=False)
-    sys.exit(status)
 
 
 def _kinds(error: BaseException) -> set[str]:
@@ -128,11 +105,11 @@ class LendcoreGroup(TyperGroup):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        _notices.clear()
+        clear_notices()
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except LendcoreError as error:
-            _refuse(error_line(error.message, error.code), spec_for(error).exit_code)
+            refuse(error_line(error.message, error.code), spec_for(error).exit_code)
         except Exception as error:
             if "NoArgsIsHelpError" in _kinds(error):  # a bare group: show its help
                 typer.echo(getattr(error, "ctx").get_help())  # noqa: B009 (Click's attribute)
@@ -140,13 +117,29 @@ class LendcoreGroup(TyperGroup):
             code = usage_code(error)
             if code is None:
                 raise
-            _refuse(error_line(usage_message(error), code))
+            refuse(error_line(usage_message(error), code))
         status = result if isinstance(result, int) else 0
         if status != EXIT_REJECTED:
-            _flush_notices()
-        _notices.clear()
+            flush_notices()
+        clear_notices()
         sys.exit(status)
 
+
+#: Every command module's commands, in the order `lendcore --help` lists them.
+COMMANDS: Final[tuple[typer.Typer, ...]] = (
+    quote.commands,
+    origination.commands,
+    servicing.commands,
+    risk.commands,
+    pii.commands,
+    db.commands,
+    demo.commands,
+    serve.commands,
+    admin.commands,
+    worker_commands.commands,
+    channel_sim.commands,
+    version.commands,
+)
 
 app = typer.Typer(
     name="lendcore",
@@ -168,16 +161,6 @@ def main() -> None:
     app()
 
 
-# --- command registration: each module adds its commands to `app` on import -------------------
-from lendcore.cli import admin as _admin  # noqa: E402,F401
-from lendcore.cli import channel_sim as _channel_sim  # noqa: E402,F401
-from lendcore.cli import db as _db  # noqa: E402,F401
-from lendcore.cli import demo as _demo  # noqa: E402,F401
-from lendcore.cli import jobs as _jobs  # noqa: E402,F401
-from lendcore.cli import origination as _origination  # noqa: E402,F401
-from lendcore.cli import pii as _pii  # noqa: E402,F401
-from lendcore.cli import quote as _quote  # noqa: E402,F401
-from lendcore.cli import risk as _risk  # noqa: E402,F401
-from lendcore.cli import serve as _serve  # noqa: E402,F401
-from lendcore.cli import servicing as _servicing  # noqa: E402,F401
-from lendcore.cli import version as _version  # noqa: E402,F401
+# --- the command tree: every module's commands, composed here (no import side effects) ---------
+for _commands in COMMANDS:
+    app.add_typer(_commands)

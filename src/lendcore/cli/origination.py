@@ -17,7 +17,6 @@ from typing import Annotated, Any
 import typer
 
 from lendcore.cli import database
-from lendcore.cli.main import app
 from lendcore.core.errors import LendcoreError, ValidationError
 from lendcore.core.money import format_fen, parse_amount
 from lendcore.risk.features import (
@@ -29,6 +28,9 @@ from lendcore.risk.features import (
     OtherInstallments,
     PropertyKind,
 )
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 customer_app = typer.Typer(
     name="customer", help="Customers: register (onboarding), show.", no_args_is_help=True
@@ -42,10 +44,10 @@ review_app = typer.Typer(
     no_args_is_help=True,
 )
 limits_app = typer.Typer(name="limits", help="Credit-limit jobs: reevaluate.", no_args_is_help=True)
-app.add_typer(customer_app)
-app.add_typer(decision_app)
-app.add_typer(review_app)
-app.add_typer(limits_app)
+commands.add_typer(customer_app)
+commands.add_typer(decision_app)
+commands.add_typer(review_app)
+commands.add_typer(limits_app)
 
 
 # --- customer -----------------------------------------------------------------------------------------
@@ -170,7 +172,7 @@ def _with_options(error: ValidationError) -> ValidationError:
     return ValidationError(message, code=error.code, errors=errors)
 
 
-@app.command("apply")
+@commands.command("apply")
 def apply_command(
     customer: Annotated[str, typer.Option("--customer", help="Customer id (cus_…).")],
     amount: Annotated[str, typer.Option("--amount", help="Requested limit in yuan, e.g. 3000.")],

@@ -12,10 +12,12 @@ from typing import Annotated, Any
 import typer
 
 from lendcore.cli import database
-from lendcore.cli.main import app
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 pii_app = typer.Typer(name="pii", help="Personal-information keys: reindex.", no_args_is_help=True)
-app.add_typer(pii_app)
+commands.add_typer(pii_app)
 
 
 @pii_app.command("reindex")

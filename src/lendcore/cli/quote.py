@@ -20,8 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lendcore.cli.main import app, fail
-from lendcore.core.apr import AprMethod, effective_apr, nominal_apr, round_apr
+from lendcore.cli.output import fail
+from lendcore.core.apr import AprMethod
 from lendcore.core.calendar import BusinessDayRule, parse_date
 from lendcore.core.errors import LendcoreError, ValidationError
 from lendcore.core.money import MAX_AMOUNT, Rounding, format_fen, parse_amount
@@ -35,9 +35,12 @@ from lendcore.core.schedule import (
     Schedule,
     ScheduleTerms,
     build_schedule,
-    installment_to_json,
 )
 from lendcore.products.catalog import Product, default_catalog
+from lendcore.queries.quotes import quote_document
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 _BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -66,7 +69,7 @@ def _default_grade(product: Product) -> str:
     return product.pricing.grades[0]
 
 
-@app.command("products")
+@commands.command("products")
 def products_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -227,37 +230,6 @@ def build_quote_terms(
     return dataclasses.replace(terms, **changes), product
 
 
-def quote_document(
-    terms: ScheduleTerms, schedule: Schedule, apr_method: AprMethod, product: Product | None
-) -> dict[str, Any]:
-    """The JSON document of a quote: amounts in integer fen, rates as decimal strings."""
-    nominal = nominal_apr(schedule)
-    effective = effective_apr(schedule)
-    disclosed = round_apr(nominal if apr_method is AprMethod.NOMINAL_IRR else effective)
-    return {
-        "product": product.code if product else None,
-        "method": terms.method.value,
-        "term": terms.term,
-        "principal": terms.principal,
-        "rate": {"value": str(terms.rate.value), "unit": terms.rate.unit.value},
-        "interest_rule": terms.interest_rule.value,
-        "day_count": terms.day_count.value,
-        "rounding": terms.rounding.value,
-        "installment_multiple": terms.installment_multiple,
-        "level_payment": terms.level_payment.value,
-        "fee_rate_per_period": str(terms.fee_rate_per_period),
-        "installments": [installment_to_json(i) for i in schedule.installments],
-        "total_principal": schedule.total_principal,
-        "total_interest": schedule.total_interest,
-        "total_fee": schedule.total_fee,
-        "total": schedule.total,
-        "apr": str(disclosed),
-        "apr_method": apr_method.value,
-        "apr_nominal_irr": str(round_apr(nominal)),
-        "apr_effective_xirr": str(round_apr(effective)),
-    }
-
-
 def _render(doc: dict[str, Any], schedule: Schedule, product: Product | None) -> None:
     title = f"{product.name} ({product.code})" if product else "quote"
     rate = doc["rate"]
@@ -302,7 +274,7 @@ def _render(doc: dict[str, Any], schedule: Schedule, product: Product | None) ->
     )
 
 
-@app.command("quote")
+@commands.command("quote")
 def quote_command(
     amount: Annotated[str, typer.Option("--amount", help='Amount in yuan, e.g. "10000" or "¥1,234.56".')],
     term: Annotated[

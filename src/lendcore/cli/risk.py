@@ -15,11 +15,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from lendcore.cli.main import app, fail
+from lendcore.cli.output import fail
 from lendcore.core.errors import ConfigurationError, LendcoreError, ValidationError
 
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
+
 risk_app = typer.Typer(help="Credit scorecard development and monitoring.", no_args_is_help=True)
-app.add_typer(risk_app, name="risk")
+commands.add_typer(risk_app, name="risk")
 
 console = Console(highlight=False, soft_wrap=True)
 

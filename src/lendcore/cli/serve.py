@@ -16,10 +16,13 @@ from typing import Annotated
 import typer
 
 from lendcore.cli import database
-from lendcore.cli.main import app, err_console
+from lendcore.cli.output import err_console
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 
-@app.command("serve")
+@commands.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,

@@ -20,16 +20,18 @@ from rich.console import Console
 from rich.table import Table
 
 from lendcore.cli import database
-from lendcore.cli.main import app, err_console, error_line, notice
+from lendcore.cli.output import err_console, error_line, notice
 from lendcore.core.allocation import CustomerMode
 from lendcore.core.calendar import parse_date
-from lendcore.core.delinquency import bucket
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.ledger import TrialBalance
 from lendcore.core.loan import WaiverKind
 from lendcore.core.money import format_fen, parse_amount
 from lendcore.core.rates import format_percent
-from lendcore.core.schedule import MAX_PERIODS, Method, installment_to_json
+from lendcore.core.schedule import MAX_PERIODS, Method
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,10 +42,10 @@ line_app = typer.Typer(name="line", help="Credit lines (授信额度).", no_args
 loan_app = typer.Typer(name="loan", help="Contracts (借据).", no_args_is_help=True)
 ledger_app = typer.Typer(name="ledger", help="The general ledger.", no_args_is_help=True)
 eod_app = typer.Typer(name="eod", help="The end-of-day close (日终).", no_args_is_help=True)
-app.add_typer(line_app)
-app.add_typer(loan_app)
-app.add_typer(ledger_app)
-app.add_typer(eod_app)
+commands.add_typer(line_app)
+commands.add_typer(loan_app)
+commands.add_typer(ledger_app)
+commands.add_typer(eod_app)
 
 DateOpt = Annotated[
     str | None,
@@ -174,7 +176,7 @@ def _schedule_table(rows: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
-@app.command("draw")
+@commands.command("draw")
 def draw_command(
     line: Annotated[str, typer.Option(help="Credit line id.")],
     amount: Annotated[str, typer.Option(help="Amount in yuan.")],
@@ -261,7 +263,7 @@ def _dec(text: str) -> Any:
 # --- repay ------------------------------------------------------------------------------------------
 
 
-@app.command("repay")
+@commands.command("repay")
 def repay_command(
     customer: Annotated[str, typer.Option(help="Customer id.")],
     amount: Annotated[str | None, typer.Option(help="Amount in yuan (按金额).")] = None,
@@ -363,7 +365,7 @@ def _print_repayment(result: dict[str, Any]) -> None:
             )
 
 
-@app.command("payoff")
+@commands.command("payoff")
 def payoff_command(
     customer: Annotated[str, typer.Option(help="Customer id.")],
     date_: DateOpt = None,
@@ -398,7 +400,7 @@ def payoff_command(
 # --- staff actions ----------------------------------------------------------------------------------
 
 
-@app.command("waive")
+@commands.command("waive")
 def waive_command(
     contract: Annotated[str, typer.Option(help="Contract id.")],
     reason: Annotated[str, typer.Option(help="Why (required).")],
@@ -435,7 +437,7 @@ def waive_command(
 payment_app = typer.Typer(
     name="payment", help="Payments: reverse a returned repayment.", no_args_is_help=True
 )
-app.add_typer(payment_app)
+commands.add_typer(payment_app)
 
 
 @payment_app.command("reverse")
@@ -470,7 +472,7 @@ def payment_reverse_command(
         console.print(f"  unapplied funds taken back: {format_fen(result['unapplied_taken_back'])}")
 
 
-@app.command("write-off")
+@commands.command("write-off")
 def write_off_command(
     contract: Annotated[str, typer.Option(help="Contract id.")],
     reason: Annotated[str, typer.Option(help="Why (required).")],
@@ -497,74 +499,6 @@ def write_off_command(
 # --- loan show ----------------------------------------------------------------------------------------
 
 
-def loan_view(session: Session, contract_id: str) -> dict[str, Any]:
-    """Everything ``lendcore loan show`` prints (amounts in fen)."""
-    from sqlalchemy import select
-
-    from lendcore.servicing.codecs import contract_state
-    from lendcore.servicing.repository import current_schedule
-    from lendcore.store.models import Contract, LoanTransaction
-
-    c = session.get(Contract, contract_id)
-    if c is None:
-        raise NotFoundError(f"no contract {contract_id}", code="CONTRACT_NOT_FOUND")
-    state = contract_state(c)
-    txns = session.scalars(
-        select(LoanTransaction).where(LoanTransaction.contract_id == c.id).order_by(LoanTransaction.seq)
-    ).all()
-    return {
-        "contract_id": c.id,
-        "customer_id": c.customer_id,
-        "line_id": c.credit_line_id,
-        "product_code": c.product_code,
-        "status": c.status,
-        "principal": c.principal,
-        "method": c.method,
-        "term": c.term,
-        "daily_rate": str(state.terms.daily_rate),
-        "start_date": c.start_date.isoformat(),
-        "maturity_date": c.maturity_date.isoformat() if c.maturity_date else None,
-        "as_of": c.as_of.isoformat() if c.as_of else None,
-        "accrued_through": state.accrued_through.isoformat(),
-        "balances": {
-            "principal": c.outstanding_principal,
-            "interest": c.interest_receivable,
-            "penalty": c.penalty_receivable,
-            "fee": c.fee_receivable,
-            "unapplied": state.suspense,
-            "total": state.total_outstanding,
-        },
-        "days_past_due": c.days_past_due,
-        "bucket": bucket(c.days_past_due).value,
-        "classification": c.classification,
-        "schedule_version": c.schedule_version,
-        "schedule": [installment_to_json(r) for r in current_schedule(session, c)],
-        "installments": [
-            {
-                "period": r.period,
-                "due_date": r.due_date.isoformat(),
-                "principal_outstanding": r.principal_outstanding,
-                "interest_outstanding": r.interest_outstanding,
-                "penalty_outstanding": r.penalty_outstanding,
-                "fee_outstanding": r.fee_outstanding,
-            }
-            for r in state.rows
-        ],
-        "history": [
-            {
-                "seq": t.seq,
-                "txn_id": t.id,
-                "type": t.type,
-                "amount": t.amount,
-                "value_date": t.value_date.isoformat(),
-                "business_date": t.business_date.isoformat(),
-                "reverses": t.reverses_txn_id,
-            }
-            for t in txns
-        ],
-    }
-
-
 @loan_app.command("show")
 def loan_show(
     contract_id: Annotated[str, typer.Argument(help="Contract id.")],
@@ -574,8 +508,10 @@ def loan_show(
     ] = False,
 ) -> None:
     """A contract: schedule, balances, DPD and history."""
+    from lendcore.queries.loans import loan_view
+
     with database.errors():
-        view = database.in_session(lambda s: loan_view(s, contract_id), read_only=True)
+        view = database.in_session(lambda s: loan_view(s, contract_id).to_json(), read_only=True)
     if as_json:
         database.echo_json(view)
         return

@@ -5,10 +5,12 @@ from __future__ import annotations
 import typer
 
 from lendcore import __version__
-from lendcore.cli.main import app
+
+#: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
+commands = typer.Typer()
 
 
-@app.command("version")
+@commands.command("version")
 def version() -> None:
     """Print the lendcore version."""
     typer.echo(__version__)
