@@ -404,8 +404,8 @@ def spec_for(error: LendcoreError) -> ErrorSpec:
         return spec
     if error.code.startswith("INVALID_"):  # per-field form codes (INVALID_<FIELD>) are validation
         return VALIDATION
-    family = next((spec for cls, spec in _BY_CLASS.items() if isinstance(error, cls)), None)
+    family = _BY_CLASS.get(type(error))
     if family is not None:
         return family
-    status = type(error).http_status  # an edge's own error class (API, channel): its declared status
+    status = type(error).http_status  # a subclass (API, channel, callbacks): its declared status
     return ErrorSpec(status, EXIT_REJECTED if status < 500 else EXIT_FAILED, "Error")

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from lendcore.auth.errors import RateLimitedError
 from lendcore.core.errors import LendcoreError
+
+__all__ = ["BadRequestError", "RateLimitedError", "ServiceUnavailableError"]
 
 
 class BadRequestError(LendcoreError):
@@ -13,18 +14,6 @@ class BadRequestError(LendcoreError):
 
     default_code = "BAD_REQUEST"
     http_status = 400
-
-
-class RateLimitedError(LendcoreError):
-    """Too many requests for one key (client address, phone, username …); retry after ``retry_after``
-    seconds (sent as ``Retry-After``)."""
-
-    default_code = "RATE_LIMITED"
-    http_status = 429
-
-    def __init__(self, message: str, *, retry_after: int, code: str | None = None, **details: Any) -> None:
-        super().__init__(message, code=code, **details)
-        self.retry_after = max(1, int(retry_after))
 
 
 class ServiceUnavailableError(LendcoreError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lendcore.core.errors import LendcoreError
 
 
@@ -17,3 +19,15 @@ class PermissionDeniedError(LendcoreError):
 
     default_code = "PERMISSION_DENIED"
     http_status = 403
+
+
+class RateLimitedError(LendcoreError):
+    """Too many requests for one key (client address, phone, username …); retry after ``retry_after``
+    seconds (sent as ``Retry-After``)."""
+
+    default_code = "RATE_LIMITED"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None, **details: Any) -> None:
+        super().__init__(message, code=code, **details)
+        self.retry_after = max(1, int(retry_after))

@@ -31,8 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.api.errors import RateLimitedError
-from lendcore.auth.errors import AuthenticationError
+from lendcore.auth.errors import AuthenticationError, RateLimitedError
 from lendcore.core.identity import normalize_phone
 from lendcore.security.pii import PiiCipher, mask_phone
 from lendcore.store.engine import for_update, unit_of_work

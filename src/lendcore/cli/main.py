@@ -54,8 +54,20 @@ def _kinds(error: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(error).__mro__}
 
 
-_EXTRA_ARGS: Final = re.compile(r"^Got unexpected extra argument")
-_NO_SUCH_COMMAND: Final = re.compile(r"^No such command ")
+#: Click's usage errors by class name (Typer vendors Click, so the classes are matched by name), most
+#: specific first: (class, message pattern or None, code).
+_USAGE_CODES: Final[tuple[tuple[str, re.Pattern[str] | None, str], ...]] = (
+    ("NoSuchOption", None, "UNKNOWN_OPTION"),
+    ("BadOptionUsage", re.compile("requires an argument"), "OPTION_NEEDS_VALUE"),
+    ("BadOptionUsage", re.compile("does not take a value"), "OPTION_TAKES_NO_VALUE"),
+    ("BadOptionUsage", None, "OPTION_MISUSED"),
+    ("BadParameter", None, "INVALID_ARGUMENT"),
+    ("BadArgumentUsage", None, "INVALID_ARGUMENT"),
+    ("UsageError", re.compile(r"^Got unexpected extra argument"), "UNEXPECTED_ARGUMENT"),
+    ("UsageError", re.compile(r"^No such command "), "UNKNOWN_COMMAND"),
+    ("UsageError", re.compile(r"^Missing command"), "MISSING_COMMAND"),
+    ("UsageError", None, "USAGE_ERROR"),
+)
 
 
 def usage_code(error: BaseException) -> str | None:
@@ -63,25 +75,15 @@ def usage_code(error: BaseException) -> str | None:
     kinds = _kinds(error)
     if "UsageError" not in kinds:
         return None
-    message = str(getattr(error, "message", ""))
-    if "MissingParameter" in kinds:
+    if "MissingParameter" in kinds:  # an option or an argument left out
         param = getattr(error, "param", None)
         return "MISSING_ARGUMENT" if getattr(param, "param_type_name", "") == "argument" else "MISSING_OPTION"
-    if "NoSuchOption" in kinds:
-        return "UNKNOWN_OPTION"
-    if "BadOptionUsage" in kinds:
-        if "requires an argument" in message:
-            return "OPTION_NEEDS_VALUE"
-        return "OPTION_TAKES_NO_VALUE" if "does not take a value" in message else "OPTION_MISUSED"
-    if "BadParameter" in kinds or "BadArgumentUsage" in kinds:
-        return "INVALID_ARGUMENT"
-    if _EXTRA_ARGS.match(message):
-        return "UNEXPECTED_ARGUMENT"
-    if _NO_SUCH_COMMAND.match(message):
-        return "UNKNOWN_COMMAND"
-    if message.startswith("Missing command"):
-        return "MISSING_COMMAND"
-    return "USAGE_ERROR"
+    message = str(getattr(error, "message", ""))
+    return next(
+        code
+        for kind, pattern, code in _USAGE_CODES
+        if kind in kinds and (pattern is None or pattern.search(message))
+    )
 
 
 def usage_message(error: BaseException) -> str:

@@ -434,21 +434,10 @@ def _default_order(states: Sequence[LoanState]) -> list[LoanState]:
     )
 
 
-def allocate_customer(
-    states: Sequence[LoanState],
-    amount: Fen,
-    on: date,
-    mode: CustomerMode = CustomerMode.BY_AMOUNT,
-    contract_ids: Sequence[str] | None = None,
-    *,
-    max_overpayment: Fen | None = None,
-) -> CustomerAllocation:
-    """Split one customer payment over their contracts (see the module docstring for the rules).
-
-    ``max_overpayment``: refuse (``OVERPAYMENT_TOO_LARGE``) an amount above what settles every
-    contract paid (their payoff on ``on``) plus this margin; a surplus within it is customer credit."""
-    if amount <= 0:
-        raise ValidationError("a payment must be a positive amount of fen", code="AMOUNT_NOT_POSITIVE")
+def _contract_order(
+    states: Sequence[LoanState], mode: CustomerMode, contract_ids: Sequence[str] | None
+) -> list[LoanState]:
+    """The contracts a payment may meet, in order: the customer's choice, else the default order."""
     active = [s for s in states if s.status is Status.ACTIVE]
     by_id = {s.terms.contract_id: s for s in active}
     if contract_ids is not None:
@@ -466,43 +455,66 @@ def allocate_customer(
         order = _default_order(active)
     if not order:
         raise BusinessRuleError("the customer has no open contract to repay", code="NOTHING_TO_PAY")
-    payoff = {s.terms.contract_id: payoff_quote(s, on).total for s in order}
-    if max_overpayment is not None and amount > sum(payoff.values()) + max_overpayment:
+    return order
+
+
+def _check_amount_against_payoff(
+    amount: Fen, payoff: Fen, on: date, mode: CustomerMode, max_overpayment: Fen | None
+) -> None:
+    if max_overpayment is not None and amount > payoff + max_overpayment:
         raise BusinessRuleError(
-            f"{amount} fen is more than the {sum(payoff.values())} fen that settles everything on {on} "
+            f"{amount} fen is more than the {payoff} fen that settles everything on {on} "
             f"plus the {max_overpayment} fen a customer may overpay",
             code="OVERPAYMENT_TOO_LARGE",
-            payoff=sum(payoff.values()),
+            payoff=payoff,
             max_overpayment=max_overpayment,
         )
-    if mode is CustomerMode.PAY_OFF_ALL:
-        needed = sum(payoff.values())
-        if amount < needed:
-            raise BusinessRuleError(
-                f"paying off everything on {on} needs {needed} fen, got {amount}",
-                code="INSUFFICIENT_FOR_PAYOFF",
-                needed=needed,
-            )
+    if mode is CustomerMode.PAY_OFF_ALL and amount < payoff:
+        raise BusinessRuleError(
+            f"paying off everything on {on} needs {payoff} fen, got {amount}",
+            code="INSUFFICIENT_FOR_PAYOFF",
+            needed=payoff,
+        )
+
+
+def allocate_customer(
+    states: Sequence[LoanState],
+    amount: Fen,
+    on: date,
+    mode: CustomerMode = CustomerMode.BY_AMOUNT,
+    contract_ids: Sequence[str] | None = None,
+    *,
+    max_overpayment: Fen | None = None,
+) -> CustomerAllocation:
+    """Split one customer payment over their contracts (see the module docstring for the rules).
+
+    ``max_overpayment``: refuse (``OVERPAYMENT_TOO_LARGE``) an amount above what settles every
+    contract paid (their payoff on ``on``) plus this margin; a surplus within it is customer credit."""
+    if amount <= 0:
+        raise ValidationError("a payment must be a positive amount of fen", code="AMOUNT_NOT_POSITIVE")
+    order = _contract_order(states, mode, contract_ids)
+    payoff = {s.terms.contract_id: payoff_quote(s, on).total for s in order}
+    _check_amount_against_payoff(amount, sum(payoff.values()), on, mode, max_overpayment)
     shares: dict[str, Fen] = {}
     remaining = amount
+
+    def give(cid: str, up_to: Fen) -> None:
+        nonlocal remaining
+        take = min(remaining, up_to - shares.get(cid, 0))
+        if take > 0:
+            shares[cid] = shares.get(cid, 0) + take
+            remaining -= take
+
     if mode is CustomerMode.BY_AMOUNT:
         # 1. everything due, the contract with the oldest unpaid due date first; 2. the current
         # installments (the bill paid early), the soonest due first; ties keep the class order
-        for due_step in (True, False):
-            for s in sorted(order, key=lambda s: _bill_date(s, on, due=due_step)):
-                cid = s.terms.contract_id
-                bill = amount_due(s, on) if due_step else current_bill(s, on)
-                give = min(remaining, bill - shares.get(cid, 0))
-                if give > 0:
-                    shares[cid] = shares.get(cid, 0) + give
-                    remaining -= give
-    # 3. then settle contracts in order, up to each payoff
+        for s in sorted(order, key=lambda s: _bill_date(s, on, due=True)):
+            give(s.terms.contract_id, amount_due(s, on))
+        for s in sorted(order, key=lambda s: _bill_date(s, on, due=False)):
+            give(s.terms.contract_id, current_bill(s, on))
+    # 3. then settle contracts in order, up to each payoff; a surplus stays with the last one
     for s in order:
-        cid = s.terms.contract_id
-        give = min(remaining, payoff[cid] - shares.get(cid, 0))
-        if give > 0:
-            shares[cid] = shares.get(cid, 0) + give
-            remaining -= give
+        give(s.terms.contract_id, payoff[s.terms.contract_id])
     if remaining:
         last = order[-1].terms.contract_id
         shares[last] = shares.get(last, 0) + remaining

@@ -66,6 +66,11 @@ class PrepaymentFee:
         return cls(PrepaymentFeeKind.PERCENT, Decimal(rate))
 
 
+def _whole(value: object, *, minimum: int) -> bool:
+    """An ``int`` (not a bool) of at least ``minimum``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
 def _bad(message: str, **details: object) -> ConfigurationError:
     return ConfigurationError(message, code="INVALID_LOAN_TERMS", **details)
 
@@ -106,27 +111,31 @@ class LoanTerms:
     installment_multiple: Fen = 1
 
     def __post_init__(self) -> None:
-        if not self.contract_id or not self.customer_id:
-            raise _bad("contract and customer ids are required")
-        if isinstance(self.principal, bool) or not isinstance(self.principal, int) or self.principal <= 0:
-            raise _bad("principal must be a positive int of fen", principal=self.principal)
-        if self.daily_rate < 0 or self.penalty_multiplier < 0 or self.rate_cap_annual <= 0:
-            raise _bad("rates must be non-negative and the cap positive")
-        if self.penalty_base_daily_rate is not None and self.penalty_base_daily_rate < 0:
-            raise _bad("the penalty base rate must be non-negative")
-        if (
-            isinstance(self.installment_multiple, bool)
-            or not isinstance(self.installment_multiple, int)
-            or self.installment_multiple < 1
-        ):
-            raise _bad("the installment multiple must be a whole number of fen ≥ 1")
-        if self.grace_days < 0 or self.year_days <= 0:
-            raise _bad("grace days must be ≥ 0 and year days > 0")
+        self._check_amounts_and_rates()
         if self.interest_rule is not InterestRule.DAYS:
             raise ConfigurationError(
                 "the servicing core accrues interest by actual days; the period rule is not supported",
                 code="UNSUPPORTED_INTEREST_RULE",
             )
+        self._check_schedule()
+
+    def _check_amounts_and_rates(self) -> None:
+        if not self.contract_id or not self.customer_id:
+            raise _bad("contract and customer ids are required")
+        if not _whole(self.principal, minimum=1):
+            raise _bad("principal must be a positive int of fen", principal=self.principal)
+        if self.daily_rate < 0 or self.penalty_multiplier < 0 or self.rate_cap_annual <= 0:
+            raise _bad("rates must be non-negative and the cap positive")
+        if self.penalty_base_daily_rate is not None and self.penalty_base_daily_rate < 0:
+            raise _bad("the penalty base rate must be non-negative")
+        if not _whole(self.installment_multiple, minimum=1):
+            raise _bad("the installment multiple must be a whole number of fen ≥ 1")
+        if self.grace_days < 0 or self.year_days <= 0:
+            raise _bad("grace days must be ≥ 0 and year days > 0")
+        if self.prepayment_fee.kind is PrepaymentFeeKind.PERCENT and not (0 <= self.prepayment_fee.rate < 1):
+            raise _bad("a prepayment fee percentage must be in [0, 1)")
+
+    def _check_schedule(self) -> None:
         if not self.schedule:
             raise _bad("a contract needs at least one schedule row")
         if sum(r.principal for r in self.schedule) != self.principal:
@@ -140,8 +149,6 @@ class LoanTerms:
             if row.principal < 0 or row.fee < 0:
                 raise _bad("schedule amounts must not be negative", period=row.period)
             previous_due = row.due_date
-        if self.prepayment_fee.kind is PrepaymentFeeKind.PERCENT and not (0 <= self.prepayment_fee.rate < 1):
-            raise _bad("a prepayment fee percentage must be in [0, 1)")
 
     @property
     def start_date(self) -> date:

@@ -88,20 +88,10 @@ def too_large(amount: object, maximum: Fen, what: str = "amount") -> ValidationE
     )
 
 
-def parse_amount(
-    text: str, *, allow_negative: bool = False, allow_zero: bool = True, maximum: Fen = MAX_AMOUNT
-) -> Fen:
-    """Parse a yuan amount such as ``"1234.56"``, ``"¥1,234.56"`` or ``"CNY 12"`` into fen.
-
-    Rejects (``INVALID_AMOUNT``) anything that is not a number written with ASCII digits, has more
-    than two decimals or misplaced thousands separators; rejects amounts whose magnitude is above
-    ``maximum`` fen (``AMOUNT_TOO_LARGE``; default :data:`MAX_AMOUNT`), negatives
-    (``NEGATIVE_AMOUNT``) and zero (``ZERO_AMOUNT``) unless allowed. Never raises anything else.
-    """
-    if not isinstance(text, str):
-        raise ValidationError(f"amount must be text, got {type(text).__name__}", code="INVALID_AMOUNT")
+def _without_currency(text: str) -> str:
+    """``text`` with its currency mark and spaces removed, its sign kept in front. A sign may stand
+    before the currency mark ("-¥0.01", as format_fen writes it) or after it, not both."""
     cleaned = text.strip()
-    # A sign may stand before the currency mark ("-¥0.01", as format_fen writes it) or after it.
     sign = ""
     if cleaned[:1] in ("-", "+"):
         sign, cleaned = cleaned[0], cleaned[1:].lstrip()
@@ -115,8 +105,22 @@ def parse_amount(
                 f"not an amount of money: {_shown(text)}", code="INVALID_AMOUNT", value=text
             )
         cleaned = sign + cleaned
-    cleaned = cleaned.replace("\u00a0", "").replace(" ", "")
-    match = _AMOUNT_RE.match(cleaned)
+    return cleaned.replace("\u00a0", "").replace(" ", "")
+
+
+def parse_amount(
+    text: str, *, allow_negative: bool = False, allow_zero: bool = True, maximum: Fen = MAX_AMOUNT
+) -> Fen:
+    """Parse a yuan amount such as ``"1234.56"``, ``"¥1,234.56"`` or ``"CNY 12"`` into fen.
+
+    Rejects (``INVALID_AMOUNT``) anything that is not a number written with ASCII digits, has more
+    than two decimals or misplaced thousands separators; rejects amounts whose magnitude is above
+    ``maximum`` fen (``AMOUNT_TOO_LARGE``; default :data:`MAX_AMOUNT`), negatives
+    (``NEGATIVE_AMOUNT``) and zero (``ZERO_AMOUNT``) unless allowed. Never raises anything else.
+    """
+    if not isinstance(text, str):
+        raise ValidationError(f"amount must be text, got {type(text).__name__}", code="INVALID_AMOUNT")
+    match = _AMOUNT_RE.match(_without_currency(text))
     if match is None:
         raise ValidationError(f"not an amount of money: {_shown(text)}", code="INVALID_AMOUNT", value=text)
     frac = match["frac"] or ""

@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
-from typing import Any, Self, TypeVar, get_args, get_origin
+from typing import Any, Final, Self, TypeVar, get_args, get_origin
 
 _R = TypeVar("_R")
 
@@ -50,7 +50,15 @@ def from_json(cls: type[_R], data: Any) -> _R:
     return typing.cast(_R, _read(cls, data))
 
 
-def _read(kind: Any, data: Any) -> Any:
+#: Scalar kinds read from their JSON text.
+_SCALARS: Final[dict[Any, Callable[[Any], Any]]] = {
+    datetime: datetime.fromisoformat,
+    date: date.fromisoformat,
+    Decimal: Decimal,
+}
+
+
+def _read_container(kind: Any, data: Any) -> Any:
     origin = get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in get_args(kind) if a is not type(None)]
@@ -58,26 +66,22 @@ def _read(kind: Any, data: Any) -> Any:
             return None
         return _read(options[0], data) if len(options) == 1 else data
     if origin is tuple:
-        item = get_args(kind)[0]
-        return tuple(_read(item, v) for v in data)
-    if origin in (dict, Mapping):
-        _, item = get_args(kind)
-        return {k: _read(item, v) for k, v in data.items()}
-    if kind is Any:
-        return data
+        return tuple(_read(get_args(kind)[0], v) for v in data)
+    _, item = get_args(kind)  # dict / Mapping
+    return {k: _read(item, v) for k, v in data.items()}
+
+
+def _read(kind: Any, data: Any) -> Any:
+    if get_origin(kind) in (typing.Union, types.UnionType, tuple, dict, Mapping):
+        return _read_container(kind, data)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = _hints(kind)
         record: Any = kind
         return record(**{f.name: _read(hints[f.name], data[f.name]) for f in dataclasses.fields(kind)})
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind(data)
-    if kind is datetime:
-        return datetime.fromisoformat(data)
-    if kind is date:
-        return date.fromisoformat(data)
-    if kind is Decimal:
-        return Decimal(data)
-    return data
+    reader = _SCALARS.get(kind)
+    return data if reader is None else reader(data)
 
 
 class JsonRecord:
