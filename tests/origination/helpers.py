@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from lendcore.core.consent import ConsentKind
 from lendcore.core.identity import CardInput, OnboardingRequest, id_check_char, luhn_check_digit
-from lendcore.origination.applications import apply_for_credit, default_form
+from lendcore.origination.applications import ApplicationRequest, Decider, apply_for_credit, default_form
 from lendcore.origination.onboarding import ConsentGrant, register_customer
 from lendcore.products.catalog import Catalog, default_catalog
 from lendcore.risk.features import FeatureConfig
@@ -108,21 +108,23 @@ def apply(
     cipher: PiiCipher = CIPHER,
     **form: Any,
 ) -> dict[str, Any]:
-    return apply_for_credit(
-        session,
+    request = ApplicationRequest(
         customer_id=customer_id,
         product_code="quick",
         form=default_form(**form),
         device_id=device,
         business_date=on,
         idempotency_key=key or f"k-{next(_seq)}",
+    )
+    decider = Decider(
         scorecard=scorer or FakeScorer(),
         strategies=STRATEGIES,
         catalog=CATALOG,
         cipher=cipher,
         clock=clock,
-        features=YUAN_FEATURES if scorer is None else None,
+        features=YUAN_FEATURES if scorer is None else FeatureConfig(),
     )
+    return apply_for_credit(session, request, decider=decider).to_json()
 
 
 def counter() -> Iterator[int]:

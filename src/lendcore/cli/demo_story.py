@@ -138,7 +138,12 @@ class _Demo:
         """Onboard ``person`` and apply for a quick-loan line; (customer id, line id) if approved."""
         from lendcore.cli.database import pii_cipher
         from lendcore.core.identity import CardInput, OnboardingRequest
-        from lendcore.origination.applications import apply_for_credit, default_form
+        from lendcore.origination.applications import (
+            ApplicationRequest,
+            Decider,
+            apply_for_credit,
+            default_form,
+        )
         from lendcore.origination.explain import explain_decision
         from lendcore.origination.onboarding import ConsentGrant, customer_view, register_customer
         from lendcore.products import default_catalog
@@ -179,20 +184,22 @@ class _Demo:
         )
         with unit_of_work(self.factory) as session:
             enter_business_date(session, APPLIED)
-            r = apply_for_credit(
-                session,
+            application = ApplicationRequest(
                 customer_id=customer.id,
                 product_code="quick",
                 form=default_form(**person.form),
                 device_id=f"demo-device-{seq}",
                 business_date=APPLIED,
                 idempotency_key=self.key(),
+            )
+            decider = Decider(
                 scorecard=default_scorecard(),
                 strategies=default_strategies(),
                 catalog=default_catalog(),
                 cipher=cipher,
                 clock=lambda: at,
             )
+            r = apply_for_credit(session, application, decider=decider).to_json()
             why = explain_decision(session, r["decision_id"])
         costly = sorted(why.get("contributions", []), key=lambda c: c["points"] - c["max_points"])[:2]
         drivers = ", ".join(f"{c['feature']} {c['points']}/{c['max_points']} pts" for c in costly)

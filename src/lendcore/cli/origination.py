@@ -220,7 +220,7 @@ def apply_command(
     as_json: database.JsonOption = False,
 ) -> None:
     """Apply for a credit line: decide in one step and open the line on approval."""
-    from lendcore.origination.applications import apply_for_credit
+    from lendcore.origination.applications import ApplicationRequest, Decider, apply_for_credit
     from lendcore.products.catalog import default_catalog
     from lendcore.risk.scorecard import default_scorecard
     from lendcore.risk.strategy import default_strategies
@@ -248,14 +248,15 @@ def apply_command(
         }
         form.update({k: v for k, v in optional.items() if v is not None})
         with database.open_session(business_date=on) as session:
-            return apply_for_credit(
-                session,
+            request = ApplicationRequest(
                 customer_id=customer,
                 product_code=product,
                 form=form,
                 device_id=device,
                 business_date=on,
                 idempotency_key=key or f"cli-{uuid.uuid4()}",
+            )
+            decider = Decider(
                 scorecard=default_scorecard(),
                 strategies=default_strategies(),
                 catalog=default_catalog(),
@@ -263,6 +264,7 @@ def apply_command(
                 clock=database.now,
                 perf_counter=time.perf_counter,
             )
+            return apply_for_credit(session, request, decider=decider).to_json()
 
     def checked() -> dict[str, Any]:
         try:

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
@@ -40,8 +41,9 @@ from sqlalchemy.orm import Session
 from lendcore.core.consent import REQUIRED_TO_APPLY, ConsentKind, has_consent, require_consents
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.core.identity import parse_resident_id
-from lendcore.core.money import format_fen
+from lendcore.core.money import Fen, format_fen
 from lendcore.core.rates import to_ppm
+from lendcore.core.records import JsonRecord
 from lendcore.origination.blacklist import blacklist_hits
 from lendcore.origination.blind_index import ensure_key_ring, identity_hashes
 from lendcore.origination.onboarding import F_DEVICE, F_ID, consent_records
@@ -75,7 +77,7 @@ from lendcore.risk.strategy import PriceBand, StrategySet
 from lendcore.security.pii import PiiCipher
 from lendcore.servicing.lines import open_credit_line
 from lendcore.store.audit import record_audit
-from lendcore.store.idempotency import fingerprint, run_idempotent
+from lendcore.store.idempotency import idempotent
 from lendcore.store.ids import new_id
 from lendcore.store.models import Contract, CreditLine, Customer
 from lendcore.store.models_origination import CreditApplication, CreditDecision, LimitChange
@@ -284,70 +286,80 @@ def build_context(
 
 
 # --- the use case -------------------------------------------------------------------------------------
-def apply_for_credit(
-    session: Session,
-    *,
-    customer_id: str,
-    product_code: str,
-    form: Mapping[str, Any],
-    device_id: str | None,
-    business_date: date,
-    idempotency_key: str,
-    scorecard: Scorer,
-    strategies: StrategySet,
-    catalog: Catalog,
-    cipher: PiiCipher,
-    clock: Callable[[], datetime],
-    perf_counter: Callable[[], float] | None = None,
-    rules: RulesConfig | None = None,
-    features: FeatureConfig | None = None,
-    fraud_flags: Iterable[str] = (),
-    phone_real_name_verified: bool = False,
-    has_credits_elsewhere: bool | None = None,
-) -> dict[str, Any]:
-    """Decide a credit-line application and store it (see the module docstring).
+@dataclass(frozen=True, slots=True)
+class ApplicationRequest(JsonRecord):
+    """A credit-line application: the applicant, the product, the form (see :func:`parse_form`)."""
 
-    Returns a JSON object: ``application_id``, ``decision_id``, ``outcome``, ``credit_line_id``,
-    ``credit_limit`` (fen), ``daily_rate`` (text), ``apr``, ``grade``, ``score``, ``reason_codes``,
-    ``reasons_zh``, ``reasons_en``, ``retry_on``, ``business_date``. The same on a retry with the same key.
-    """
-    device_hashes = cipher.blind_indexes(F_DEVICE, device_id) if device_id else ()
-    device_hash = device_hashes[0] if device_hashes else None
-    request = {
-        "customer_id": customer_id,
-        "product_code": product_code,
-        "form": dict(form),
-        "device": device_hash,
-        "business_date": business_date,
-        "fraud_flags": sorted(set(fraud_flags)),
-        "phone_real_name_verified": phone_real_name_verified,
-        "has_credits_elsewhere": has_credits_elsewhere,
-    }
-    flags = frozenset(fraud_flags)
+    customer_id: str
+    product_code: str
+    form: dict[str, Any]
+    business_date: date
+    idempotency_key: str
+    device_id: str | None = None
+    fraud_flags: tuple[str, ...] = ()
+    phone_real_name_verified: bool = False
+    has_credits_elsewhere: bool | None = None
 
-    def work() -> dict[str, Any]:
-        return _apply(
-            session,
-            customer_id=customer_id,
-            product_code=product_code,
-            form=form,
-            device_hashes=device_hashes,
-            business_date=business_date,
-            idempotency_key=idempotency_key,
-            scorecard=scorecard,
-            strategies=strategies,
-            catalog=catalog,
-            cipher=cipher,
-            clock=clock,
-            perf_counter=perf_counter,
-            rules=rules or RulesConfig(),
-            features=features or FeatureConfig(),
-            fraud_flags=flags,
-            phone_real_name_verified=phone_real_name_verified,
-            has_credits_elsewhere=has_credits_elsewhere,
-        )
 
-    return run_idempotent(session, IDEMPOTENCY_SCOPE, idempotency_key, fingerprint(request), work)
+@dataclass(frozen=True, slots=True)
+class Decider:
+    """What an application is decided with: the models, tables, catalog, keys and clock (collaborators
+    of the use case, not part of the request)."""
+
+    scorecard: Scorer
+    strategies: StrategySet
+    catalog: Catalog
+    cipher: PiiCipher
+    clock: Callable[[], datetime]
+    perf_counter: Callable[[], float] | None = None
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationResult(JsonRecord):
+    application_id: str
+    decision_id: str
+    outcome: str
+    credit_line_id: str | None
+    credit_limit: Fen | None
+    daily_rate: Decimal | None
+    apr: Decimal | None
+    grade: str | None
+    score: int | None
+    reason_codes: tuple[str, ...]
+    reasons_zh: tuple[str, ...]
+    reasons_en: tuple[str, ...]
+    retry_on: date | None
+    business_date: date
+    challenger: dict[str, Any] | None
+
+
+@idempotent(IDEMPOTENCY_SCOPE, ApplicationResult)
+def apply_for_credit(session: Session, request: ApplicationRequest, *, decider: Decider) -> ApplicationResult:
+    """Decide a credit-line application and store it (see the module docstring). The same result on a
+    retry with the same key."""
+    device_hashes = decider.cipher.blind_indexes(F_DEVICE, request.device_id) if request.device_id else ()
+    return _apply(
+        session,
+        customer_id=request.customer_id,
+        product_code=request.product_code,
+        form=request.form,
+        device_hashes=device_hashes,
+        business_date=request.business_date,
+        idempotency_key=request.idempotency_key,
+        scorecard=decider.scorecard,
+        strategies=decider.strategies,
+        catalog=decider.catalog,
+        cipher=decider.cipher,
+        clock=decider.clock,
+        perf_counter=decider.perf_counter,
+        rules=decider.rules,
+        features=decider.features,
+        fraud_flags=frozenset(request.fraud_flags),
+        phone_real_name_verified=request.phone_real_name_verified,
+        has_credits_elsewhere=request.has_credits_elsewhere,
+    )
 
 
 def _apply(
@@ -370,7 +382,7 @@ def _apply(
     fraud_flags: frozenset[str],
     phone_real_name_verified: bool,
     has_credits_elsewhere: bool | None,
-) -> dict[str, Any]:
+) -> ApplicationResult:
     application_id = new_id("app")
     application = parse_form(form, application_id=application_id, product_code=product_code)
     ensure_key_ring(session, cipher)  # the device hash is stored under the active key
@@ -514,24 +526,24 @@ def _contributions(scorecard: Scorer, decision: Decision) -> list[dict[str, Any]
     return [to_jsonable(c) for c in items]
 
 
-def decision_response(stored: CreditDecision, decision: Decision, application_id: str) -> dict[str, Any]:
-    return {
-        "application_id": application_id,
-        "decision_id": stored.id,
-        "outcome": decision.outcome.value,
-        "credit_line_id": stored.credit_line_id,
-        "credit_limit": decision.limit,
-        "daily_rate": None if decision.daily_rate is None else str(decision.daily_rate),
-        "apr": None if decision.apr is None else str(decision.apr),
-        "grade": decision.grade,
-        "score": decision.score,
-        "reason_codes": list(decision.reason_codes),
-        "reasons_zh": list(decision.reasons("zh")),
-        "reasons_en": list(decision.reasons("en")),
-        "retry_on": None if decision.retry_on is None else decision.retry_on.isoformat(),
-        "business_date": decision.business_date.isoformat(),
-        "challenger": None if decision.challenger is None else to_jsonable(decision.challenger),
-    }
+def decision_response(stored: CreditDecision, decision: Decision, application_id: str) -> ApplicationResult:
+    return ApplicationResult(
+        application_id=application_id,
+        decision_id=stored.id,
+        outcome=decision.outcome.value,
+        credit_line_id=stored.credit_line_id,
+        credit_limit=decision.limit,
+        daily_rate=decision.daily_rate,
+        apr=decision.apr,
+        grade=decision.grade,
+        score=decision.score,
+        reason_codes=tuple(decision.reason_codes),
+        reasons_zh=tuple(decision.reasons("zh")),
+        reasons_en=tuple(decision.reasons("en")),
+        retry_on=decision.retry_on,
+        business_date=decision.business_date,
+        challenger=None if decision.challenger is None else to_jsonable(decision.challenger),
+    )
 
 
 def default_form(**overrides: Any) -> dict[str, Any]:
@@ -549,6 +561,9 @@ def default_form(**overrides: Any) -> dict[str, Any]:
 
 __all__ = [
     "FORM_FIELDS",
+    "ApplicationRequest",
+    "ApplicationResult",
+    "Decider",
     "apply_for_credit",
     "build_context",
     "decision_response",
