@@ -3,7 +3,7 @@
 
     python3 ./tasks.py demo    install into .venv, then run the demo (on a temporary SQLite database)
     python3 ./tasks.py test    install into .venv (with dev tools), then run the whole test suite
-    python3 ./tasks.py lint    ruff check, ruff format --check, mypy --strict src/
+    python3 ./tasks.py lint    ruff check, ruff format --check, mypy --strict src/, the import layering
     python3 ./tasks.py bench   run every benchmark in benchmarks/ and print the numbers
 
 The virtual environment is (re)installed only when pyproject.toml changes.
@@ -59,6 +59,7 @@ def lint() -> None:
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "tasks.py")
     run(BIN / "ruff", "format", "--check", "src", "tests", "benchmarks", "tasks.py")
     run(BIN / "mypy", "--strict", "src/")
+    run(BIN / "lint-imports")  # the layering contracts in pyproject.toml
 
 
 def bench() -> None:
