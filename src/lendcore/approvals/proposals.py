@@ -31,6 +31,7 @@ from lendcore.servicing.business_day import resolve_business_date
 from lendcore.servicing.common import check_text
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import for_update
+from lendcore.store.models_api import StaffUser
 from lendcore.store.models_approvals import ApprovalProposal
 
 #: How long a proposal waits for its checker.
@@ -198,3 +199,20 @@ def _decide(row: ApprovalProposal, staff: Staff, why: str, now: datetime) -> Non
         now,
         why,
     )
+
+
+def staff_member(session: Session, username: str, *, client_ip: str | None = None) -> Staff:
+    """The active staff user ``username`` as a :class:`Staff` (how the CLI names who acts)."""
+    name = username.strip().lower() if isinstance(username, str) else ""
+    user = session.scalars(select(StaffUser).where(StaffUser.username == name)).one_or_none()
+    if user is None or user.status != "active":
+        raise NotFoundError(f"no active staff user {username!r}", code="STAFF_USER_NOT_FOUND")
+    return Staff(user.id, frozenset(StaffRole(r) for r in user.roles), client_ip)
+
+
+def list_proposals(session: Session, *, status: str | None = None, limit: int = 50) -> list[ProposalView]:
+    """The most recent proposals (of one status), newest first."""
+    statement = select(ApprovalProposal).order_by(ApprovalProposal.id.desc()).limit(limit)
+    if status is not None:
+        statement = statement.where(ApprovalProposal.status == status)
+    return [ProposalView.of(row) for row in session.scalars(statement)]
