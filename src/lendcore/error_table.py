@@ -214,6 +214,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         (
             "ISSUE_NOT_FOUND",
             "PROPOSAL_NOT_FOUND",
+            "CLOSE_NOT_FOUND",
             "STAFF_USER_NOT_FOUND",
             "JOB_NOT_FOUND",
             "CONTRACT_NOT_FOUND",
