@@ -174,9 +174,8 @@ def build_quote_terms(
     chosen_method = _choice(Method, method, "--method") if method is not None else None
     first_due_date = parse_date(first_due, what="--first-due") if first_due is not None else None
     rate = _rate_from_flags(daily_rate, monthly_rate, annual_rate)
-    product: Product | None = None
-    if product_code is not None:
-        product = default_catalog().get(product_code)
+    product = default_catalog().get(product_code) if product_code is not None else None
+    if product is not None:
         terms = product.schedule_terms(
             amount=principal,
             term=term,
@@ -186,48 +185,88 @@ def build_quote_terms(
             first_due_date=first_due_date,
         )
     else:
-        if rate is None:
-            raise ValidationError(
-                "give --product, or a rate (--daily-rate, --monthly-rate or --annual-rate;"
-                " 0 for interest-free)",
-                code="INVALID_ARGUMENT",
-            )
-        if grade is not None:
-            raise ValidationError("--grade needs --product", code="INVALID_ARGUMENT")
-        if chosen_method is None:
-            raise ValidationError("give --method (or --product for its default)", code="INVALID_ARGUMENT")
-        terms = ScheduleTerms(
-            principal=principal,
-            term=term,
-            method=chosen_method,
-            start_date=start,
-            first_due_date=first_due_date,
+        terms = _explicit_terms(principal, term, chosen_method, start, first_due_date, rate, grade)
+    changes = _term_overrides(
+        rate=rate,
+        interest_rule=interest_rule,
+        day_count=day_count,
+        rounding=rounding,
+        installment_multiple=installment_multiple,
+        fee_rate=fee_rate,
+        grace_periods=grace_periods,
+        level_payment=level_payment,
+        business_day_roll=business_day_roll,
+    )
+    return dataclasses.replace(terms, **changes), product
+
+
+def _explicit_terms(
+    principal: int,
+    term: int,
+    method: Method | None,
+    start: date,
+    first_due_date: date | None,
+    rate: Rate | None,
+    grade: str | None,
+) -> ScheduleTerms:
+    """Terms without a product: the rate and the method must be given, a grade makes no sense."""
+    if rate is None:
+        raise ValidationError(
+            "give --product, or a rate (--daily-rate, --monthly-rate or --annual-rate; 0 for interest-free)",
+            code="INVALID_ARGUMENT",
         )
-    changes: dict[str, Any] = {}
-    if rate is not None:
-        changes["rate"] = rate
-    if interest_rule is not None:
-        changes["interest_rule"] = _choice(InterestRule, interest_rule, "--interest-rule")
-    if day_count is not None:
-        changes["day_count"] = _choice(DayCountBasis, day_count, "--day-count")
-    if rounding is not None:
-        mode = _choice(Rounding, rounding, "--rounding")
-        if mode not in (Rounding.HALF_UP, Rounding.HALF_EVEN):
-            raise ValidationError("--rounding must be half-up or half-even", code="INVALID_ARGUMENT")
-        changes["rounding"] = mode
-    if installment_multiple is not None:
-        if installment_multiple < 1:
-            raise ValidationError("--installment-multiple must be at least 1 fen", code="INVALID_MULTIPLE")
-        changes["installment_multiple"] = installment_multiple
-    if fee_rate is not None:
-        changes["fee_rate_per_period"] = parse_rate(fee_rate, what="fee rate per period")
-    if grace_periods is not None:
-        changes["grace_periods"] = grace_periods
-    if level_payment is not None:
-        changes["level_payment"] = _choice(LevelPayment, level_payment, "--level-payment")
+    if grade is not None:
+        raise ValidationError("--grade needs --product", code="INVALID_ARGUMENT")
+    if method is None:
+        raise ValidationError("give --method (or --product for its default)", code="INVALID_ARGUMENT")
+    return ScheduleTerms(
+        principal=principal, term=term, method=method, start_date=start, first_due_date=first_due_date
+    )
+
+
+def _quote_rounding(text: str) -> Rounding:
+    mode: Rounding = _choice(Rounding, text, "--rounding")
+    if mode not in (Rounding.HALF_UP, Rounding.HALF_EVEN):
+        raise ValidationError("--rounding must be half-up or half-even", code="INVALID_ARGUMENT")
+    return mode
+
+
+def _installment_multiple(value: int) -> int:
+    if value < 1:
+        raise ValidationError("--installment-multiple must be at least 1 fen", code="INVALID_MULTIPLE")
+    return value
+
+
+def _term_overrides(
+    *,
+    rate: Rate | None,
+    interest_rule: str | None,
+    day_count: str | None,
+    rounding: str | None,
+    installment_multiple: int | None,
+    fee_rate: str | None,
+    grace_periods: int | None,
+    level_payment: str | None,
+    business_day_roll: bool,
+) -> dict[str, Any]:
+    """The explicit flags as ScheduleTerms field changes (a flag not given changes nothing).
+
+    A table of (field, flag value, parser), parsed in this order so the first bad flag is the one reported.
+    """
+    table: list[tuple[str, Any, Any]] = [
+        ("rate", rate, lambda v: v),
+        ("interest_rule", interest_rule, lambda v: _choice(InterestRule, v, "--interest-rule")),
+        ("day_count", day_count, lambda v: _choice(DayCountBasis, v, "--day-count")),
+        ("rounding", rounding, _quote_rounding),
+        ("installment_multiple", installment_multiple, _installment_multiple),
+        ("fee_rate_per_period", fee_rate, lambda v: parse_rate(v, what="fee rate per period")),
+        ("grace_periods", grace_periods, lambda v: v),
+        ("level_payment", level_payment, lambda v: _choice(LevelPayment, v, "--level-payment")),
+    ]
+    changes = {name: parse(value) for name, value, parse in table if value is not None}
     if business_day_roll:
         changes["business_day_rule"] = BusinessDayRule.FOLLOWING
-    return dataclasses.replace(terms, **changes), product
+    return changes
 
 
 def _render(doc: dict[str, Any], schedule: Schedule, product: Product | None) -> None:
