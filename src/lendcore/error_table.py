@@ -108,6 +108,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_LIMIT",
             "INVALID_MARGIN",
             "INVALID_MODEL_KIND",
+            "INVALID_REPAYMENT_MODE",
             "INVALID_MULTIPLE",
             "INVALID_PERFORMANCE_WINDOW",
             "INVALID_PURPOSE",
@@ -349,7 +350,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CALLBACK_REJECTED",
         ),
     ),
-    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY")),
+    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY", "CSRF_TOKEN_INVALID")),
     (RATE_LIMITED, ("RATE_LIMITED", "OTP_RESEND_TOO_SOON")),
     (
         CHANNEL_FAILED,
