@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.api.database import Database
 from lendcore.api.settings import ApiSettings
 from lendcore.auth.otp import outbox_messages
+from lendcore.auth.principal import StaffRole
+from lendcore.auth.staff import create_staff_user
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.web.app import create_app
 from tests.api.conftest import FakeClock, serve
@@ -49,6 +51,13 @@ class Site:
         phone = make_phone()
         with unit_of_work(self.factory) as session:
             return register(session, phone=phone).id, phone
+
+    def staff(self, username: str, *roles: StaffRole) -> str:
+        """A member of staff with ``roles``; returns the password."""
+        password = f"pw-{username}-correct horse"
+        with unit_of_work(self.factory) as session:
+            create_staff_user(session, username=username, password=password, roles=roles, actor="test")
+        return password
 
     def last_code(self, phone: str) -> str:
         with unit_of_work(self.factory, read_only=True) as session:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from lendcore.auth.principal import StaffRole
 from lendcore.batch.close import close_business_days
 from lendcore.core.money import format_fen
 from lendcore.queries.loans import loan_view
@@ -132,6 +133,26 @@ def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     assert format_fen(total) in page.locator("#payment").inner_text()
     assert loan_view_of(site, contract.id).status == "closed"
     assert payments(site) == 1 + 3  # the payout and three repayments
+    shoot(page, "paid-zh")
+
+    # an operator sees the contract (schedule, transactions, DPD) and the payments in the back office
+    office = new_page("en")
+    office.goto("/office")
+    office.wait_for_url("**/office/login")
+    office.get_by_label("Username").fill("ops")
+    office.get_by_label("Password").fill(site.staff("ops", StaffRole.OPERATOR))
+    office.locator("#staff-sign-in").click()
+    office.wait_for_url("**/office")
+    assert contract.id in office.locator("#office-contracts").inner_text()
+    assert office.locator("#office-payments tr").count() == 1 + 4
+    assert "succeeded" in office.locator("#office-payments").inner_text()
+    shoot(office, "office-en")
+    office.locator(f"a[href='/office/contracts/{contract.id}']").click()
+    assert office.locator("#dpd").inner_text() == "0"
+    assert office.locator("#transactions tr").count() > 1
+    shoot(office, "office-contract-en")
+    page.goto("/office")  # a customer's session is not staff's
+    page.wait_for_url("**/office/login")
 
     assert site.console_errors == []
 

@@ -9,10 +9,10 @@ from typing import Any, Final
 from fastapi import APIRouter, FastAPI
 
 from lendcore.api import app as api_app
-from lendcore.web import customer, money_pages
+from lendcore.web import customer, money_pages, office
 
 #: The pages (each router carries its ``/app`` prefix).
-PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (customer.router, money_pages.router)
+PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (customer.router, money_pages.router, office.router)
 
 
 def create_app(*args: Any, extra_routers: tuple[APIRouter, ...] = (), **kwargs: Any) -> FastAPI:
