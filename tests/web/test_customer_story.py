@@ -151,6 +151,12 @@ def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     assert office.locator("#dpd").inner_text() == "0"
     assert office.locator("#transactions tr").count() > 1
     shoot(office, "office-contract-en")
+    office.goto("/office/dashboard")  # the portfolio: one closed contract, nothing on the book
+    assert office.locator("#products tr").count() == 1  # the header only
+    assert office.locator("#approvals").inner_text().split("\n")[-1].split() == ["2026-03", "1", "1"]
+    for chart in ("chart-products", "chart-dpd", "chart-approvals"):
+        assert office.evaluate(f"Chart.getChart(document.getElementById('{chart}')) !== undefined")
+    shoot(office, "dashboard-en")
     page.goto("/office")  # a customer's session is not staff's
     page.wait_for_url("**/office/login")
 

@@ -54,7 +54,13 @@ from lendcore.web.session import (
 )
 
 router = APIRouter(prefix="/app", include_in_schema=False)
-STATIC: Final = {"app.css": "text/css"}
+#: The static files served (vendored Chart.js: pinned 4.4.7 from the npm registry, MIT, licence beside it).
+STATIC: Final = {
+    "app.css": "text/css",
+    "dashboard.js": "text/javascript",
+    "chart-4.4.7.umd.min.js": "text/javascript",
+    "chart.js-LICENSE.md": "text/plain",
+}
 YEAR: Final = 365 * 24 * 3600
 
 

@@ -16,14 +16,17 @@ from lendcore.auth.principal import StaffRole
 from lendcore.auth.staff import authenticate_staff, principal_of
 from lendcore.core.errors import LendcoreError
 from lendcore.queries.loans import loan_view
+from lendcore.queries.portfolio import approvals_by_month, dpd_distribution, outstanding_by_product
 from lendcore.store.models import Contract, Payment
 from lendcore.web.common import Csrf
+from lendcore.web.i18n import translate
 from lendcore.web.render import page
 from lendcore.web.session import (
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
     check_csrf,
     csrf_token,
+    lang,
     new_pre_session,
     session_principal,
     set_cookie,
@@ -106,6 +109,21 @@ def office_home(request: Request, state: StateDep) -> Response:
     return page(
         state, request, "office_home.html", "office_title", signed_in=True, contracts=contracts, payments=rows
     )
+
+
+@router.get("/dashboard")
+def office_dashboard(request: Request, state: StateDep) -> Response:
+    """The portfolio dashboard: charts (Chart.js) and tables of the same figures."""
+    if not _staff(state, request):
+        return RedirectResponse("/office/login", status_code=303)
+    with state.database.read() as session:
+        products = [p.to_json() for p in outstanding_by_product(session)]
+        buckets = [b.to_json() for b in dpd_distribution(session)]
+        approvals = [m.to_json() for m in approvals_by_month(session)]
+    language = lang(request)
+    labels = {k: translate(language, k) for k in ("principal", "decisions", "approved")}
+    data = {"products": products, "buckets": buckets, "approvals": approvals, "labels": labels}
+    return page(state, request, "office_dashboard.html", "dashboard_title", signed_in=True, data=data)
 
 
 @router.get("/contracts/{contract_id}")
