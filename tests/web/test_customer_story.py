@@ -225,3 +225,30 @@ def test_the_session_cookie_is_httponly_and_samesite_strict(site: Site, new_page
 
 
 _ = date
+
+
+def test_a_customer_sees_why_and_asks_for_a_human_review_which_staff_see_queued(
+    site: Site, new_page: Any
+) -> None:
+    _, phone = site.customer()
+    page = new_page("zh")
+    sign_in(page, site, phone)
+    page.goto("/app/apply")
+    for kind in ("terms", "privacy", "sensitive_personal_info"):
+        page.locator(f"#consent_{kind}").check()
+    page.locator("#submit-application").click()
+    page.locator("#explain").click()
+    assert page.locator("#contributions tr").count() > 1  # per-feature points, worst first
+    page.get_by_label("申请人工复核的理由（可选）").fill("收入已提高")
+    page.locator("#request-review").click()
+    assert page.locator("#review-requested").is_visible()
+    shoot(page, "explain-zh")
+    office = new_page("en")
+    office.goto("/office/login")
+    office.get_by_label("Username").fill("risk")
+    office.get_by_label("Password").fill(site.staff("risk", StaffRole.RISK))
+    office.locator("#staff-sign-in").click()
+    office.goto("/office/reviews")
+    assert "收入已提高" in office.locator("#reviews").inner_text()
+    assert "queued" in office.locator("#reviews").inner_text()
+    assert site.console_errors == []

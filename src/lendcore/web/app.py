@@ -9,10 +9,15 @@ from typing import Any, Final
 from fastapi import APIRouter, FastAPI
 
 from lendcore.api import app as api_app
-from lendcore.web import customer, money_pages, office
+from lendcore.web import customer, money_pages, office, review_pages
 
 #: The pages (each router carries its ``/app`` prefix).
-PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (customer.router, money_pages.router, office.router)
+PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
+    customer.router,
+    money_pages.router,
+    office.router,
+    review_pages.router,
+)
 
 
 def create_app(*args: Any, extra_routers: tuple[APIRouter, ...] = (), **kwargs: Any) -> FastAPI:

@@ -39,7 +39,7 @@ READERS: Final = frozenset(StaffRole)
 PAGE_ROWS: Final = 200
 
 
-def _staff(state: AppState, request: Request) -> bool:
+def is_staff(state: AppState, request: Request) -> bool:
     principal = session_principal(state, request)
     return principal is not None and principal.is_staff and principal.has_any_role(READERS)
 
@@ -84,7 +84,7 @@ def login(
 
 @router.get("")
 def office_home(request: Request, state: StateDep) -> Response:
-    if not _staff(state, request):
+    if not is_staff(state, request):
         return RedirectResponse("/office/login", status_code=303)
     with state.database.read() as session:
         ids = session.scalars(
@@ -114,7 +114,7 @@ def office_home(request: Request, state: StateDep) -> Response:
 @router.get("/dashboard")
 def office_dashboard(request: Request, state: StateDep) -> Response:
     """The portfolio dashboard: charts (Chart.js) and tables of the same figures."""
-    if not _staff(state, request):
+    if not is_staff(state, request):
         return RedirectResponse("/office/login", status_code=303)
     with state.database.read() as session:
         products = [p.to_json() for p in outstanding_by_product(session)]
@@ -128,7 +128,7 @@ def office_dashboard(request: Request, state: StateDep) -> Response:
 
 @router.get("/contracts/{contract_id}")
 def office_contract(contract_id: str, request: Request, state: StateDep) -> Response:
-    if not _staff(state, request):
+    if not is_staff(state, request):
         return RedirectResponse("/office/login", status_code=303)
     with state.database.read() as session:
         view = loan_view(session, contract_id)
