@@ -251,4 +251,10 @@ def test_a_customer_sees_why_and_asks_for_a_human_review_which_staff_see_queued(
     office.goto("/office/reviews")
     assert "收入已提高" in office.locator("#reviews").inner_text()
     assert "queued" in office.locator("#reviews").inner_text()
+    office.goto("/office/applications")  # the application with its decision's score and grade
+    assert office.locator("#applications tr").count() == 1 + 1
+    office.goto("/office/audit")  # the consents granted and the review request, among others
+    audit = office.locator("#audit").inner_text()
+    assert "consent.granted" in audit
+    assert "review" in audit
     assert site.console_errors == []

@@ -9,13 +9,14 @@ from typing import Any, Final
 from fastapi import APIRouter, FastAPI
 
 from lendcore.api import app as api_app
-from lendcore.web import customer, money_pages, office, review_pages
+from lendcore.web import customer, money_pages, office, office_lists, review_pages
 
-#: The pages (each router carries its ``/app`` prefix).
+#: The pages (each router carries its prefix: ``/app`` or ``/office``).
 PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     customer.router,
     money_pages.router,
     office.router,
+    office_lists.router,
     review_pages.router,
 )
 

@@ -128,7 +128,12 @@ MESSAGES: Final[dict[Lang, dict[str, str]]] = {
         "review_requested": "已提交人工复核申请",
         "reviews_title": "人工复核队列",
         "decision": "审批",
-        "requested_at": "申请时间",
+        "requested_at": "时间",
+        "applications_title": "申请与审批",
+        "audit_title": "审计日志",
+        "actor": "操作人",
+        "action": "操作",
+        "target": "对象",
     },
     "en": {
         "app_name": "Suixingjie",
@@ -245,7 +250,12 @@ MESSAGES: Final[dict[Lang, dict[str, str]]] = {
         "review_requested": "Human review requested",
         "reviews_title": "Human review queue",
         "decision": "Decision",
-        "requested_at": "Requested at",
+        "requested_at": "At",
+        "applications_title": "Applications and decisions",
+        "audit_title": "Audit log",
+        "actor": "Actor",
+        "action": "Action",
+        "target": "Target",
     },
 }
 
