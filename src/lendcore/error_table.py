@@ -110,6 +110,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_LIMIT",
             "INVALID_MARGIN",
             "INVALID_MODEL_KIND",
+            "INVALID_REPAYMENT_MODE",
             "INVALID_MULTIPLE",
             "INVALID_PERFORMANCE_WINDOW",
             "INVALID_PURPOSE",
@@ -356,7 +357,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CALLBACK_REJECTED",
         ),
     ),
-    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY", "SELF_APPROVAL")),
+    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY", "SELF_APPROVAL", "CSRF_TOKEN_INVALID")),
     (RATE_LIMITED, ("RATE_LIMITED", "OTP_RESEND_TOO_SOON")),
     (
         CHANNEL_FAILED,
