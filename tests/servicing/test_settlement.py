@@ -15,13 +15,15 @@ from lendcore.batch.jobs import default_registry
 from lendcore.core.allocation import CustomerMode
 from lendcore.jobs.worker import Worker
 from lendcore.payments.adapter import Accepted, ChannelCall, ChannelStatus, HandlerChannel
+from lendcore.payments.channel import ChannelResult, PaymentInstruction
 from lendcore.payments.records import Observation, apply_observation, lock_payment
 from lendcore.payments.state import EventSource, PaymentState
 from lendcore.payments.submit import submit_payment
+from lendcore.servicing.lines import line_available
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment, settle_payment
 from lendcore.store.engine import unit_of_work
-from lendcore.store.models import Contract, LoanTransaction, Payment
+from lendcore.store.models import Contract, CreditLine, LoanTransaction, Payment
 from lendcore.store.models_jobs import Job
 from lendcore.store.types import utc_now
 from tests.servicing.support import assert_invariants, do_draw, do_repay, key, open_line
@@ -199,4 +201,44 @@ def test_a_contract_settled_meanwhile_leaves_the_money_as_customer_credit_never_
     with unit_of_work(session_factory, read_only=True) as session:
         rows = session.scalars(select(LoanTransaction).where(LoanTransaction.payment_id == payment_id)).all()
         assert [(t.contract_id != first, t.type, t.amount) for t in rows] == [(True, "repayment", 100_000)]
+    assert_invariants(session_factory)
+
+
+class ProcessingChannel:
+    """A channel that accepts and answers later (the old synchronous protocol's asynchronous case)."""
+
+    name = "simulator"
+
+    def submit(self, instruction: PaymentInstruction, at: datetime) -> ChannelResult:
+        return ChannelResult(PaymentState.PROCESSING, f"ref_{instruction.payment_id}")
+
+    def query(self, payment_id: str, at: datetime) -> ChannelResult:
+        return ChannelResult(PaymentState.PROCESSING, f"ref_{payment_id}")
+
+
+def available_limit(session: Session, line_id: str) -> int:
+    line = session.get(CreditLine, line_id)
+    assert line is not None
+    return line_available(session, line)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "booked"),
+    [(PaymentState.SUCCEEDED, "active", ["disbursement"]), (PaymentState.FAILED, "cancelled", [])],
+)
+def test_a_drawdown_in_flight_is_activated_or_cancelled_by_its_settlement(
+    session_factory: sessionmaker[Session], outcome: PaymentState, status: str, booked: list[str]
+) -> None:
+    _, line = open_line(session_factory, limit=2_000_000)
+    drawn = do_draw(session_factory, line, 1_500_000, 3, channel=ProcessingChannel())
+    assert drawn["status"] == "processing"
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert available_limit(session, line) == 500_000  # the pending contract holds the limit
+    settle_by_callback(session_factory, drawn["payment_id"], outcome, AT)
+    run_jobs(session_factory, AT)
+    assert [t for t, _ in transactions(session_factory, drawn["payment_id"])] == booked
+    with unit_of_work(session_factory, read_only=True) as session:
+        contract = session.get(Contract, drawn["contract_id"])
+        assert contract is not None and contract.status == status
+        assert available_limit(session, line) == (500_000 if booked else 2_000_000)
     assert_invariants(session_factory)
