@@ -242,3 +242,32 @@ def test_a_drawdown_in_flight_is_activated_or_cancelled_by_its_settlement(
         assert contract is not None and contract.status == status
         assert available_limit(session, line) == (500_000 if booked else 2_000_000)
     assert_invariants(session_factory)
+
+
+def test_the_worker_submits_then_books_when_the_channel_confirms(
+    session_factory: sessionmaker[Session],
+) -> None:
+    cid, contract_id = bullet(session_factory)
+    payment_id = ask(session_factory, cid, 400_000, STARTED)["payment_id"]
+    channel = HandlerChannel(processing)
+    Worker(session_factory, default_registry(channel)).run_until_idle()
+    assert [c.operation for c in channel.calls] == ["submit"]
+    assert transactions(session_factory, payment_id) == []  # accepted, not yet confirmed
+    settle_by_callback(session_factory, payment_id, PaymentState.SUCCEEDED, utc_now())
+    Worker(session_factory, default_registry(channel)).run_until_idle()
+    assert transactions(session_factory, payment_id) == [("repayment", STARTED)]
+    with unit_of_work(session_factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None and c.outstanding_principal == 1_000_000 - (400_000 - 9_000)
+    assert_invariants(session_factory)
+
+
+def test_a_retried_request_is_the_same_payment(session_factory: sessionmaker[Session]) -> None:
+    cid, _ = bullet(session_factory)
+    request = RepayRequest(customer_id=cid, business_date=STARTED, idempotency_key="same", amount=400_000)
+    with unit_of_work(session_factory) as session:
+        first = request_repayment(session, request, now=AT)
+    with unit_of_work(session_factory) as session:
+        again = request_repayment(session, request, now=AT)
+        count = len(session.scalars(select(Payment.id).where(Payment.direction == "inbound")).all())
+    assert (again, count) == (first, 1)
