@@ -94,6 +94,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "EBM_EXPORT",
             "EMPTY_DATA",
             "GRADE_REQUIRED",
+            "FAULT_WINDOW_INVALID",
             "INVALID_AMOUNT",
             "INVALID_ARGUMENT",
             "INVALID_BAD_DPD",

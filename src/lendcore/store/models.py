@@ -277,6 +277,17 @@ class LoanTransaction(Base):
             postgresql_where=text(f"type = '{DAILY_ACCRUAL_TYPE}'"),
             sqlite_where=text(f"type = '{DAILY_ACCRUAL_TYPE}'"),
         ),
+        # a payment is booked once: one transaction of a type per payment and contract (migration
+        # 0009_payment_features), however often its payment.settled job runs
+        Index(
+            "uq_loan_transactions_one_per_payment",
+            "payment_id",
+            "contract_id",
+            "type",
+            unique=True,
+            postgresql_where=text("payment_id IS NOT NULL"),
+            sqlite_where=text("payment_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("txn"))
@@ -384,6 +395,8 @@ class Payment(Base):
     query_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     sla_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()
+    # what a repayment booked at settlement allocates (mode, contracts …; migration 0009_payment_features)
+    allocation: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class UnappliedFunds(Base):
