@@ -1,7 +1,7 @@
 """Payments booked by their settlement: the allocation request on ``payments``, exactly-once booking.
 
 Revision ID: 0009_payment_features
-Revises: 0007_payments_jobs
+Revises: 0008_approvals
 Create Date: 2026-12-02
 
 Written by hand. A repayment is now recorded, committed and submitted before it is booked; the
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009_payment_features"
-down_revision: str | None = "0007_payments_jobs"
+down_revision: str | None = "0008_approvals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
