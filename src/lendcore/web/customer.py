@@ -26,7 +26,7 @@ from lendcore.core.identity import normalize_phone
 from lendcore.core.money import parse_amount
 from lendcore.origination.applications import ApplicationRequest, Decider, apply_for_credit, default_form
 from lendcore.origination.consent_texts import default_consent_texts
-from lendcore.origination.onboarding import grant_consent
+from lendcore.origination.onboarding import ConsentGrantRequest, grant_consent
 from lendcore.products import default_catalog
 from lendcore.risk.scorecard import default_scorecard
 from lendcore.risk.strategy import default_strategies
@@ -247,7 +247,9 @@ def _decide(
             on = business_date(state, session)
             enter_business_date(session, on)
             for kind in granted:
-                grant_consent(session, customer_id, kind, texts.latest(kind).version, at=now)
+                grant_consent(
+                    session, ConsentGrantRequest(customer_id, kind, texts.latest(kind).version), at=now
+                )
             decider = Decider(
                 scorecard=default_scorecard(),
                 strategies=default_strategies(),

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from lendcore.api.state import StateDep
 from lendcore.core.errors import LendcoreError, NotFoundError
 from lendcore.origination.explain import explain_decision
-from lendcore.origination.review import list_reviews, request_review, review_row
+from lendcore.origination.review import ReviewAsk, list_reviews, request_review, review_row
 from lendcore.web.common import Csrf, SignInNeededError, customer_of, signed_in_page, to_login
 from lendcore.web.office import is_staff
 from lendcore.web.render import page
@@ -63,7 +63,9 @@ def ask_for_review(
     try:
         with state.database.write() as session:
             review = request_review(
-                session, decision_id, requested_by=customer_id, reason=reason or None, at=state.clock()
+                session,
+                ReviewAsk(decision_id, requested_by=customer_id, reason=reason or None),
+                at=state.clock(),
             )
             review_id = review.id
     except LendcoreError as error:
