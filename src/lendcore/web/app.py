@@ -9,7 +9,7 @@ from typing import Any, Final
 from fastapi import APIRouter, FastAPI
 
 from lendcore.api import app as api_app
-from lendcore.web import customer, money_pages, office, office_lists, review_pages
+from lendcore.web import approval_pages, customer, money_pages, office, office_lists, review_pages
 
 #: The pages (each router carries its prefix: ``/app`` or ``/office``).
 PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
@@ -18,6 +18,7 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     office.router,
     office_lists.router,
     review_pages.router,
+    approval_pages.router,
 )
 
 

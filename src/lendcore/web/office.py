@@ -124,12 +124,3 @@ def office_dashboard(request: Request, state: StateDep) -> Response:
     labels = {k: translate(language, k) for k in ("principal", "decisions", "approved")}
     data = {"products": products, "buckets": buckets, "approvals": approvals, "labels": labels}
     return page(state, request, "office_dashboard.html", "dashboard_title", signed_in=True, data=data)
-
-
-@router.get("/contracts/{contract_id}")
-def office_contract(contract_id: str, request: Request, state: StateDep) -> Response:
-    if not is_staff(state, request):
-        return RedirectResponse("/office/login", status_code=303)
-    with state.database.read() as session:
-        view = loan_view(session, contract_id)
-    return page(state, request, "office_contract.html", "contract_title", signed_in=True, v=view)
