@@ -25,7 +25,7 @@ from lendcore.auth.staff import create_staff_user
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.web.app import create_app
 from tests.api.conftest import FakeClock, serve
-from tests.origination.helpers import CIPHER, make_phone, register
+from tests.origination.helpers import CIPHER, make_card, make_id, make_phone, register
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -65,6 +65,28 @@ class Site:
         found = re.findall(r"\b(\d{6})\b", messages[-1])
         assert found, messages[-1]
         return str(found[0])
+
+
+REGISTRATION_KINDS = ("terms", "privacy", "sensitive_personal_info")
+
+
+def fill_identity(page: Any, phone: str, id_number: str, card: str) -> None:
+    page.get_by_label("手机号").fill(phone)
+    page.get_by_label("姓名").fill("张三")
+    page.get_by_label("身份证号").fill(id_number)
+    page.get_by_label("借记卡卡号").fill(card)
+
+
+def register_in_browser(page: Any, phone: str | None = None) -> str:
+    """Register a new customer through ``/app/register`` (every consent ticked); returns the phone."""
+    phone = phone or make_phone()
+    page.goto("/app/register")
+    for kind in REGISTRATION_KINDS:
+        page.locator(f"#consent_{kind}").check()
+    fill_identity(page, phone, make_id(), make_card())
+    page.locator("#register").click()
+    page.wait_for_url("**/app/login?registered=1")
+    return phone
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from lendcore.core.money import format_fen
 from lendcore.queries.loans import loan_view
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Payment
-from tests.web.conftest import Site
+from tests.web.conftest import Site, register_in_browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -52,8 +52,8 @@ def the_contract(site: Site) -> Contract:
 def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     site: Site, new_page: Any
 ) -> None:
-    _, phone = site.customer()
     page = new_page("zh")
+    phone = register_in_browser(page)  # a new customer, through the registration page
     page.goto("/app")
     page.wait_for_url("**/app/login")  # no session: the sign-in page
     shoot(page, "login-zh")

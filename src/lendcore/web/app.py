@@ -9,7 +9,15 @@ from typing import Any, Final
 from fastapi import APIRouter, FastAPI
 
 from lendcore.api import app as api_app
-from lendcore.web import approval_pages, customer, money_pages, office, office_lists, review_pages
+from lendcore.web import (
+    approval_pages,
+    customer,
+    money_pages,
+    office,
+    office_lists,
+    register_pages,
+    review_pages,
+)
 
 #: The pages (each router carries its prefix: ``/app`` or ``/office``).
 PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
@@ -19,6 +27,7 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     office_lists.router,
     review_pages.router,
     approval_pages.router,
+    register_pages.router,
 )
 
 

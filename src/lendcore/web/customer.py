@@ -80,11 +80,12 @@ def switch_language(language: str, next: str = "/app") -> RedirectResponse:
 
 
 @router.get("/login")
-def login_page(request: Request, state: StateDep) -> Response:
+def login_page(request: Request, state: StateDep, registered: bool = False) -> Response:
     pre = request.cookies.get(PRE_SESSION_COOKIE) or new_pre_session()
     response = page(
-        state, request, "login.html", "login_title", csrf=csrf_token(state, pre), sent=False, phone=""
-    )
+        state, request, "login.html", "login_title", csrf=csrf_token(state, pre), sent=False, phone="",
+        registered=registered,
+    )  # fmt: skip
     set_cookie(request, response, PRE_SESSION_COOKIE, pre, max_age=3600)
     return response
 

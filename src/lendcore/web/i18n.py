@@ -151,6 +151,15 @@ MESSAGES: Final[dict[Lang, dict[str, str]]] = {
         "decided_ok": "已处理",
         "recent_decisions": "最近处理",
         "decided_by": "复核人",
+        "register_title": "注册",
+        "registered_ok": "注册成功，请用手机验证码登录",
+        "full_name": "姓名",
+        "id_number": "身份证号",
+        "card_number": "借记卡卡号",
+        "consent_text": "协议全文",
+        "version": "版本",
+        "register": "注册",
+        "sensitive_first": "身份证号与银行卡属于敏感个人信息：勾选上面的敏感个人信息处理同意后才会处理。",
     },
     "en": {
         "app_name": "Suixingjie",
@@ -290,6 +299,18 @@ MESSAGES: Final[dict[Lang, dict[str, str]]] = {
         "decided_ok": "Decided",
         "recent_decisions": "Recently decided",
         "decided_by": "Decided by",
+        "register_title": "Register",
+        "registered_ok": "Registered: sign in with a one-time code sent to your phone",
+        "full_name": "Full name",
+        "id_number": "Resident ID number",
+        "card_number": "Debit card number",
+        "consent_text": "Full text",
+        "version": "version",
+        "register": "Register",
+        "sensitive_first": (
+            "Your ID number and card are sensitive personal information: "
+            "they are processed only with the separate consent above."
+        ),
     },
 }
 
