@@ -16,9 +16,10 @@ from lendcore.auth.principal import StaffRole
 from lendcore.auth.staff import authenticate_staff, principal_of
 from lendcore.core.errors import LendcoreError
 from lendcore.queries.loans import loan_view
+from lendcore.queries.performance import roll_rates, vintage_curves
 from lendcore.queries.portfolio import approvals_by_month, dpd_distribution, outstanding_by_product
 from lendcore.store.models import Contract, Payment
-from lendcore.web.common import Csrf
+from lendcore.web.common import Csrf, business_date
 from lendcore.web.i18n import translate
 from lendcore.web.render import page
 from lendcore.web.session import (
@@ -37,6 +38,8 @@ router = APIRouter(prefix="/office", include_in_schema=False)
 READERS: Final = frozenset(StaffRole)
 #: How many rows a list shows (newest first).
 PAGE_ROWS: Final = 200
+#: How many month ends of roll rates the dashboard shows (the chart: the latest).
+ROLL_MONTHS: Final = 3
 
 
 def is_staff(state: AppState, request: Request) -> bool:
@@ -113,14 +116,28 @@ def office_home(request: Request, state: StateDep) -> Response:
 
 @router.get("/dashboard")
 def office_dashboard(request: Request, state: StateDep) -> Response:
-    """The portfolio dashboard: charts (Chart.js) and tables of the same figures."""
+    """The portfolio dashboard: charts (Chart.js) and tables of the same figures; vintage curves and
+    roll rates up to the open business date (:mod:`lendcore.queries.performance`)."""
     if not is_staff(state, request):
         return RedirectResponse("/office/login", status_code=303)
     with state.database.read() as session:
         products = [p.to_json() for p in outstanding_by_product(session)]
         buckets = [b.to_json() for b in dpd_distribution(session)]
         approvals = [m.to_json() for m in approvals_by_month(session)]
+        on = business_date(state, session)
+        vintages = [v.to_json() for v in vintage_curves(session, as_of=on)]
+        rolls = [r.to_json() for r in roll_rates(session, as_of=on)]
+    recent = sorted({r["to_month_end"] for r in rolls})[-ROLL_MONTHS:]
+    rolls = [r for r in rolls if r["to_month_end"] in recent]
     language = lang(request)
-    labels = {k: translate(language, k) for k in ("principal", "decisions", "approved")}
-    data = {"products": products, "buckets": buckets, "approvals": approvals, "labels": labels}
+    keys = ("principal", "decisions", "approved", "month_on_book", "thirty_plus_rate", "roll_rate")
+    labels = {k: translate(language, k) for k in keys}
+    data = {
+        "products": products,
+        "buckets": buckets,
+        "approvals": approvals,
+        "vintages": vintages,
+        "rolls": rolls,
+        "labels": labels,
+    }
     return page(state, request, "office_dashboard.html", "dashboard_title", signed_in=True, data=data)

@@ -31,4 +31,39 @@
       options: { animation: false, responsive: true }
     });
   }
+  var percent = function (rate) { return parseFloat(rate) * 100; };
+  var vintageCanvas = document.getElementById("chart-vintages");
+  if (vintageCanvas) {
+    var names = [], maxMob = 0;
+    data.vintages.forEach(function (v) {
+      if (names.indexOf(v.vintage) < 0) { names.push(v.vintage); }
+      maxMob = Math.max(maxMob, v.month_on_book);
+    });
+    var mobs = [];
+    for (var k = 1; k <= maxMob; k++) { mobs.push(k); }
+    new Chart(vintageCanvas, {
+      type: "line",
+      data: {
+        labels: mobs,
+        datasets: names.map(function (name) {
+          return {
+            label: name,
+            data: mobs.map(function (k) {
+              var point = data.vintages.find(function (v) { return v.vintage === name && v.month_on_book === k; });
+              return point ? percent(point.thirty_plus_rate) : null;
+            })
+          };
+        })
+      },
+      options: {
+        animation: false, responsive: true,
+        scales: { x: { title: { display: true, text: data.labels.month_on_book } },
+                  y: { title: { display: true, text: data.labels.thirty_plus_rate + " %" }, beginAtZero: true } }
+      }
+    });
+  }
+  var latest = data.rolls.length ? data.rolls[data.rolls.length - 1].to_month_end : null;
+  var lastRolls = data.rolls.filter(function (r) { return r.to_month_end === latest; });
+  bar("chart-rolls", lastRolls.map(function (r) { return r.from_bucket + "→" + r.to_bucket; }),
+      lastRolls.map(function (r) { return percent(r.rate); }), data.labels.roll_rate + " %");
 })();
