@@ -32,6 +32,7 @@ from typer.core import TyperGroup
 from lendcore.cli import (
     admin,
     channel_sim,
+    collection,
     db,
     demo,
     origination,
@@ -140,6 +141,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     admin.commands,
     worker_commands.commands,
     channel_sim.commands,
+    collection.commands,
     version.commands,
 )
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from lendcore.core.collection_rules import Channel, ContactAttempt, judge, local_time
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.records import JsonRecord
-from lendcore.store.models import Customer
+from lendcore.store.models import Contract, Customer
 from lendcore.store.models_post import CollectionContact
 
 
@@ -62,6 +62,12 @@ def record_contact(session: Session, request: ContactRequest) -> ContactResult:
         raise ValidationError("a contact attempt needs the agent who makes it", code="ACTOR_REQUIRED")
     if session.get(Customer, request.debtor_id) is None:
         raise NotFoundError(f"no customer {request.debtor_id}", code="CUSTOMER_NOT_FOUND")
+    if request.contract_id is not None:
+        contract = session.get(Contract, request.contract_id)
+        if contract is None or contract.customer_id != request.debtor_id:
+            raise NotFoundError(
+                f"no contract {request.contract_id} of {request.debtor_id}", code="CONTRACT_NOT_FOUND"
+            )
     day = local_time(request.at).date()
     session.execute(select(Customer.id).where(Customer.id == request.debtor_id).with_for_update())
     before = connected_calls_on(session, request.debtor_id, day)
