@@ -242,6 +242,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "DUPLICATE_PHONE",
             "IDEMPOTENCY_KEY_IN_PROGRESS",
             "IDEMPOTENCY_KEY_REUSED",
+            "BUREAU_BATCH_EXISTS",
             "PII_REINDEX_DUPLICATE",
         ),
     ),
