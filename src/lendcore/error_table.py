@@ -54,6 +54,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         VALIDATION,
         (
+            "DISPUTE_CLAIM_REQUIRED",
+            "DISPUTE_ANSWER_REQUIRED",
+            "INVALID_DISPUTE_ACTION",
             "INVALID_INPUT",
             "CALLBACK_URL_INVALID",
             "INVALID_CURSOR",
@@ -151,6 +154,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         BUSINESS_RULE,
         (
+            "DISPUTE_NOT_ALLOWED",
             "BUSINESS_RULE",
             "ISSUE_ALREADY_RESOLVED",
             "JOB_NOT_DEAD",
@@ -212,6 +216,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         NOT_FOUND,
         (
+            "BUREAU_RECORD_NOT_FOUND",
+            "DISPUTE_NOT_FOUND",
             "ISSUE_NOT_FOUND",
             "JOB_NOT_FOUND",
             "CONTRACT_NOT_FOUND",
@@ -229,6 +235,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         CONFLICT,
         (
+            "DISPUTE_ALREADY_OPEN",
+            "DISPUTE_ALREADY_ANSWERED",
             "CONFLICT",
             "USERNAME_TAKEN",
             "ALREADY_BLACKLISTED",

@@ -35,9 +35,16 @@ def _overdue_book() -> LoanBook:
     return book_many(book, *(PenaltyAccrual(f"t_c{i}", first + timedelta(days=i), 0) for i in range(45)))
 
 
-def test_the_shipped_catalogue_has_the_five_segments() -> None:
+def test_the_shipped_catalogue_has_the_five_account_segments_and_the_dispute_one() -> None:
     labels = [s.label for s in load_catalogue().segments]
-    assert labels == ["基础段", "基本信息段", "授信额度信息段", "月度表现信息段", "非月度表现信息段"]
+    assert labels == [
+        "基础段",
+        "基本信息段",
+        "授信额度信息段",
+        "月度表现信息段",
+        "非月度表现信息段",
+        "异议处理段",
+    ]
 
 
 def test_month_end_record_is_written_read_back_and_valid() -> None:

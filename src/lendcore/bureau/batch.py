@@ -10,38 +10,44 @@ A first negative record (any overdue digit) of a contract is held back unless th
 before ``D`` (征信业管理条例 Art. 15; the notice dates are passed in by the caller) and listed in
 :attr:`BureauBatch.held`. :func:`build_batch` writes nothing and gives the same file for the same
 history, for any past date; :func:`store_batch` stores the records once per batch date.
+Corrections and deletions of upheld disputes answered before ``D`` go into the batch of ``D``
+(:mod:`lendcore.bureau.disputes`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lendcore.bureau.disputes import corrections_due
 from lendcore.bureau.message import (
     AccountRecord,
+    BuiltFrom,
     Line,
     event_account_record,
     month_end_account_record,
     write_message,
 )
 from lendcore.core.bureau_status import (
+    ReportReason,
     day_events,
     event_report_date,
     is_negative,
     month_end_record,
     negative_record_allowed,
+    state_at_close,
 )
 from lendcore.core.calendar import month_end
 from lendcore.core.errors import ConflictError
 from lendcore.core.performance import History
 from lendcore.servicing.repository import load_book
 from lendcore.store.models import Contract, CreditLine
-from lendcore.store.models_post import BureauRecord
+from lendcore.store.models_post import BureauDispute, BureauRecord
 
 #: How far back an event can lie and still be reported on a later business day (the longest run of
 #: non-working days in the Chinese calendar is 8: the National Day week with its weekends).
@@ -53,6 +59,7 @@ class BureauBatch:
     batch_date: date
     records: tuple[AccountRecord, ...]
     held: tuple[str, ...] = field(default=())  # contracts whose first negative record awaits a notice
+    disputes: tuple[int, ...] = field(default=())  # disputes whose correction or deletion is in it
 
     def message(self) -> bytes:
         return write_message(self.records, self.batch_date)
@@ -98,16 +105,16 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
     days = _reported_days(batch_date)
     records: list[AccountRecord] = []
     held: list[str] = []
+    corrections = [(d.id, _correction(session, d, r)) for d, r in corrections_due(session, batch_date)]
     if not days:
-        return BureauBatch(batch_date, ())
+        return BureauBatch(batch_date, tuple(c for _, c in corrections), (), tuple(i for i, _ in corrections))
     contracts = session.scalars(
         select(Contract)
         .where(Contract.status != "pending", Contract.start_date <= days[-1])
         .order_by(Contract.id)
     )
     for contract in contracts:
-        credit_line = session.get(CreditLine, contract.credit_line_id)
-        line = Line(contract.credit_line_id, credit_line.credit_limit if credit_line else 0)
+        line = _line_of(session, contract)
         history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
         built = _contract_records(contract, line, history, days)
         negative = [r for r in built if is_negative(_status(r))]
@@ -120,7 +127,47 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
             held.append(contract.id)
             built = [r for r in built if not is_negative(_status(r))]
         records.extend(built)
-    return BureauBatch(batch_date, tuple(records), tuple(held))
+    records.extend(c for _, c in corrections)
+    return BureauBatch(batch_date, tuple(records), tuple(held), tuple(i for i, _ in corrections))
+
+
+def _line_of(session: Session, contract: Contract) -> Line:
+    credit_line = session.get(CreditLine, contract.credit_line_id)
+    return Line(contract.credit_line_id, credit_line.credit_limit if credit_line else 0)
+
+
+def _correction(session: Session, dispute: BureauDispute, original: BureauRecord) -> AccountRecord:
+    """The record that replaces ``original``: rebuilt from the replay now held (a correction), or a
+    deletion when the dispute says so or nothing is to be reported for that date any more."""
+    from lendcore.servicing.codecs import contract_terms
+
+    rebuilt: AccountRecord | None = None
+    contract = session.get(Contract, original.contract_id)
+    if dispute.action == "correction" and contract is not None:
+        history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
+        line = _line_of(session, contract)
+        if original.kind == "month_end":
+            monthly = month_end_record(history, original.report_date)
+            if monthly is not None:
+                rebuilt = month_end_account_record(contract_terms(contract), line, history, monthly)
+        elif state_at_close(history, original.report_date) is not None:
+            reason = ReportReason(original.reason)
+            terms = contract_terms(contract)
+            rebuilt = event_account_record(terms, line, history, original.report_date, reason)
+    action = "correction" if rebuilt is not None else "deletion"
+    mark = {
+        "Action": action,
+        "OrigRptDate": original.report_date.isoformat(),
+        "OrigRptDateCode": original.reason,
+        "DsptCode": str(dispute.id),
+    }
+    if rebuilt is None:
+        base = dict(original.segments["BsSgmt"])
+        segments = (("BsSgmt", tuple(base.items())), ("DsptSgmt", tuple(mark.items())))
+        applied = int(original.built_from.get("transactions_applied", 0))
+        built = BuiltFrom(original.contract_id, applied, original.report_date)
+        return AccountRecord(original.report_date, ReportReason(original.reason), segments, built)
+    return replace(rebuilt, segments=(*rebuilt.segments, ("DsptSgmt", tuple(mark.items()))))
 
 
 def _status(record: AccountRecord) -> str:
@@ -141,7 +188,7 @@ def store_batch(session: Session, batch: BureauBatch) -> int:
         session.add(
             BureauRecord(
                 contract_id=record.built_from.contract_id,
-                kind="month_end" if "AcctMthlyBlgInfSgmt" in segments else "event",
+                kind=_kind(segments),
                 reason=record.reason.value,
                 report_date=record.report_date,
                 batch_date=batch.batch_date,
@@ -153,5 +200,15 @@ def store_batch(session: Session, batch: BureauBatch) -> int:
                 },
             )
         )
+    for dispute_id in batch.disputes:
+        dispute = session.get(BureauDispute, dispute_id, with_for_update=True)
+        if dispute is not None:
+            dispute.reported_in = batch.batch_date
     session.flush()
     return len(batch.records)
+
+
+def _kind(segments: dict[str, dict[str, str]]) -> str:
+    if "DsptSgmt" in segments:
+        return segments["DsptSgmt"]["Action"]
+    return "month_end" if "AcctMthlyBlgInfSgmt" in segments else "event"

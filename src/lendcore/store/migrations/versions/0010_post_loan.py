@@ -1,10 +1,10 @@
-"""After the loan: ``collection_contacts`` and ``bureau_records``.
+"""After the loan: ``collection_contacts``, ``bureau_records`` and ``bureau_disputes``.
 
 Revision ID: 0010_post_loan
 Revises: 0007_payments_jobs
 Create Date: 2026-12-02
 
-Written by hand. Two new tables, nothing changed in place (see ``lendcore.store.models_post``).
+Written by hand. Three new tables, nothing changed in place (see ``lendcore.store.models_post``).
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def upgrade() -> None:
         sa.Column("segments", JSON_DOCUMENT, nullable=False),
         sa.Column("built_from", JSON_DOCUMENT, nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
-        sa.CheckConstraint("kind IN ('month_end', 'event')", name=op.f("ck_bureau_records_kind")),
+        sa.CheckConstraint(
+            "kind IN ('month_end', 'event', 'correction', 'deletion')", name=op.f("ck_bureau_records_kind")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bureau_records")),
     )
     op.create_index(
@@ -79,9 +81,42 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(op.f("ix_bureau_records_batch_date"), "bureau_records", ["batch_date"], unique=False)
+    _create_bureau_disputes()
+
+
+def _create_bureau_disputes() -> None:
+    op.create_table(
+        "bureau_disputes",
+        sa.Column("id", BIGINT_PK, autoincrement=True, nullable=False),
+        sa.Column("record_id", BIGINT_PK, nullable=False),
+        sa.Column("contract_id", sa.String(length=40), nullable=False),
+        sa.Column("opened_on", sa.Date(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("claim", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("answered_on", sa.Date(), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("reported_in", sa.Date(), nullable=True),
+        sa.CheckConstraint("status IN ('open', 'answered')", name=op.f("ck_bureau_disputes_status")),
+        sa.CheckConstraint(
+            "action IN ('none', 'correction', 'deletion')", name=op.f("ck_bureau_disputes_action")
+        ),
+        sa.ForeignKeyConstraint(
+            ["record_id"], ["bureau_records.id"], name=op.f("fk_bureau_disputes_record_id_bureau_records")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bureau_disputes")),
+    )
+    op.create_index(op.f("ix_bureau_disputes_record_id"), "bureau_disputes", ["record_id"], unique=False)
+    op.create_index(
+        op.f("ix_bureau_disputes_status_due_on"), "bureau_disputes", ["status", "due_on"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_bureau_disputes_status_due_on"), table_name="bureau_disputes")
+    op.drop_index(op.f("ix_bureau_disputes_record_id"), table_name="bureau_disputes")
+    op.drop_table("bureau_disputes")
     op.drop_index(op.f("ix_bureau_records_batch_date"), table_name="bureau_records")
     op.drop_index(op.f("ix_bureau_records_contract_id_report_date"), table_name="bureau_records")
     op.drop_table("bureau_records")
