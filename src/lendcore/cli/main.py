@@ -31,6 +31,7 @@ from typer.core import TyperGroup
 
 from lendcore.cli import (
     admin,
+    bureau,
     channel_sim,
     collection,
     db,
@@ -142,6 +143,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     worker_commands.commands,
     channel_sim.commands,
     collection.commands,
+    bureau.commands,
     version.commands,
 )
 
