@@ -1,7 +1,7 @@
 """After the loan: ``collection_contacts``, ``bureau_records`` and ``bureau_disputes``.
 
 Revision ID: 0010_post_loan
-Revises: 0007_payments_jobs
+Revises: 0009_payment_features
 Create Date: 2026-12-02
 
 Written by hand. Three new tables, nothing changed in place (see ``lendcore.store.models_post``).
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010_post_loan"
-down_revision: str | None = "0007_payments_jobs"
+down_revision: str | None = "0009_payment_features"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
