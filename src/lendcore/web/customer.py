@@ -248,10 +248,7 @@ def _decide(
             enter_business_date(session, on)
             for kind in granted:
                 grant_consent(
-                    session,
-                    ConsentGrantRequest(customer_id, kind, texts.latest(kind).version),
-                    at=now,
-                    consent_texts=texts,
+                    session, ConsentGrantRequest(customer_id, kind, texts.latest(kind).version), at=now
                 )
             decider = Decider(
                 scorecard=default_scorecard(),

@@ -63,7 +63,9 @@ def ask_for_review(
     try:
         with state.database.write() as session:
             review = request_review(
-                session, ReviewAsk(decision_id, customer_id, reason or None), at=state.clock()
+                session,
+                ReviewAsk(decision_id, requested_by=customer_id, reason=reason or None),
+                at=state.clock(),
             )
             review_id = review.id
     except LendcoreError as error:
