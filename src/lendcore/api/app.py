@@ -56,7 +56,17 @@ from lendcore.api.problems import (
     validation_error_handler,
 )
 from lendcore.api.ratelimit import RateLimiter
-from lendcore.api.routers import API_PREFIX, auth, contracts, health, lines, payoff, staff
+from lendcore.api.routers import (
+    API_PREFIX,
+    auth,
+    contracts,
+    drawdowns,
+    health,
+    lines,
+    payoff,
+    quotes,
+    staff,
+)
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
 from lendcore.api.strict import reject_unknown_query_parameters
@@ -78,6 +88,8 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     lines.router,
     contracts.router,
     payoff.router,
+    quotes.router,
+    drawdowns.router,
 )
 
 
