@@ -63,8 +63,10 @@ from lendcore.api.routers import (
     drawdowns,
     health,
     lines,
+    payments,
     payoff,
     quotes,
+    repayments,
     staff,
 )
 from lendcore.api.settings import ApiSettings
@@ -90,6 +92,8 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     payoff.router,
     quotes.router,
     drawdowns.router,
+    repayments.router,
+    payments.router,
 )
 
 
