@@ -58,6 +58,7 @@ from lendcore.api.problems import (
 from lendcore.api.ratelimit import RateLimiter
 from lendcore.api.routers import (
     API_PREFIX,
+    applications,
     auth,
     contracts,
     customers,
@@ -89,6 +90,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     auth.router,
     staff.router,
     customers.router,
+    applications.router,
     lines.router,
     contracts.router,
     payoff.router,
