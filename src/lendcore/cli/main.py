@@ -31,6 +31,7 @@ from typer.core import TyperGroup
 
 from lendcore.cli import (
     admin,
+    approvals,
     channel_sim,
     db,
     demo,
@@ -138,6 +139,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     demo.commands,
     serve.commands,
     admin.commands,
+    approvals.commands,
     worker_commands.commands,
     channel_sim.commands,
     version.commands,

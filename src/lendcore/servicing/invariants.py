@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lendcore.core.contract import Status
+from lendcore.core.contract import LoanState, Status
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
 from lendcore.servicing.codecs import contract_state, contract_terms
@@ -110,29 +110,12 @@ def check_invariants(session: Session, *, replay_contracts: bool = False) -> Inv
     cash_in = disbursed = 0
     for contract in contracts:
         state = contract_state(contract)
-        mirrors = {
-            Account.LOAN_PRINCIPAL: contract.outstanding_principal,
-            Account.INTEREST_RECEIVABLE: contract.interest_receivable,
-            Account.PENALTY_RECEIVABLE: contract.penalty_receivable,
-            Account.FEE_RECEIVABLE: contract.fee_receivable,
-        }
-        for account, sub in state.subledger().items():
-            booked = gl.pop((contract.id, account.value), 0)
-            if booked != sub:
-                mismatches.append(f"{contract.id} {account.name}: ledger {booked}, sub-ledger {sub}")
-            if account in mirrors and mirrors[account] != sub:
-                mismatches.append(f"{contract.id} {account.name}: mirror {mirrors[account]}, state {sub}")
+        mismatches.extend(_contract_mismatches(contract, state, gl))
         if state.funds_in != state.allocated + state.suspense:
             cash.append(
                 f"{contract.id}: cash in {state.cash_in} + credit in {state.credit_in} − credit out "
                 f"{state.credit_out} ≠ allocated {state.allocated} + unapplied {state.suspense}"
             )
-        if state.suspense < 0 or any(v < 0 for v in mirrors.values()):
-            mismatches.append(f"{contract.id}: negative balance (suspense {state.suspense}, {mirrors})")
-        if contract.status != state.status.value and not (
-            contract.status == "cancelled" and state.status is Status.PENDING
-        ):
-            mismatches.append(f"{contract.id}: status {contract.status}, state {state.status.value}")
         cash_in += state.cash_in
         disbursed += state.principal_disbursed
         if (
@@ -143,48 +126,8 @@ def check_invariants(session: Session, *, replay_contracts: bool = False) -> Inv
     for (cid, code), booked in gl.items():
         if booked:
             mismatches.append(f"{cid} {Account(code).name}: ledger {booked} with no contract")
-    # unapplied funds per customer = suspense booked for the customer
-    suspense: dict[str | None, Any] = dict(
-        session.execute(
-            select(Posting.customer_id, func.sum(Posting.credit) - func.sum(Posting.debit))
-            .where(Posting.account_code == Account.SUSPENSE.value)
-            .group_by(Posting.customer_id)
-        ).all()
-    )
-    balances: dict[str | None, Any] = dict(
-        session.execute(select(UnappliedFunds.customer_id, UnappliedFunds.balance)).all()
-    )
-    for customer_id in sorted(set(suspense) | set(balances), key=str):
-        booked_s = int(suspense.get(customer_id) or 0)
-        held = int(balances.get(customer_id) or 0)
-        if booked_s != held:
-            cash.append(f"customer {customer_id}: unapplied funds {held}, suspense booked {booked_s}")
-    received = int(
-        session.scalar(
-            select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                Payment.direction == "inbound", Payment.state == "succeeded"
-            )
-        )
-        or 0
-    )
-    paid_out = int(
-        session.scalar(
-            select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                Payment.direction == "outbound", Payment.state == "succeeded"
-            )
-        )
-        or 0
-    )
-    # customer credit moved between contracts nets to zero per customer (both legs in one transaction)
-    for customer_id, in_transit in session.execute(
-        select(Posting.customer_id, func.sum(Posting.credit) - func.sum(Posting.debit))
-        .where(Posting.account_code == Account.CREDIT_TRANSFER.value)
-        .group_by(Posting.customer_id)
-    ).all():
-        if int(in_transit or 0):
-            cash.append(f"customer {customer_id}: credit in transfer {int(in_transit)} ≠ 0")
-    negative = session.scalars(select(UnappliedFunds.customer_id).where(UnappliedFunds.balance < 0)).all()
-    cash.extend(f"customer {c}: negative unapplied funds" for c in negative)
+    cash.extend(_customer_cash_mismatches(session))
+    received, paid_out = _succeeded_payment_totals(session)
     if received != cash_in:
         cash.append(f"inbound payments {received} ≠ cash booked on contracts {cash_in}")
     if paid_out != disbursed:
@@ -199,3 +142,79 @@ def check_invariants(session: Session, *, replay_contracts: bool = False) -> Inv
         replay_mismatches=tuple(replays),
         replay_checked=replay_contracts,
     )
+
+
+def _contract_mismatches(
+    contract: Contract, state: LoanState, gl: dict[tuple[str | None, str], int]
+) -> list[str]:
+    """Invariant 2 for one contract: its state's sub-ledger against the ledger (popping what it matches
+    from ``gl``, so what remains has no contract) and against the row's mirror columns; no negative
+    balance; the row's status is the state's (a cancelled row is a pending state)."""
+    found: list[str] = []
+    mirrors = {
+        Account.LOAN_PRINCIPAL: contract.outstanding_principal,
+        Account.INTEREST_RECEIVABLE: contract.interest_receivable,
+        Account.PENALTY_RECEIVABLE: contract.penalty_receivable,
+        Account.FEE_RECEIVABLE: contract.fee_receivable,
+    }
+    for account, sub in state.subledger().items():
+        booked = gl.pop((contract.id, account.value), 0)
+        if booked != sub:
+            found.append(f"{contract.id} {account.name}: ledger {booked}, sub-ledger {sub}")
+        if account in mirrors and mirrors[account] != sub:
+            found.append(f"{contract.id} {account.name}: mirror {mirrors[account]}, state {sub}")
+    if state.suspense < 0 or any(v < 0 for v in mirrors.values()):
+        found.append(f"{contract.id}: negative balance (suspense {state.suspense}, {mirrors})")
+    if contract.status != state.status.value and not (
+        contract.status == "cancelled" and state.status is Status.PENDING
+    ):
+        found.append(f"{contract.id}: status {contract.status}, state {state.status.value}")
+    return found
+
+
+def _customer_cash_mismatches(session: Session) -> list[str]:
+    """Invariant 4 per customer: unapplied funds equal the suspense booked for them, credit moved
+    between contracts nets to zero, and no unapplied balance is negative."""
+    found: list[str] = []
+    suspense: dict[str | None, Any] = dict(
+        session.execute(
+            select(Posting.customer_id, func.sum(Posting.credit) - func.sum(Posting.debit))
+            .where(Posting.account_code == Account.SUSPENSE.value)
+            .group_by(Posting.customer_id)
+        ).all()
+    )
+    balances: dict[str | None, Any] = dict(
+        session.execute(select(UnappliedFunds.customer_id, UnappliedFunds.balance)).all()
+    )
+    for customer_id in sorted(set(suspense) | set(balances), key=str):
+        booked_s = int(suspense.get(customer_id) or 0)
+        held = int(balances.get(customer_id) or 0)
+        if booked_s != held:
+            found.append(f"customer {customer_id}: unapplied funds {held}, suspense booked {booked_s}")
+    # customer credit moved between contracts nets to zero per customer (both legs in one transaction)
+    for customer_id, in_transit in session.execute(
+        select(Posting.customer_id, func.sum(Posting.credit) - func.sum(Posting.debit))
+        .where(Posting.account_code == Account.CREDIT_TRANSFER.value)
+        .group_by(Posting.customer_id)
+    ).all():
+        if int(in_transit or 0):
+            found.append(f"customer {customer_id}: credit in transfer {int(in_transit)} ≠ 0")
+    negative = session.scalars(select(UnappliedFunds.customer_id).where(UnappliedFunds.balance < 0)).all()
+    found.extend(f"customer {c}: negative unapplied funds" for c in negative)
+    return found
+
+
+def _succeeded_payment_totals(session: Session) -> tuple[int, int]:
+    """Σ succeeded inbound and Σ succeeded outbound payments (fen)."""
+
+    def total(direction: str) -> int:
+        return int(
+            session.scalar(
+                select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                    Payment.direction == direction, Payment.state == "succeeded"
+                )
+            )
+            or 0
+        )
+
+    return total("inbound"), total("outbound")

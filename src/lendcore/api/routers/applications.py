@@ -31,7 +31,7 @@ from lendcore.api.types import ApiModel, IdOf, Money
 from lendcore.core.errors import NotFoundError
 from lendcore.origination.applications import ApplicationRequest, ApplicationResult, Decider, apply_for_credit
 from lendcore.origination.explain import explain_decision
-from lendcore.origination.review import request_review, review_row
+from lendcore.origination.review import ReviewAsk, request_review
 from lendcore.products.catalog import default_catalog
 from lendcore.risk.scorecard import default_scorecard
 from lendcore.risk.strategy import default_strategies
@@ -170,7 +170,12 @@ def ask_for_review(
 ) -> ReviewView:
     with state.database.write() as session:
         ensure_owner(principal, _owner_of(session, decision_id), code="DECISION_NOT_FOUND", what="decision")
-        review = request_review(
-            session, decision_id, requested_by=principal.subject, reason=body.reason, at=state.clock()
+        ask = ReviewAsk(decision_id, requested_by=principal.subject, reason=body.reason)
+        review = request_review(session, ask, at=state.clock())
+        return ReviewView(
+            id=review.id,
+            decision_id=review.decision_id,
+            status=review.status,
+            requested_at=review.requested_at,
+            reason=review.reason,
         )
-        return ReviewView.model_validate(review_row(review))

@@ -30,6 +30,8 @@ from lendcore.core.identity import CardInput, OnboardingRequest
 from lendcore.origination.consent_texts import default_consent_texts
 from lendcore.origination.onboarding import (
     ConsentGrant,
+    ConsentGrantRequest,
+    ConsentRevocation,
     customer_view,
     grant_consent,
     register_customer,
@@ -164,7 +166,8 @@ def grant(body: ConsentBody, principal: CurrentCustomer, state: StateDep) -> Cus
     assert principal.customer_id is not None
     g = body.grant()
     with state.database.write() as session:
-        grant_consent(session, principal.customer_id, g.kind, g.text_version, at=state.clock(), scope=g.scope)
+        request = ConsentGrantRequest(principal.customer_id, g.kind, g.text_version, g.scope)
+        grant_consent(session, request, at=state.clock())
         return CustomerView.of(customer_view(session, principal.customer_id, state.cipher))
 
 
@@ -177,5 +180,5 @@ def grant(body: ConsentBody, principal: CurrentCustomer, state: StateDep) -> Cus
 def revoke(kind: ConsentKind, principal: CurrentCustomer, state: StateDep) -> CustomerView:
     assert principal.customer_id is not None
     with state.database.write() as session:
-        revoke_consent(session, principal.customer_id, kind, at=state.clock())
+        revoke_consent(session, ConsentRevocation(principal.customer_id, kind), at=state.clock())
         return CustomerView.of(customer_view(session, principal.customer_id, state.cipher))
