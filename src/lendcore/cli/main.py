@@ -31,6 +31,7 @@ from typer.core import TyperGroup
 
 from lendcore.cli import (
     admin,
+    bench,
     channel_sim,
     db,
     demo,
@@ -140,6 +141,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     admin.commands,
     worker_commands.commands,
     channel_sim.commands,
+    bench.commands,
     version.commands,
 )
 
