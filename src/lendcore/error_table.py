@@ -55,6 +55,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         VALIDATION,
         (
             "INVALID_INPUT",
+            "INVALID_PROPOSAL_PAYLOAD",
+            "UNKNOWN_PROPOSAL_KIND",
             "CALLBACK_URL_INVALID",
             "INVALID_CURSOR",
             "INVALID_DEADLINE_POLICY",
@@ -212,6 +214,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         NOT_FOUND,
         (
             "ISSUE_NOT_FOUND",
+            "PROPOSAL_NOT_FOUND",
+            "CLOSE_NOT_FOUND",
+            "STAFF_USER_NOT_FOUND",
             "JOB_NOT_FOUND",
             "CONTRACT_NOT_FOUND",
             "CUSTOMER_NOT_FOUND",
@@ -229,6 +234,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         CONFLICT,
         (
             "CONFLICT",
+            "PROPOSAL_ALREADY_DECIDED",
+            "PROPOSAL_EXPIRED",
             "USERNAME_TAKEN",
             "ALREADY_BLACKLISTED",
             "ACCRUAL_ALREADY_BOOKED",
@@ -352,7 +359,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CALLBACK_REJECTED",
         ),
     ),
-    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY")),
+    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY", "SELF_APPROVAL")),
     (RATE_LIMITED, ("RATE_LIMITED", "OTP_RESEND_TOO_SOON")),
     (
         CHANNEL_FAILED,

@@ -101,6 +101,18 @@ _LINE_OPEN = ("line", "open", "--customer", "{customer}", "--product", "premium"
 _PROPOSE = ("review", "propose", "{review}", "--staff", "maker", "--limit", "5000")
 _RESOLVE = ("review", "resolve", "{review}", "--staff", "checker", "--action", "confirm")
 _CREATE_USER = ("admin", "create-user", "--username", "ops.li", "--role", "viewer")
+_APPROVALS_PROPOSE = (
+    "approvals",
+    "propose",
+    "line-freeze",
+    "{line}",
+    "--staff",
+    "seeded.admin",
+    "--reason",
+    "r",
+)
+_APPROVE = ("approvals", "approve", "{proposal}", "--staff", "seeded.admin")
+_REJECT = ("approvals", "reject", "{proposal}", "--staff", "seeded.admin", "--reason", "r")
 _HUGE = "99999999999999999999"
 _BIGINT_OVERFLOW = "92233720368547758.07"
 
@@ -124,6 +136,44 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "PASSWORD_TOO_SHORT", *_CREATE_USER, "--password-stdin"),
         r(OTHER, "USERNAME_TAKEN", "admin", "create-user", "--username", "Seeded.Admin", "--role", "viewer"),
         r(OTHER, "OPTION_NEEDS_VALUE", "admin", "create-user", "--username", "ops.li", "--role"),
+    ],
+    ("approvals",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "approvals", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "approvals", "--bogus"),
+    ],
+    ("approvals", "propose"): [
+        r(MISSING, "MISSING_OPTION", *_APPROVALS_PROPOSE[:-2]),
+        r(MISSING, "MISSING_ARGUMENT", "approvals", "propose", "line-freeze"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_APPROVALS_PROPOSE, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_APPROVALS_PROPOSE, "extra"),
+        r(OTHER, "UNKNOWN_PROPOSAL_KIND", "approvals", "propose", "gift", *_APPROVALS_PROPOSE[3:]),
+        r(OTHER, "INVALID_PROPOSAL_PAYLOAD", *_APPROVALS_PROPOSE, "--payload", "[1]"),
+        r(OTHER, "INVALID_PROPOSAL_PAYLOAD", *_APPROVALS_PROPOSE, "--payload", "not json"),
+        r(OTHER, "STAFF_USER_NOT_FOUND", *_APPROVALS_PROPOSE[:5], "nobody", *_APPROVALS_PROPOSE[6:]),
+        r(OTHER, "LINE_NOT_FOUND", "approvals", "propose", "line-freeze", "cl_nope", *_APPROVALS_PROPOSE[4:]),
+        r(OTHER, "REASON_REQUIRED", *_APPROVALS_PROPOSE[:-1], " "),
+    ],
+    ("approvals", "approve"): [
+        r(MISSING, "MISSING_OPTION", *_APPROVE[:-2]),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_APPROVE, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_APPROVE, "extra"),
+        r(OTHER, "PROPOSAL_NOT_FOUND", "approvals", "approve", "apv_nope", *_APPROVE[3:]),
+        r(OTHER, "SELF_APPROVAL", *_APPROVE),
+        r(OTHER, "STAFF_USER_NOT_FOUND", *_APPROVE[:-1], "nobody"),
+    ],
+    ("approvals", "reject"): [
+        r(MISSING, "MISSING_OPTION", *_REJECT[:-2]),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_REJECT, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_REJECT, "extra"),
+        r(OTHER, "PROPOSAL_NOT_FOUND", "approvals", "reject", "apv_nope", *_REJECT[3:]),
+        r(OTHER, "REASON_REQUIRED", *_REJECT[:-1], " "),
+    ],
+    ("approvals", "list"): [
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "approvals", "list", "--count", "many"),
+        r(BAD_ENUM, "INVALID_ARGUMENT", "approvals", "list", "--status", "pending"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "approvals", "list", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "approvals", "list", "extra"),
+        r(OTHER, "INVALID_ARGUMENT", "approvals", "list", "--count", "0"),
     ],
     ("apply",): [
         r(MISSING, "MISSING_OPTION", *_APPLY[:-2]),
@@ -756,6 +806,7 @@ def _seed(tmp_path: Path) -> dict[str, str]:
     )
     paid = _ok("repay", "--customer", customer, "--amount", "100", "--key", "r1", "--date", SEEDED_DAY)
     _ok("admin", "create-user", "--username", "seeded.admin", "--role", "admin")
+    proposal = _ok("approvals", "propose", "line-freeze", line, "--staff", "seeded.admin", "--reason", "seed")
     review = runner.invoke(app, ["review", "request", applied["decision_id"], "--by", customer])
     assert review.exit_code == 0, review.output
     csv = tmp_path / "tiny.csv"
@@ -768,6 +819,7 @@ def _seed(tmp_path: Path) -> dict[str, str]:
         "contract": drawn["contract_id"],
         "payment": paid["payment_id"],
         "review": review.stdout.split()[1],
+        "proposal": proposal["id"],
         "csv": str(csv),
     }
 

@@ -12,7 +12,13 @@ from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import BusinessRuleError, ConflictError, ValidationError
 from lendcore.origination.applications import build_context, strategy_pricing
 from lendcore.origination.blacklist import add_to_blacklist
-from lendcore.origination.onboarding import ConsentGrant, grant_consent, revoke_consent
+from lendcore.origination.onboarding import (
+    ConsentGrant,
+    ConsentGrantRequest,
+    ConsentRevocation,
+    grant_consent,
+    revoke_consent,
+)
 from lendcore.risk.rules import BlacklistKind, RulesConfig
 from lendcore.servicing.lines import close_line
 from lendcore.store.engine import unit_of_work
@@ -91,7 +97,7 @@ def test_consent_gating(session_factory: sessionmaker[Session]) -> None:
         ),
     )
     with unit_of_work(session_factory) as session:
-        revoke_consent(session, cid, ConsentKind.SENSITIVE_PERSONAL_INFO, at=NOW)
+        revoke_consent(session, ConsentRevocation(cid, ConsentKind.SENSITIVE_PERSONAL_INFO), at=NOW)
     with pytest.raises(BusinessRuleError) as info, unit_of_work(session_factory) as session:
         apply(session, cid)
     assert info.value.code == "CONSENT_REQUIRED"
@@ -106,9 +112,19 @@ def test_bureau_authorisation_is_recorded_and_revocation_takes_effect(
     a = _customer(session_factory)
     b = _customer(session_factory)
     with unit_of_work(session_factory) as session:
-        grant_consent(session, a, ConsentKind.CREDIT_BUREAU_QUERY, "1.0", at=NOW - timedelta(days=1))
-        grant_consent(session, b, ConsentKind.CREDIT_BUREAU_QUERY, "1.0", at=NOW - timedelta(days=1))
-        revoke_consent(session, b, ConsentKind.CREDIT_BUREAU_QUERY, at=NOW - timedelta(hours=1))
+        grant_consent(
+            session,
+            ConsentGrantRequest(a, ConsentKind.CREDIT_BUREAU_QUERY, "1.0"),
+            at=NOW - timedelta(days=1),
+        )
+        grant_consent(
+            session,
+            ConsentGrantRequest(b, ConsentKind.CREDIT_BUREAU_QUERY, "1.0"),
+            at=NOW - timedelta(days=1),
+        )
+        revoke_consent(
+            session, ConsentRevocation(b, ConsentKind.CREDIT_BUREAU_QUERY), at=NOW - timedelta(hours=1)
+        )
     with unit_of_work(session_factory) as session:
         ra = apply(session, a, device="dev-a")
         rb = apply(session, b, device="dev-b")
@@ -122,7 +138,7 @@ def test_bureau_authorisation_is_recorded_and_revocation_takes_effect(
     # revoking terms blocks the next application
     c = _customer(session_factory)
     with unit_of_work(session_factory) as session:
-        revoke_consent(session, c, ConsentKind.TERMS, at=NOW)
+        revoke_consent(session, ConsentRevocation(c, ConsentKind.TERMS), at=NOW)
     with pytest.raises(BusinessRuleError) as info, unit_of_work(session_factory) as session:
         apply(session, c)
     assert info.value.code == "CONSENT_REQUIRED"

@@ -20,7 +20,12 @@ from lendcore.core.consent import (
 )
 from lendcore.core.errors import ConfigurationError, LendcoreError, ValidationError
 from lendcore.origination.consent_texts import default_consent_texts, parse_consent_texts
-from lendcore.origination.onboarding import ConsentGrant, grant_consent, register_customer
+from lendcore.origination.onboarding import (
+    ConsentGrant,
+    ConsentGrantRequest,
+    grant_consent,
+    register_customer,
+)
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, BankCard, Customer
 from lendcore.store.models_origination import Consent
@@ -102,7 +107,11 @@ def test_a_later_grant_of_an_unpublished_version_is_refused_and_stores_nothing(
         cid = register(session).id
     before = _counts(session_factory)
     with pytest.raises(ValidationError) as caught, unit_of_work(session_factory) as session:
-        grant_consent(session, cid, ConsentKind.CREDIT_BUREAU_QUERY, "3.0", at=NOW + timedelta(hours=1))
+        grant_consent(
+            session,
+            ConsentGrantRequest(cid, ConsentKind.CREDIT_BUREAU_QUERY, "3.0"),
+            at=NOW + timedelta(hours=1),
+        )
     assert caught.value.code == "CONSENT_VERSION_UNKNOWN"
     assert _counts(session_factory) == before
 

@@ -11,6 +11,10 @@ from lendcore.core.errors import BusinessRuleError, ConflictError, ValidationErr
 from lendcore.core.identity import CardInput, OnboardingRequest, card_bins, id_check_char
 from lendcore.origination.onboarding import (
     ConsentGrant,
+    ConsentGranted,
+    ConsentGrantRequest,
+    ConsentRevocation,
+    ConsentRevoked,
     consent_records,
     customer_view,
     grant_consent,
@@ -164,11 +168,22 @@ def test_duplicates_by_blind_index(session_factory: sessionmaker[Session]) -> No
 def test_grant_and_revoke_consent(session_factory: sessionmaker[Session]) -> None:
     with unit_of_work(session_factory) as session:
         cid = register(session).id
-        grant_consent(session, cid, ConsentKind.CREDIT_BUREAU_QUERY, "2.0", at=NOW)  # a published version
+        # a published version
+        granted = grant_consent(
+            session, ConsentGrantRequest(cid, ConsentKind.CREDIT_BUREAU_QUERY, "2.0"), at=NOW
+        )
+        assert (granted.customer_id, granted.kind, granted.text_version, granted.granted_at) == (
+            cid,
+            ConsentKind.CREDIT_BUREAU_QUERY,
+            "2.0",
+            NOW,
+        )
+        assert ConsentGranted.from_json(granted.to_json()) == granted
     later = NOW + timedelta(hours=1)
     with unit_of_work(session_factory) as session:
-        revoked = revoke_consent(session, cid, ConsentKind.CREDIT_BUREAU_QUERY, at=later)
-        assert len(revoked) == 1
+        revoked = revoke_consent(session, ConsentRevocation(cid, ConsentKind.CREDIT_BUREAU_QUERY), at=later)
+        assert revoked.consent_ids == (granted.consent_id,) and revoked.revoked_at == later
+        assert ConsentRevoked.from_json(revoked.to_json()) == revoked
     with unit_of_work(session_factory, read_only=True) as session:
         records = consent_records(session, cid)
         bureau = [r for r in records if r.kind is ConsentKind.CREDIT_BUREAU_QUERY]
@@ -176,7 +191,7 @@ def test_grant_and_revoke_consent(session_factory: sessionmaker[Session]) -> Non
         actions = session.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()
         assert actions == ["customer.registered", "consent.granted", "consent.revoked"]
     with pytest.raises(BusinessRuleError) as info, unit_of_work(session_factory) as session:
-        revoke_consent(session, cid, ConsentKind.CREDIT_BUREAU_QUERY, at=later)
+        revoke_consent(session, ConsentRevocation(cid, ConsentKind.CREDIT_BUREAU_QUERY), at=later)
     assert info.value.code == "CONSENT_NOT_ACTIVE"
 
 

@@ -11,16 +11,22 @@ from lendcore.core.errors import BusinessRuleError
 from lendcore.origination.explain import explain_decision, replay_decision
 from lendcore.origination.monitoring_source import recent_application_records
 from lendcore.origination.review import (
+    ApproveOverride,
+    ConfirmReview,
+    ProposeOverride,
+    ReviewAsk,
+    ReviewResult,
     approve_override,
     confirm_review,
     list_reviews,
     propose_override,
     request_review,
+    review_row,
 )
 from lendcore.risk.scorecard import load_scorecard
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, CreditLine
-from lendcore.store.models_origination import CreditApplication
+from lendcore.store.models_origination import CreditApplication, ReviewRequest
 
 from .helpers import NOW, STRATEGIES, TODAY, FakeScorer, apply, register
 
@@ -67,33 +73,39 @@ def test_review_confirm_and_override_with_maker_checker(session_factory: session
         declined = apply(session, cid, requested_amount=40_000_00)
     with unit_of_work(session_factory) as session:
         review = request_review(
-            session, declined["decision_id"], requested_by=cid, reason="please check", at=NOW
+            session, ReviewAsk(declined["decision_id"], requested_by=cid, reason="please check"), at=NOW
         )
         rid = review.id
     with pytest.raises(BusinessRuleError) as dup, unit_of_work(session_factory) as session:
-        request_review(session, declined["decision_id"], requested_by=cid, reason=None, at=NOW)
+        request_review(session, ReviewAsk(declined["decision_id"], requested_by=cid, reason=None), at=NOW)
     assert dup.value.code == "REVIEW_ALREADY_OPEN"
     with unit_of_work(session_factory, read_only=True) as session:
         assert [r.id for r in list_reviews(session)] == [rid]
     with pytest.raises(BusinessRuleError) as early, unit_of_work(session_factory) as session:
-        approve_override(session, rid, staff="checker", note=None, business_date=TODAY, at=NOW)
+        approve_override(
+            session, ApproveOverride(rid, staff="checker", business_date=TODAY, note=None), at=NOW
+        )
     assert early.value.code == "OVERRIDE_NOT_PROPOSED"
     with unit_of_work(session_factory) as session:
         propose_override(
-            session, rid, staff="maker", credit_limit=5_000_00, grade="C", note="income verified", at=NOW
+            session,
+            ProposeOverride(rid, staff="maker", credit_limit=5_000_00, grade="C", note="income verified"),
+            at=NOW,
         )
     with pytest.raises(BusinessRuleError) as same_person, unit_of_work(session_factory) as session:
-        approve_override(session, rid, staff="maker", note=None, business_date=TODAY, at=NOW)
+        approve_override(session, ApproveOverride(rid, staff="maker", business_date=TODAY, note=None), at=NOW)
     assert same_person.value.code == "MAKER_CHECKER_VIOLATION"
     with unit_of_work(session_factory) as session:
-        done = approve_override(session, rid, staff="checker", note="ok", business_date=TODAY, at=NOW)
+        done = approve_override(
+            session, ApproveOverride(rid, staff="checker", business_date=TODAY, note="ok"), at=NOW
+        )
         assert done.status == "overridden" and done.credit_line_id is not None
         line = session.get(CreditLine, done.credit_line_id)
         assert line is not None and line.credit_limit == 5_000_00 and line.pricing_grade == "C"
         app = session.get(CreditApplication, declined["application_id"])
         assert app is not None and app.status == "approved"
     with pytest.raises(BusinessRuleError) as closed, unit_of_work(session_factory) as session:
-        confirm_review(session, rid, staff="x", note=None, at=NOW)
+        confirm_review(session, ConfirmReview(rid, staff="x", note=None), at=NOW)
     assert closed.value.code == "REVIEW_ALREADY_RESOLVED"
     with unit_of_work(session_factory, read_only=True) as session:
         trail = session.scalars(
@@ -116,10 +128,16 @@ def test_review_confirm(session_factory: sessionmaker[Session]) -> None:
     with unit_of_work(session_factory) as session:
         cid = register(session).id
         approved = apply(session, cid)
-        rid = request_review(session, approved["decision_id"], requested_by=cid, reason=None, at=NOW).id
+        rid = request_review(
+            session, ReviewAsk(approved["decision_id"], requested_by=cid, reason=None), at=NOW
+        ).id
     with unit_of_work(session_factory) as session:
-        r = confirm_review(session, rid, staff="s1", note="decision stands", at=NOW)
+        r = confirm_review(session, ConfirmReview(rid, staff="s1", note="decision stands"), at=NOW)
         assert r.status == "confirmed" and r.resolved_by == "s1"
+        # the typed result reads back from its JSON form exactly, and that form is the review's row
+        assert ReviewResult.from_json(r.to_json()) == r
+        row = session.get(ReviewRequest, rid)
+        assert row is not None and review_row(row) == r.to_json()
 
 
 def test_monitoring_records(session_factory: sessionmaker[Session]) -> None:

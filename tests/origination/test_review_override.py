@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.core.errors import LendcoreError
 from lendcore.origination.drawdown_check import drawdown_gate
 from lendcore.origination.review import (
+    ApproveOverride,
+    ProposeOverride,
+    ReviewAsk,
     approve_override,
     override_limit_range,
     propose_override,
@@ -31,18 +34,24 @@ def _review_of(session_factory: sessionmaker[Session], **form: Any) -> tuple[str
     with unit_of_work(session_factory) as session:
         cid = register(session).id
         decided = apply(session, cid, **form)
-        rid = request_review(session, decided["decision_id"], requested_by=cid, reason=None, at=NOW).id
+        rid = request_review(
+            session, ReviewAsk(decided["decision_id"], requested_by=cid, reason=None), at=NOW
+        ).id
     return rid, decided
 
 
 def _propose(session_factory: sessionmaker[Session], rid: str, limit: int, grade: str | None) -> None:
     with unit_of_work(session_factory) as session:
-        propose_override(session, rid, staff="maker", credit_limit=limit, grade=grade, note=None, at=NOW)
+        propose_override(
+            session, ProposeOverride(rid, staff="maker", credit_limit=limit, grade=grade, note=None), at=NOW
+        )
 
 
 def _approve(session_factory: sessionmaker[Session], rid: str) -> str:
     with unit_of_work(session_factory) as session:
-        done = approve_override(session, rid, staff="checker", note=None, business_date=TODAY, at=NOW)
+        done = approve_override(
+            session, ApproveOverride(rid, staff="checker", business_date=TODAY, note=None), at=NOW
+        )
         assert done.credit_line_id is not None
         return done.credit_line_id
 
@@ -110,7 +119,9 @@ def test_an_impossible_proposal_is_refused_when_proposed_and_changes_nothing(
         audits = session.scalar(select(func.count()).select_from(AuditRecord))
     with pytest.raises(LendcoreError) as caught, unit_of_work(session_factory) as session:
         propose_override(
-            session, rid, staff="maker", credit_limit=limit, grade=grade or "", note=None, at=NOW
+            session,
+            ProposeOverride(rid, staff="maker", credit_limit=limit, grade=grade or "", note=None),
+            at=NOW,
         )
     assert caught.value.code == code
     with unit_of_work(session_factory, read_only=True) as session:
@@ -146,5 +157,9 @@ def test_a_proposed_limit_below_what_the_line_lends_is_refused(
         draw(session, request, gate=drawdown_gate())
     low, _ = _quick_range()
     with pytest.raises(LendcoreError) as caught, unit_of_work(session_factory) as session:
-        propose_override(session, rid, staff="maker", credit_limit=low + 1_00, grade="C", note=None, at=NOW)
+        propose_override(
+            session,
+            ProposeOverride(rid, staff="maker", credit_limit=low + 1_00, grade="C", note=None),
+            at=NOW,
+        )
     assert caught.value.code == "LIMIT_BELOW_OUTSTANDING"

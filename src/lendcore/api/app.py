@@ -56,7 +56,7 @@ from lendcore.api.problems import (
     validation_error_handler,
 )
 from lendcore.api.ratelimit import RateLimiter
-from lendcore.api.routers import API_PREFIX, auth, health, staff
+from lendcore.api.routers import API_PREFIX, approvals, auth, finance, health, staff
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
 from lendcore.api.strict import reject_unknown_query_parameters
@@ -71,7 +71,13 @@ OPENAPI_URL: Final = f"{API_PREFIX}/openapi.json"
 TITLE: Final = "lendcore API"
 
 #: What the API serves (each router carries its full prefix: see lendcore.api.routers).
-ROUTERS: Final[tuple[APIRouter, ...]] = (health.router, auth.router, staff.router)
+ROUTERS: Final[tuple[APIRouter, ...]] = (
+    health.router,
+    auth.router,
+    staff.router,
+    approvals.router,
+    finance.router,
+)
 
 
 def create_app(

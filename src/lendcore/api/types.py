@@ -126,6 +126,7 @@ LineId = Annotated[str, IdOf("cl")]
 ContractId = Annotated[str, IdOf("ln")]
 PaymentId = Annotated[str, IdOf("pay")]
 StaffUserId = Annotated[str, IdOf("stf")]
+ProposalId = Annotated[str, IdOf("apv")]
 
 
 # --- dates ----------------------------------------------------------------------------------------

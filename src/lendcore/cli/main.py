@@ -31,6 +31,7 @@ from typer.core import TyperGroup
 
 from lendcore.cli import (
     admin,
+    approvals,
     bench,
     channel_sim,
     db,
@@ -139,6 +140,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     demo.commands,
     serve.commands,
     admin.commands,
+    approvals.commands,
     worker_commands.commands,
     channel_sim.commands,
     bench.commands,

@@ -374,11 +374,12 @@ def review_request(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
 ) -> None:
     """Ask for human review of an automated decision."""
-    from lendcore.origination.review import request_review
+    from lendcore.origination.review import ReviewAsk, request_review
 
     def body() -> str:
         with database.open_session() as session:
-            return request_review(session, decision_id, requested_by=by, reason=reason, at=database.now()).id
+            request = ReviewAsk(decision_id, requested_by=by, reason=reason)
+            return request_review(session, request, at=database.now()).id
 
     typer.echo(f"review {database.run(body)} queued")
 
@@ -417,14 +418,13 @@ def review_propose(
     note: Annotated[str | None, typer.Option("--note")] = None,
 ) -> None:
     """Maker: propose an override (limit, grade); another staff member resolves it."""
-    from lendcore.origination.review import propose_override
+    from lendcore.origination.review import ProposeOverride, propose_override
 
     def body() -> str:
         fen = parse_amount(limit, allow_zero=False)
         with database.open_session() as session:
-            propose_override(
-                session, review_id, staff=staff, credit_limit=fen, grade=grade, note=note, at=database.now()
-            )
+            request = ProposeOverride(review_id, staff=staff, credit_limit=fen, grade=grade, note=note)
+            propose_override(session, request, at=database.now())
         return review_id
 
     typer.echo(f"review {database.run(body)}: override proposed")
@@ -441,20 +441,13 @@ def review_resolve(
     business_date: database.DateOption = None,
 ) -> None:
     """Confirm the automated decision, or apply the proposed override (maker-checker)."""
-    from lendcore.origination.review import resolve_review
+    from lendcore.origination.review import ResolveReview, resolve_review
 
     def body() -> tuple[str, str | None]:
         on = database.business_date(business_date)
         with database.open_session(business_date=on) as session:
-            r = resolve_review(
-                session,
-                review_id,
-                staff=staff,
-                action=action.value,
-                note=note,
-                business_date=on,
-                at=database.now(),
-            )
+            request = ResolveReview(review_id, staff=staff, action=action.value, business_date=on, note=note)
+            r = resolve_review(session, request, at=database.now())
             return r.status, r.credit_line_id
 
     status, line_id = database.run(body)

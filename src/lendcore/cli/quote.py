@@ -8,9 +8,8 @@ the system they run today. Explicit flags given with ``--product`` override the 
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -21,19 +20,18 @@ from rich.console import Console
 from rich.table import Table
 
 from lendcore.cli.output import fail
+from lendcore.cli.quote_terms import build_quote_terms, choice
 from lendcore.core.apr import AprMethod
-from lendcore.core.calendar import BusinessDayRule, parse_date
-from lendcore.core.errors import LendcoreError, ValidationError
-from lendcore.core.money import MAX_AMOUNT, Rounding, format_fen, parse_amount
-from lendcore.core.rates import DayCountBasis, format_percent, parse_rate
+from lendcore.core.calendar import parse_date
+from lendcore.core.errors import LendcoreError
+from lendcore.core.money import MAX_AMOUNT, Rounding, format_fen
+from lendcore.core.rates import DayCountBasis, format_percent
 from lendcore.core.schedule import (
     MAX_PERIODS,
     InterestRule,
     LevelPayment,
     Method,
-    Rate,
     Schedule,
-    ScheduleTerms,
     build_schedule,
 )
 from lendcore.products.catalog import Product, default_catalog
@@ -50,23 +48,6 @@ class QuoteRounding(StrEnum):
 
     HALF_UP = Rounding.HALF_UP.value
     HALF_EVEN = Rounding.HALF_EVEN.value
-
-
-def _choice(kind: type[Any], value: str, flag: str) -> Any:
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in kind)
-        raise ValidationError(
-            f"{flag} must be one of {allowed}, got {value!r}", code="INVALID_ARGUMENT"
-        ) from None
-
-
-def _default_grade(product: Product) -> str:
-    for grade, adjustment in product.pricing.grade_adjustments:
-        if adjustment == 0:
-            return grade
-    return product.pricing.grades[0]
 
 
 @commands.command("products")
@@ -131,103 +112,6 @@ def products_command(
 def _wide_console() -> Console:
     """A console at least 130 columns wide, so tables are not truncated when output is piped."""
     return Console(width=max(Console().width, 130))
-
-
-def _rate_from_flags(daily: str | None, monthly: str | None, annual: str | None) -> Rate | None:
-    given = [
-        (v, unit) for v, unit in ((daily, "daily"), (monthly, "monthly"), (annual, "annual")) if v is not None
-    ]
-    if len(given) > 1:
-        raise ValidationError(
-            "give at most one of --daily-rate, --monthly-rate, --annual-rate", code="INVALID_ARGUMENT"
-        )
-    if not given:
-        return None
-    text, unit = given[0]
-    value = parse_rate(text, what=f"{unit} rate")
-    return {"daily": Rate.daily, "monthly": Rate.monthly, "annual": Rate.annual}[unit](value)
-
-
-def build_quote_terms(
-    *,
-    product_code: str | None,
-    amount: str,
-    term: int,
-    method: str | None,
-    start: date,
-    first_due: str | None,
-    grade: str | None,
-    daily_rate: str | None,
-    monthly_rate: str | None,
-    annual_rate: str | None,
-    interest_rule: str | None,
-    day_count: str | None,
-    rounding: str | None,
-    installment_multiple: int | None,
-    fee_rate: str | None,
-    grace_periods: int | None,
-    level_payment: str | None,
-    business_day_roll: bool,
-) -> tuple[ScheduleTerms, Product | None]:
-    """Turn the quote command's flags into schedule terms (raises ValidationError on bad flags)."""
-    principal = parse_amount(amount, allow_zero=False)
-    chosen_method = _choice(Method, method, "--method") if method is not None else None
-    first_due_date = parse_date(first_due, what="--first-due") if first_due is not None else None
-    rate = _rate_from_flags(daily_rate, monthly_rate, annual_rate)
-    product: Product | None = None
-    if product_code is not None:
-        product = default_catalog().get(product_code)
-        terms = product.schedule_terms(
-            amount=principal,
-            term=term,
-            start=start,
-            grade=grade if grade is not None else _default_grade(product),
-            method=chosen_method,
-            first_due_date=first_due_date,
-        )
-    else:
-        if rate is None:
-            raise ValidationError(
-                "give --product, or a rate (--daily-rate, --monthly-rate or --annual-rate;"
-                " 0 for interest-free)",
-                code="INVALID_ARGUMENT",
-            )
-        if grade is not None:
-            raise ValidationError("--grade needs --product", code="INVALID_ARGUMENT")
-        if chosen_method is None:
-            raise ValidationError("give --method (or --product for its default)", code="INVALID_ARGUMENT")
-        terms = ScheduleTerms(
-            principal=principal,
-            term=term,
-            method=chosen_method,
-            start_date=start,
-            first_due_date=first_due_date,
-        )
-    changes: dict[str, Any] = {}
-    if rate is not None:
-        changes["rate"] = rate
-    if interest_rule is not None:
-        changes["interest_rule"] = _choice(InterestRule, interest_rule, "--interest-rule")
-    if day_count is not None:
-        changes["day_count"] = _choice(DayCountBasis, day_count, "--day-count")
-    if rounding is not None:
-        mode = _choice(Rounding, rounding, "--rounding")
-        if mode not in (Rounding.HALF_UP, Rounding.HALF_EVEN):
-            raise ValidationError("--rounding must be half-up or half-even", code="INVALID_ARGUMENT")
-        changes["rounding"] = mode
-    if installment_multiple is not None:
-        if installment_multiple < 1:
-            raise ValidationError("--installment-multiple must be at least 1 fen", code="INVALID_MULTIPLE")
-        changes["installment_multiple"] = installment_multiple
-    if fee_rate is not None:
-        changes["fee_rate_per_period"] = parse_rate(fee_rate, what="fee rate per period")
-    if grace_periods is not None:
-        changes["grace_periods"] = grace_periods
-    if level_payment is not None:
-        changes["level_payment"] = _choice(LevelPayment, level_payment, "--level-payment")
-    if business_day_roll:
-        changes["business_day_rule"] = BusinessDayRule.FOLLOWING
-    return dataclasses.replace(terms, **changes), product
 
 
 def _render(doc: dict[str, Any], schedule: Schedule, product: Product | None) -> None:
@@ -376,7 +260,7 @@ def quote_command(
             business_day_roll=business_day_roll,
         )
         if apr_method is not None:
-            method_for_apr: AprMethod = _choice(AprMethod, apr_method, "--apr-method")
+            method_for_apr: AprMethod = choice(AprMethod, apr_method, "--apr-method")
         else:
             method_for_apr = chosen_product.disclosed_apr if chosen_product else AprMethod.NOMINAL_IRR
         schedule = build_schedule(terms)

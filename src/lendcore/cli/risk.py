@@ -10,13 +10,16 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from lendcore.cli.output import fail
 from lendcore.core.errors import ConfigurationError, LendcoreError, ValidationError
+
+if TYPE_CHECKING:
+    from lendcore.risk.monitoring import MonitoringReport
 
 #: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
 commands = typer.Typer()
@@ -273,33 +276,38 @@ def monitor_cmd(
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
     else:
-        console.print(
-            f"model {report.model_id} v{report.model_version}: {report.n_records} records", markup=False
-        )
-        if report.mean_score is not None:
-            dev = f" (development {report.dev_mean_score:.1f})" if report.dev_mean_score is not None else ""
-            console.print(f"mean score {report.mean_score:.1f}{dev}", markup=False)
-        console.print(f"{'index':<60} {'value':>8}  status", markup=False)
-        rows = ([report.score_psi] if report.score_psi else []) + list(report.feature_csi)
-        for idx in rows:
-            kind = "PSI" if idx.name == "score" else "CSI"
-            console.print(f"{kind + ' ' + idx.name:<60} {idx.value:>8.4f}  {idx.status}", markup=False)
-        if report.approval_rate is not None:
-            console.print(
-                f"approval rate {report.approval_rate:.1%} of {report.n_decisions} decisions", markup=False
-            )
-        for rule, rate in report.rule_hit_rates.items():
-            console.print(f"rule {rule}: {rate:.1%}", markup=False)
-        if report.n_matured:
-            if report.ks is not None and report.gini is not None:
-                console.print(
-                    f"matured {report.n_matured}: bad rate {report.matured_bad_rate:.1%}  "
-                    f"KS {report.ks:.3f}  Gini {report.gini:.3f}",
-                    markup=False,
-                )
-        else:
-            console.print("no matured records (no outcome): KS/Gini not computed", markup=False)
-        for w in report.warnings:
-            console.print(f"warning: {w}", markup=False)
+        _print_monitor_report(report)
     if fail_on_alert and report.has_alert:
         raise typer.Exit(1)
+
+
+def _print_monitor_report(report: MonitoringReport) -> None:
+    """The monitoring report as text: the header, one row per index, then rates, rule hits and warnings."""
+    console.print(
+        f"model {report.model_id} v{report.model_version}: {report.n_records} records", markup=False
+    )
+    if report.mean_score is not None:
+        dev = f" (development {report.dev_mean_score:.1f})" if report.dev_mean_score is not None else ""
+        console.print(f"mean score {report.mean_score:.1f}{dev}", markup=False)
+    console.print(f"{'index':<60} {'value':>8}  status", markup=False)
+    rows = ([report.score_psi] if report.score_psi else []) + list(report.feature_csi)
+    for idx in rows:
+        kind = "PSI" if idx.name == "score" else "CSI"
+        console.print(f"{kind + ' ' + idx.name:<60} {idx.value:>8.4f}  {idx.status}", markup=False)
+    if report.approval_rate is not None:
+        console.print(
+            f"approval rate {report.approval_rate:.1%} of {report.n_decisions} decisions", markup=False
+        )
+    for rule, rate in report.rule_hit_rates.items():
+        console.print(f"rule {rule}: {rate:.1%}", markup=False)
+    if report.n_matured:
+        if report.ks is not None and report.gini is not None:
+            console.print(
+                f"matured {report.n_matured}: bad rate {report.matured_bad_rate:.1%}  "
+                f"KS {report.ks:.3f}  Gini {report.gini:.3f}",
+                markup=False,
+            )
+    else:
+        console.print("no matured records (no outcome): KS/Gini not computed", markup=False)
+    for w in report.warnings:
+        console.print(f"warning: {w}", markup=False)

@@ -25,6 +25,7 @@ job is remembered by the freeze/lower row it writes, which is what "no delinquen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
@@ -124,6 +125,7 @@ def reevaluate_limits(
 
 
 def _reevaluate_line(session: Session, line: CreditLine, on: date, policy: LimitPolicy) -> LimitAction | None:
+    """An overdue line is lowered and/or frozen; only a line with nothing overdue may be raised."""
     contracts = session.execute(
         select(Contract.status, Contract.days_past_due, Contract.outstanding_principal).where(
             Contract.credit_line_id == line.id
@@ -132,58 +134,88 @@ def _reevaluate_line(session: Session, line: CreditLine, on: date, policy: Limit
     open_rows = [c for c in contracts if c.status in OPEN_CONTRACT_STATUSES]
     dpd = max((c.days_past_due for c in open_rows), default=0)
     outstanding = sum(c.outstanding_principal for c in open_rows)
-    old_limit, old_status = line.credit_limit, line.status
-    if dpd > policy.lower_dpd and line.credit_limit > outstanding:
-        details = {"days_past_due": dpd, "outstanding": outstanding}
-        change_limit(
-            session,
-            line.id,
-            new_limit=outstanding,
-            reason_code=OVERDUE_LOWER,
-            business_date=on,
-            actor=ACTOR,
-            details=details,
-        )
-        if line.status == "active":
-            freeze_line(
-                session, line.id, reason_code=OVERDUE_FREEZE, business_date=on, actor=ACTOR, details=details
-            )
-        return LimitAction(line.id, OVERDUE_LOWER, old_limit, line.credit_limit, old_status, line.status)
+    lower = dpd > policy.lower_dpd and line.credit_limit > outstanding
+    if lower:
+        return _lower_and_freeze(session, line, on, dpd, outstanding)
     if dpd > policy.freeze_dpd:
-        if line.status != "active":
-            return None
+        return _freeze(session, line, on, dpd) if line.status == "active" else None
+    if not _may_raise(session, line, on, policy, contracts, outstanding):
+        return None
+    return _raise(session, line, on, policy, outstanding)
+
+
+def _lower_and_freeze(
+    session: Session, line: CreditLine, on: date, dpd: int, outstanding: int
+) -> LimitAction:
+    """Past ``lower_dpd`` with headroom: the limit drops to the outstanding and an active line is frozen."""
+    old_limit, old_status = line.credit_limit, line.status
+    details = {"days_past_due": dpd, "outstanding": outstanding}
+    change_limit(
+        session,
+        line.id,
+        new_limit=outstanding,
+        reason_code=OVERDUE_LOWER,
+        business_date=on,
+        actor=ACTOR,
+        details=details,
+    )
+    if line.status == "active":
         freeze_line(
-            session,
-            line.id,
-            reason_code=OVERDUE_FREEZE,
-            business_date=on,
-            actor=ACTOR,
-            details={"days_past_due": dpd},
+            session, line.id, reason_code=OVERDUE_FREEZE, business_date=on, actor=ACTOR, details=details
         )
-        return LimitAction(line.id, OVERDUE_FREEZE, old_limit, line.credit_limit, old_status, line.status)
+    return LimitAction(line.id, OVERDUE_LOWER, old_limit, line.credit_limit, old_status, line.status)
+
+
+def _freeze(session: Session, line: CreditLine, on: date, dpd: int) -> LimitAction:
+    old_limit, old_status = line.credit_limit, line.status
+    freeze_line(
+        session,
+        line.id,
+        reason_code=OVERDUE_FREEZE,
+        business_date=on,
+        actor=ACTOR,
+        details={"days_past_due": dpd},
+    )
+    return LimitAction(line.id, OVERDUE_FREEZE, old_limit, line.credit_limit, old_status, line.status)
+
+
+def _may_raise(
+    session: Session,
+    line: CreditLine,
+    on: date,
+    policy: LimitPolicy,
+    contracts: Sequence[Any],  # rows of (status, days_past_due, outstanding_principal)
+    outstanding: int,
+) -> bool:
+    """The good-behaviour gate: active, old enough, nothing written off or overdue recently, no recent
+    limit change, enough repaid contracts and enough utilisation."""
     if line.status != "active" or line.credit_limit <= 0:
-        return None
+        return False
     since = add_months(on, -policy.raise_after_months)
-    if line.opened_on > since:
-        return None
-    if any(c.status == "written-off" for c in contracts):
-        return None
+    if line.opened_on > since or any(c.status == "written-off" for c in contracts):
+        return False
     changes = session.execute(
         select(LimitChange.reason_code, LimitChange.business_date).where(
             LimitChange.credit_line_id == line.id
         )
     ).all()
     if any(c.reason_code in OVERDUE_REASONS and c.business_date > since for c in changes):
-        return None
+        return False
     last_limit_change = max(
         (c.business_date for c in changes if c.reason_code != OVERDUE_FREEZE), default=line.opened_on
     )
     if last_limit_change > since:
-        return None
+        return False
     if sum(1 for c in contracts if c.status == "closed") < policy.min_repaid_contracts:
-        return None
-    if Decimal(outstanding) < policy.min_utilisation * line.credit_limit:
-        return None
+        return False
+    return Decimal(outstanding) >= policy.min_utilisation * line.credit_limit
+
+
+def _raise(
+    session: Session, line: CreditLine, on: date, policy: LimitPolicy, outstanding: int
+) -> LimitAction | None:
+    """One raise step, floored to the policy's step and capped at its maximum (None when no higher)."""
+    old_limit, old_status = line.credit_limit, line.status
     raised = Decimal(line.credit_limit) * (1 + policy.raise_step)
     new_limit = min(
         int((raised / policy.step).to_integral_value(rounding=ROUND_FLOOR)) * policy.step, policy.max_limit

@@ -11,8 +11,9 @@ writes: the customer (name, ID number and phone encrypted with AES-GCM, ID and p
 the bank cards (number encrypted, blind index, BIN, bank, last 4; the first card is the default) and
 the consents given with the request. A rejected request writes nothing.
 
-Consents are rows in ``consents``; :func:`grant_consent` adds one, :func:`revoke_consent` sets
-``revoked_at`` on the active grants of a kind. :func:`consent_records` turns the rows into
+Consents are rows in ``consents``; :func:`grant_consent` adds one (a :class:`ConsentGrantRequest`, giving a
+:class:`ConsentGranted`), :func:`revoke_consent` sets ``revoked_at`` on the active grants of a kind (a
+:class:`ConsentRevocation`, giving a :class:`ConsentRevoked`). :func:`consent_records` turns the rows into
 :class:`lendcore.core.consent.ConsentRecord` for the pure consent checks.
 
 :func:`customer_view` returns masked fields only (name ``张*``, ID ``110***********1234``, phone
@@ -21,7 +22,7 @@ Consents are rows in ``consents``; :func:`grant_consent` adds one, :func:`revoke
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -39,6 +40,7 @@ from lendcore.core.consent import (
 )
 from lendcore.core.errors import BusinessRuleError, ConflictError, NotFoundError, ValidationError
 from lendcore.core.identity import OnboardingRequest, validate_onboarding
+from lendcore.core.records import JsonRecord
 from lendcore.origination.blind_index import check_new_person
 from lendcore.origination.consent_texts import default_consent_texts
 from lendcore.security.pii import PiiCipher, mask_card_number, mask_id_number, mask_name, mask_phone
@@ -178,19 +180,61 @@ def _customer(session: Session, customer_id: str) -> Customer:
     return customer
 
 
+@dataclass(frozen=True, slots=True)
+class ConsentGrantRequest:
+    """A new grant of ``kind`` under a published text version (``actor``: by default the customer)."""
+
+    customer_id: str
+    kind: ConsentKind
+    text_version: str
+    scope: str = ""
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentGranted(JsonRecord):
+    consent_id: int
+    customer_id: str
+    kind: ConsentKind
+    text_version: str
+    scope: str
+    granted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRevocation:
+    """Revoke the active grants of ``kind`` (only those of ``scope`` when given)."""
+
+    customer_id: str
+    kind: ConsentKind
+    scope: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRevoked(JsonRecord):
+    customer_id: str
+    kind: ConsentKind
+    scope: str | None
+    revoked_at: datetime
+    consent_ids: tuple[int, ...]  # the grants revoked, oldest first
+
+
 def grant_consent(
     session: Session,
-    customer_id: str,
-    kind: ConsentKind,
-    text_version: str,
+    request: ConsentGrantRequest,
     *,
     at: datetime,
-    scope: str = "",
-    actor: str | None = None,
     consent_texts: ConsentTexts | None = None,
-) -> Consent:
+) -> ConsentGranted:
     """Record a new grant (a newer text version is a new grant; the old one stays as history).
     The version must be a published text of ``kind`` (``CONSENT_VERSION_UNKNOWN``)."""
+    customer_id, kind, text_version, scope = (
+        request.customer_id,
+        request.kind,
+        request.text_version,
+        request.scope,
+    )
     _customer(session, customer_id)
     _check_grants((ConsentGrant(kind, text_version, scope),), consent_texts)
     row = Consent(
@@ -200,26 +244,19 @@ def grant_consent(
     session.flush()
     record_audit(
         session,
-        actor=actor or customer_id,
+        actor=request.actor or customer_id,
         action="consent.granted",
         target_type="customer",
         target_id=customer_id,
         details={"kind": kind.value, "text_version": text_version, "scope": scope},
         at=at,
     )
-    return row
+    return ConsentGranted(row.id, customer_id, kind, text_version, scope, at)
 
 
-def revoke_consent(
-    session: Session,
-    customer_id: str,
-    kind: ConsentKind,
-    *,
-    at: datetime,
-    scope: str | None = None,
-    actor: str | None = None,
-) -> Sequence[Consent]:
+def revoke_consent(session: Session, request: ConsentRevocation, *, at: datetime) -> ConsentRevoked:
     """Revoke every active grant of ``kind`` (of ``scope`` if given); ``CONSENT_NOT_ACTIVE`` if none."""
+    customer_id, kind, scope = request.customer_id, request.kind, request.scope
     _customer(session, customer_id)
     query = select(Consent).where(
         Consent.customer_id == customer_id,
@@ -237,14 +274,14 @@ def revoke_consent(
     session.flush()
     record_audit(
         session,
-        actor=actor or customer_id,
+        actor=request.actor or customer_id,
         action="consent.revoked",
         target_type="customer",
         target_id=customer_id,
         details={"kind": kind.value, "scope": scope, "grants": len(rows)},
         at=at,
     )
-    return rows
+    return ConsentRevoked(customer_id, kind, scope, at, tuple(row.id for row in rows))
 
 
 def consent_records(session: Session, customer_id: str) -> tuple[ConsentRecord, ...]:

@@ -15,12 +15,16 @@
   decision row is kept as it was.
 * :func:`resolve_review` – one entry point (``confirm`` | ``override``) for the CLI.
 
-Every staff action appends an audit record in the same transaction.
+Each use case takes a frozen request (:class:`ReviewAsk`, :class:`ConfirmReview`, :class:`ProposeOverride`,
+:class:`ApproveOverride`, :class:`ResolveReview`; the timestamp ``at`` and the catalog are collaborators)
+and returns the review as a typed :class:`ReviewResult`. Every staff action appends an audit record in the
+same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.core.money import Fen
+from lendcore.core.records import JsonRecord
 from lendcore.products.catalog import Catalog, Product, default_catalog
 from lendcore.servicing.lines import (
     MAX_LINE_LIMIT,
@@ -47,6 +52,91 @@ from lendcore.store.models_origination import CreditApplication, CreditDecision,
 
 OPEN_STATUSES: Final = ("queued", "proposed")
 REVIEW_OVERRIDE: Final = "REVIEW_OVERRIDE"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewAsk:
+    """Ask for human review of a decision (the customer, or staff on their behalf)."""
+
+    decision_id: str
+    requested_by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmReview:
+    review_id: str
+    staff: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProposeOverride:
+    """The maker's proposal: a limit, and a grade (``None``: the decision's)."""
+
+    review_id: str
+    staff: str
+    credit_limit: Fen
+    grade: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveOverride:
+    """The checker's approval of the pending proposal, applied on ``business_date``."""
+
+    review_id: str
+    staff: str
+    business_date: date
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveReview:
+    """``confirm`` or ``override`` (the latter approves the pending proposal: maker-checker)."""
+
+    review_id: str
+    staff: str
+    action: str
+    business_date: date
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewResult(JsonRecord):
+    """A review as it stands after the use case (its JSON form is the CLI's ``review list`` row)."""
+
+    id: str
+    decision_id: str
+    status: str
+    requested_by: str
+    requested_at: datetime
+    reason: str | None
+    proposed_by: str | None
+    proposed_limit: Fen | None
+    proposed_grade: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_note: str | None
+    credit_line_id: str | None
+
+    @classmethod
+    def of(cls, review: ReviewRequest) -> ReviewResult:
+        return cls(
+            id=review.id,
+            decision_id=review.decision_id,
+            status=review.status,
+            requested_by=review.requested_by,
+            requested_at=review.requested_at,
+            reason=review.reason,
+            proposed_by=review.proposed_by,
+            proposed_limit=review.proposed_limit,
+            proposed_grade=review.proposed_grade,
+            resolved_by=review.resolved_by,
+            resolved_at=review.resolved_at,
+            resolution_note=review.resolution_note,
+            credit_line_id=review.credit_line_id,
+        )
 
 
 def _actor(name: str, what: str) -> str:
@@ -79,11 +169,10 @@ def _audit(
     )
 
 
-def request_review(
-    session: Session, decision_id: str, *, requested_by: str, reason: str | None, at: datetime
-) -> ReviewRequest:
+def request_review(session: Session, request: ReviewAsk, *, at: datetime) -> ReviewResult:
     """Queue a decision for human review."""
-    requested_by = _actor(requested_by, "the requester")
+    decision_id, reason = request.decision_id, request.reason
+    requested_by = _actor(request.requested_by, "the requester")
     decision = session.get(CreditDecision, decision_id)
     if decision is None:
         raise NotFoundError(f"decision {decision_id} not found", code="DECISION_NOT_FOUND")
@@ -102,7 +191,7 @@ def request_review(
     session.add(review)
     session.flush()
     _audit(session, review, requested_by, "requested", at)
-    return review
+    return ReviewResult.of(review)
 
 
 def list_reviews(session: Session, *, status: str | None = "queued") -> Sequence[ReviewRequest]:
@@ -116,21 +205,7 @@ def list_reviews(session: Session, *, status: str | None = "queued") -> Sequence
 
 
 def review_row(review: ReviewRequest) -> dict[str, Any]:
-    return {
-        "id": review.id,
-        "decision_id": review.decision_id,
-        "status": review.status,
-        "requested_by": review.requested_by,
-        "requested_at": review.requested_at.isoformat(),
-        "reason": review.reason,
-        "proposed_by": review.proposed_by,
-        "proposed_limit": review.proposed_limit,
-        "proposed_grade": review.proposed_grade,
-        "resolved_by": review.resolved_by,
-        "resolved_at": None if review.resolved_at is None else review.resolved_at.isoformat(),
-        "resolution_note": review.resolution_note,
-        "credit_line_id": review.credit_line_id,
-    }
+    return ReviewResult.of(review).to_json()
 
 
 def _check_open(review: ReviewRequest) -> None:
@@ -138,41 +213,32 @@ def _check_open(review: ReviewRequest) -> None:
         raise BusinessRuleError(f"the review is already {review.status}", code="REVIEW_ALREADY_RESOLVED")
 
 
-def confirm_review(
-    session: Session, review_id: str, *, staff: str, note: str | None, at: datetime
-) -> ReviewRequest:
+def confirm_review(session: Session, request: ConfirmReview, *, at: datetime) -> ReviewResult:
     """Uphold the automated decision (any pending override proposal is dropped)."""
-    staff = _actor(staff, "the staff member")
-    review = _lock_review(session, review_id)
+    staff = _actor(request.staff, "the staff member")
+    review = _lock_review(session, request.review_id)
     _check_open(review)
     review.status = "confirmed"
     review.resolved_by = staff
     review.resolved_at = at
-    review.resolution_note = note
+    review.resolution_note = request.note
     session.flush()
     _audit(session, review, staff, "confirmed", at)
-    return review
+    return ReviewResult.of(review)
 
 
 def propose_override(
-    session: Session,
-    review_id: str,
-    *,
-    staff: str,
-    credit_limit: Fen,
-    grade: str | None = None,
-    note: str | None = None,
-    at: datetime,
-    catalog: Catalog | None = None,
-) -> ReviewRequest:
+    session: Session, request: ProposeOverride, *, at: datetime, catalog: Catalog | None = None
+) -> ReviewResult:
     """Maker step: propose a new outcome (a limit, and a grade: by default the decision's).
 
     The proposal is checked now, against what the checker's step will apply, so an impossible one
     never waits in the queue: the limit within the line bounds and the product's amounts
     (``LIMIT_OUT_OF_RANGE``), not below what the open line already lends (``LIMIT_BELOW_OUTSTANDING``),
     the grade one the product prices (``UNKNOWN_GRADE``)."""
-    staff = _actor(staff, "the staff member")
-    review = _lock_review(session, review_id)
+    staff = _actor(request.staff, "the staff member")
+    credit_limit = request.credit_limit
+    review = _lock_review(session, request.review_id)
     _check_open(review)
     if staff == review.requested_by:
         raise BusinessRuleError("the requester cannot review their own request", code="REVIEWER_IS_REQUESTER")
@@ -180,7 +246,7 @@ def propose_override(
         raise ValidationError("the proposed limit must be a positive amount in fen", code="INVALID_LIMIT")
     decision = session.get(CreditDecision, review.decision_id)
     assert decision is not None
-    grade = decision.grade if grade is None else grade
+    grade = decision.grade if request.grade is None else request.grade
     if grade is None:
         raise ValidationError("a pricing grade is required to override this decision", code="GRADE_REQUIRED")
     _check_proposal(session, decision, credit_limit, grade, catalog)
@@ -189,10 +255,10 @@ def propose_override(
     review.proposed_at = at
     review.proposed_limit = credit_limit
     review.proposed_grade = grade
-    review.resolution_note = note
+    review.resolution_note = request.note
     session.flush()
     _audit(session, review, staff, "override_proposed", at, proposed_limit=credit_limit, proposed_grade=grade)
-    return review
+    return ReviewResult.of(review)
 
 
 def override_limit_range(product: Product) -> tuple[Fen, Fen]:
@@ -221,18 +287,12 @@ def _check_proposal(
 
 
 def approve_override(
-    session: Session,
-    review_id: str,
-    *,
-    staff: str,
-    note: str | None,
-    business_date: date,
-    at: datetime,
-    catalog: Catalog | None = None,
-) -> ReviewRequest:
+    session: Session, request: ApproveOverride, *, at: datetime, catalog: Catalog | None = None
+) -> ReviewResult:
     """Checker step: apply the proposed override (a different staff member than the maker)."""
-    staff = _actor(staff, "the staff member")
-    review = _lock_review(session, review_id)
+    staff = _actor(request.staff, "the staff member")
+    business_date = request.business_date
+    review = _lock_review(session, request.review_id)
     _check_open(review)
     if review.status != "proposed" or review.proposed_limit is None or review.proposed_by is None:
         raise BusinessRuleError("no override has been proposed for this review", code="OVERRIDE_NOT_PROPOSED")
@@ -293,32 +353,23 @@ def approve_override(
     review.status = "overridden"
     review.resolved_by = staff
     review.resolved_at = at
-    if note:
-        review.resolution_note = note
+    if request.note:
+        review.resolution_note = request.note
     review.credit_line_id = line_id
     session.flush()
     _audit(
         session, review, staff, "overridden", at, credit_line_id=line_id, credit_limit=review.proposed_limit
     )
-    return review
+    return ReviewResult.of(review)
 
 
 def resolve_review(
-    session: Session,
-    review_id: str,
-    *,
-    staff: str,
-    action: str,
-    note: str | None,
-    business_date: date,
-    at: datetime,
-    catalog: Catalog | None = None,
-) -> ReviewRequest:
+    session: Session, request: ResolveReview, *, at: datetime, catalog: Catalog | None = None
+) -> ReviewResult:
     """``confirm`` or ``override`` (the latter approves the pending proposal: maker-checker)."""
-    if action == "confirm":
-        return confirm_review(session, review_id, staff=staff, note=note, at=at)
-    if action == "override":
-        return approve_override(
-            session, review_id, staff=staff, note=note, business_date=business_date, at=at, catalog=catalog
-        )
+    if request.action == "confirm":
+        return confirm_review(session, ConfirmReview(request.review_id, request.staff, request.note), at=at)
+    if request.action == "override":
+        approval = ApproveOverride(request.review_id, request.staff, request.business_date, request.note)
+        return approve_override(session, approval, at=at, catalog=catalog)
     raise ValidationError("action must be confirm or override", code="INVALID_REVIEW_ACTION")

@@ -10,19 +10,19 @@ Also here: :func:`evaluate_drawdown`, the real-time check before each drawdown (
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from lendcore.core.errors import ConfigurationError, ValidationError
 from lendcore.core.money import Fen
 from lendcore.risk import rules as rl
 from lendcore.risk.features import Application, FeatureConfig, FeatureValue, build_features
+from lendcore.risk.jsonable import from_jsonable as from_jsonable
+from lendcore.risk.jsonable import to_jsonable as to_jsonable
 from lendcore.risk.rules import ApplicationContext, BlacklistKind, RuleHit, RulesConfig, evaluate_rules
 from lendcore.risk.strategy import (
     DEFAULT_APR_CAP,
@@ -339,75 +339,6 @@ def same_outcome(a: Decision, b: Decision) -> bool:
 def _check_format(record: Mapping[str, Any]) -> None:
     if record.get("format") != RECORD_FORMAT:
         raise ValidationError("not a lendcore decision record", code="DECISION_RECORD_INVALID")
-
-
-# --- generic dataclass <-> JSON-able conversion -------------------------------------------------------
-def to_jsonable(value: Any) -> Any:
-    if value is None or (isinstance(value, bool | int | float | str) and not isinstance(value, Enum)):
-        return value
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple reads as an object
-        return {name: to_jsonable(v) for name, v in zip(value._fields, value, strict=True)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, frozenset | set):
-        return sorted(to_jsonable(v) for v in value)
-    if isinstance(value, tuple | list):
-        return [to_jsonable(v) for v in value]
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def from_jsonable(tp: Any, data: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        non_none = [a for a in args if a is not type(None)]
-        if len(non_none) == 1:
-            return from_jsonable(non_none[0], data)
-        # FeatureValue = float | int | str | None: keep JSON's own type
-        return data
-    if tp is Any:
-        return data
-    if origin is tuple:
-        (item, *_rest) = typing.get_args(tp)
-        return tuple(from_jsonable(item, v) for v in data)
-    if origin is frozenset:
-        (item,) = typing.get_args(tp)
-        return frozenset(from_jsonable(item, v) for v in data)
-    if origin in (dict, Mapping, typing.Mapping) or tp is dict:
-        _k, v_tp = typing.get_args(tp) or (str, Any)
-        return {k: from_jsonable(v_tp, v) for k, v in data.items()}
-    if isinstance(tp, type):
-        if is_dataclass(tp):
-            hints = _HINTS.get(tp)
-            if hints is None:
-                hints = _HINTS[tp] = typing.get_type_hints(tp)
-            return tp(
-                **{f.name: from_jsonable(hints[f.name], data[f.name]) for f in fields(tp) if f.name in data}
-            )
-        if issubclass(tp, Enum):
-            return tp(data)
-        if tp is Decimal:
-            return Decimal(data)
-        if tp is date:
-            return date.fromisoformat(data)
-        if tp is float:
-            return float(data)
-        if tp in (int, str, bool):
-            return data
-    raise TypeError(f"cannot deserialise into {tp!r}")
 
 
 # --- drawdown-time check ------------------------------------------------------------------------------

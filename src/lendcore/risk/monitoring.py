@@ -236,96 +236,146 @@ def monitor(
     instead of rescoring), ``decision_field`` (approval rate) and ``rule_hits_field`` (a list, or text
     separated by ``;`` or ``,``).
     """
-    outcome = outcome_field or scorecard.target
-    bad = category_key(bad_value if bad_value is not None else scorecard.bad_value)
-    dist = scorecard.dev_score_distribution
-    score_counts: Counter[str] = Counter()
-    feature_counts: dict[str, Counter[str]] = {f.name: Counter() for f in scorecard.features}
-    labels = _score_bins(scorecard) if dist else []
-    scores: list[int] = []
-    matured_scores: list[int] = []
-    matured_bad: list[int] = []
-    n_decisions = n_approved = 0
-    rule_counts: Counter[str] = Counter()
-    n = 0
+    tally = _Tally(
+        scorecard,
+        outcome=outcome_field or scorecard.target,
+        bad=category_key(bad_value if bad_value is not None else scorecard.bad_value),
+        score_field=score_field,
+        decision_field=decision_field,
+        approve_values=frozenset(v.lower() for v in approve_values),
+        rule_hits_field=rule_hits_field,
+    )
     for record in records:
-        n += 1
-        for feature in scorecard.features:
-            label, _ = feature.assign(record.get(feature.name))
-            feature_counts[feature.name][label] += 1
-        stored = record.get(score_field) if score_field else None
-        if score_field and not is_missing(stored):
-            try:
-                score = round(float(str(stored)))
-            except ValueError as exc:
-                raise ValidationError(
-                    f"record {n}: score {stored!r} is not a number", code="INVALID_SCORE"
-                ) from exc
-        else:
-            score = scorecard.score(record).score
-        scores.append(score)
-        if dist:
-            score_counts[labels[dist.bin_index(score)]] += 1
-        if outcome in record and not is_missing(record[outcome]):
-            matured_scores.append(score)
-            matured_bad.append(1 if category_key(record[outcome]) == bad else 0)
-        if decision_field in record and not is_missing(record[decision_field]):
-            n_decisions += 1
-            if category_key(record[decision_field]).lower() in {v.lower() for v in approve_values}:
-                n_approved += 1
-            for hit in set(_hits(record.get(rule_hits_field))):
-                rule_counts[hit] += 1
+        tally.add(record)
+    n = len(tally.scores)
     if n == 0:
         raise ValidationError("no records to monitor", code="EMPTY_DATA")
 
     warnings: list[str] = []
-    score_psi = None
-    dev_mean = None
-    if dist:
-        expected = dict(zip(labels, dist.shares, strict=True))
-        score_psi = stability_index("score", expected, score_counts, thresholds)
-        if score_psi.status != "ok":
-            warnings.append(f"score PSI {score_psi.value:.3f} ({score_psi.status})")
-    else:
-        warnings.append("the model has no development score distribution: PSI not computed")
-    csi: list[StabilityIndex] = []
-    for feature in scorecard.features:
-        exp = scorecard.dev_feature_distributions.get(feature.name)
-        if not exp:
-            continue
-        index = stability_index(feature.name, exp, feature_counts[feature.name], thresholds)
-        csi.append(index)
-        if index.status != "ok":
-            warnings.append(f"{feature.name} CSI {index.value:.3f} ({index.status})")
+    score_psi = _score_psi(scorecard, tally, thresholds, warnings)
+    csi = _feature_csi(scorecard, tally, thresholds, warnings)
     dev_mean_metric = scorecard.metrics.get("dev_mean_score")
-    if isinstance(dev_mean_metric, (int, float)):
-        dev_mean = float(dev_mean_metric)
-
-    ks = gini = auc = None
-    bad_rate = None
-    if matured_bad:
-        bad_rate = sum(matured_bad) / len(matured_bad)
-        if 0 < sum(matured_bad) < len(matured_bad):
-            auc = auc_of_scores(matured_bad, matured_scores)
-            gini = 2 * auc - 1
-            ks = ks_of_scores(matured_bad, matured_scores)
-        else:
-            warnings.append("matured records hold only one class: KS and Gini not computed")
+    dev_mean = float(dev_mean_metric) if isinstance(dev_mean_metric, (int, float)) else None
+    ks, gini, auc = _discrimination(tally.matured_bad, tally.matured_scores, warnings)
+    matured_bad = tally.matured_bad
     return MonitoringReport(
         model_id=scorecard.model_id,
         model_version=scorecard.version,
         n_records=n,
         score_psi=score_psi,
         feature_csi=tuple(csi),
-        mean_score=sum(scores) / n,
+        mean_score=sum(tally.scores) / n,
         dev_mean_score=dev_mean,
-        approval_rate=n_approved / n_decisions if n_decisions else None,
-        n_decisions=n_decisions,
-        rule_hit_rates={k: v / n_decisions for k, v in sorted(rule_counts.items())},
+        approval_rate=tally.n_approved / tally.n_decisions if tally.n_decisions else None,
+        n_decisions=tally.n_decisions,
+        rule_hit_rates={k: v / tally.n_decisions for k, v in sorted(tally.rule_counts.items())},
         n_matured=len(matured_bad),
-        matured_bad_rate=bad_rate,
+        matured_bad_rate=sum(matured_bad) / len(matured_bad) if matured_bad else None,
         ks=ks,
         gini=gini,
         auc=auc,
         warnings=tuple(warnings),
     )
+
+
+class _Tally:
+    """What one pass over the records counts (private to :func:`monitor`, mutated as it reads)."""
+
+    def __init__(
+        self,
+        scorecard: MonitoredModel,
+        *,
+        outcome: str,
+        bad: str,
+        score_field: str | None,
+        decision_field: str,
+        approve_values: frozenset[str],
+        rule_hits_field: str,
+    ) -> None:
+        self.scorecard = scorecard
+        self.outcome, self.bad = outcome, bad
+        self.score_field = score_field
+        self.decision_field, self.approve_values = decision_field, approve_values
+        self.rule_hits_field = rule_hits_field
+        self.labels = _score_bins(scorecard) if scorecard.dev_score_distribution else []
+        self.score_counts: Counter[str] = Counter()
+        self.feature_counts: dict[str, Counter[str]] = {f.name: Counter() for f in scorecard.features}
+        self.scores: list[int] = []
+        self.matured_scores: list[int] = []
+        self.matured_bad: list[int] = []
+        self.n_decisions = self.n_approved = 0
+        self.rule_counts: Counter[str] = Counter()
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        for feature in self.scorecard.features:
+            label, _ = feature.assign(record.get(feature.name))
+            self.feature_counts[feature.name][label] += 1
+        score = self._score(record)
+        self.scores.append(score)
+        dist = self.scorecard.dev_score_distribution
+        if dist:
+            self.score_counts[self.labels[dist.bin_index(score)]] += 1
+        if self.outcome in record and not is_missing(record[self.outcome]):
+            self.matured_scores.append(score)
+            self.matured_bad.append(1 if category_key(record[self.outcome]) == self.bad else 0)
+        if self.decision_field in record and not is_missing(record[self.decision_field]):
+            self.n_decisions += 1
+            if category_key(record[self.decision_field]).lower() in self.approve_values:
+                self.n_approved += 1
+            for hit in set(_hits(record.get(self.rule_hits_field))):
+                self.rule_counts[hit] += 1
+
+    def _score(self, record: Mapping[str, Any]) -> int:
+        """The record's stored score when ``score_field`` holds one, else the model's score."""
+        stored = record.get(self.score_field) if self.score_field else None
+        if not self.score_field or is_missing(stored):
+            return self.scorecard.score(record).score
+        try:
+            return round(float(str(stored)))
+        except ValueError as exc:
+            raise ValidationError(
+                f"record {len(self.scores) + 1}: score {stored!r} is not a number", code="INVALID_SCORE"
+            ) from exc
+
+
+def _score_psi(
+    scorecard: MonitoredModel, tally: _Tally, thresholds: Thresholds, warnings: list[str]
+) -> StabilityIndex | None:
+    dist = scorecard.dev_score_distribution
+    if not dist:
+        warnings.append("the model has no development score distribution: PSI not computed")
+        return None
+    expected = dict(zip(tally.labels, dist.shares, strict=True))
+    score_psi = stability_index("score", expected, tally.score_counts, thresholds)
+    if score_psi.status != "ok":
+        warnings.append(f"score PSI {score_psi.value:.3f} ({score_psi.status})")
+    return score_psi
+
+
+def _feature_csi(
+    scorecard: MonitoredModel, tally: _Tally, thresholds: Thresholds, warnings: list[str]
+) -> list[StabilityIndex]:
+    """CSI of each feature with a development distribution (the others are skipped)."""
+    csi: list[StabilityIndex] = []
+    for feature in scorecard.features:
+        exp = scorecard.dev_feature_distributions.get(feature.name)
+        if not exp:
+            continue
+        index = stability_index(feature.name, exp, tally.feature_counts[feature.name], thresholds)
+        csi.append(index)
+        if index.status != "ok":
+            warnings.append(f"{feature.name} CSI {index.value:.3f} ({index.status})")
+    return csi
+
+
+def _discrimination(
+    matured_bad: Sequence[int], matured_scores: Sequence[int], warnings: list[str]
+) -> tuple[float | None, float | None, float | None]:
+    """KS, Gini and AUC on matured records; none unless both classes are present."""
+    if not matured_bad:
+        return None, None, None
+    if not 0 < sum(matured_bad) < len(matured_bad):
+        warnings.append("matured records hold only one class: KS and Gini not computed")
+        return None, None, None
+    auc = auc_of_scores(matured_bad, matured_scores)
+    return ks_of_scores(matured_bad, matured_scores), 2 * auc - 1, auc

@@ -153,70 +153,92 @@ def infer_columns(
     """Infer column kinds and screen out ids, constants and leakage. Returns the typed frame."""
     import pandas as pd
 
-    n = len(df)
     typed: dict[str, pd.Series] = {}
     reports: list[ColumnReport] = []
     for name in df.columns:
         if name == target:
             reports.append(ColumnReport(str(name), "categorical", "target"))
             continue
-        col = df[name]
-        lname = str(name).lower()
-        kind = "categorical"
-        if str(name) in categorical or pd.api.types.is_bool_dtype(col):
-            kind = "categorical"
-        elif pd.api.types.is_numeric_dtype(col):
-            kind = "numerical"
-        else:
-            present = col[col.map(lambda v: not is_missing(v))]
-            parsed = pd.to_numeric(present, errors="coerce")
-            if len(present) and parsed.notna().mean() >= 0.98:
-                kind = "numerical"
-                col = pd.to_numeric(col.map(lambda v: None if is_missing(v) else v), errors="coerce")
-        if kind == "numerical":
-            col = col.astype(float)
-            non_null = col.dropna()
-            n_unique = non_null.nunique()
-            if n_unique == 2 and (non_null % 1 == 0).all() and str(name) not in keep:
-                kind = "categorical"  # a 0/1-style flag
-        if kind == "categorical":
-            col = col.map(lambda v: None if is_missing(v) else category_key(v)).astype(object)
-        non_null = col.dropna()
-        n_unique = int(non_null.nunique())
-
-        def excluded(reason: str, detail: str, *, _n: str = str(name), _k: str = kind) -> None:
-            reports.append(ColumnReport(_n, _k, "excluded", reason, detail))
-
-        if str(name) in exclude:
-            excluded("user", "excluded on request")
-            continue
-        forced = str(name) in keep
-        if n_unique <= 1:
-            excluded("constant", f"{n_unique} distinct value(s)")
-            continue
-        integer_like = kind == "numerical" and bool((non_null % 1 == 0).all())
-        if not forced and n_unique == n and len(non_null) == n:
-            consecutive = integer_like and float(non_null.max() - non_null.min()) == n - 1
-            if kind == "categorical" or (integer_like and (ID_NAME.search(lname) or consecutive)):
-                excluded("id", "one distinct value per row")
-                continue
-        if not forced and kind == "categorical" and n_unique > max(20, config.max_category_share * n):
-            excluded("high_cardinality", f"{n_unique} distinct values in {n} rows")
-            continue
-        if not forced and any(re.search(p, lname) for p in POST_OUTCOME_PATTERNS):
-            excluded("leakage_name", "name suggests a post-outcome field")
-            continue
-        if not forced and any(re.search(p, lname) for p in PRICING_PATTERNS):
-            excluded("pricing", "the lender's pricing of the risk, decided after the assessment")
-            continue
-        auc = _univariate_auc(col, y, kind)
-        if not forced and auc >= config.leakage_auc:
-            excluded("leakage_auc", f"single-column ROC AUC {auc:.3f} ≥ {config.leakage_auc}")
+        kind, col = _typed_column(str(name), df[name], categorical=categorical, keep=keep)
+        reason = _exclusion(str(name), kind, col, len(df), config, exclude=exclude, keep=keep)
+        auc = _univariate_auc(col, y, kind) if reason is None else 0.0
+        if reason is None and str(name) not in keep and auc >= config.leakage_auc:
+            reason = ("leakage_auc", f"single-column ROC AUC {auc:.3f} ≥ {config.leakage_auc}")
+        if reason is not None:
+            reports.append(ColumnReport(str(name), kind, "excluded", *reason))
             continue
         typed[str(name)] = col
         reports.append(ColumnReport(str(name), kind, "feature", detail=f"univariate AUC {auc:.3f}"))
     frame = pd.DataFrame(typed, index=df.index)
     return frame, reports
+
+
+def _typed_column(
+    name: str, col: pd.Series, *, categorical: Sequence[str], keep: Sequence[str]
+) -> tuple[str, pd.Series]:
+    """The column's kind and its values typed for it: numerical as float, categorical as text or None.
+
+    Text that is (almost: 98 %) all numbers is numerical; a two-valued integer column is a 0/1-style
+    flag, so categorical, unless ``keep`` names it.
+    """
+    import pandas as pd
+
+    kind = "categorical"
+    if name in categorical or pd.api.types.is_bool_dtype(col):
+        kind = "categorical"
+    elif pd.api.types.is_numeric_dtype(col):
+        kind = "numerical"
+    else:
+        present = col[col.map(lambda v: not is_missing(v))]
+        parsed = pd.to_numeric(present, errors="coerce")
+        if len(present) and parsed.notna().mean() >= 0.98:
+            kind = "numerical"
+            col = pd.to_numeric(col.map(lambda v: None if is_missing(v) else v), errors="coerce")
+    if kind == "numerical":
+        col = col.astype(float)
+        non_null = col.dropna()
+        if non_null.nunique() == 2 and (non_null % 1 == 0).all() and name not in keep:
+            kind = "categorical"  # a 0/1-style flag
+    if kind == "categorical":
+        col = col.map(lambda v: None if is_missing(v) else category_key(v)).astype(object)
+    return kind, col
+
+
+def _exclusion(
+    name: str,
+    kind: str,
+    col: pd.Series,
+    n: int,
+    config: TrainingConfig,
+    *,
+    exclude: Sequence[str],
+    keep: Sequence[str],
+) -> tuple[str, str] | None:
+    """Why the column is not a feature (reason, detail), by the screening rules in order; None if it is.
+
+    ``exclude`` and constant columns win over ``keep``; ``keep`` overrides every other rule.
+    """
+    non_null = col.dropna()
+    n_unique = int(non_null.nunique())
+    if name in exclude:
+        return "user", "excluded on request"
+    if n_unique <= 1:
+        return "constant", f"{n_unique} distinct value(s)"
+    if name in keep:
+        return None
+    lname = name.lower()
+    integer_like = kind == "numerical" and bool((non_null % 1 == 0).all())
+    if n_unique == n and len(non_null) == n:
+        consecutive = integer_like and float(non_null.max() - non_null.min()) == n - 1
+        if kind == "categorical" or (integer_like and (ID_NAME.search(lname) or consecutive)):
+            return "id", "one distinct value per row"
+    if kind == "categorical" and n_unique > max(20, config.max_category_share * n):
+        return "high_cardinality", f"{n_unique} distinct values in {n} rows"
+    if any(re.search(p, lname) for p in POST_OUTCOME_PATTERNS):
+        return "leakage_name", "name suggests a post-outcome field"
+    if any(re.search(p, lname) for p in PRICING_PATTERNS):
+        return "pricing", "the lender's pricing of the risk, decided after the assessment"
+    return None
 
 
 @dataclass(slots=True)

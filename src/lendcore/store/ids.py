@@ -32,6 +32,7 @@ PREFIXES: Final = {
     "txn": "loan transaction",
     "je": "journal entry",
     "pay": "payment",
+    "apv": "maker-checker proposal",
 }
 
 

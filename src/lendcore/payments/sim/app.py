@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date
 
 import httpx
@@ -67,6 +67,25 @@ def create_app(
     max_redeliveries: int = 5,
     deliver_callbacks: bool = True,
 ) -> FastAPI:
+    lifespan = _callback_lifespan(simulation, secrets, max_redeliveries, deliver_callbacks)
+    app = FastAPI(title="lendcore channel simulator", lifespan=lifespan)
+    _add_routes(app, simulation, callback_url)
+    return app
+
+
+def _callback_lifespan(
+    simulation: ChannelSimulation, secrets: Sequence[str], max_redeliveries: int, deliver_callbacks: bool
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The app's lifespan: while it runs, a background task delivers due callbacks (only when signing
+    secrets are configured: an unsigned callback would be refused anyway)."""
+
+    async def _delivery_loop() -> None:
+        async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS) as client:
+            while True:
+                for delivery in simulation.due_callbacks():
+                    await deliver(simulation, client, delivery, secrets, max_redeliveries)
+                await asyncio.sleep(DELIVERY_POLL_SECONDS)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = None
@@ -78,14 +97,11 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _delivery_loop() -> None:
-        async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS) as client:
-            while True:
-                for delivery in simulation.due_callbacks():
-                    await deliver(simulation, client, delivery, secrets, max_redeliveries)
-                await asyncio.sleep(DELIVERY_POLL_SECONDS)
+    return lifespan
 
-    app = FastAPI(title="lendcore channel simulator", lifespan=lifespan)
+
+def _add_routes(app: FastAPI, simulation: ChannelSimulation, callback_url: str | None) -> None:
+    """The channel's wire API: health, submit, query and the daily statement."""
 
     @app.get("/health")
     async def health() -> dict[str, object]:
@@ -121,5 +137,3 @@ def create_app(
         except ValueError:
             return JSONResponse({"code": "INVALID_DATE", "message": f"bad date {day!r}"}, 422)
         return PlainTextResponse(write_statement(simulation.statement(parsed)), media_type="text/csv")
-
-    return app

@@ -1,0 +1,147 @@
+"""``/api/v1/staff/ledger`` (trial balance, journal) and ``/api/v1/staff/daily-close`` (run, status and
+report of the end-of-day close): finance's endpoints (``admin`` too). Roles: docs/api.md.
+
+Running a close is synchronous (the request returns the report of the last date closed) and
+idempotent per date (a closed date reports ``skipped``); it also takes an ``Idempotency-Key`` so a
+retried request replays the first answer.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from lendcore.api.auth import require_roles
+from lendcore.api.idempotency import IdempotencyKeyDep
+from lendcore.api.pagination import Page, PageRequest, page_request, paginate
+from lendcore.api.problems import problem_responses
+from lendcore.api.routers import API_PREFIX
+from lendcore.api.state import StateDep
+from lendcore.api.types import ApiModel, ContractId, IsoDate
+from lendcore.auth.principal import StaffRole
+from lendcore.batch.close import JOB, close_business_days
+from lendcore.core.errors import NotFoundError
+from lendcore.servicing.business_day import resolve_close_date
+from lendcore.servicing.invariants import trial_balance_from_db
+from lendcore.store.models import JobRun, JournalEntry
+
+router = APIRouter(
+    prefix=f"{API_PREFIX}/staff",
+    tags=["staff: ledger and daily close"],
+    dependencies=[Depends(require_roles(StaffRole.FINANCE))],
+)
+
+
+class PostingOut(BaseModel):
+    account_code: str
+    debit: int
+    credit: int
+    contract_id: str | None
+    customer_id: str | None
+
+
+class JournalEntryOut(BaseModel):
+    id: str
+    business_date: date
+    value_date: date
+    description: str
+    contract_id: str | None
+    payment_id: str | None
+    reverses_entry_id: str | None
+    created_at: datetime
+    postings: list[PostingOut]
+
+    @classmethod
+    def of(cls, entry: JournalEntry) -> JournalEntryOut:
+        return cls(
+            id=entry.id, business_date=entry.business_date, value_date=entry.value_date,
+            description=entry.description, contract_id=entry.contract_id, payment_id=entry.payment_id,
+            reverses_entry_id=entry.reverses_entry_id, created_at=entry.created_at,
+            postings=[
+                PostingOut(account_code=p.account_code, debit=p.debit, credit=p.credit,
+                           contract_id=p.contract_id, customer_id=p.customer_id)
+                for p in entry.postings
+            ],
+        )  # fmt: skip
+
+
+class CloseBody(ApiModel):
+    business_date: IsoDate | None = None
+
+
+class CloseStatus(BaseModel):
+    business_date: date
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    report: dict[str, Any]
+
+
+@router.get(
+    "/ledger/trial-balance",
+    summary="The trial balance over every posting (amounts in fen)",
+    responses=problem_responses(401, 403),
+)
+def trial_balance(state: StateDep) -> dict[str, Any]:
+    with state.database.read() as session:
+        return dict(trial_balance_from_db(session).to_dict())
+
+
+@router.get(
+    "/ledger/journal",
+    response_model=Page[JournalEntryOut],
+    summary="Journal entries with their postings, by id (optionally of one date or contract)",
+    responses=problem_responses(401, 403, 422),
+)
+def journal(
+    state: StateDep,
+    page: Annotated[PageRequest, Depends(page_request)],
+    business_date: Annotated[IsoDate | None, Query()] = None,
+    contract_id: Annotated[ContractId | None, Query()] = None,
+) -> Page[JournalEntryOut]:
+    statement = select(JournalEntry)
+    if business_date is not None:
+        statement = statement.where(JournalEntry.business_date == business_date)
+    if contract_id is not None:
+        statement = statement.where(JournalEntry.contract_id == contract_id)
+    name = f"journal:{business_date or ''}:{contract_id or ''}"
+    with state.database.read() as session:
+        return paginate(
+            session, statement, key=JournalEntry.id, page=page, to_item=JournalEntryOut.of, list_name=name
+        )
+
+
+@router.post(
+    "/daily-close",
+    summary="Close the open business date (and any unclosed date before business_date); the report",
+    responses=problem_responses(400, 401, 403, 409, 422),
+)
+def run_close(body: CloseBody, state: StateDep, _key: IdempotencyKeyDep) -> dict[str, Any]:
+    today = state.clock().date()
+    with state.database.read() as session:
+        through = resolve_close_date(session, body.business_date, today=today)
+    reports = close_business_days(state.database.session_factory, through, clock=state.clock)
+    return reports[-1].to_dict() | {"closed": [r.business_date.isoformat() for r in reports]}
+
+
+@router.get(
+    "/daily-close/{business_date}",
+    response_model=CloseStatus,
+    summary="The status and report of one date's close",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def close_status(business_date: IsoDate, state: StateDep) -> CloseStatus:
+    with state.database.read() as session:
+        run = session.scalars(
+            select(JobRun).where(JobRun.job == JOB, JobRun.business_date == business_date)
+        ).one_or_none()
+        if run is None:
+            raise NotFoundError(f"{business_date} has not been closed", code="CLOSE_NOT_FOUND")
+        return CloseStatus(
+            business_date=run.business_date, status=run.status, started_at=run.started_at,
+            finished_at=run.finished_at, report=dict(run.details),
+        )  # fmt: skip

@@ -1,0 +1,237 @@
+"""What can be proposed: one row per kind (its target, who may propose, who may approve, its payload
+check and the use case approval runs). Adding a kind is one entry in :data:`KINDS`.
+
+=================  ===========  =================  ==============  ===============================
+kind               target       proposed by        approved by     runs
+=================  ===========  =================  ==============  ===============================
+waive              contract     operator, finance  finance         servicing.waive.waive
+write-off          contract     operator, finance  finance         servicing.writeoff.write_off
+payment-reversal   payment      operator, finance  finance         servicing.reverse.reverse_payment
+limit-override     credit-line  operator, risk     risk            servicing.lines.change_limit
+line-freeze        credit-line  operator, risk     risk            servicing.lines.freeze_line
+line-close         credit-line  operator, risk     risk            servicing.lines.close_line
+=================  ===========  =================  ==============  ===============================
+
+``admin`` passes every role check (but is still never the approver of their own proposal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+from lendcore.auth.principal import StaffRole
+from lendcore.core.errors import NotFoundError, ValidationError
+from lendcore.core.loan import WaiverKind
+from lendcore.servicing.common import check_amount
+from lendcore.servicing.lines import change_limit, check_line_limit, close_line, freeze_line
+from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
+from lendcore.servicing.waive import WaiveRequest, waive
+from lendcore.servicing.writeoff import WriteOffRequest, write_off
+from lendcore.store.models import Base, Contract, CreditLine, Payment
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What an approved proposal runs with: the approver acts, on the business date."""
+
+    proposal_id: str
+    target_id: str
+    payload: Mapping[str, Any]
+    reason: str
+    actor: str
+    business_date: date
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"approval:{self.proposal_id}"
+
+
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalKind:
+    name: str
+    target_type: str
+    target_model: type[Base]
+    target_code: str  # the not-found code of the target
+    proposers: frozenset[StaffRole]
+    approvers: frozenset[StaffRole]
+    check_payload: Callable[[Mapping[str, Any]], Payload]
+    execute: Callable[[Session, Execution], Payload]
+
+
+def _bad(message: str, field: str) -> ValidationError:
+    return ValidationError(message, code="INVALID_PROPOSAL_PAYLOAD", field=field)
+
+
+def _only(payload: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(payload) - allowed)
+    if unknown:
+        raise _bad(f"unknown payload field(s): {', '.join(unknown)}", unknown[0])
+
+
+def _no_payload(payload: Mapping[str, Any]) -> Payload:
+    _only(payload, frozenset())
+    return {}
+
+
+def _waive_payload(payload: Mapping[str, Any]) -> Payload:
+    _only(payload, frozenset({"kind", "amount"}))
+    try:
+        kind = WaiverKind(str(payload.get("kind")))
+    except ValueError:
+        raise _bad(f"kind must be one of {', '.join(k.value for k in WaiverKind)}", "kind") from None
+    amount = payload.get("amount")
+    if amount is not None:
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise _bad("amount is an integer number of fen (or null: everything)", "amount")
+        check_amount(amount)
+    return {"kind": kind.value, "amount": amount}
+
+
+def _limit_payload(payload: Mapping[str, Any]) -> Payload:
+    _only(payload, frozenset({"new_limit"}))
+    if "new_limit" not in payload:
+        raise _bad("new_limit (fen) is required", "new_limit")
+    return {"new_limit": check_line_limit(payload["new_limit"])}
+
+
+def _run_waive(session: Session, run: Execution) -> Payload:
+    request = WaiveRequest(
+        contract_id=run.target_id,
+        kind=WaiverKind(run.payload["kind"]),
+        reason=run.reason,
+        actor=run.actor,
+        business_date=run.business_date,
+        idempotency_key=run.idempotency_key,
+        amount=run.payload.get("amount"),
+    )
+    result: Payload = waive(session, request).to_json()
+    return result
+
+
+def _run_write_off(session: Session, run: Execution) -> Payload:
+    request = WriteOffRequest(run.target_id, run.reason, run.actor, run.business_date, run.idempotency_key)
+    result: Payload = write_off(session, request).to_json()
+    return result
+
+
+def _run_reversal(session: Session, run: Execution) -> Payload:
+    request = ReversePaymentRequest(
+        run.target_id, run.reason, run.actor, run.business_date, run.idempotency_key
+    )
+    result: Payload = reverse_payment(session, request).to_json()
+    return result
+
+
+def _line_reason(run: Execution) -> dict[str, Any]:
+    return {
+        "reason_code": "MAKER_CHECKER",
+        "business_date": run.business_date,
+        "actor": run.actor,
+        "details": {"proposal_id": run.proposal_id, "reason": run.reason},
+    }
+
+
+def _run_limit_override(session: Session, run: Execution) -> Payload:
+    change = change_limit(session, run.target_id, new_limit=run.payload["new_limit"], **_line_reason(run))
+    return {
+        "credit_line_id": run.target_id,
+        "new_limit": run.payload["new_limit"],
+        "changed": change is not None,
+    }
+
+
+def _run_freeze(session: Session, run: Execution) -> Payload:
+    freeze_line(session, run.target_id, **_line_reason(run))
+    return {"credit_line_id": run.target_id, "status": "frozen"}
+
+
+def _run_close(session: Session, run: Execution) -> Payload:
+    close_line(session, run.target_id, **_line_reason(run))
+    return {"credit_line_id": run.target_id, "status": "closed"}
+
+
+_SERVICING: Final = frozenset({StaffRole.OPERATOR, StaffRole.FINANCE})
+_LINES: Final = frozenset({StaffRole.OPERATOR, StaffRole.RISK})
+_FINANCE: Final = frozenset({StaffRole.FINANCE})
+_RISK: Final = frozenset({StaffRole.RISK})
+
+KINDS: Final[Mapping[str, ProposalKind]] = {
+    kind.name: kind
+    for kind in (
+        ProposalKind(
+            "waive",
+            "contract",
+            Contract,
+            "CONTRACT_NOT_FOUND",
+            _SERVICING,
+            _FINANCE,
+            _waive_payload,
+            _run_waive,
+        ),
+        ProposalKind(
+            "write-off",
+            "contract",
+            Contract,
+            "CONTRACT_NOT_FOUND",
+            _SERVICING,
+            _FINANCE,
+            _no_payload,
+            _run_write_off,
+        ),
+        ProposalKind(
+            "payment-reversal",
+            "payment",
+            Payment,
+            "PAYMENT_NOT_FOUND",
+            _SERVICING,
+            _FINANCE,
+            _no_payload,
+            _run_reversal,
+        ),
+        ProposalKind(
+            "limit-override",
+            "credit-line",
+            CreditLine,
+            "LINE_NOT_FOUND",
+            _LINES,
+            _RISK,
+            _limit_payload,
+            _run_limit_override,
+        ),
+        ProposalKind(
+            "line-freeze",
+            "credit-line",
+            CreditLine,
+            "LINE_NOT_FOUND",
+            _LINES,
+            _RISK,
+            _no_payload,
+            _run_freeze,
+        ),
+        ProposalKind(
+            "line-close", "credit-line", CreditLine, "LINE_NOT_FOUND", _LINES, _RISK, _no_payload, _run_close
+        ),
+    )
+}
+
+
+def kind_of(name: str) -> ProposalKind:
+    kind = KINDS.get(name)
+    if kind is None:
+        raise ValidationError(
+            f"proposal kind must be one of {', '.join(KINDS)}", code="UNKNOWN_PROPOSAL_KIND", value=name
+        )
+    return kind
+
+
+def check_target(session: Session, kind: ProposalKind, target_id: str) -> None:
+    if not isinstance(target_id, str) or session.get(kind.target_model, target_id) is None:
+        raise NotFoundError(f"no such {kind.target_type}", code=kind.target_code)

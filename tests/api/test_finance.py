@@ -1,0 +1,97 @@
+"""``/api/v1/staff/ledger`` and ``/api/v1/staff/daily-close`` over real HTTP, on both databases:
+finance (and admin) only; the trial balance balances; the journal pages; a close runs and reports."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from lendcore.auth.principal import Principal, StaffRole
+from tests.api.conftest import LiveApi
+from tests.servicing.support import do_draw, open_line
+
+STAFF = "/api/v1/staff"
+
+
+def _as(api: LiveApi, name: str, *roles: StaffRole) -> dict[str, str]:
+    return api.auth(Principal("staff", api.staff(name, *roles), frozenset(roles), name))
+
+
+def test_trial_balance_balances_after_a_drawdown(api: LiveApi) -> None:
+    _, line_id = open_line(api.factory)
+    do_draw(api.factory, line_id, 1_000_000, 3)
+    answer = api.client().get(f"{STAFF}/ledger/trial-balance", headers=_as(api, "fay", StaffRole.FINANCE))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["balanced"] is True and body["total_debits"] == body["total_credits"] > 0
+
+
+@pytest.mark.parametrize("role", [StaffRole.VIEWER, StaffRole.OPERATOR, StaffRole.RISK])
+def test_only_finance_reads_the_ledger_and_runs_the_close(api: LiveApi, role: StaffRole) -> None:
+    caller = _as(api, "someone", role)
+    client = api.client()
+    assert client.get(f"{STAFF}/ledger/trial-balance", headers=caller).status_code == 403
+    assert client.get(f"{STAFF}/ledger/journal", headers=caller).status_code == 403
+    refused = client.post(f"{STAFF}/daily-close", json={}, headers={**caller, "Idempotency-Key": "k1"})
+    assert (refused.status_code, refused.json()["code"]) == (403, "PERMISSION_DENIED")
+
+
+def test_journal_pages_through_every_entry_once(api: LiveApi) -> None:
+    _, line_id = open_line(api.factory)
+    contract_id = do_draw(api.factory, line_id, 1_000_000, 3)["contract_id"]
+    do_draw(api.factory, line_id, 500_000, 3)
+    finance = _as(api, "fay", StaffRole.FINANCE)
+    client = api.client()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = client.get(f"{STAFF}/ledger/journal", params=params, headers=finance).json()
+        seen += [e["id"] for e in page["items"]]
+        for entry in page["items"]:
+            assert sum(p["debit"] for p in entry["postings"]) == sum(p["credit"] for p in entry["postings"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) >= 2
+    mine = client.get(f"{STAFF}/ledger/journal", params={"contract_id": contract_id}, headers=finance).json()
+    assert mine["items"] and {e["contract_id"] for e in mine["items"]} == {contract_id}
+    bad = client.get(f"{STAFF}/ledger/journal", params={"contract_id": "cus_x"}, headers=finance)
+    assert bad.status_code == 422
+
+
+def test_daily_close_runs_reports_and_is_skipped_when_repeated(api: LiveApi) -> None:
+    _, line_id = open_line(api.factory)
+    do_draw(api.factory, line_id, 1_000_000, 3)
+    finance = _as(api, "fay", StaffRole.FINANCE)
+    client = api.client()
+    # no business date stored yet: the close runs on the clock's date
+    missing = client.get(f"{STAFF}/daily-close/2026-03-20", headers=finance)
+    assert (missing.status_code, missing.json()["code"]) == (404, "CLOSE_NOT_FOUND")
+    ran = client.post(
+        f"{STAFF}/daily-close", json={}, headers={**finance, "Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert ran.status_code == 200, ran.text
+    report = ran.json()
+    assert (report["business_date"], report["status"], report["contracts"]) == ("2026-03-20", "succeeded", 1)
+    status = client.get(f"{STAFF}/daily-close/2026-03-20", headers=finance).json()
+    assert status["status"] == "succeeded" and status["report"]["contracts"] == 1
+    again = client.post(
+        f"{STAFF}/daily-close",
+        json={"business_date": "2026-03-20"},
+        headers={**finance, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert again.json()["status"] == "skipped"
+    future = client.post(
+        f"{STAFF}/daily-close",
+        json={"business_date": "2026-12-31"},
+        headers={**finance, "Idempotency-Key": "k2"},
+    )
+    assert (future.status_code, future.json()["code"]) == (422, "BUSINESS_DATE_IN_FUTURE")
+    bad_date = client.post(
+        f"{STAFF}/daily-close",
+        json={"business_date": "2026-02-30"},
+        headers={**finance, "Idempotency-Key": "k3"},
+    )
+    assert bad_date.status_code == 422
