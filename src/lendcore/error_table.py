@@ -54,6 +54,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         VALIDATION,
         (
+            "DISPUTE_CLAIM_REQUIRED",
+            "DISPUTE_ANSWER_REQUIRED",
+            "INVALID_DISPUTE_ACTION",
             "INVALID_INPUT",
             "INVALID_PROPOSAL_PAYLOAD",
             "UNKNOWN_PROPOSAL_KIND",
@@ -94,6 +97,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "EBM_EXPORT",
             "EMPTY_DATA",
             "GRADE_REQUIRED",
+            "FAULT_WINDOW_INVALID",
             "INVALID_AMOUNT",
             "INVALID_ARGUMENT",
             "INVALID_BAD_DPD",
@@ -111,8 +115,11 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_LIMIT",
             "INVALID_MARGIN",
             "INVALID_MODEL_KIND",
+            "INVALID_REPAYMENT_MODE",
             "INVALID_MULTIPLE",
             "INVALID_PERFORMANCE_WINDOW",
+            "INVALID_STATUS_MONTHS",
+            "BUREAU_RECORD_INVALID",
             "INVALID_PURPOSE",
             "INVALID_RATE",
             "INVALID_REVIEW_ACTION",
@@ -152,6 +159,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         BUSINESS_RULE,
         (
+            "DISPUTE_NOT_ALLOWED",
             "BUSINESS_RULE",
             "ISSUE_ALREADY_RESOLVED",
             "JOB_NOT_DEAD",
@@ -213,6 +221,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         NOT_FOUND,
         (
+            "BUREAU_RECORD_NOT_FOUND",
+            "DISPUTE_NOT_FOUND",
             "ISSUE_NOT_FOUND",
             "PROPOSAL_NOT_FOUND",
             "CLOSE_NOT_FOUND",
@@ -233,6 +243,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         CONFLICT,
         (
+            "DISPUTE_ALREADY_OPEN",
+            "DISPUTE_ALREADY_ANSWERED",
             "CONFLICT",
             "PROPOSAL_ALREADY_DECIDED",
             "PROPOSAL_EXPIRED",
@@ -249,6 +261,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "DUPLICATE_PHONE",
             "IDEMPOTENCY_KEY_IN_PROGRESS",
             "IDEMPOTENCY_KEY_REUSED",
+            "BUREAU_BATCH_EXISTS",
             "PII_REINDEX_DUPLICATE",
         ),
     ),
@@ -261,6 +274,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CONSENT_TEXT_ALTERED",
             "DATABASE_DIRECTORY_MISSING",
             "INVALID_CLASSIFICATION_THRESHOLDS",
+            "BUREAU_CATALOGUE_INVALID",
             "INVALID_CONSENT_TEXTS",
             "INVALID_DATABASE_URL",
             "INVALID_LOAN_TERMS",
@@ -359,7 +373,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CALLBACK_REJECTED",
         ),
     ),
-    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY", "SELF_APPROVAL")),
+    (FORBIDDEN, ("PERMISSION_DENIED", "CUSTOMERS_ONLY", "SELF_APPROVAL", "CSRF_TOKEN_INVALID")),
     (RATE_LIMITED, ("RATE_LIMITED", "OTP_RESEND_TOO_SOON")),
     (
         CHANNEL_FAILED,

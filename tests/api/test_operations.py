@@ -7,7 +7,8 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi import APIRouter
@@ -117,6 +118,21 @@ def test_not_ready_when_the_database_cannot_be_reached() -> None:
         assert "127.0.0.1" not in response.text
 
 
+def _eventually(check: Callable[[], bool], within: float = 10.0) -> bool:
+    """True as soon as ``check()`` is; False if it is still false after ``within`` seconds.
+
+    The access log line and the request metric are written after the response has been sent (their
+    duration includes sending it), so a client can read the response before they exist: the test
+    waits for them, bounded, instead of racing the server thread.
+    """
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def _sample(text: str, name: str, **labels: str) -> float:
     for line in text.splitlines():
         if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
@@ -131,11 +147,19 @@ def test_metrics_count_requests_by_route_template_method_and_status_class(make_a
     before = _sample(client.get("/metrics").text, name, route="/api/v1/staff-users", status="4xx")
     client.get("/api/v1/staff-users", params={"limit": 5})
     client.get("/api/v1/staff-users", params={"limit": 7})
-    text = client.get("/metrics").text
-    assert _sample(text, name, route="/api/v1/staff-users", method="GET", status="4xx") == before + 2
-    unmatched = _sample(text, name, route="<unmatched>")
+    assert _eventually(
+        lambda: (
+            _sample(
+                client.get("/metrics").text, name, route="/api/v1/staff-users", method="GET", status="4xx"
+            )
+            == before + 2
+        )
+    )
+    unmatched = _sample(client.get("/metrics").text, name, route="<unmatched>")
     client.get("/api/v1/no/such/route/12345")
-    assert _sample(client.get("/metrics").text, name, route="<unmatched>") == unmatched + 1
+    assert _eventually(
+        lambda: _sample(client.get("/metrics").text, name, route="<unmatched>") == unmatched + 1
+    )
 
 
 def test_business_hooks_are_exported(api: LiveApi) -> None:
@@ -168,6 +192,7 @@ def json_log() -> Iterator[io.StringIO]:
 def test_logs_are_json_lines_with_the_request_id_and_no_pii(make_api: MakeApi, json_log: io.StringIO) -> None:
     api = make_api(extra_routers=(crash_router(),))
     api.client().get("/api/v1/test/crash", params={"phone": "13812345678"}, headers={"X-Request-ID": "r-77"})
+    assert _eventually(lambda: '"lendcore.api.access"' in json_log.getvalue())
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
     mine = [entry for entry in lines if entry.get("request_id") == "r-77"]
     error = next(e for e in mine if e["level"] == "error")

@@ -174,7 +174,7 @@ def _openapi_with_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
-def app_from_env() -> FastAPI:
+def app_from_env(extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The application on the configured database (``LENDCORE_DATABASE_URL`` or the embedded SQLite
     file), keys (``LENDCORE_PII_*``) and settings (``LENDCORE_JWT_SECRET``, ``LENDCORE_API_*``), with
     the development OTP sink. The schema is not migrated here (``lendcore serve --migrate`` does it):
@@ -199,4 +199,10 @@ def app_from_env() -> FastAPI:
     except Exception:  # the database is not there (yet): /readyz says so
         log.warning("the database could not be checked at start-up", exc_info=True)
     log.warning("one-time codes go to the development outbox (otp_outbox), not to phones")
-    return create_app(Database(factory), settings=settings, cipher=cipher, on_shutdown=engine.dispose)
+    return create_app(
+        Database(factory),
+        settings=settings,
+        cipher=cipher,
+        on_shutdown=engine.dispose,
+        extra_routers=extra_routers,
+    )

@@ -59,6 +59,7 @@ from lendcore.servicing.business_day import (
     open_business_date,
 )
 from lendcore.servicing.credit import apply_customer_credit
+from lendcore.servicing.faults import waive_penalty_in_fault_windows
 from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.repository import RowWriter, write_contracts
 from lendcore.store.engine import unit_of_work
@@ -286,6 +287,7 @@ def _close_one(
     try:
         _apply_credit(factory, lease, chunk_size)
         _accrue(factory, lease, chunk_size)
+        waive_penalty_in_fault_windows(factory, day)  # nobody is charged for our fault
         accrual_seconds = time.perf_counter() - started
         if lease.half_spent():  # the check can take a while on a large book: start it with a fresh lease
             with unit_of_work(factory) as session:

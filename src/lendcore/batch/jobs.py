@@ -3,10 +3,12 @@
 * ``payments.sweep``: :func:`lendcore.payments.sweeper.sweep_stuck_payments` (queries need a channel:
   ``LENDCORE_CHANNEL_URL``; without one the sweep still raises payments past their SLA);
 * ``payment.submit``: :func:`lendcore.payments.submit.submit_payment` (registered with a channel);
+* ``payment.settled``: :func:`lendcore.servicing.settlement.settle_payment`, transactional: the booking
+  and the job's acknowledgement commit together (exactly once for a recorded repayment or drawdown);
 * ``daily-close``: :func:`lendcore.batch.close.run_daily_close` for the payload's business date (itself
   idempotent per date; a close whose invariant check fails is dead at once, for a person to look at).
 
-``payment.settled``, ``autopay.run``, ``reminders.send`` and ``reconciliation.run`` get their handlers
+``autopay.run``, ``reminders.send`` and ``reconciliation.run`` get their handlers
 with the servicing integration (docs/payments.md, "Integration"); until then their jobs wait, listed.
 """
 
@@ -63,6 +65,12 @@ def _submit(channel: ChannelAdapter) -> Callable[[JobContext], None]:
     return submit
 
 
+def payment_settled(ctx: JobContext) -> None:
+    from lendcore.servicing.settlement import settle_payment
+
+    settle_payment(ctx.db(), _payload_text(ctx, "payment_id"), now=ctx.now)
+
+
 def daily_close(ctx: JobContext) -> None:
     from lendcore.batch.close import run_daily_close
 
@@ -78,6 +86,7 @@ def daily_close(ctx: JobContext) -> None:
 def default_registry(channel: ChannelAdapter | None = None) -> Registry:
     registry = Registry()
     registry.register("payments.sweep", _sweep(channel), transactional=False)
+    registry.register("payment.settled", payment_settled)
     registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))
     if channel is not None:
         registry.register("payment.submit", _submit(channel), transactional=False)

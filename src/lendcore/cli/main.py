@@ -33,7 +33,9 @@ from lendcore.cli import (
     admin,
     approvals,
     bench,
+    bureau,
     channel_sim,
+    collection,
     db,
     demo,
     origination,
@@ -143,6 +145,8 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     approvals.commands,
     worker_commands.commands,
     channel_sim.commands,
+    collection.commands,
+    bureau.commands,
     bench.commands,
     version.commands,
 )

@@ -57,7 +57,7 @@ def serve_command(
     for line in database.run(prepare):
         err_console.print(line, markup=False)
     uvicorn.run(
-        "lendcore.api.app:app_from_env",
+        "lendcore.web.app:app_from_env",
         factory=True,
         host=host,
         port=port,

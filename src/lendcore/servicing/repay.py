@@ -41,6 +41,7 @@ from lendcore.servicing.common import check_amount, check_value_date, run_paymen
 from lendcore.servicing.customers import check_customer, open_contracts
 from lendcore.servicing.repository import state_as_of
 from lendcore.store.idempotency import idempotent
+from lendcore.store.models import Contract, UnappliedFunds
 
 #: What a customer may pay beyond settling everything (customer credit): ¥1,000 by default. More is
 #: refused: it is almost always a typo, and credit held for nothing is a liability to the customer.
@@ -161,7 +162,8 @@ def _contract_line(contract_id: str, share: Fen, posted: Posted) -> ContractRepa
     )
 
 
-def _check(request: RepayRequest) -> date:
+def check_repay_request(request: RepayRequest) -> date:
+    """The request's amount, value date and contract list checked; its value date."""
     if request.amount is not None:
         check_amount(request.amount)
     elif request.mode is CustomerMode.BY_AMOUNT:
@@ -174,17 +176,31 @@ def _check(request: RepayRequest) -> date:
     return value_date
 
 
-@idempotent("repay", RepayResult)
-def repay(
+@dataclass(frozen=True, slots=True)
+class RepayPlan:
+    """What a repayment pays, worked out on its value date: the contracts open then (locked) and the
+    amount's split over them. Both the inline :func:`repay` and the settlement of a recorded payment
+    (:mod:`lendcore.servicing.settlement`) book through it: one allocation rule."""
+
+    customer_id: str
+    value_date: date
+    amount: Fen
+    contracts: dict[str, Contract]
+    shares: tuple[tuple[str, Fen], ...]
+    unapplied: UnappliedFunds
+
+
+def plan_repayment(
     session: Session,
-    request: RepayRequest,
-    *,
-    channel: PaymentChannel | None = None,
-    max_overpayment: Fen = DEFAULT_MAX_OVERPAYMENT,
-) -> RepayResult:
-    """Repay (see the module docstring)."""
-    value_date = _check(request)
-    customer_id, ids = request.customer_id, request.contract_ids
+    customer_id: str,
+    amount: Fen | None,
+    value_date: date,
+    mode: CustomerMode,
+    ids: tuple[str, ...] | None,
+    max_overpayment: Fen,
+) -> RepayPlan:
+    """Lock the customer's open contracts and unapplied funds and split ``amount`` over the contracts
+    as of ``value_date`` (refusals before anything is written)."""
     contracts = open_contracts(session, customer_id, lock=True)
     if not contracts:  # a customer with an open contract exists (foreign key): no need to look
         check_customer(session, customer_id)
@@ -200,18 +216,59 @@ def repay(
     if not started:
         raise BusinessRuleError("the customer has no open contract to repay", code="NOTHING_TO_PAY")
     states = {cid: state_as_of(session, c, value_date) for cid, c in started.items()}
-    amount = request.amount
     if amount is None:
         amount = sum(contract_payoff_quote(states[c], value_date).total for c in (ids or states))
     split = allocate_customer(
-        list(states.values()), amount, value_date, request.mode, ids, max_overpayment=max_overpayment
+        list(states.values()), amount, value_date, mode, ids, max_overpayment=max_overpayment
     )
+    return RepayPlan(customer_id, value_date, amount, started, tuple(split.shares), unapplied)
+
+
+def book_repayment(
+    session: Session, plan: RepayPlan, *, business_date: date, payment_id: str, idempotency_key: str | None
+) -> tuple[ContractRepayment, ...]:
+    """Book one :class:`~lendcore.core.loan.Repayment` per contract share of ``plan``, value-dated at
+    the plan's value date (a backdated one replays the contract), carrying ``payment_id``."""
+    lines = tuple(
+        _contract_line(
+            cid,
+            share,
+            post_transaction(
+                session,
+                plan.contracts[cid],
+                _repayment(plan.value_date, share),
+                business_date=business_date,
+                payment_id=payment_id,
+                idempotency_key=idempotency_key,
+            ),
+        )
+        for cid, share in plan.shares
+    )
+    session.flush()
+    return lines
+
+
+@idempotent("repay", RepayResult)
+def repay(
+    session: Session,
+    request: RepayRequest,
+    *,
+    channel: PaymentChannel | None = None,
+    max_overpayment: Fen = DEFAULT_MAX_OVERPAYMENT,
+) -> RepayResult:
+    """Repay (see the module docstring)."""
+    value_date = check_repay_request(request)
+    customer_id = request.customer_id
+    plan = plan_repayment(
+        session, customer_id, request.amount, value_date, request.mode, request.contract_ids, max_overpayment
+    )
+    amount, shares = plan.amount, plan.shares
     key = scoped_key("repay", request.idempotency_key)
     payment, sent = run_payment(
         session,
         direction=PaymentDirection.INBOUND,
         customer_id=customer_id,
-        contract_id=split.shares[0][0] if len(split.shares) == 1 else None,
+        contract_id=shares[0][0] if len(shares) == 1 else None,
         amount=amount,
         purpose="repayment",
         value_date=value_date,
@@ -225,25 +282,12 @@ def repay(
     if sent.state is not PaymentState.SUCCEEDED:
         state = "failed" if sent.state is PaymentState.FAILED else "processing"
         return replace(result, status=state, failure_reason=sent.failure_reason)
-    lines = tuple(
-        _contract_line(
-            cid,
-            share,
-            post_transaction(
-                session,
-                started[cid],
-                _repayment(value_date, share),
-                business_date=request.business_date,
-                payment_id=payment.id,
-                idempotency_key=key,
-            ),
-        )
-        for cid, share in split.shares
+    lines = book_repayment(
+        session, plan, business_date=request.business_date, payment_id=payment.id, idempotency_key=key
     )
-    session.flush()
     return replace(
         result,
         contracts=lines,
         unapplied=sum(line.unapplied for line in lines),
-        customer_unapplied_balance=unapplied.balance,
+        customer_unapplied_balance=plan.unapplied.balance,
     )

@@ -277,6 +277,17 @@ class LoanTransaction(Base):
             postgresql_where=text(f"type = '{DAILY_ACCRUAL_TYPE}'"),
             sqlite_where=text(f"type = '{DAILY_ACCRUAL_TYPE}'"),
         ),
+        # a payment is booked once: one transaction of a type per payment and contract (migration
+        # 0009_payment_features), however often its payment.settled job runs
+        Index(
+            "uq_loan_transactions_one_per_payment",
+            "payment_id",
+            "contract_id",
+            "type",
+            unique=True,
+            postgresql_where=text("payment_id IS NOT NULL"),
+            sqlite_where=text("payment_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("txn"))
@@ -384,6 +395,8 @@ class Payment(Base):
     query_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     sla_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()
+    # what a repayment booked at settlement allocates (mode, contracts …; migration 0009_payment_features)
+    allocation: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class UnappliedFunds(Base):
@@ -482,3 +495,4 @@ from lendcore.store import models_approvals as _approvals  # noqa: E402,F401  (m
 from lendcore.store import models_jobs as _jobs  # noqa: E402,F401  (the job queue)
 from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
 from lendcore.store import models_payments as _payments  # noqa: E402,F401  (payment events, issues)
+from lendcore.store import models_post as _post  # noqa: E402,F401  (collection, bureau records)

@@ -15,13 +15,14 @@ Migration ``0007_payments_jobs``. Same :class:`~lendcore.store.models.Base` as t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lendcore.store.models import STATUS, Base, _one_of
+from lendcore.store.ids import new_id
+from lendcore.store.models import ID, STATUS, Base, _one_of
 from lendcore.store.types import BigIntPK, utc_now
 
 EVENT_SOURCES: Final = ("request", "submit", "callback", "query", "statement", "operator")
@@ -84,3 +85,36 @@ class PaymentIssue(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+FAULT_KINDS: Final = (
+    "autopay_missed",
+    "reminder_undelivered",
+    "payment_past_sla",
+    "channel_outage",
+    "manual",
+)
+
+
+class LenderFault(Base):
+    """A lender-fault window (:mod:`lendcore.core.faults`; migration ``0009_payment_features``): from
+    ``starts_on`` to ``ends_on`` (inclusive, NULL while open) a customer in scope (one contract, one
+    customer, or everyone when both are NULL) is not charged penalty for being late."""
+
+    __tablename__ = "lender_faults"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", FAULT_KINDS), name="kind"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="window_ordered"),
+        Index(None, "starts_on"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("flt"))
+    kind: Mapped[str] = mapped_column(String(32))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
+    raised_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -1,0 +1,230 @@
+"""Repayments recorded first and booked when their payment settles (docs/payments.md, "Integration").
+
+:func:`request_repayment` is the asynchronous twin of :func:`~lendcore.servicing.repay.repay`: it checks
+and plans the repayment exactly as ``repay`` does (nothing it would refuse gets through), then records a
+``created`` inbound payment with its ``payment.submit`` job and the allocation it was asked for
+(``payments.allocation``), and answers ``processing``. Nothing is booked: the caller commits, then the
+worker (or the caller itself) submits.
+
+:func:`settle_payment` is what the ``payment.settled`` job does, in the job's transaction:
+
+* inbound ``succeeded``: book the repayment through the same plan and booking as ``repay``
+  (:func:`~lendcore.servicing.repay.plan_repayment`, :func:`~lendcore.servicing.repay.book_repayment`),
+  value-dated at the payment's ``value_date`` (the day the customer started it, never the day the
+  channel confirmed: a close that accrued penalty meanwhile is replayed away, invariant 6). The money
+  has arrived, so it is never refused for being too much: what no contract owes is customer credit;
+  a contract named in the request that is no longer open falls back to allocation by amount;
+* inbound ``failed``: nothing booked;
+* outbound ``succeeded``: the disbursement is booked and the pending contract becomes active;
+  outbound ``failed``: the pending contract is cancelled, which releases the limit it held;
+* every outcome tells the customer: a ``customer.notify`` job (dedupe key per payment and state).
+
+Exactly once: a payment with a loan transaction already carrying its id is booked (nothing to do), and
+the database refuses a second transaction of a type per payment and contract (migration
+``0009_payment_features``), so a redelivered job, or two workers racing, cannot book twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lendcore.core.allocation import CustomerMode
+from lendcore.core.contract import Status
+from lendcore.core.errors import BusinessRuleError
+from lendcore.core.money import Fen
+from lendcore.core.records import JsonRecord
+from lendcore.core.transactions import Disbursement
+from lendcore.jobs.outbox import enqueue
+from lendcore.payments.records import create_payment, lock_payment, raise_issue
+from lendcore.payments.state import EventSource, PaymentDirection, PaymentState
+from lendcore.servicing.booking import post_transaction
+from lendcore.servicing.business_day import open_business_date
+from lendcore.servicing.common import scoped_key
+from lendcore.servicing.repay import (
+    DEFAULT_MAX_OVERPAYMENT,
+    RepayPlan,
+    RepayRequest,
+    RepayResult,
+    book_repayment,
+    check_repay_request,
+    plan_repayment,
+)
+from lendcore.servicing.repository import CANCELLED
+from lendcore.store.engine import for_update
+from lendcore.store.idempotency import idempotent
+from lendcore.store.models import Contract, LoanTransaction, Payment
+from lendcore.store.types import utc_now
+
+PENDING: Final = Status.PENDING.value
+
+NOTIFY_JOB: Final = "customer.notify"
+DEFAULT_CHANNEL_NAME: Final = "simulator"
+
+
+@idempotent("repay-request", RepayResult)
+def request_repayment(
+    session: Session,
+    request: RepayRequest,
+    *,
+    channel: str = DEFAULT_CHANNEL_NAME,
+    now: datetime | None = None,
+    max_overpayment: Fen = DEFAULT_MAX_OVERPAYMENT,
+) -> RepayResult:
+    """Record a repayment to be submitted (see the module docstring); status ``processing``."""
+    value_date = check_repay_request(request)
+    customer_id, ids = request.customer_id, request.contract_ids
+    plan = plan_repayment(
+        session, customer_id, request.amount, value_date, request.mode, ids, max_overpayment
+    )
+    payment = create_payment(
+        session,
+        direction=PaymentDirection.INBOUND,
+        customer_id=customer_id,
+        contract_id=plan.shares[0][0] if len(plan.shares) == 1 else None,
+        amount=plan.amount,
+        purpose="repayment",
+        value_date=value_date,
+        channel=channel,
+        account_token=request.account_token or f"customer:{customer_id}",
+        now=now or utc_now(),
+        idempotency_key=scoped_key("repay-request", request.idempotency_key),
+    )
+    payment.allocation = {
+        "mode": request.mode.value,
+        "contract_ids": list(ids) if ids is not None else None,
+        "business_date": request.business_date.isoformat(),
+    }
+    session.flush()
+    return RepayResult(
+        payment.id, customer_id, plan.amount, request.mode, value_date, request.business_date, "processing"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement(JsonRecord):
+    """What settling a payment did: ``booked``, ``already_booked``, ``nothing_booked`` (failed),
+    ``activated``, ``cancelled``, ``not_settled`` (not terminal), ``unbookable`` (raised)."""
+
+    payment_id: str
+    state: str
+    outcome: str
+    contracts: tuple[str, ...] = ()
+
+
+def _booked(session: Session, payment_id: str) -> bool:
+    stmt = select(LoanTransaction.id).where(LoanTransaction.payment_id == payment_id).limit(1)
+    return session.scalars(stmt).first() is not None
+
+
+def _booking_date(session: Session, payment: Payment, today: date | None) -> date:
+    """The business date a settlement books on: the open one (never before the value date)."""
+    return max(payment.value_date, today or open_business_date(session) or payment.value_date)
+
+
+def _notify(session: Session, payment: Payment, outcome: str) -> None:
+    enqueue(
+        session,
+        NOTIFY_JOB,
+        {
+            "customer_id": payment.customer_id,
+            "payment_id": payment.id,
+            "template": f"{payment.purpose or 'payment'}_{payment.state}",
+            "amount": payment.amount,
+            "outcome": outcome,
+        },
+        dedupe_key=f"notify:{payment.id}:{payment.state}",
+    )
+
+
+def _plan_settled(session: Session, payment: Payment) -> RepayPlan:
+    allocation = payment.allocation or {}
+    mode = CustomerMode(allocation.get("mode", CustomerMode.BY_AMOUNT.value))
+    listed = allocation.get("contract_ids")
+    ids = tuple(str(c) for c in listed) if listed is not None else None
+    # the money has arrived: never refuse it for being too much (the surplus is customer credit)
+    ample = payment.amount
+    try:
+        return plan_repayment(
+            session, payment.customer_id, payment.amount, payment.value_date, mode, ids, ample
+        )
+    except BusinessRuleError as error:
+        if error.code != "CONTRACT_NOT_OPEN":
+            raise
+    return plan_repayment(
+        session, payment.customer_id, payment.amount, payment.value_date, CustomerMode.BY_AMOUNT, None, ample
+    )
+
+
+def _settle_inbound(session: Session, payment: Payment, today: date | None, now: datetime) -> Settlement:
+    if payment.state != PaymentState.SUCCEEDED.value:
+        return Settlement(payment.id, payment.state, "nothing_booked")
+    if _booked(session, payment.id):
+        return Settlement(payment.id, payment.state, "already_booked")
+    try:
+        plan = _plan_settled(session, payment)
+    except BusinessRuleError as error:  # nothing open to book it on: a person decides (refund, credit)
+        raise_issue(
+            session,
+            kind="settlement_unbookable",
+            dedupe_key=f"settlement_unbookable:{payment.id}",
+            source=EventSource.OPERATOR,
+            now=now,
+            payment_id=payment.id,
+            details={"code": error.code, "message": error.message[:300]},
+        )
+        return Settlement(payment.id, payment.state, "unbookable")
+    book_repayment(
+        session,
+        plan,
+        business_date=_booking_date(session, payment, today),
+        payment_id=payment.id,
+        idempotency_key=payment.idempotency_key,
+    )
+    return Settlement(payment.id, payment.state, "booked", tuple(cid for cid, _ in plan.shares))
+
+
+def _settle_outbound(session: Session, payment: Payment, today: date | None) -> Settlement:
+    if payment.contract_id is None:
+        return Settlement(payment.id, payment.state, "nothing_booked")
+    stmt = for_update(select(Contract).where(Contract.id == payment.contract_id))
+    contract = session.scalars(stmt).one()
+    if payment.state == PaymentState.FAILED.value:
+        if contract.status == PENDING:
+            contract.status = CANCELLED  # the limit it held is released with it
+            session.flush()
+        return Settlement(payment.id, payment.state, "cancelled", (contract.id,))
+    if _booked(session, payment.id) or contract.status != PENDING:
+        return Settlement(payment.id, payment.state, "already_booked", (contract.id,))
+    on, amount = payment.value_date, payment.amount
+    post_transaction(
+        session,
+        contract,
+        lambda txn_id, seq: Disbursement(txn_id, on, seq, amount),
+        business_date=_booking_date(session, payment, today),
+        payment_id=payment.id,
+        idempotency_key=payment.idempotency_key,
+    )
+    session.flush()
+    return Settlement(payment.id, payment.state, "activated", (contract.id,))
+
+
+def settle_payment(
+    session: Session, payment_id: str, *, today: date | None = None, now: datetime | None = None
+) -> Settlement:
+    """Book what a terminal payment means (see the module docstring), in the caller's transaction."""
+    payment = lock_payment(session, payment_id)
+    if payment.state not in (PaymentState.SUCCEEDED.value, PaymentState.FAILED.value):
+        return Settlement(payment.id, payment.state, "not_settled")
+    if payment.direction == PaymentDirection.INBOUND.value:
+        if payment.allocation is None:  # booked inline by repay() with a synchronous channel
+            return Settlement(payment.id, payment.state, "already_booked")
+        settled = _settle_inbound(session, payment, today, now or utc_now())
+    else:
+        settled = _settle_outbound(session, payment, today)
+    _notify(session, payment, settled.outcome)
+    return settled

@@ -1,0 +1,30 @@
+"""The application with its pages: the API (:func:`lendcore.api.app.create_app`) plus the customer app.
+
+``lendcore serve`` runs :func:`app_from_env` (uvicorn ``factory=True``)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import APIRouter, FastAPI
+
+from lendcore.api import app as api_app
+from lendcore.web import customer, money_pages, office, office_lists, review_pages
+
+#: The pages (each router carries its prefix: ``/app`` or ``/office``).
+PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
+    customer.router,
+    money_pages.router,
+    office.router,
+    office_lists.router,
+    review_pages.router,
+)
+
+
+def create_app(*args: Any, extra_routers: tuple[APIRouter, ...] = (), **kwargs: Any) -> FastAPI:
+    """:func:`lendcore.api.app.create_app` with the pages mounted."""
+    return api_app.create_app(*args, extra_routers=(*PAGE_ROUTERS, *extra_routers), **kwargs)
+
+
+def app_from_env() -> FastAPI:
+    return api_app.app_from_env(extra_routers=PAGE_ROUTERS)

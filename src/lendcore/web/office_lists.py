@@ -1,0 +1,60 @@
+"""Back-office lists: applications with their decisions (inputs summarised, score, grade, reasons) and
+the audit log, newest first, :data:`lendcore.web.office.PAGE_ROWS` rows."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from lendcore.api.state import StateDep
+from lendcore.store.models import AuditRecord
+from lendcore.store.models_origination import CreditApplication, CreditDecision
+from lendcore.web.office import PAGE_ROWS, is_staff
+from lendcore.web.render import page
+
+router = APIRouter(prefix="/office", include_in_schema=False)
+
+
+@router.get("/applications")
+def applications(request: Request, state: StateDep) -> Response:
+    if not is_staff(state, request):
+        return RedirectResponse("/office/login", status_code=303)
+    with state.database.read() as session:
+        query = (
+            select(CreditApplication, CreditDecision)
+            .join(CreditDecision, CreditDecision.application_id == CreditApplication.id, isouter=True)
+            .order_by(CreditApplication.created_at.desc(), CreditApplication.id)
+            .limit(PAGE_ROWS)
+        )
+        rows = [
+            {
+                "id": a.id,
+                "customer_id": a.customer_id,
+                "product_code": a.product_code,
+                "requested_amount": a.requested_amount,
+                "term": a.term,
+                "applied_on": a.applied_on,
+                "outcome": d.outcome if d else a.status,
+                "score": d.score if d else None,
+                "grade": d.grade if d else None,
+                "credit_limit": d.credit_limit if d else None,
+                "reason_codes": list(d.reason_codes) if d else [],
+                "decision_id": d.id if d else None,
+            }
+            for a, d in session.execute(query).all()
+        ]
+    return page(state, request, "office_applications.html", "applications_title", signed_in=True, rows=rows)
+
+
+@router.get("/audit")
+def audit_log(request: Request, state: StateDep) -> Response:
+    if not is_staff(state, request):
+        return RedirectResponse("/office/login", status_code=303)
+    with state.database.read() as session:
+        records = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(PAGE_ROWS)).all()
+        rows = [
+            {"at": r.at, "actor": r.actor, "action": r.action, "target": f"{r.target_type} {r.target_id}"}
+            for r in records
+        ]
+    return page(state, request, "office_audit.html", "audit_title", signed_in=True, rows=rows)
