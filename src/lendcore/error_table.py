@@ -103,6 +103,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_BAD_DPD",
             "INVALID_CASH_FLOWS",
             "INVALID_CONSENT_KIND",
+            "INVALID_CONTRACT_COUNT",
             "INVALID_DATE",
             "INVALID_DATE_RANGE",
             "INVALID_EBM_CONFIG",
@@ -253,6 +254,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CLOSE_LEASE_LOST",
             "CLOSE_OUT_OF_ORDER",
             "CLOSE_IN_PROGRESS",
+            "SEED_DATABASE_NOT_EMPTY",
             "CONCURRENT_UPDATE",
             "DUPLICATE_CARD",
             "DUPLICATE_ID_NUMBER",
@@ -312,6 +314,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         INVARIANT,
         (
             "INVARIANT_VIOLATION",
+            "SEED_ORPHAN_ROW",
             "LENDCORE_ERROR",
             "BAD_TRANSACTION_ROW",
             "CONTRACT_NOT_LOCKED",

@@ -735,6 +735,21 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(UNKNOWN_ID, "CONTRACT_NOT_FOUND", "waive", "--contract", "ln_nope", *_WAIVE[3:]),
         r(BAD_DATE, "INVALID_DATE", *_WAIVE, "--date", "2025-06-1"),
     ],
+    ("bench",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "bench", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "bench", "--bogus"),
+    ],
+    ("bench", "seed"): [
+        r(MISSING, "MISSING_OPTION", "bench", "seed"),
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "bench", "seed", "--contracts", "many"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "bench", "seed", "--contracts", "10", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "bench", "seed", "--contracts", "10", "extra"),
+        r(OTHER, "INVALID_ARGUMENT", "bench", "seed", "--contracts", "0"),
+        r(OTHER, "INVALID_ARGUMENT", "bench", "seed", "--contracts", _HUGE),
+        r(OTHER, "INVALID_ARGUMENT", "bench", "seed", "--contracts", "10", "--batch", "0"),
+        r(OTHER, "INVALID_DATE", "bench", "seed", "--contracts", "10", "--as-of", "2026-02-30"),
+        r(OTHER, "SEED_DATABASE_NOT_EMPTY", "bench", "seed", "--contracts", "10"),  # the world has a contract
+    ],
     ("worker",): [
         r(WRONG_TYPE, "INVALID_ARGUMENT", "worker", "--concurrency", "four"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "worker", "--bogus"),

@@ -32,6 +32,7 @@ from typer.core import TyperGroup
 from lendcore.cli import (
     admin,
     approvals,
+    bench,
     bureau,
     channel_sim,
     collection,
@@ -146,6 +147,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     channel_sim.commands,
     collection.commands,
     bureau.commands,
+    bench.commands,
     version.commands,
 )
 
