@@ -32,7 +32,10 @@ from typer.core import TyperGroup
 from lendcore.cli import (
     admin,
     approvals,
+    bench,
+    bureau,
     channel_sim,
+    collection,
     db,
     demo,
     origination,
@@ -142,6 +145,9 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     approvals.commands,
     worker_commands.commands,
     channel_sim.commands,
+    collection.commands,
+    bureau.commands,
+    bench.commands,
     version.commands,
 )
 
