@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from lendcore.api import app as api_app
 from lendcore.web import (
     approval_pages,
+    close_pages,
     customer,
     money_pages,
     office,
@@ -28,6 +29,7 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     review_pages.router,
     approval_pages.router,
     register_pages.router,
+    close_pages.router,
 )
 
 
