@@ -55,3 +55,21 @@ def test_a_viewer_may_read_the_close_page_but_not_run_the_close(site: Site, new_
     assert "PERMISSION_DENIED" in viewer.locator("#error").inner_text()
     assert closed_dates(site) == []
     assert site.console_errors == []
+
+
+def test_the_staff_forms_without_the_csrf_token_are_refused_and_nothing_is_written(
+    site: Site, new_page: Any
+) -> None:
+    fin = staff_page(site, new_page, "fin", StaffRole.FINANCE)
+    forged = {"csrf_token": "forged", "reason": "r", "kind": "penalty", "business_date": "2026-03-20"}
+    for path in ("/office/close", "/office/contracts/ln_x/waive", "/office/approvals/apv_x/approve"):
+        assert fin.request.post(path, form=forged).status == 403, path
+    register = {
+        "csrf_token": "forged",
+        "phone": "13900000000",
+        "name": "张三",
+        "id_number": "x",
+        "card_number": "x",
+    }
+    assert fin.request.post("/app/register", form=register).status == 403
+    assert closed_dates(site) == []
