@@ -58,6 +58,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_PROPOSAL_PAYLOAD",
             "UNKNOWN_PROPOSAL_KIND",
             "CALLBACK_URL_INVALID",
+            "INVALID_ACCOUNT_NUMBER",
+            "ACCOUNT_DETAILS_INVALID",
+            "ACCOUNT_VALIDITY_INVALID",
             "INVALID_CURSOR",
             "INVALID_DEADLINE_POLICY",
             "INVALID_DEDUPE_KEY",
@@ -235,6 +238,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         CONFLICT,
         (
             "CONFLICT",
+            "ACCOUNT_ALREADY_REGISTERED",
             "PROPOSAL_ALREADY_DECIDED",
             "PROPOSAL_EXPIRED",
             "USERNAME_TAKEN",

@@ -56,7 +56,7 @@ from lendcore.api.problems import (
     validation_error_handler,
 )
 from lendcore.api.ratelimit import RateLimiter
-from lendcore.api.routers import API_PREFIX, approvals, auth, finance, health, staff
+from lendcore.api.routers import API_PREFIX, approvals, auth, finance, health, official_accounts, staff
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
 from lendcore.api.strict import reject_unknown_query_parameters
@@ -77,6 +77,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     staff.router,
     approvals.router,
     finance.router,
+    official_accounts.router,
 )
 
 

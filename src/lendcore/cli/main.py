@@ -30,6 +30,7 @@ import typer
 from typer.core import TyperGroup
 
 from lendcore.cli import (
+    accounts,
     admin,
     approvals,
     channel_sim,
@@ -140,6 +141,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     serve.commands,
     admin.commands,
     approvals.commands,
+    accounts.commands,
     worker_commands.commands,
     channel_sim.commands,
     version.commands,
