@@ -59,6 +59,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "UNKNOWN_PROPOSAL_KIND",
             "CALLBACK_URL_INVALID",
             "INVALID_ACCOUNT_NUMBER",
+            "INVALID_AUTOPAY_ATTEMPT",
             "ACCOUNT_DETAILS_INVALID",
             "ACCOUNT_VALIDITY_INVALID",
             "INVALID_CURSOR",

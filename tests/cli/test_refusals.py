@@ -128,6 +128,7 @@ _REJECT = ("approvals", "reject", "{proposal}", "--staff", "seeded.admin", "--re
 SEEDED_ACCOUNT = "6222 0200 0000 1234"
 _ACCOUNT = ("--bank", "ICBC", "--holder", "Lendcore Ltd", "--purpose", "repayments", "--actor", "ops1")
 _ACCOUNTS_ADD = ("accounts", "add", "6222020000005678", *_ACCOUNT)
+_MANDATE = ("autopay", "mandate", "--customer", "{customer}", "--card", "card_nope", "--actor", "ops1")
 _HUGE = "99999999999999999999"
 _BIGINT_OVERFLOW = "92233720368547758.07"
 
@@ -183,6 +184,34 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(BAD_DATE, "INVALID_DATE", "accounts", "check", SEEDED_ACCOUNT, "--on", "2025-06-31"),
         r(OTHER, "INVALID_ACCOUNT_NUMBER", "accounts", "check", "not a number"),
         r(OTHER, "INVALID_ACCOUNT_NUMBER", "accounts", "check", "--", "-"),
+    ],
+    ("autopay",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "autopay", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "autopay", "--bogus"),
+    ],
+    ("autopay", "mandate"): [
+        r(MISSING, "MISSING_OPTION", *_MANDATE[:-2]),
+        r(MISSING, "MISSING_OPTION", "autopay", "mandate", "--customer", "{customer}", "--actor", "ops1"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_MANDATE, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_MANDATE, "extra"),
+        r(BAD_ENUM, "INVALID_ARGUMENT", *_MANDATE, "--role", "backup"),
+        r(UNKNOWN_ID, "CUSTOMER_NOT_FOUND", "autopay", "mandate", "--customer", "cus_nope", *_MANDATE[4:]),
+        r(OTHER, "CARD_NOT_FOUND", *_MANDATE),
+    ],
+    ("autopay", "revoke"): [
+        r(MISSING, "MISSING_OPTION", "autopay", "revoke", "mdt_nope"),
+        r(MISSING, "MISSING_ARGUMENT", "autopay", "revoke", "--actor", "ops1"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "autopay", "revoke", "mdt_nope", "--actor", "ops1", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "autopay", "revoke", "mdt_nope", "--actor", "ops1", "extra"),
+        r(OTHER, "MANDATE_NOT_FOUND", "autopay", "revoke", "mdt_nope", "--actor", "ops1"),
+    ],
+    ("autopay", "run"): [
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "autopay", "run", "--attempt", "first"),
+        r(BAD_DATE, "INVALID_DATE", "autopay", "run", "--date", "2026-02-30"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "autopay", "run", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "autopay", "run", "extra"),
+        r(OTHER, "INVALID_AUTOPAY_ATTEMPT", "autopay", "run", "--attempt", "3"),
+        r(OTHER, "INVALID_AUTOPAY_ATTEMPT", "autopay", "run", "--attempt", "0"),
     ],
     ("admin",): [
         r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "admin", "bogus"),
