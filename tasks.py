@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Developer tasks that need nothing but Python >= 3.11 and pip.
 
-    python3 ./tasks.py demo    install into .venv, then run the demo (on a temporary SQLite database)
+    python3 ./tasks.py demo    install, run the demo, then serve the API on it (--no-serve: do not)
     python3 ./tasks.py test    install into .venv (with dev tools), then run the whole test suite
     python3 ./tasks.py lint    ruff check, ruff format --check, mypy --strict src/, the import layering
     python3 ./tasks.py bench   run every benchmark in benchmarks/ and print the numbers

@@ -62,6 +62,13 @@ class World:
     tokens: dict[str, str]  # role → bearer token
     line_ids: list[str]
     contract_ids: list[str]
+    customer_tokens: list[str]  # the owner of line_ids[i] and contract_ids[i]
+
+    def token(self, role: str, i: int) -> str:
+        """The bearer token of request ``i``: a customer request acts as the owner of item ``i``."""
+        if role == "customer":
+            return self.customer_tokens[i % len(self.customer_tokens)]
+        return self.tokens[role]
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,22 @@ class Endpoint:
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "quote (customer)",
+        "customer",
+        lambda i, w: ("POST", "/api/v1/quotes", {"line_id": w.line_ids[i % len(w.line_ids)], "amount": 300_000, "term": 6}),  # noqa: E501
+    ),
+    Endpoint(
+        "repayment ¥1 (write)",
+        "customer",
+        lambda i, w: ("POST", "/api/v1/repayments", {"mode": "by-contract", "amount": 100, "contract_ids": [w.contract_ids[i % len(w.contract_ids)]]}),  # noqa: E501
+        writes=True,
+    ),
+    Endpoint(
+        "contract-read (customer)",
+        "customer",
+        lambda i, w: ("GET", f"/api/v1/contracts/{w.contract_ids[i % len(w.contract_ids)]}", None),
+    ),
     Endpoint(
         "proposal-create (write)",
         "operator",
@@ -112,12 +135,13 @@ def seed(url: str, contracts: int, secret: str) -> World:
     factory = create_session_factory(engine)
     on = date.today()
     gate = drawdown_gate(DrawdownConfig(max_drawdowns_per_window=10**6, max_failed_repayments=10**6))
-    lines, drawn = [], []
+    lines, drawn, owners = [], [], []
     for n in range(contracts):
         with unit_of_work(factory) as session:
             customer = Customer(status="active")
             session.add(customer)
             session.flush()
+            owners.append(customer.id)
             line = open_credit_line(
                 session, customer_id=customer.id, product_code="quick", credit_limit=5_000_000,
                 pricing_grade="C", business_date=on, actor="bench",
@@ -140,8 +164,9 @@ def seed(url: str, contracts: int, secret: str) -> World:
             )  # fmt: skip
             principal = Principal("staff", user.id, frozenset({StaffRole(role)}), user.username)
         tokens[role] = issuer.issue(principal, datetime.now(UTC))
+    customer_tokens = [issuer.issue(Principal("customer", owner), datetime.now(UTC)) for owner in owners]
     engine.dispose()
-    return World(tokens, lines, drawn)
+    return World(tokens, lines, drawn, customer_tokens)
 
 
 def free_port() -> int:
@@ -202,18 +227,20 @@ class Measured:
 
 async def load(base: str, endpoint: Endpoint, world: World, clients: int, seconds: float) -> Measured:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {world.tokens[endpoint.role]}"}
     latencies: list[float] = []
     errors = 0
     counter = iter(range(10**9))
-    async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         stop = time.monotonic() + seconds
 
         async def worker() -> None:
             nonlocal errors
             while time.monotonic() < stop:
-                method, path, body = endpoint.request(next(counter), world)
-                extra = {"Idempotency-Key": uuid.uuid4().hex} if endpoint.writes else {}
+                i = next(counter)
+                method, path, body = endpoint.request(i, world)
+                extra = {"Authorization": f"Bearer {world.token(endpoint.role, i)}"}
+                if endpoint.writes:
+                    extra["Idempotency-Key"] = uuid.uuid4().hex
                 started = time.perf_counter()
                 response = await client.request(method, path, json=body, headers=extra)
                 elapsed = time.perf_counter() - started

@@ -54,6 +54,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         VALIDATION,
         (
+            "DISPUTE_CLAIM_REQUIRED",
+            "DISPUTE_ANSWER_REQUIRED",
+            "INVALID_DISPUTE_ACTION",
             "INVALID_INPUT",
             "INVALID_PROPOSAL_PAYLOAD",
             "UNKNOWN_PROPOSAL_KIND",
@@ -104,6 +107,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_BAD_DPD",
             "INVALID_CASH_FLOWS",
             "INVALID_CONSENT_KIND",
+            "INVALID_CONTRACT_COUNT",
             "INVALID_DATE",
             "INVALID_DATE_RANGE",
             "INVALID_EBM_CONFIG",
@@ -118,6 +122,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_REPAYMENT_MODE",
             "INVALID_MULTIPLE",
             "INVALID_PERFORMANCE_WINDOW",
+            "INVALID_STATUS_MONTHS",
+            "BUREAU_RECORD_INVALID",
             "INVALID_PURPOSE",
             "INVALID_RATE",
             "INVALID_REVIEW_ACTION",
@@ -157,6 +163,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         BUSINESS_RULE,
         (
+            "DISPUTE_NOT_ALLOWED",
             "BUSINESS_RULE",
             "ISSUE_ALREADY_RESOLVED",
             "JOB_NOT_DEAD",
@@ -220,6 +227,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         NOT_FOUND,
         (
+            "BUREAU_RECORD_NOT_FOUND",
+            "DISPUTE_NOT_FOUND",
             "ISSUE_NOT_FOUND",
             "PROPOSAL_NOT_FOUND",
             "CLOSE_NOT_FOUND",
@@ -242,6 +251,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
     (
         CONFLICT,
         (
+            "DISPUTE_ALREADY_OPEN",
+            "DISPUTE_ALREADY_ANSWERED",
             "CONFLICT",
             "ACCOUNT_ALREADY_REGISTERED",
             "MANDATE_EXISTS",
@@ -253,12 +264,14 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CLOSE_LEASE_LOST",
             "CLOSE_OUT_OF_ORDER",
             "CLOSE_IN_PROGRESS",
+            "SEED_DATABASE_NOT_EMPTY",
             "CONCURRENT_UPDATE",
             "DUPLICATE_CARD",
             "DUPLICATE_ID_NUMBER",
             "DUPLICATE_PHONE",
             "IDEMPOTENCY_KEY_IN_PROGRESS",
             "IDEMPOTENCY_KEY_REUSED",
+            "BUREAU_BATCH_EXISTS",
             "PII_REINDEX_DUPLICATE",
         ),
     ),
@@ -271,6 +284,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CONSENT_TEXT_ALTERED",
             "DATABASE_DIRECTORY_MISSING",
             "INVALID_CLASSIFICATION_THRESHOLDS",
+            "BUREAU_CATALOGUE_INVALID",
             "INVALID_CONSENT_TEXTS",
             "INVALID_DATABASE_URL",
             "INVALID_LOAN_TERMS",
@@ -310,6 +324,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         INVARIANT,
         (
             "INVARIANT_VIOLATION",
+            "SEED_ORPHAN_ROW",
             "LENDCORE_ERROR",
             "BAD_TRANSACTION_ROW",
             "CONTRACT_NOT_LOCKED",

@@ -184,6 +184,15 @@ def test_an_unknown_query_parameter_is_refused_like_an_unknown_field(api: LiveAp
     ]
 
 
+def test_a_query_parameter_given_twice_is_refused_not_silently_narrowed_to_the_last(api: LiveApi) -> None:
+    # ?limit=5&limit=50 would otherwise page by 50 (the framework keeps the last value)
+    response = api.client().get("/api/v1/staff-users", params=[("limit", "5"), ("limit", "50")])
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("query.limit", "PARAMETER_REPEATED")
+    ]
+
+
 def test_a_body_that_cannot_be_decoded_is_a_400_problem(api: LiveApi) -> None:
     response = api.client().post(
         "/api/v1/auth/otp/request", content=b"W\xff\x7f", headers={"Content-Type": "application/json"}

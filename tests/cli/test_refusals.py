@@ -112,6 +112,8 @@ _LINE_OPEN = ("line", "open", "--customer", "{customer}", "--product", "premium"
 _PROPOSE = ("review", "propose", "{review}", "--staff", "maker", "--limit", "5000")
 _RESOLVE = ("review", "resolve", "{review}", "--staff", "checker", "--action", "confirm")
 _CREATE_USER = ("admin", "create-user", "--username", "ops.li", "--role", "viewer")
+_CONTACT = ("collection", "contact", "--customer", "{customer}", "--channel", "call", "--agent", "a1")
+_CONTACT = (*_CONTACT, "--at", "2026-03-02T10:00:00+08:00")
 _APPROVALS_PROPOSE = (
     "approvals",
     "propose",
@@ -324,6 +326,70 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "INVALID_ARGUMENT", "jobs", "list", "--limit", "0"),
         r(OTHER, "INVALID_ARGUMENT", "jobs", "list", "--limit", _HUGE),
         r(OTHER, "OPTION_TAKES_NO_VALUE", "jobs", "list", "--dead=yes"),
+    ],
+    ("bureau",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "bureau", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "bureau", "--bogus"),
+    ],
+    ("bureau", "batch"): [
+        r(MISSING, "MISSING_OPTION", "bureau", "batch", "--out", "batch.xml"),
+        r(MISSING, "MISSING_OPTION", "bureau", "batch", "--date", "2025-06-17"),
+        r(BAD_DATE, "INVALID_DATE", "bureau", "batch", "--date", "2025-13-01", "--out", "batch.xml"),
+        r(
+            UNKNOWN_OPTION,
+            "UNKNOWN_OPTION",
+            "bureau",
+            "batch",
+            "--date",
+            "2025-06-17",
+            "--out",
+            "b.xml",
+            "--bogus",
+        ),
+        r(
+            EXTRA_ARGUMENT,
+            "UNEXPECTED_ARGUMENT",
+            "bureau",
+            "batch",
+            "--date",
+            "2025-06-17",
+            "--out",
+            "b.xml",
+            "x",
+        ),
+        r(
+            OTHER,
+            "OPTION_TAKES_NO_VALUE",
+            "bureau",
+            "batch",
+            "--date",
+            "2025-06-17",
+            "--out",
+            "b.xml",
+            "--store=1",
+        ),
+    ],
+    ("collection",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "collection", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "collection", "--bogus"),
+    ],
+    ("collection", "contact"): [
+        r(MISSING, "MISSING_OPTION", *_CONTACT[:6]),
+        r(MISSING, "MISSING_OPTION", "collection", "contact", *_CONTACT[4:]),
+        r(BAD_ENUM, "INVALID_ARGUMENT", *_CONTACT[:5], "fax", *_CONTACT[6:]),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_CONTACT, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_CONTACT, "extra"),
+        r(UNKNOWN_ID, "CUSTOMER_NOT_FOUND", *_CONTACT[:3], "cus_nope", *_CONTACT[4:]),
+        r(UNKNOWN_ID, "CONTRACT_NOT_FOUND", *_CONTACT, "--contract", "ln_nope"),
+        r(OTHER, "INVALID_DATE", *_CONTACT[:-1], "yesterday"),
+        r(OTHER, "ACTOR_REQUIRED", *_CONTACT[:7], " ", *_CONTACT[8:]),
+        r(OTHER, "OPTION_TAKES_NO_VALUE", *_CONTACT, "--third-party=yes"),
+    ],
+    ("collection", "queue"): [
+        r(BAD_DATE, "INVALID_DATE", "collection", "queue", "--date", "2026-13-01"),
+        r(BAD_ENUM, "INVALID_ARGUMENT", "collection", "queue", "--bucket", "M9"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "collection", "queue", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "collection", "queue", "extra"),
     ],
     ("jobs", "retry"): [
         r(MISSING, "MISSING_ARGUMENT", "jobs", "retry"),
@@ -760,6 +826,21 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "REASON_REQUIRED", *_WAIVE[:4], " ", *_WAIVE[5:]),
         r(UNKNOWN_ID, "CONTRACT_NOT_FOUND", "waive", "--contract", "ln_nope", *_WAIVE[3:]),
         r(BAD_DATE, "INVALID_DATE", *_WAIVE, "--date", "2025-06-1"),
+    ],
+    ("bench",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "bench", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "bench", "--bogus"),
+    ],
+    ("bench", "seed"): [
+        r(MISSING, "MISSING_OPTION", "bench", "seed"),
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "bench", "seed", "--contracts", "many"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "bench", "seed", "--contracts", "10", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "bench", "seed", "--contracts", "10", "extra"),
+        r(OTHER, "INVALID_ARGUMENT", "bench", "seed", "--contracts", "0"),
+        r(OTHER, "INVALID_ARGUMENT", "bench", "seed", "--contracts", _HUGE),
+        r(OTHER, "INVALID_ARGUMENT", "bench", "seed", "--contracts", "10", "--batch", "0"),
+        r(OTHER, "INVALID_DATE", "bench", "seed", "--contracts", "10", "--as-of", "2026-02-30"),
+        r(OTHER, "SEED_DATABASE_NOT_EMPTY", "bench", "seed", "--contracts", "10"),  # the world has a contract
     ],
     ("worker",): [
         r(WRONG_TYPE, "INVALID_ARGUMENT", "worker", "--concurrency", "four"),

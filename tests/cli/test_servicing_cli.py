@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -158,7 +159,7 @@ def test_a_returned_repayment_is_reversed_and_the_loan_is_owed_again(cli_db: str
 
 
 def test_demo_runs_and_balances(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--database", f"sqlite:///{tmp_path / 'demo.db'}"])
+    result = runner.invoke(app, ["demo", "--no-serve", "--database", f"sqlite:///{tmp_path / 'demo.db'}"])
     assert result.exit_code == 0, result.output
     assert "balanced" in result.output and "NOT" not in result.output
     # the story starts with real applications: two approvals, a model decline, an onboarding refusal
@@ -170,7 +171,7 @@ def test_demo_runs_and_balances(tmp_path: Path) -> None:
 def test_demo_shows_pii_only_masked(tmp_path: Path) -> None:
     from lendcore.cli.demo_story import APPLICANTS
 
-    result = runner.invoke(app, ["demo", "--database", f"sqlite:///{tmp_path / 'demo.db'}"])
+    result = runner.invoke(app, ["demo", "--no-serve", "--database", f"sqlite:///{tmp_path / 'demo.db'}"])
     assert result.exit_code == 0, result.output
     for person in APPLICANTS:
         assert person.name not in result.output
@@ -185,7 +186,7 @@ def test_demo_runs_on_the_configured_database_when_no_database_is_given(
     from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 
     monkeypatch.setenv("LENDCORE_DATABASE_URL", postgres_database_url)
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "database: postgresql" in result.output
     engine = create_engine(postgres_database_url)
@@ -197,21 +198,55 @@ def test_demo_runs_on_the_configured_database_when_no_database_is_given(
         engine.dispose()
 
 
-def test_demo_on_a_temporary_database_removes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tempfile
-
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
+def test_demo_without_a_database_keeps_a_fresh_file_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("LENDCORE_DATABASE_URL", raising=False)
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    result = runner.invoke(app, ["demo"])
+    monkeypatch.chdir(tmp_path)
+    first = runner.invoke(app, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    kept = tmp_path / ".lendcore" / "demo.db"
+    assert kept.is_file() and str(kept) in first.output  # it ran there and kept it (to be served) …
+    again = runner.invoke(app, ["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output  # … and the next run starts afresh on the same file
+
+
+def test_demo_serves_its_database_after_the_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lendcore.cli import serve
+
+    served: list[dict[str, object]] = []
+    monkeypatch.setattr(serve, "serve_command", lambda **options: served.append(options))
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("LENDCORE_DATABASE_URL", raising=False)
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = runner.invoke(app, ["demo", "--database", url])
     assert result.exit_code == 0, result.output
-    assert str(scratch) in result.output  # it ran there …
-    assert list(scratch.iterdir()) == []  # … and left nothing behind
+    assert served == [{"host": "127.0.0.1", "port": 8000, "workers": 1, "migrate": False}]
+    assert "http://127.0.0.1:8000/docs" in result.stderr
+    assert os.environ.pop("LENDCORE_DATABASE_URL") == url  # serve reads the demo's database
+
+
+@pytest.mark.parametrize("how", ["--no-serve", "CI=true"])
+def test_demo_does_not_serve_with_no_serve_or_under_ci(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lendcore.cli import serve
+
+    served: list[object] = []
+    monkeypatch.setattr(serve, "serve_command", lambda **options: served.append(options))
+    monkeypatch.delenv("CI", raising=False)
+    args = ["demo", "--database", f"sqlite:///{tmp_path / 'demo.db'}"]
+    if how == "CI=true":
+        monkeypatch.setenv("CI", "true")
+    else:
+        args.append(how)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert served == []
 
 
 def test_demo_refuses_a_database_in_use(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    assert runner.invoke(app, ["demo", "--database", url]).exit_code == 0
-    again = runner.invoke(app, ["demo", "--database", url])
+    assert runner.invoke(app, ["demo", "--no-serve", "--database", url]).exit_code == 0
+    again = runner.invoke(app, ["demo", "--no-serve", "--database", url])
     assert again.exit_code == 2 and "DEMO_NEEDS_FRESH_DATABASE" in again.stderr

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -94,12 +95,12 @@ def test_raise_freeze_lower_and_idempotency(session_factory: sessionmaker[Sessio
         }
     with unit_of_work(session_factory) as session:
         summary = reevaluate_limits(session, LATER)
-    assert summary["already_ran"] is False and summary["lines"] == 5
-    by_line = {c["line_id"]: c for c in summary["changes"]}
-    assert by_line[ids["good"]]["reason_code"] == "GOOD_BEHAVIOUR_RAISE"
-    assert by_line[ids["good"]]["new_limit"] == 12_000_00
-    assert by_line[ids["late"]]["reason_code"] == "OVERDUE_FREEZE"
-    assert by_line[ids["very_late"]]["reason_code"] == "OVERDUE_LOWER"
+    assert summary.already_ran is False and summary.lines == 5
+    by_line = {c.line_id: c for c in summary.changes}
+    assert by_line[ids["good"]].reason_code == "GOOD_BEHAVIOUR_RAISE"
+    assert by_line[ids["good"]].new_limit == 12_000_00
+    assert by_line[ids["late"]].reason_code == "OVERDUE_FREEZE"
+    assert by_line[ids["very_late"]].reason_code == "OVERDUE_LOWER"
     assert ids["low"] not in by_line and ids["young"] not in by_line
     with unit_of_work(session_factory, read_only=True) as session:
         late_line = session.get(CreditLine, ids["late"])
@@ -115,14 +116,15 @@ def test_raise_freeze_lower_and_idempotency(session_factory: sessionmaker[Sessio
         n_changes = session.scalar(select(func.count(LimitChange.id)))
     with unit_of_work(session_factory) as session:
         again = reevaluate_limits(session, LATER)
-    assert again["already_ran"] is True and again["changes"] == summary["changes"]
+    assert again.already_ran is True and again.changes == summary.changes
+    assert again == dataclasses.replace(summary, already_ran=True)  # the stored summary, read back typed
     with unit_of_work(session_factory, read_only=True) as session:
         assert session.scalar(select(func.count(LimitChange.id))) == n_changes
         assert session.scalar(select(func.count(JobRun.id))) == 1
     # next day: the raised line is not raised again (changed less than 6 months ago)
     with unit_of_work(session_factory) as session:
         nxt = reevaluate_limits(session, LATER + timedelta(days=1))
-    assert nxt["changes"] == []
+    assert nxt.changes == ()
 
 
 def test_raise_is_capped(session_factory: sessionmaker[Session]) -> None:
@@ -137,7 +139,7 @@ def test_raise_is_capped(session_factory: sessionmaker[Session]) -> None:
             first_due_date=OPENED + timedelta(days=30),
         )
         summary = reevaluate_limits(session, LATER, LimitPolicy())
-    assert summary["changes"][0]["new_limit"] == 50_000_00
+    assert summary.changes[0].new_limit == 50_000_00
 
 
 def test_drawdown_check(session_factory: sessionmaker[Session]) -> None:

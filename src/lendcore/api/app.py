@@ -56,7 +56,24 @@ from lendcore.api.problems import (
     validation_error_handler,
 )
 from lendcore.api.ratelimit import RateLimiter
-from lendcore.api.routers import API_PREFIX, approvals, auth, finance, health, official_accounts, staff
+from lendcore.api.routers import (
+    API_PREFIX,
+    applications,
+    approvals,
+    auth,
+    contracts,
+    customers,
+    drawdowns,
+    finance,
+    health,
+    lines,
+    official_accounts,
+    payments,
+    payoff,
+    quotes,
+    repayments,
+    staff,
+)
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
 from lendcore.api.strict import reject_unknown_query_parameters
@@ -77,6 +94,15 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     staff.router,
     approvals.router,
     finance.router,
+    customers.router,
+    applications.router,
+    lines.router,
+    contracts.router,
+    payoff.router,
+    quotes.router,
+    drawdowns.router,
+    repayments.router,
+    payments.router,
     official_accounts.router,
 )
 

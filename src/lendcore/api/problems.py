@@ -45,6 +45,7 @@ GENERIC_5XX_DETAIL: Final = (
 _PYDANTIC_CODES: Final = {
     "missing": "FIELD_REQUIRED",
     "extra_forbidden": "UNKNOWN_FIELD",
+    "repeated_parameter": "PARAMETER_REPEATED",
     "json_invalid": "INVALID_JSON",
     "model_attributes_type": "INVALID_BODY",
     "model_type": "INVALID_BODY",

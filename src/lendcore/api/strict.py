@@ -1,5 +1,7 @@
 """Unknown query parameters are refused like unknown body fields (``UNKNOWN_FIELD``, 422): a
-misspelt ``?limt=5`` must not be silently ignored. An application-wide dependency."""
+misspelt ``?limt=5`` must not be silently ignored. A parameter given twice is refused too: every
+query parameter of the API is a single value, and taking the last of ``?status=a&status=b`` (as the
+framework would) answers a question the client did not ask. An application-wide dependency."""
 
 from __future__ import annotations
 
@@ -31,11 +33,19 @@ def _query_aliases(dependant: Any) -> set[str]:
 
 def reject_unknown_query_parameters(request: Request) -> None:
     declared = _declared_query_parameters(request.scope.get("route"))
-    unknown = sorted({name for name in request.query_params if name not in declared})
-    if unknown:
-        raise RequestValidationError(
-            [
-                {"loc": ("query", name), "type": "extra_forbidden", "msg": "Extra inputs are not permitted"}
-                for name in unknown
-            ]
-        )
+    names = request.query_params
+    unknown = sorted({name for name in names if name not in declared})
+    repeated = sorted({name for name in names if name in declared and len(names.getlist(name)) > 1})
+    errors = [
+        {"loc": ("query", name), "type": "extra_forbidden", "msg": "Extra inputs are not permitted"}
+        for name in unknown
+    ] + [
+        {
+            "loc": ("query", name),
+            "type": "repeated_parameter",
+            "msg": "Given more than once: one value expected",
+        }
+        for name in repeated
+    ]
+    if errors:
+        raise RequestValidationError(errors)

@@ -1,17 +1,28 @@
 """``lendcore demo``: the end-to-end story on a fresh database (see :mod:`lendcore.cli.demo_story`):
-``--database``, else ``LENDCORE_DATABASE_URL``, else a temporary SQLite file removed afterwards.
+``--database``, else ``LENDCORE_DATABASE_URL``, else ``.lendcore/demo.db`` (replaced on every run).
+
+After the story, the API serves that database on http://127.0.0.1:8000 (``lendcore serve``; the docs
+page is printed) until Ctrl-C, unless ``--no-serve`` is given or ``CI`` is set (CI never blocks on it).
 
 The story is imported only when the command runs, so ``lendcore --help`` does not load the store.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, Final
 
 import typer
 
 #: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
 commands = typer.Typer()
+
+DEMO_HOST: Final = "127.0.0.1"
+DEMO_PORT: Final = 8000
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 @commands.command("demo")
@@ -20,16 +31,35 @@ def demo_command(
         str | None,
         typer.Option(
             "--database",
-            help="Database URL (default: LENDCORE_DATABASE_URL, else a temporary SQLite file, removed "
-            "afterwards). It must be fresh.",
+            help="Database URL (default: LENDCORE_DATABASE_URL, else .lendcore/demo.db, replaced on "
+            "every run). It must be fresh.",
         ),
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="After the story, serve the API on it at http://127.0.0.1:8000 (never when CI is set).",
+        ),
+    ] = True,
 ) -> None:
     """Customers apply, borrow, repay early, go overdue and are cured; the books balance at the end."""
     from lendcore.cli import demo_story
     from lendcore.cli.database import errors
+    from lendcore.cli.output import err_console
 
     with errors():  # a bad URL, a missing directory, an unreachable server: one line
-        ok = demo_story.run(database)
+        url = demo_story.demo_database_url(database)
+        ok = demo_story.run(url)
     if not ok:
         raise typer.Exit(1)
+    if not serve or _in_ci():
+        return
+    from lendcore.cli.serve import serve_command
+
+    os.environ["LENDCORE_DATABASE_URL"] = url  # what `lendcore serve` serves
+    err_console.print(
+        f"the API serves the demo's database: open http://{DEMO_HOST}:{DEMO_PORT}/docs (Ctrl-C stops it)",
+        markup=False,
+    )
+    serve_command(host=DEMO_HOST, port=DEMO_PORT, workers=1, migrate=False)

@@ -7,14 +7,14 @@ follow the business-date rules (:mod:`lendcore.servicing.business_day`): the fir
 establishes the business date, every operation runs on the open business date, and the daily close
 runs for every day in between, one close a day.
 
-The database is ``--database``, else ``LENDCORE_DATABASE_URL``, else a fresh SQLite file in a temporary
-directory that is removed afterwards. The story needs a fresh database (``DEMO_NEEDS_FRESH_DATABASE``).
+The database is ``--database``, else ``LENDCORE_DATABASE_URL``, else ``.lendcore/demo.db`` under the
+current directory, replaced on every run (so the API can serve it afterwards: ``lendcore demo`` does).
+The story needs a fresh database (``DEMO_NEEDS_FRESH_DATABASE``).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -470,15 +470,28 @@ def _story(url: str) -> bool:
         engine.dispose()
 
 
-def run(database_url: str | None) -> bool:
-    """Run the story on ``database_url``, else ``LENDCORE_DATABASE_URL``, else a fresh SQLite file in a
-    temporary directory, removed afterwards."""
-    started = time.perf_counter()
+#: The demo's own database when none is configured: kept after the story (the API serves it), replaced
+#: by the next run. Relative to the current directory; git-ignored.
+DEMO_DATABASE: Final = Path(".lendcore") / "demo.db"
+
+
+def demo_database_url(database_url: str | None) -> str:
+    """The database the story runs on: ``database_url``, else ``LENDCORE_DATABASE_URL``, else a fresh
+    :data:`DEMO_DATABASE` (an earlier run's file is removed first)."""
     url = database_url or os.environ.get("LENDCORE_DATABASE_URL") or None
+    if url is not None:
+        return url
+    path = DEMO_DATABASE.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
+        stale.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def run(url: str) -> bool:
+    """Run the story on ``url`` (see :func:`demo_database_url`)."""
+    started = time.perf_counter()
     try:
-        if url is not None:
-            return _story(url)
-        with tempfile.TemporaryDirectory(prefix="lendcore-demo-") as tmp:
-            return _story(f"sqlite:///{Path(tmp) / 'demo.db'}")
+        return _story(url)
     finally:
         console.print(f"[dim]demo finished in {time.perf_counter() - started:.1f} s[/]")

@@ -34,7 +34,10 @@ from lendcore.cli import (
     admin,
     approvals,
     autopay,
+    bench,
+    bureau,
     channel_sim,
+    collection,
     db,
     demo,
     origination,
@@ -146,6 +149,9 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     autopay.commands,
     worker_commands.commands,
     channel_sim.commands,
+    collection.commands,
+    bureau.commands,
+    bench.commands,
     version.commands,
 )
 

@@ -465,7 +465,7 @@ def limits_reevaluate(
     def body() -> dict[str, Any]:
         on = database.business_date(business_date)
         with database.open_session(business_date=on) as session:
-            return reevaluate_limits(session, on)
+            return reevaluate_limits(session, on).to_json()
 
     summary = database.run(body)
     if as_json:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from lendcore.core.calendar import add_months
 from lendcore.core.money import Fen
+from lendcore.core.records import JsonRecord
 from lendcore.servicing.lines import OPEN_CONTRACT_STATUSES, change_limit, freeze_line
 from lendcore.store.models import Contract, CreditLine, JobRun
 from lendcore.store.models_origination import LimitChange
@@ -63,7 +64,7 @@ class LimitPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class LimitAction:
+class LimitAction(JsonRecord):
     line_id: str
     reason_code: str
     old_limit: Fen
@@ -72,17 +73,28 @@ class LimitAction:
     new_status: str
 
 
+@dataclass(frozen=True, slots=True)
+class LimitReview(JsonRecord):
+    """The job's summary for one business date; its JSON form (less ``already_ran``) is what the job
+    run stores, so a second run for the date returns the first one's summary."""
+
+    business_date: date
+    lines: int
+    changes: tuple[LimitAction, ...]
+    already_ran: bool = False
+
+
 def reevaluate_limits(
     session: Session, business_date: date, config: LimitPolicy | None = None
-) -> dict[str, Any]:
-    """Run the job for ``business_date`` (see the module docstring). Returns the summary:
-    ``{"business_date", "already_ran", "lines", "changes": [...]}``."""
+) -> LimitReview:
+    """Run the job for ``business_date`` (see the module docstring) once; a repeated run returns the
+    stored summary with ``already_ran``."""
     policy = config or LimitPolicy()
     existing = session.scalars(
         select(JobRun).where(JobRun.job == JOB_NAME, JobRun.business_date == business_date)
     ).one_or_none()
     if existing is not None:
-        return {**existing.details, "already_ran": True}
+        return LimitReview.from_json({**existing.details, "already_ran": True})
     savepoint = session.begin_nested()
     run = JobRun(job=JOB_NAME, business_date=business_date, status="running")
     try:
@@ -93,7 +105,7 @@ def reevaluate_limits(
         other = session.scalars(
             select(JobRun).where(JobRun.job == JOB_NAME, JobRun.business_date == business_date)
         ).one()
-        return {**other.details, "already_ran": True}
+        return LimitReview.from_json({**other.details, "already_ran": True})
     savepoint.commit()
 
     lines = session.scalars(
@@ -102,26 +114,14 @@ def reevaluate_limits(
     actions = [
         a for line in lines if (a := _reevaluate_line(session, line, business_date, policy)) is not None
     ]
-    summary: dict[str, Any] = {
-        "business_date": business_date.isoformat(),
-        "lines": len(lines),
-        "changes": [
-            {
-                "line_id": a.line_id,
-                "reason_code": a.reason_code,
-                "old_limit": a.old_limit,
-                "new_limit": a.new_limit,
-                "old_status": a.old_status,
-                "new_status": a.new_status,
-            }
-            for a in actions
-        ],
-    }
+    review = LimitReview(business_date, len(lines), tuple(actions))
+    summary = review.to_json()
+    del summary["already_ran"]  # stored as the run's details, in the form earlier runs stored
     run.status = "succeeded"
     run.finished_at = utc_now()
     run.details = summary
     session.flush()
-    return {**summary, "already_ran": False}
+    return review
 
 
 def _reevaluate_line(session: Session, line: CreditLine, on: date, policy: LimitPolicy) -> LimitAction | None:

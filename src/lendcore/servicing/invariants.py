@@ -8,20 +8,25 @@
    to zero per customer; no negative balance) and every succeeded inbound
    payment is booked exactly once (Σ inbound = Σ contracts' cash in); Σ outbound = Σ disbursed;
 5. (optional, costly) replaying each contract's stored transactions gives its stored state.
+
+The check streams: ledger-wide checks are SQL aggregates that return only what is wrong; the
+per-contract checks read contracts in id order, a partition at a time, with the ledger balances of
+exactly that id range, so peak memory does not grow with the number of contracts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, Subquery, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
-from lendcore.servicing.codecs import contract_state, contract_terms
+from lendcore.servicing.codecs import state_from_json, terms_from_json
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
 
@@ -83,8 +88,198 @@ class InvariantReport:
 
 _SIGN = {a: (1 if a.normal_side is Side.DEBIT else -1) for a in Account}
 
+#: Contracts checked per partition: memory of the check is bounded by this, not by the book's size.
+DEFAULT_PARTITION: Final = 2_000
 
-def check_invariants(session: Session, *, replay_contracts: bool = False) -> InvariantReport:
+_CONTRACT_COLUMNS = (
+    Contract.id,
+    Contract.terms,
+    Contract.state,
+    Contract.status,
+    Contract.outstanding_principal,
+    Contract.interest_receivable,
+    Contract.penalty_receivable,
+    Contract.fee_receivable,
+)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the streaming check accumulates across partitions: counts and sums, never rows."""
+
+    contracts: int = 0
+    cash_in: int = 0
+    disbursed: int = 0
+    mismatches: list[str] = field(default_factory=list)
+    cash: list[str] = field(default_factory=list)
+    replays: list[str] = field(default_factory=list)
+
+
+def _contract_partitions(session: Session, size: int) -> Iterator[Sequence[Row[Any]]]:
+    """The contracts in id order, ``size`` at a time (keyset pagination: plain columns, no ORM objects
+    in the identity map, so nothing accumulates in the session)."""
+    last: str | None = None
+    while True:
+        query = select(*_CONTRACT_COLUMNS).order_by(Contract.id).limit(size)
+        if last is not None:
+            query = query.where(Contract.id > last)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
+
+
+def _control_balances(
+    session: Session, *conditions: ColumnElement[bool]
+) -> dict[tuple[str | None, str], int]:
+    """(contract id, control account) → signed balance booked in the ledger, for the postings matching
+    ``conditions`` (one aggregate query)."""
+    booked: dict[tuple[str | None, str], int] = {}
+    for cid, code, d, c in session.execute(
+        select(Posting.contract_id, Posting.account_code, func.sum(Posting.debit), func.sum(Posting.credit))
+        .where(Posting.account_code.in_([a.value for a in CONTROL_ACCOUNTS]), *conditions)
+        .group_by(Posting.contract_id, Posting.account_code)
+    ).all():
+        booked[(cid, code)] = _SIGN[Account(code)] * (int(d or 0) - int(c or 0))
+    return booked
+
+
+def _check_contract(row: Row[Any], gl: dict[tuple[str | None, str], int], tally: _Tally) -> LoanState:
+    """Invariants 2 and 4 for one contract against its booked balances (popped from ``gl``)."""
+    state = state_from_json(terms_from_json(row.terms), row.state)
+    mirrors = {
+        Account.LOAN_PRINCIPAL: row.outstanding_principal,
+        Account.INTEREST_RECEIVABLE: row.interest_receivable,
+        Account.PENALTY_RECEIVABLE: row.penalty_receivable,
+        Account.FEE_RECEIVABLE: row.fee_receivable,
+    }
+    for account, sub in state.subledger().items():
+        booked = gl.pop((row.id, account.value), 0)
+        if booked != sub:
+            tally.mismatches.append(f"{row.id} {account.name}: ledger {booked}, sub-ledger {sub}")
+        if account in mirrors and mirrors[account] != sub:
+            tally.mismatches.append(f"{row.id} {account.name}: mirror {mirrors[account]}, state {sub}")
+    if state.funds_in != state.allocated + state.suspense:
+        tally.cash.append(
+            f"{row.id}: cash in {state.cash_in} + credit in {state.credit_in} − credit out "
+            f"{state.credit_out} ≠ allocated {state.allocated} + unapplied {state.suspense}"
+        )
+    if state.suspense < 0 or any(v < 0 for v in mirrors.values()):
+        tally.mismatches.append(f"{row.id}: negative balance (suspense {state.suspense}, {mirrors})")
+    if row.status != state.status.value and not (
+        row.status == "cancelled" and state.status is Status.PENDING
+    ):
+        tally.mismatches.append(f"{row.id}: status {row.status}, state {state.status.value}")
+    tally.contracts += 1
+    tally.cash_in += state.cash_in
+    tally.disbursed += state.principal_disbursed
+    return state
+
+
+def _orphans(gl: dict[tuple[str | None, str], int], tally: _Tally) -> None:
+    for (cid, code), booked in gl.items():
+        if booked:
+            tally.mismatches.append(f"{cid} {Account(code).name}: ledger {booked} with no contract")
+
+
+def _check_contracts(session: Session, tally: _Tally, *, replay_contracts: bool, partition: int) -> None:
+    """Invariants 2, 4 (and 5) per contract, one id-range partition at a time: the partition's
+    contracts and the ledger's balances for exactly that id range (prev last, last], so every posting
+    is compared once; postings beyond the last contract or on no contract are checked at the end."""
+    previous: str | None = None
+    for rows in _contract_partitions(session, partition):
+        last = rows[-1].id
+        in_range = [Posting.contract_id <= last]
+        if previous is not None:
+            in_range.append(Posting.contract_id > previous)
+        gl = _control_balances(session, *in_range)
+        # the replay reads ORM rows: a scratch session on the same connection (same transaction)
+        # holds them, and is closed after the partition, so the caller's session does not grow
+        with Session(bind=session.connection()) as scratch:
+            for row in rows:
+                state = _check_contract(row, gl, tally)
+                if replay_contracts:
+                    transactions = stored_transactions(scratch, row.id)
+                    if replay(terms_from_json(row.terms), transactions) != state:
+                        tally.replays.append(row.id)
+        _orphans(gl, tally)
+        previous = last
+    beyond: ColumnElement[bool] = Posting.contract_id.is_(None)
+    if previous is not None:
+        beyond = or_(beyond, Posting.contract_id > previous)
+    _orphans(_control_balances(session, beyond), tally)
+
+
+def _suspense_by_customer() -> Subquery:
+    return (
+        select(
+            Posting.customer_id.label("customer_id"),
+            (func.sum(Posting.credit) - func.sum(Posting.debit)).label("booked"),
+        )
+        .where(Posting.account_code == Account.SUSPENSE.value)
+        .group_by(Posting.customer_id)
+        .subquery()
+    )
+
+
+def _check_unapplied(session: Session, tally: _Tally) -> None:
+    """Unapplied funds per customer = suspense booked for the customer: only the mismatches come back
+    from the database (both directions of the outer join as two anti/left joins)."""
+    booked = _suspense_by_customer()
+    held_vs_booked = (
+        select(UnappliedFunds.customer_id, UnappliedFunds.balance, func.coalesce(booked.c.booked, 0))
+        .outerjoin(booked, booked.c.customer_id == UnappliedFunds.customer_id)
+        .where(func.coalesce(booked.c.booked, 0) != UnappliedFunds.balance)
+    )
+    booked_not_held = select(booked.c.customer_id, literal(0), booked.c.booked).where(
+        booked.c.booked != 0,
+        ~exists().where(UnappliedFunds.customer_id == booked.c.customer_id),
+    )
+    rows = [*session.execute(held_vs_booked).all(), *session.execute(booked_not_held).all()]
+    for customer_id, held, booked_s in sorted(rows, key=lambda r: str(r[0])):
+        tally.cash.append(
+            f"customer {customer_id}: unapplied funds {int(held or 0)}, suspense booked {int(booked_s or 0)}"
+        )
+
+
+def _payments_total(session: Session, direction: str) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                Payment.direction == direction, Payment.state == "succeeded"
+            )
+        )
+        or 0
+    )
+
+
+def _check_cash(session: Session, tally: _Tally) -> None:
+    _check_unapplied(session, tally)
+    # customer credit moved between contracts nets to zero per customer (both legs in one transaction)
+    for customer_id, in_transit in session.execute(
+        select(Posting.customer_id, func.sum(Posting.credit) - func.sum(Posting.debit))
+        .where(Posting.account_code == Account.CREDIT_TRANSFER.value)
+        .group_by(Posting.customer_id)
+        .having(func.sum(Posting.credit) != func.sum(Posting.debit))
+    ).all():
+        tally.cash.append(f"customer {customer_id}: credit in transfer {int(in_transit)} ≠ 0")
+    negative = session.scalars(select(UnappliedFunds.customer_id).where(UnappliedFunds.balance < 0)).all()
+    tally.cash.extend(f"customer {c}: negative unapplied funds" for c in negative)
+    received = _payments_total(session, "inbound")
+    if received != tally.cash_in:
+        tally.cash.append(f"inbound payments {received} ≠ cash booked on contracts {tally.cash_in}")
+    paid_out = _payments_total(session, "outbound")
+    if paid_out != tally.disbursed:
+        tally.cash.append(f"outbound payments {paid_out} ≠ principal disbursed {tally.disbursed}")
+
+
+def check_invariants(
+    session: Session, *, replay_contracts: bool = False, partition: int = DEFAULT_PARTITION
+) -> InvariantReport:
+    """Every invariant over the whole database, streaming: SQL aggregates for the ledger-wide checks,
+    contracts read ``partition`` at a time with their ledger balances, so memory stays bounded by the
+    partition (plus the mismatches found), whatever the size of the book."""
     tb = trial_balance_from_db(session)
     entries = int(session.scalar(select(func.count(func.distinct(Posting.entry_id)))) or 0)
     unbalanced = tuple(
@@ -94,127 +289,16 @@ def check_invariants(session: Session, *, replay_contracts: bool = False) -> Inv
             .having(func.sum(Posting.debit) != func.sum(Posting.credit))
         ).all()
     )
-    # invariant 2: per contract and control account
-    gl: dict[tuple[str | None, str], int] = {}
-    for cid, code, d, c in session.execute(
-        select(Posting.contract_id, Posting.account_code, func.sum(Posting.debit), func.sum(Posting.credit))
-        .where(Posting.account_code.in_([a.value for a in CONTROL_ACCOUNTS]))
-        .group_by(Posting.contract_id, Posting.account_code)
-    ).all():
-        account = Account(code)
-        gl[(cid, code)] = _SIGN[account] * (int(d or 0) - int(c or 0))
-    mismatches: list[str] = []
-    cash: list[str] = []
-    replays: list[str] = []
-    contracts = session.scalars(select(Contract).order_by(Contract.id)).all()
-    cash_in = disbursed = 0
-    for contract in contracts:
-        state = contract_state(contract)
-        mismatches.extend(_contract_mismatches(contract, state, gl))
-        if state.funds_in != state.allocated + state.suspense:
-            cash.append(
-                f"{contract.id}: cash in {state.cash_in} + credit in {state.credit_in} − credit out "
-                f"{state.credit_out} ≠ allocated {state.allocated} + unapplied {state.suspense}"
-            )
-        cash_in += state.cash_in
-        disbursed += state.principal_disbursed
-        if (
-            replay_contracts
-            and replay(contract_terms(contract), stored_transactions(session, contract.id)) != state
-        ):
-            replays.append(contract.id)
-    for (cid, code), booked in gl.items():
-        if booked:
-            mismatches.append(f"{cid} {Account(code).name}: ledger {booked} with no contract")
-    cash.extend(_customer_cash_mismatches(session))
-    received, paid_out = _succeeded_payment_totals(session)
-    if received != cash_in:
-        cash.append(f"inbound payments {received} ≠ cash booked on contracts {cash_in}")
-    if paid_out != disbursed:
-        cash.append(f"outbound payments {paid_out} ≠ principal disbursed {disbursed}")
+    tally = _Tally()
+    _check_contracts(session, tally, replay_contracts=replay_contracts, partition=partition)
+    _check_cash(session, tally)
     return InvariantReport(
         entries=entries,
-        contracts=len(contracts),
+        contracts=tally.contracts,
         trial_balance=tb,
         unbalanced_entries=unbalanced,
-        subledger_mismatches=tuple(mismatches),
-        cash_mismatches=tuple(cash),
-        replay_mismatches=tuple(replays),
+        subledger_mismatches=tuple(tally.mismatches),
+        cash_mismatches=tuple(tally.cash),
+        replay_mismatches=tuple(tally.replays),
         replay_checked=replay_contracts,
     )
-
-
-def _contract_mismatches(
-    contract: Contract, state: LoanState, gl: dict[tuple[str | None, str], int]
-) -> list[str]:
-    """Invariant 2 for one contract: its state's sub-ledger against the ledger (popping what it matches
-    from ``gl``, so what remains has no contract) and against the row's mirror columns; no negative
-    balance; the row's status is the state's (a cancelled row is a pending state)."""
-    found: list[str] = []
-    mirrors = {
-        Account.LOAN_PRINCIPAL: contract.outstanding_principal,
-        Account.INTEREST_RECEIVABLE: contract.interest_receivable,
-        Account.PENALTY_RECEIVABLE: contract.penalty_receivable,
-        Account.FEE_RECEIVABLE: contract.fee_receivable,
-    }
-    for account, sub in state.subledger().items():
-        booked = gl.pop((contract.id, account.value), 0)
-        if booked != sub:
-            found.append(f"{contract.id} {account.name}: ledger {booked}, sub-ledger {sub}")
-        if account in mirrors and mirrors[account] != sub:
-            found.append(f"{contract.id} {account.name}: mirror {mirrors[account]}, state {sub}")
-    if state.suspense < 0 or any(v < 0 for v in mirrors.values()):
-        found.append(f"{contract.id}: negative balance (suspense {state.suspense}, {mirrors})")
-    if contract.status != state.status.value and not (
-        contract.status == "cancelled" and state.status is Status.PENDING
-    ):
-        found.append(f"{contract.id}: status {contract.status}, state {state.status.value}")
-    return found
-
-
-def _customer_cash_mismatches(session: Session) -> list[str]:
-    """Invariant 4 per customer: unapplied funds equal the suspense booked for them, credit moved
-    between contracts nets to zero, and no unapplied balance is negative."""
-    found: list[str] = []
-    suspense: dict[str | None, Any] = dict(
-        session.execute(
-            select(Posting.customer_id, func.sum(Posting.credit) - func.sum(Posting.debit))
-            .where(Posting.account_code == Account.SUSPENSE.value)
-            .group_by(Posting.customer_id)
-        ).all()
-    )
-    balances: dict[str | None, Any] = dict(
-        session.execute(select(UnappliedFunds.customer_id, UnappliedFunds.balance)).all()
-    )
-    for customer_id in sorted(set(suspense) | set(balances), key=str):
-        booked_s = int(suspense.get(customer_id) or 0)
-        held = int(balances.get(customer_id) or 0)
-        if booked_s != held:
-            found.append(f"customer {customer_id}: unapplied funds {held}, suspense booked {booked_s}")
-    # customer credit moved between contracts nets to zero per customer (both legs in one transaction)
-    for customer_id, in_transit in session.execute(
-        select(Posting.customer_id, func.sum(Posting.credit) - func.sum(Posting.debit))
-        .where(Posting.account_code == Account.CREDIT_TRANSFER.value)
-        .group_by(Posting.customer_id)
-    ).all():
-        if int(in_transit or 0):
-            found.append(f"customer {customer_id}: credit in transfer {int(in_transit)} ≠ 0")
-    negative = session.scalars(select(UnappliedFunds.customer_id).where(UnappliedFunds.balance < 0)).all()
-    found.extend(f"customer {c}: negative unapplied funds" for c in negative)
-    return found
-
-
-def _succeeded_payment_totals(session: Session) -> tuple[int, int]:
-    """Σ succeeded inbound and Σ succeeded outbound payments (fen)."""
-
-    def total(direction: str) -> int:
-        return int(
-            session.scalar(
-                select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                    Payment.direction == direction, Payment.state == "succeeded"
-                )
-            )
-            or 0
-        )
-
-    return total("inbound"), total("outbound")

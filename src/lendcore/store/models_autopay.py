@@ -1,4 +1,4 @@
-"""Official repayment accounts (and, with them, autopay): migration ``0010_autopay_accounts``.
+"""Official repayment accounts (and, with them, autopay): migration ``0011_autopay_accounts``.
 
 * ``official_accounts``: the registry of accounts the lender collects repayments into
   (:mod:`lendcore.core.official_accounts`). ``number`` is stored normalised (digits only); the same

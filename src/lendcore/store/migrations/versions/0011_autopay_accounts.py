@@ -1,16 +1,16 @@
 """Official repayment accounts and autopay mandates: ``official_accounts``, ``autopay_mandates``.
 
-Revision ID: 0010_autopay_accounts
-Revises: 0009_payment_features
+Revision ID: 0011_autopay_accounts
+Revises: 0010_post_loan
 Create Date: 2026-12-02
 
-Written by hand. One new table (no change to existing ones): the registry of the accounts the lender
-collects repayments into, which anyone may check a number against ("official / not official - do not
-pay"). Numbers are stored normalised (digits only) and indexed for the check. ``autopay_mandates``:
+Written by hand. Two new tables and one CHECK widened. ``official_accounts``: the registry of the
+accounts the lender collects repayments into, which anyone may check a number against ("official /
+not official - do not pay"). Numbers are stored normalised (digits only) and indexed for the check. ``autopay_mandates``:
 a customer's standing debit instructions, one per bound card (primary, fallback), at most one active
 per card and per role (partial unique indexes). The consent kind ``autopay_debit`` joins the kinds
 ``consents.kind`` accepts (its CHECK is replaced; SQLite rebuilds the table in batch mode, nothing
-references it). It follows ``0009_payment_features``.
+references it). It follows ``0010_post_loan``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_autopay_accounts"
-down_revision: str | None = "0009_payment_features"
+revision: str = "0011_autopay_accounts"
+down_revision: str | None = "0010_post_loan"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

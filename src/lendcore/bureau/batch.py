@@ -1,0 +1,214 @@
+"""The bureau batch of a business day: the records due in it, built from each contract's replayed
+history, stored with what they were built from, and the XML message file.
+
+The batch of business day ``D`` holds, for every contract opened by then,
+- an event record (非月度表现: 10 opened, 20 closed, 40 overdue recovered) for each event of a day
+  ``d`` whose report date (the first business day after ``d``) is ``D``;
+- the month-end record (月度表现: 30, or 32 in the month it closed) of a month whose last day ``d``
+  has ``D`` as its report date.
+A first negative record (any overdue digit) of a contract is held back unless the customer was told
+before ``D`` (征信业管理条例 Art. 15; the notice dates are passed in by the caller) and listed in
+:attr:`BureauBatch.held`. :func:`build_batch` writes nothing and gives the same file for the same
+history, for any past date; :func:`store_batch` stores the records once per batch date.
+Corrections and deletions of upheld disputes answered before ``D`` go into the batch of ``D``
+(:mod:`lendcore.bureau.disputes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lendcore.bureau.disputes import corrections_due
+from lendcore.bureau.message import (
+    AccountRecord,
+    BuiltFrom,
+    Line,
+    event_account_record,
+    month_end_account_record,
+    write_message,
+)
+from lendcore.core.bureau_status import (
+    ReportReason,
+    day_events,
+    event_report_date,
+    is_negative,
+    month_end_record,
+    negative_record_allowed,
+    state_at_close,
+)
+from lendcore.core.calendar import month_end
+from lendcore.core.errors import ConflictError
+from lendcore.core.performance import History
+from lendcore.servicing.repository import load_book
+from lendcore.store.models import Contract, CreditLine
+from lendcore.store.models_post import BureauDispute, BureauRecord
+
+#: How far back an event can lie and still be reported on a later business day (the longest run of
+#: non-working days in the Chinese calendar is 8: the National Day week with its weekends).
+LOOKBACK_DAYS: Final = 14
+
+
+@dataclass(frozen=True, slots=True)
+class BureauBatch:
+    batch_date: date
+    records: tuple[AccountRecord, ...]
+    held: tuple[str, ...] = field(default=())  # contracts whose first negative record awaits a notice
+    disputes: tuple[int, ...] = field(default=())  # disputes whose correction or deletion is in it
+
+    def message(self) -> bytes:
+        return write_message(self.records, self.batch_date)
+
+
+def _reported_days(batch_date: date) -> list[date]:
+    days = (batch_date - timedelta(days=n) for n in range(LOOKBACK_DAYS, 0, -1))
+    return [d for d in days if event_report_date(d) == batch_date]
+
+
+def _contract_records(
+    contract: Contract, line: Line, history: History, days: list[date]
+) -> list[AccountRecord]:
+    from lendcore.servicing.codecs import contract_terms
+
+    terms = contract_terms(contract)
+    records: list[AccountRecord] = []
+    for day in days:
+        for reason in day_events(history, day):
+            records.append(event_account_record(terms, line, history, day, reason))
+        if day == month_end(day):
+            monthly = month_end_record(history, day)
+            if monthly is not None:
+                records.append(month_end_account_record(terms, line, history, monthly))
+    return records
+
+
+def _negative_before(session: Session, contract_id: str, before: date) -> bool:
+    rows = session.scalars(
+        select(BureauRecord.segments).where(
+            BureauRecord.contract_id == contract_id,
+            BureauRecord.kind == "month_end",
+            BureauRecord.batch_date < before,
+        )
+    )
+    return any(is_negative(s.get("AcctMthlyBlgInfSgmt", {}).get("AcctStatus", "")) for s in rows)
+
+
+def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] | None = None) -> BureauBatch:
+    """The batch of ``batch_date`` (writes nothing). ``notices``: contract id → the day the customer
+    was told of a coming negative record."""
+    told = notices or {}
+    days = _reported_days(batch_date)
+    records: list[AccountRecord] = []
+    held: list[str] = []
+    corrections = [(d.id, _correction(session, d, r)) for d, r in corrections_due(session, batch_date)]
+    if not days:
+        return BureauBatch(batch_date, tuple(c for _, c in corrections), (), tuple(i for i, _ in corrections))
+    contracts = session.scalars(
+        select(Contract)
+        .where(Contract.status != "pending", Contract.start_date <= days[-1])
+        .order_by(Contract.id)
+    )
+    for contract in contracts:
+        line = _line_of(session, contract)
+        history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
+        built = _contract_records(contract, line, history, days)
+        negative = [r for r in built if is_negative(_status(r))]
+        if negative and not negative_record_allowed(
+            _status(negative[0]),
+            reported_negative_before=_negative_before(session, contract.id, batch_date),
+            notified_on=told.get(contract.id),
+            on=batch_date,
+        ):
+            held.append(contract.id)
+            built = [r for r in built if not is_negative(_status(r))]
+        records.extend(built)
+    records.extend(c for _, c in corrections)
+    return BureauBatch(batch_date, tuple(records), tuple(held), tuple(i for i, _ in corrections))
+
+
+def _line_of(session: Session, contract: Contract) -> Line:
+    credit_line = session.get(CreditLine, contract.credit_line_id)
+    return Line(contract.credit_line_id, credit_line.credit_limit if credit_line else 0)
+
+
+def _correction(session: Session, dispute: BureauDispute, original: BureauRecord) -> AccountRecord:
+    """The record that replaces ``original``: rebuilt from the replay now held (a correction), or a
+    deletion when the dispute says so or nothing is to be reported for that date any more."""
+    from lendcore.servicing.codecs import contract_terms
+
+    rebuilt: AccountRecord | None = None
+    contract = session.get(Contract, original.contract_id)
+    if dispute.action == "correction" and contract is not None:
+        history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
+        line = _line_of(session, contract)
+        if original.kind == "month_end":
+            monthly = month_end_record(history, original.report_date)
+            if monthly is not None:
+                rebuilt = month_end_account_record(contract_terms(contract), line, history, monthly)
+        elif state_at_close(history, original.report_date) is not None:
+            reason = ReportReason(original.reason)
+            terms = contract_terms(contract)
+            rebuilt = event_account_record(terms, line, history, original.report_date, reason)
+    action = "correction" if rebuilt is not None else "deletion"
+    mark = {
+        "Action": action,
+        "OrigRptDate": original.report_date.isoformat(),
+        "OrigRptDateCode": original.reason,
+        "DsptCode": str(dispute.id),
+    }
+    if rebuilt is None:
+        base = dict(original.segments["BsSgmt"])
+        segments = (("BsSgmt", tuple(base.items())), ("DsptSgmt", tuple(mark.items())))
+        applied = int(original.built_from.get("transactions_applied", 0))
+        built = BuiltFrom(original.contract_id, applied, original.report_date)
+        return AccountRecord(original.report_date, ReportReason(original.reason), segments, built)
+    return replace(rebuilt, segments=(*rebuilt.segments, ("DsptSgmt", tuple(mark.items()))))
+
+
+def _status(record: AccountRecord) -> str:
+    return record.as_segments().get("AcctMthlyBlgInfSgmt", {}).get("AcctStatus", "")
+
+
+def store_batch(session: Session, batch: BureauBatch) -> int:
+    """Store the batch's records with what they were built from; a batch date is stored once."""
+    exists = session.scalar(
+        select(BureauRecord.id).where(BureauRecord.batch_date == batch.batch_date).limit(1)
+    )
+    if exists is not None:
+        raise ConflictError(
+            f"the bureau batch of {batch.batch_date} is already stored", code="BUREAU_BATCH_EXISTS"
+        )
+    for record in batch.records:
+        segments = record.as_segments()
+        session.add(
+            BureauRecord(
+                contract_id=record.built_from.contract_id,
+                kind=_kind(segments),
+                reason=record.reason.value,
+                report_date=record.report_date,
+                batch_date=batch.batch_date,
+                segments=segments,
+                built_from={
+                    "contract_id": record.built_from.contract_id,
+                    "transactions_applied": record.built_from.transactions_applied,
+                    "through": record.built_from.through.isoformat(),
+                },
+            )
+        )
+    for dispute_id in batch.disputes:
+        dispute = session.get(BureauDispute, dispute_id, with_for_update=True)
+        if dispute is not None:
+            dispute.reported_in = batch.batch_date
+    session.flush()
+    return len(batch.records)
+
+
+def _kind(segments: dict[str, dict[str, str]]) -> str:
+    if "DsptSgmt" in segments:
+        return segments["DsptSgmt"]["Action"]
+    return "month_end" if "AcctMthlyBlgInfSgmt" in segments else "event"
