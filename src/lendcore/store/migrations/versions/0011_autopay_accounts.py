@@ -5,12 +5,12 @@ Revises: 0010_post_loan
 Create Date: 2026-12-02
 
 Written by hand. Two new tables and one CHECK widened. ``official_accounts``: the registry of the
-accounts the lender collects repayments into, which anyone may check a number against ("official /
-not official - do not pay"). Numbers are stored normalised (digits only) and indexed for the check. ``autopay_mandates``:
-a customer's standing debit instructions, one per bound card (primary, fallback), at most one active
-per card and per role (partial unique indexes). The consent kind ``autopay_debit`` joins the kinds
-``consents.kind`` accepts (its CHECK is replaced; SQLite rebuilds the table in batch mode, nothing
-references it). It follows ``0010_post_loan``.
+accounts the lender collects repayments into, which anyone may check a number against ("official / not
+official - do not pay"). Numbers are stored normalised (digits only) and indexed for the check.
+``autopay_mandates``: a customer's standing debit instructions, one per bound card (primary, fallback),
+at most one active per card and per role (partial unique indexes). The consent kind ``autopay_debit``
+joins the kinds ``consents.kind`` accepts (its CHECK is replaced; SQLite rebuilds the table in batch
+mode, nothing references it). It follows ``0010_post_loan``.
 """
 
 from __future__ import annotations
