@@ -222,8 +222,23 @@ def test_demo_serves_its_database_after_the_story(tmp_path: Path, monkeypatch: p
     result = runner.invoke(app, ["demo", "--database", url])
     assert result.exit_code == 0, result.output
     assert served == [{"host": "127.0.0.1", "port": 8000, "workers": 1, "migrate": False}]
-    assert "http://127.0.0.1:8000/docs" in result.stderr
+    assert "http://127.0.0.1:8000/docs" in result.stderr and "http://127.0.0.1:8000/app" in result.stderr
     assert os.environ.pop("LENDCORE_DATABASE_URL") == url  # serve reads the demo's database
+    # the back-office sign-ins it prints are real: each username/password authenticates with its role
+    import re
+    from datetime import UTC, datetime
+
+    from lendcore.auth.staff import authenticate_staff
+    from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+
+    printed = dict(re.findall(r"(demo\.[a-z]+) / (\S+?)(?:,|\s)", result.stderr))
+    assert set(printed) == {"demo.operator", "demo.finance"}
+    engine = create_engine(url)
+    with unit_of_work(create_session_factory(engine)) as session:
+        for username, password in printed.items():
+            user = authenticate_staff(session, username=username, password=password, now=datetime.now(UTC))
+            assert user.username == username
+    engine.dispose()
 
 
 @pytest.mark.parametrize("how", ["--no-serve", "CI=true"])

@@ -21,6 +21,30 @@ DEMO_HOST: Final = "127.0.0.1"
 DEMO_PORT: Final = 8000
 
 
+#: Staff users the served demo gets (two, so that maker-checker can be tried: one proposes, one approves).
+DEMO_STAFF: Final = (("demo.operator", "operator"), ("demo.finance", "finance"))
+
+
+def _demo_staff(url: str) -> list[tuple[str, str]]:
+    """Create the demo's staff users with fresh random passwords; (username, password) each."""
+    import secrets
+
+    from lendcore.auth.staff import create_staff_user
+    from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+
+    engine = create_engine(url)
+    created = []
+    try:
+        with unit_of_work(create_session_factory(engine)) as session:
+            for username, role in DEMO_STAFF:
+                password = secrets.token_urlsafe(12)
+                create_staff_user(session, username=username, password=password, roles=[role], actor="demo")
+                created.append((username, password))
+    finally:
+        engine.dispose()
+    return created
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -58,8 +82,15 @@ def demo_command(
     from lendcore.cli.serve import serve_command
 
     os.environ["LENDCORE_DATABASE_URL"] = url  # what `lendcore serve` serves
+    base = f"http://{DEMO_HOST}:{DEMO_PORT}"
+    staff = _demo_staff(url)
     err_console.print(
-        f"the API serves the demo's database: open http://{DEMO_HOST}:{DEMO_PORT}/docs (Ctrl-C stops it)",
+        f"serving the demo's database until Ctrl-C:\n"
+        f"  customer app  {base}/app     sign in as 李伟, phone 13812345678; the one-time code is\n"
+        f"                               printed in this log (development sink)\n"
+        f"  back office   {base}/office  "
+        + ", ".join(f"{name} / {password}" for name, password in staff)
+        + f"\n  API docs      {base}/docs",
         markup=False,
     )
     serve_command(host=DEMO_HOST, port=DEMO_PORT, workers=1, migrate=False)
