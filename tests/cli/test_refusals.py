@@ -66,7 +66,18 @@ ID_PARAMS = {
     "review_id",
     "product",
 }
-DATE_PARAMS = {"date_", "business_date", "start", "first_due", "value_date", "since", "until"}
+DATE_PARAMS = {
+    "date_",
+    "business_date",
+    "start",
+    "first_due",
+    "value_date",
+    "since",
+    "until",
+    "valid_from",
+    "valid_to",
+    "on",
+}
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,11 @@ _APPROVALS_PROPOSE = (
 )
 _APPROVE = ("approvals", "approve", "{proposal}", "--staff", "seeded.admin")
 _REJECT = ("approvals", "reject", "{proposal}", "--staff", "seeded.admin", "--reason", "r")
+#: The official account the seed registers (valid from the seeded day, open-ended).
+SEEDED_ACCOUNT = "6222 0200 0000 1234"
+_ACCOUNT = ("--bank", "ICBC", "--holder", "Lendcore Ltd", "--purpose", "repayments", "--actor", "ops1")
+_ACCOUNTS_ADD = ("accounts", "add", "6222020000005678", *_ACCOUNT)
+_MANDATE = ("autopay", "mandate", "--customer", "{customer}", "--card", "card_nope", "--actor", "ops1")
 _HUGE = "99999999999999999999"
 _BIGINT_OVERFLOW = "92233720368547758.07"
 
@@ -122,6 +138,82 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
     (): [
         r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "bogus"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "--bogus"),
+    ],
+    ("accounts",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "accounts", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "accounts", "--bogus"),
+    ],
+    ("accounts", "add"): [
+        r(MISSING, "MISSING_ARGUMENT", "accounts", "add", *_ACCOUNT),
+        r(MISSING, "MISSING_OPTION", *_ACCOUNTS_ADD[:-2]),
+        r(MISSING, "MISSING_OPTION", *_ACCOUNTS_ADD[:3], *_ACCOUNTS_ADD[5:]),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_ACCOUNTS_ADD, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_ACCOUNTS_ADD, "extra"),
+        r(BAD_DATE, "INVALID_DATE", *_ACCOUNTS_ADD, "--valid-from", "2026-02-30"),
+        r(BAD_DATE, "INVALID_DATE", *_ACCOUNTS_ADD, "--valid-to", "soon"),
+        r(
+            OTHER,
+            "ACCOUNT_VALIDITY_INVALID",
+            *_ACCOUNTS_ADD,
+            "--valid-from",
+            "2026-02-02",
+            "--valid-to",
+            "2026-02-01",
+        ),
+        r(OTHER, "INVALID_ACCOUNT_NUMBER", "accounts", "add", "6222-O200-0000-1234", *_ACCOUNT),
+        r(OTHER, "INVALID_ACCOUNT_NUMBER", "accounts", "add", "12345678", *_ACCOUNT),
+        r(OTHER, "INVALID_ACCOUNT_NUMBER", "accounts", "add", "1" * 31, *_ACCOUNT),
+        r(OTHER, "ACCOUNT_DETAILS_INVALID", *_ACCOUNTS_ADD[:4], " ", *_ACCOUNTS_ADD[5:]),
+        r(OTHER, "ACCOUNT_DETAILS_INVALID", *_ACCOUNTS_ADD[:8], "x" * 201, *_ACCOUNTS_ADD[9:]),
+        r(OTHER, "ACCOUNT_ALREADY_REGISTERED", "accounts", "add", "6222-0200-0000-1234", *_ACCOUNT),
+        r(
+            OTHER,
+            "ACCOUNT_ALREADY_REGISTERED",
+            "accounts",
+            "add",
+            SEEDED_ACCOUNT,
+            *_ACCOUNT,
+            "--valid-from",
+            "2020-01-01",
+            "--valid-to",
+            SEEDED_DAY,
+        ),
+    ],
+    ("accounts", "check"): [
+        r(MISSING, "MISSING_ARGUMENT", "accounts", "check"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "accounts", "check", SEEDED_ACCOUNT, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "accounts", "check", "6222", "0200", "0000", "1234"),
+        r(BAD_DATE, "INVALID_DATE", "accounts", "check", SEEDED_ACCOUNT, "--on", "2025-06-31"),
+        r(OTHER, "INVALID_ACCOUNT_NUMBER", "accounts", "check", "not a number"),
+        r(OTHER, "INVALID_ACCOUNT_NUMBER", "accounts", "check", "--", "-"),
+    ],
+    ("autopay",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "autopay", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "autopay", "--bogus"),
+    ],
+    ("autopay", "mandate"): [
+        r(MISSING, "MISSING_OPTION", *_MANDATE[:-2]),
+        r(MISSING, "MISSING_OPTION", "autopay", "mandate", "--customer", "{customer}", "--actor", "ops1"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_MANDATE, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_MANDATE, "extra"),
+        r(BAD_ENUM, "INVALID_ARGUMENT", *_MANDATE, "--role", "backup"),
+        r(UNKNOWN_ID, "CUSTOMER_NOT_FOUND", "autopay", "mandate", "--customer", "cus_nope", *_MANDATE[4:]),
+        r(OTHER, "CARD_NOT_FOUND", *_MANDATE),
+    ],
+    ("autopay", "revoke"): [
+        r(MISSING, "MISSING_OPTION", "autopay", "revoke", "mdt_nope"),
+        r(MISSING, "MISSING_ARGUMENT", "autopay", "revoke", "--actor", "ops1"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "autopay", "revoke", "mdt_nope", "--actor", "ops1", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "autopay", "revoke", "mdt_nope", "--actor", "ops1", "extra"),
+        r(OTHER, "MANDATE_NOT_FOUND", "autopay", "revoke", "mdt_nope", "--actor", "ops1"),
+    ],
+    ("autopay", "run"): [
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "autopay", "run", "--attempt", "first"),
+        r(BAD_DATE, "INVALID_DATE", "autopay", "run", "--date", "2026-02-30"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "autopay", "run", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "autopay", "run", "extra"),
+        r(OTHER, "INVALID_AUTOPAY_ATTEMPT", "autopay", "run", "--attempt", "3"),
+        r(OTHER, "INVALID_AUTOPAY_ATTEMPT", "autopay", "run", "--attempt", "0"),
     ],
     ("admin",): [
         r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "admin", "bogus"),
@@ -873,6 +965,7 @@ def _seed(tmp_path: Path) -> dict[str, str]:
     paid = _ok("repay", "--customer", customer, "--amount", "100", "--key", "r1", "--date", SEEDED_DAY)
     _ok("admin", "create-user", "--username", "seeded.admin", "--role", "admin")
     proposal = _ok("approvals", "propose", "line-freeze", line, "--staff", "seeded.admin", "--reason", "seed")
+    _ok("accounts", "add", SEEDED_ACCOUNT, *_ACCOUNT, "--valid-from", SEEDED_DAY)
     review = runner.invoke(app, ["review", "request", applied["decision_id"], "--by", customer])
     assert review.exit_code == 0, review.output
     csv = tmp_path / "tiny.csv"

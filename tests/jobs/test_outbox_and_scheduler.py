@@ -71,7 +71,9 @@ def test_the_default_schedules_cover_sweeps_autopay_reminders_reconciliation_and
     runs = due_runs(DEFAULT_SCHEDULES, NOW)
     by_name = {run.schedule.name: run for run in runs}
     assert by_name["autopay"].instant == NOW
-    assert by_name["autopay"].schedule.payload(NOW) == {"business_date": "2026-11-22"}
+    assert by_name["autopay"].schedule.payload(NOW) == {"business_date": "2026-11-22", "attempt": 1}
+    afternoon = by_name["autopay"].schedule.payload(NOW + timedelta(hours=6))  # 15:30: the retry
+    assert afternoon == {"business_date": "2026-11-22", "attempt": 2}
     assert by_name["payments-sweep"].instant == NOW
     assert "daily-close" in by_name  # 00:05 today, within its grace of 23 hours
     assert by_name["daily-close"].schedule.payload(by_name["daily-close"].instant) == {

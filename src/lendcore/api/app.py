@@ -67,6 +67,7 @@ from lendcore.api.routers import (
     finance,
     health,
     lines,
+    official_accounts,
     payments,
     payoff,
     quotes,
@@ -102,6 +103,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     drawdowns.router,
     repayments.router,
     payments.router,
+    official_accounts.router,
 )
 
 

@@ -117,6 +117,7 @@ DEFAULT_RULES: Final[Mapping[str, RateRule]] = {
     "refresh:ip": RateRule(60, 60),
     "applications:ip": RateRule(30, 3600),
     "applications:principal": RateRule(10, 3600),
+    "official_accounts:ip": RateRule(20, 300),
 }
 
 

@@ -6,9 +6,12 @@
 * ``payment.settled``: :func:`lendcore.servicing.settlement.settle_payment`, transactional: the booking
   and the job's acknowledgement commit together (exactly once for a recorded repayment or drawdown);
 * ``daily-close``: :func:`lendcore.batch.close.run_daily_close` for the payload's business date (itself
-  idempotent per date; a close whose invariant check fails is dead at once, for a person to look at).
+  idempotent per date; a close whose invariant check fails is dead at once, for a person to look at);
+* ``autopay.run``: :func:`lendcore.batch.autopay.run_autopay` for the payload's ``business_date`` and
+  ``attempt`` (1 at 09:30, 2 at 15:30), transactional (the requests and the acknowledgement commit
+  together); attempt 1 first records missed runs of the day before (``autopay_missed`` faults).
 
-``autopay.run``, ``reminders.send`` and ``reconciliation.run`` get their handlers
+``reminders.send`` and ``reconciliation.run`` get their handlers
 with the servicing integration (docs/payments.md, "Integration"); until then their jobs wait, listed.
 """
 
@@ -83,11 +86,27 @@ def daily_close(ctx: JobContext) -> None:
         raise PermanentJobError(f"the daily close of {business_date} failed: {report.invariants}")
 
 
+def autopay_run(ctx: JobContext) -> None:
+    from lendcore.batch.autopay import record_missed_runs, run_autopay, yesterday
+
+    try:
+        business_date = date.fromisoformat(_payload_text(ctx, "business_date"))
+    except ValueError:
+        raise PermanentJobError(f"bad business_date in job {ctx.job_id}") from None
+    attempt = ctx.payload.get("attempt", 1)
+    if attempt not in (1, 2):
+        raise PermanentJobError(f"job {ctx.job_id} ({ctx.kind}): attempt must be 1 or 2, got {attempt!r}")
+    if attempt == 1:
+        record_missed_runs(ctx.db(), yesterday(business_date), now=ctx.now)
+    run_autopay(ctx.db(), business_date, attempt, now=ctx.now)
+
+
 def default_registry(channel: ChannelAdapter | None = None) -> Registry:
     registry = Registry()
     registry.register("payments.sweep", _sweep(channel), transactional=False)
     registry.register("payment.settled", payment_settled)
     registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))
+    registry.register("autopay.run", autopay_run)
     if channel is not None:
         registry.register("payment.submit", _submit(channel), transactional=False)
     return registry

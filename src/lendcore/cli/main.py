@@ -30,8 +30,10 @@ import typer
 from typer.core import TyperGroup
 
 from lendcore.cli import (
+    accounts,
     admin,
     approvals,
+    autopay,
     bench,
     bureau,
     channel_sim,
@@ -143,6 +145,8 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     serve.commands,
     admin.commands,
     approvals.commands,
+    accounts.commands,
+    autopay.commands,
     worker_commands.commands,
     channel_sim.commands,
     collection.commands,

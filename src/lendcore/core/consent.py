@@ -38,6 +38,7 @@ class ConsentKind(StrEnum):
     CREDIT_BUREAU_QUERY = "credit_bureau_query"  # 征信查询授权书
     FUNDING_PARTNER_SHARING = "funding_partner_sharing"  # 向出资方提供个人信息 (PIPL Art. 23)
     SENSITIVE_PERSONAL_INFO = "sensitive_personal_info"  # 敏感个人信息处理 (PIPL Art. 29)
+    AUTOPAY_DEBIT = "autopay_debit"  # 委托扣款授权书 (an autopay mandate needs it)
 
 
 #: Consents without which an application cannot proceed at all.

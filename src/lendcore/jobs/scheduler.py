@@ -89,16 +89,22 @@ def _today(instant: datetime) -> dict[str, Any]:
     return {"business_date": local_date(instant).isoformat()}
 
 
+def _autopay(instant: datetime) -> dict[str, Any]:
+    """The morning run is attempt 1, the afternoon run (from noon, local time) attempt 2."""
+    attempt = 1 if instant.astimezone(BUSINESS_TZ).hour < 12 else 2
+    return {**_today(instant), "attempt": attempt}
+
+
 def _yesterday(instant: datetime) -> dict[str, Any]:
     return {"business_date": (local_date(instant) - timedelta(days=1)).isoformat()}
 
 
 #: lendcore's timed jobs (Asia/Shanghai). A schedule runs only where a handler for its kind is
-#: registered: today the sweeper and the daily close; autopay, reminders and reconciliation get their
+#: registered: today the sweeper, autopay and the daily close; reminders and reconciliation get their
 #: handlers with the servicing integration (docs/payments.md, "Integration").
 DEFAULT_SCHEDULES: Final = (
     ScheduledJob("payments-sweep", "every 1m", "payments.sweep", grace=timedelta(minutes=5)),
-    ScheduledJob("autopay", "30 9,15 * * *", "autopay.run", _today, grace=timedelta(hours=2)),
+    ScheduledJob("autopay", "30 9,15 * * *", "autopay.run", _autopay, grace=timedelta(hours=2)),
     ScheduledJob("reminders", "0 10 * * *", "reminders.send", _today, grace=timedelta(hours=6)),
     ScheduledJob("reconciliation", "0 11 * * *", "reconciliation.run", _yesterday, grace=timedelta(hours=12)),
     ScheduledJob("daily-close", "5 0 * * *", "daily-close", _yesterday, grace=timedelta(hours=23)),

@@ -33,6 +33,7 @@ PREFIXES: Final = {
     "je": "journal entry",
     "pay": "payment",
     "apv": "maker-checker proposal",
+    "oacc": "official repayment account",
 }
 
 

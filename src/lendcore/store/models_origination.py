@@ -48,6 +48,7 @@ CONSENT_KINDS: Final = (
     "credit_bureau_query",
     "funding_partner_sharing",
     "sensitive_personal_info",
+    "autopay_debit",  # migration 0011_autopay_accounts
 )
 APPLICATION_STATUSES: Final = ("pending", "approved", "declined")
 DECISION_OUTCOMES: Final = ("approved", "declined")
