@@ -186,6 +186,8 @@ def test_every_input_has_a_label_and_the_sign_in_form_works_from_the_keyboard(
     page.keyboard.type(phone)
     page.keyboard.press("Enter")  # submits: a code is sent
     page.locator("#code-sent").wait_for()
+    # autofocus is applied by the browser after the page has loaded: wait for it (bounded), then check
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'code'", timeout=5000)
     assert page.evaluate("document.activeElement.id") == "code"
     page.keyboard.type(site.last_code(phone))
     page.keyboard.press("Enter")

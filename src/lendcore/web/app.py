@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
 
 from lendcore.api import app as api_app
 from lendcore.web import (
@@ -19,6 +20,7 @@ from lendcore.web import (
     register_pages,
     review_pages,
 )
+from lendcore.web.common import SignInNeededError, to_login
 
 #: The pages (each router carries its prefix: ``/app`` or ``/office``).
 PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
@@ -33,10 +35,21 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
 )
 
 
+async def _sign_in_first(_request: Request, _error: Exception) -> Response:
+    """A page that needs a customer session and has none sends the browser to sign in (pages call
+    :func:`lendcore.web.common.customer_of`, which raises; no page repeats the redirect)."""
+    return to_login()
+
+
+def _with_pages(app: FastAPI) -> FastAPI:
+    app.add_exception_handler(SignInNeededError, _sign_in_first)
+    return app
+
+
 def create_app(*args: Any, extra_routers: tuple[APIRouter, ...] = (), **kwargs: Any) -> FastAPI:
     """:func:`lendcore.api.app.create_app` with the pages mounted."""
-    return api_app.create_app(*args, extra_routers=(*PAGE_ROUTERS, *extra_routers), **kwargs)
+    return _with_pages(api_app.create_app(*args, extra_routers=(*PAGE_ROUTERS, *extra_routers), **kwargs))
 
 
 def app_from_env() -> FastAPI:
-    return api_app.app_from_env(extra_routers=PAGE_ROUTERS)
+    return _with_pages(api_app.app_from_env(extra_routers=PAGE_ROUTERS))

@@ -34,7 +34,6 @@ from lendcore.servicing.business_day import enter_business_date
 from lendcore.web.common import (
     PRODUCT,
     Csrf,
-    SignInNeededError,
     business_date,
     customer_of,
     signed_in_page,
@@ -151,10 +150,7 @@ def logout(request: Request, state: StateDep, csrf: Csrf) -> Response:
 
 @router.get("")
 def home(request: Request, state: StateDep) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     with state.database.read() as session:
         s = summary(session, customer_id)
     return signed_in_page(
@@ -189,10 +185,7 @@ def _apply_form(state: AppState, request: Request, error: str | None = None, **f
 
 @router.get("/apply")
 def apply_page(request: Request, state: StateDep) -> Response:
-    try:
-        customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_of(state, request)
     return _apply_form(state, request)
 
 
@@ -210,10 +203,7 @@ def apply(
     consent_credit_bureau_query: Annotated[str | None, Form(max_length=1)] = None,
 ) -> Response:
     """Grant the consents ticked (each its own record; 征信授权 optional), then decide."""
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     check_csrf(state, request, csrf)
     fields = {
         "requested_amount": requested_amount,

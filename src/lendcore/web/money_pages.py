@@ -27,11 +27,9 @@ from lendcore.servicing.repay import RepayRequest, RepayResult, repay
 from lendcore.web.common import (
     PRODUCT,
     Csrf,
-    SignInNeededError,
     business_date,
     customer_of,
     signed_in_page,
-    to_login,
 )
 from lendcore.web.customer_data import active_line, customer_loans, next_bill
 from lendcore.web.session import check_csrf
@@ -95,10 +93,7 @@ def _borrow_page(
 
 @router.get("/borrow")
 def borrow_page(request: Request, state: StateDep) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     return _borrow_page(state, request, customer_id)
 
 
@@ -122,10 +117,7 @@ def borrow_quote(
     term: Annotated[str, Form(max_length=3)],
     method: Annotated[str, Form(max_length=32)],
 ) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     check_csrf(state, request, csrf)
     try:
         return _borrow_page(state, request, customer_id, quote_of=(amount, _term(term), method))
@@ -143,10 +135,7 @@ def borrow_confirm(
     method: Annotated[str, Form(max_length=32)],
     idempotency_key: Key,
 ) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     check_csrf(state, request, csrf)
     try:
         with state.database.write() as session:
@@ -220,10 +209,7 @@ def _repay_page(state: AppState, request: Request, customer_id: str, **context: 
 
 @router.get("/repay")
 def repay_page(request: Request, state: StateDep) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     return _repay_page(state, request, customer_id)
 
 
@@ -261,10 +247,7 @@ def repay_preview(
     amount: OptionalAmount = None,
     contract_id: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     check_csrf(state, request, csrf)
     form = {"mode": mode, "amount": amount, "contract_id": contract_id}
     try:
@@ -286,10 +269,7 @@ def repay_pay(
     amount: OptionalAmount = None,
     contract_id: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     check_csrf(state, request, csrf)
     try:
         with state.database.write() as session:
@@ -313,10 +293,7 @@ def repay_pay(
 
 @router.get("/contracts/{contract_id}")
 def contract_page(contract_id: str, request: Request, state: StateDep) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     with state.database.read() as session:
         view = loan_view(session, contract_id)
     if view.customer_id != customer_id:  # someone else's contract is not found (as in the API)

@@ -13,7 +13,7 @@ from lendcore.api.state import StateDep
 from lendcore.core.errors import LendcoreError, NotFoundError
 from lendcore.origination.explain import explain_decision
 from lendcore.origination.review import ReviewAsk, list_reviews, request_review, review_row
-from lendcore.web.common import Csrf, SignInNeededError, customer_of, signed_in_page, to_login
+from lendcore.web.common import Csrf, customer_of, signed_in_page
 from lendcore.web.office import is_staff
 from lendcore.web.render import page
 from lendcore.web.session import check_csrf
@@ -36,10 +36,7 @@ def _explained(
 
 @router.get("/app/decisions/{decision_id}")
 def explain_page(decision_id: str, request: Request, state: StateDep) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     return _explained(state, request, customer_id, decision_id)
 
 
@@ -51,10 +48,7 @@ def ask_for_review(
     csrf: Csrf,
     reason: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
-    try:
-        customer_id = customer_of(state, request)
-    except SignInNeededError:
-        return to_login()
+    customer_id = customer_of(state, request)
     check_csrf(state, request, csrf)
     with state.database.read() as session:
         owner = explain_decision(session, decision_id)["customer_id"]
