@@ -13,8 +13,8 @@ from lendcore.store.models import Payment
 from lendcore.web.app import PAGE_ROUTERS
 from tests.web.conftest import Site
 
-#: Customer pages open to anyone (signing in, registering).
-PUBLIC = re.compile(r"^/app/(login|register|lang|static)")
+#: Customer pages open to anyone (signing in, registering, checking an account number).
+PUBLIC = re.compile(r"^/app/(login|register|lang|static|official-account)")
 
 
 def _customer_pages() -> list[tuple[str, str]]:

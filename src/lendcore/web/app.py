@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from lendcore.api import app as api_app
 from lendcore.web import (
+    account_check_pages,
     approval_pages,
     close_pages,
     customer,
@@ -32,6 +33,7 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     approval_pages.router,
     register_pages.router,
     close_pages.router,
+    account_check_pages.router,
 )
 
 
