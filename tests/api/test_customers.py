@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from lendcore.api.ratelimit import RateRule
+from lendcore.api.settings import ApiSettings
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Customer
-from tests.api.conftest import LiveApi
+from tests.api.conftest import LiveApi, MakeApi
 from tests.api.support import customer_principal, problem, staff_principal
 from tests.origination.helpers import make_card, make_id, make_phone
 
@@ -59,6 +61,19 @@ def test_a_bad_onboarding_names_each_bad_field_never_its_value_and_writes_nothin
     problem(no_consent, 409, "SENSITIVE_CONSENT_REQUIRED")
     assert unknown.status_code == missing.status_code == 422
     assert _customers(api) == 0
+
+
+def test_registrations_are_limited_per_client_address_and_a_refused_one_writes_nothing(
+    make_api: MakeApi,
+) -> None:
+    rules = {**ApiSettings().rate_limits, "registration:ip": RateRule(2, 3600)}
+    api = make_api(settings=ApiSettings(rate_limits=rules))
+    with api.client() as client:
+        answers = [client.post(URL, json=_body()) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    problem(answers[2], 429, "RATE_LIMITED")
+    assert int(answers[2].headers["Retry-After"]) > 0
+    assert _customers(api) == 2
 
 
 def test_a_person_registers_once(api: LiveApi) -> None:

@@ -118,6 +118,7 @@ DEFAULT_RULES: Final[Mapping[str, RateRule]] = {
     "applications:ip": RateRule(30, 3600),
     "applications:principal": RateRule(10, 3600),
     "official_accounts:ip": RateRule(20, 300),
+    "registration:ip": RateRule(30, 3600),  # onboarding: the API's POST /customers and the page
 }
 
 

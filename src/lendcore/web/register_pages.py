@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from lendcore.api.ratelimit import rate_limit
 from lendcore.api.state import AppState, StateDep
 from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import LendcoreError
@@ -60,7 +61,7 @@ def _message(error: LendcoreError) -> str:
     return f"{error.message} ({error.code}{': ' + fields if fields else ''})"
 
 
-@router.post("/register")
+@router.post("/register", dependencies=[Depends(rate_limit("registration"))])
 def register(
     request: Request,
     state: StateDep,

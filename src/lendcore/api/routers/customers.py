@@ -15,11 +15,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from lendcore.api.auth import CurrentCustomer
 from lendcore.api.problems import problem_responses
+from lendcore.api.ratelimit import rate_limit
 from lendcore.api.routers import API_PREFIX
 from lendcore.api.routers.dated import dated_write
 from lendcore.api.state import StateDep
@@ -117,7 +118,8 @@ def _onboarding_refusal(error: ValidationError) -> ValidationError:
     status_code=201,
     response_model=CustomerView,
     summary="Register a customer (onboarding) with cards and consents",
-    responses=problem_responses(409, 422),
+    dependencies=[Depends(rate_limit("registration"))],
+    responses=problem_responses(409, 422, 429),
 )
 def onboard(body: OnboardingBody, state: StateDep, response: Response) -> CustomerView:
     request = OnboardingRequest(
