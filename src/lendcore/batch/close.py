@@ -41,16 +41,19 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Final
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.batch.close_options import DEFAULT_CHUNK, DEFAULT_ENGINE, ENGINES, CloseOptions, Timer
+from lendcore.batch.close_partitions import Progress, accrue_quiet, post_day_aggregates
 from lendcore.batch.lease import DEFAULT_LEASE, Clock, Lease, claim, process_owner
 from lendcore.batch.report import CloseReport
 from lendcore.core.contract import Status
 from lendcore.core.delinquency import bucket
-from lendcore.core.errors import ConflictError, ValidationError
+from lendcore.core.errors import ConflictError
 from lendcore.core.loan import PenaltyAccrual
+from lendcore.servicing.aggregate_accrual import aggregated_interest
 from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.business_day import (
     advance_business_date,
@@ -66,26 +69,37 @@ from lendcore.store.engine import unit_of_work
 from lendcore.store.models import DAILY_ACCRUAL_TYPE, Contract, JobRun, LoanTransaction, UnappliedFunds
 from lendcore.store.types import utc_now
 
-__all__ = ["DEFAULT_CHUNK", "JOB", "CloseReport", "close_business_days", "run_daily_close"]
+__all__ = [
+    "DEFAULT_CHUNK",
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "JOB",
+    "CloseOptions",
+    "CloseReport",
+    "close_business_days",
+    "run_daily_close",
+]
 
 JOB: Final = "daily-close"
-DEFAULT_CHUNK: Final = 500
 
 
-def _pending_ids(session: Session, business_date: date, limit: int) -> list[str]:
+def _pending_ids(session: Session, business_date: date, limit: int, after: str | None = None) -> list[str]:
+    """Active contracts started by the date, neither folded for it nor accrued in aggregate for it
+    (the event contracts, once the quiet ones are covered), in id order after ``after``."""
     done = exists().where(
         LoanTransaction.contract_id == Contract.id,
         LoanTransaction.value_date == business_date,
         LoanTransaction.type == DAILY_ACCRUAL_TYPE,
     )
-    return list(
-        session.scalars(
-            select(Contract.id)
-            .where(Contract.status == Status.ACTIVE.value, Contract.start_date <= business_date, ~done)
-            .order_by(Contract.id)
-            .limit(limit)
-        ).all()
+    query = select(Contract.id).where(
+        Contract.status == Status.ACTIVE.value,
+        Contract.start_date <= business_date,
+        or_(Contract.aggregated_through.is_(None), Contract.aggregated_through < business_date),
+        ~done,
     )
+    if after is not None:
+        query = query.where(Contract.id > after)
+    return list(session.scalars(query.order_by(Contract.id).limit(limit)).all())
 
 
 def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tuple[int, int, int]:
@@ -116,8 +130,10 @@ def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tupl
             contract.status != Status.ACTIVE.value
             or contract.start_date > business_date
             or contract.id in accrued
+            or contract.aggregated_through == business_date
         ):
             continue
+        moved = aggregated_interest(contract)  # already accrued (in aggregate): not this date's interest
         posted = post_transaction(
             session,
             contract,
@@ -126,8 +142,10 @@ def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tupl
             writer=writer,
         )
         processed += 1
-        interest += sum(r.interest_accrued for r in posted.after.rows) - sum(
-            r.interest_accrued for r in posted.before.rows
+        interest += (
+            sum(r.interest_accrued for r in posted.after.rows)
+            - sum(r.interest_accrued for r in posted.before.rows)
+            - moved
         )
         penalty += sum(r.penalty_accrued for r in posted.after.rows) - sum(
             r.penalty_accrued for r in posted.before.rows
@@ -175,15 +193,20 @@ def _apply_credit(factory: sessionmaker[Session], lease: Lease, chunk_size: int)
             after = customers[-1]
 
 
-def _accrue(factory: sessionmaker[Session], lease: Lease, chunk_size: int) -> None:
+def _accrue(factory: sessionmaker[Session], lease: Lease, chunk_size: int, progress: Progress | None) -> None:
+    after: str | None = None
+    done = 0
     while True:
         with unit_of_work(factory) as session:
-            ids = _pending_ids(session, lease.business_date, chunk_size)
+            ids = _pending_ids(session, lease.business_date, chunk_size, after)
             if not ids:
                 return
             run = lease.renew(session)  # the job row before the contracts (lock order)
             n, interest, penalty = _accrue_chunk(session, lease.business_date, ids)
             lease.add_progress(run, contracts=n, chunks=1, interest_accrued=interest, penalty_accrued=penalty)
+        after, done = ids[-1], done + len(ids)
+        if progress is not None:
+            progress("events", done, 0)
 
 
 def _portfolio(session: Session) -> tuple[dict[str, int], dict[str, int]]:
@@ -203,8 +226,9 @@ def _finish(
     check: InvariantReport,
     portfolio: tuple[dict[str, int], dict[str, int]],
     *,
-    chunk_size: int,
-    seconds: tuple[float, float],
+    options: CloseOptions,
+    started: float,
+    steps: dict[str, float],
 ) -> CloseReport:
     """The final transaction: advance the business date (if the books are right), accrue contracts
     drawn while the close ran, store the report and free the lease."""
@@ -213,34 +237,28 @@ def _finish(
         # lock order: the business date (waits for operations in flight on the date), the job, contracts
         opened = advance_business_date(session, day) if check.ok else None
         run = lease.renew(session)
-        while check.ok and (ids := _pending_ids(session, day, chunk_size)):
+        while check.ok and (ids := _pending_ids(session, day, options.chunk_size)):
             n, interest, penalty = _accrue_chunk(session, day, ids)
             lease.add_progress(run, contracts=n, chunks=1, interest_accrued=interest, penalty_accrued=penalty)
         totals = CloseReport.stored(day, run.details or {}, status)
         buckets, classes = portfolio
-        report = CloseReport(
-            day,
-            status,
-            contracts=totals.contracts,
-            chunks=totals.chunks,
-            interest_accrued=totals.interest_accrued,
-            penalty_accrued=totals.penalty_accrued,
+        report = replace(
+            totals,
             overdue=sum(n for b, n in buckets.items() if b != "M0"),
             buckets=buckets,
             classes=classes,
-            credit_applied=totals.credit_applied,
-            credit_applications=totals.credit_applications,
             invariants=check.to_dict(),
-            seconds=time.perf_counter() - seconds[0],
-            accrual_seconds=seconds[1],
-            runs=totals.runs,
+            seconds=time.perf_counter() - started,
+            accrual_seconds=sum(v for k, v in steps.items() if k != "check"),
             open_business_date=opened,
+            engine=options.engine,
+            steps={k: round(v, 4) for k, v in steps.items()},
         )
         run.status = status
         run.finished_at = lease.clock()
         run.lease_owner = None
         run.lease_expires_at = None
-        run.details = report.to_dict()
+        run.details = (run.details or {}) | report.to_dict()
     return report
 
 
@@ -258,46 +276,65 @@ def _skipped(factory: sessionmaker[Session], business_date: date) -> CloseReport
         return replace(stored, open_business_date=opened)
 
 
-def _close_one(
-    factory: sessionmaker[Session],
-    day: date,
-    *,
-    chunk_size: int,
-    verify_replay: bool,
-    owner: str,
-    lease_ttl: timedelta,
-    clock: Clock,
-) -> CloseReport:
-    started = time.perf_counter()
+def _claim(
+    factory: sessionmaker[Session], day: date, *, owner: str, lease_ttl: timedelta, clock: Clock
+) -> Lease | None:
     with unit_of_work(factory) as session:
         opened = hold_for_close(session, day)
         if opened > day:  # closed meanwhile by another process
-            claimed: Lease | JobRun | None = None
-        elif opened < day:
+            return None
+        if opened < day:
             raise ConflictError(
                 f"the open business date is {opened}: {day} cannot be closed before it",
                 code="CLOSE_OUT_OF_ORDER",
                 open_business_date=opened.isoformat(),
             )
-        else:
-            claimed = claim(session, JOB, day, owner=owner, ttl=lease_ttl, clock=clock)
-    if not isinstance(claimed, Lease):
+        claimed = claim(session, JOB, day, owner=owner, ttl=lease_ttl, clock=clock)
+    return claimed if isinstance(claimed, Lease) else None
+
+
+def _accrue_all(factory: sessionmaker[Session], lease: Lease, options: CloseOptions, timer: Timer) -> None:
+    """Steps 2 and 3 of the module docstring, timed: credit, quiet contracts in aggregate (aggregate
+    engine), the event contracts folded, fault-window waivers, the aggregate posted."""
+    _apply_credit(factory, lease, options.chunk_size)
+    timer.lap("credit")
+    if options.engine == "aggregate":
+        accrue_quiet(
+            factory, lease, partition=options.partition, workers=options.workers, progress=options.progress
+        )
+        timer.lap("quiet")
+    _accrue(factory, lease, options.chunk_size, options.progress)
+    timer.lap("events")
+    waive_penalty_in_fault_windows(factory, lease.business_date)  # nobody is charged for our fault
+    timer.lap("faults")
+    post_day_aggregates(factory, lease)
+    timer.lap("aggregate")
+
+
+def _close_one(
+    factory: sessionmaker[Session],
+    day: date,
+    *,
+    options: CloseOptions,
+    owner: str,
+    lease_ttl: timedelta,
+    clock: Clock,
+) -> CloseReport:
+    started = time.perf_counter()
+    lease = _claim(factory, day, owner=owner, lease_ttl=lease_ttl, clock=clock)
+    if lease is None:
         return _skipped(factory, day)
-    lease = claimed
+    timer = Timer()
     try:
-        _apply_credit(factory, lease, chunk_size)
-        _accrue(factory, lease, chunk_size)
-        waive_penalty_in_fault_windows(factory, day)  # nobody is charged for our fault
-        accrual_seconds = time.perf_counter() - started
+        _accrue_all(factory, lease, options, timer)
         if lease.half_spent():  # the check can take a while on a large book: start it with a fresh lease
             with unit_of_work(factory) as session:
                 lease.renew(session)
         with unit_of_work(factory, read_only=True) as session:
             portfolio = _portfolio(session)
-            check = check_invariants(session, replay_contracts=verify_replay)
-        return _finish(
-            factory, lease, check, portfolio, chunk_size=chunk_size, seconds=(started, accrual_seconds)
-        )
+            check = check_invariants(session, replay_contracts=options.verify_replay)
+        timer.lap("check")
+        return _finish(factory, lease, check, portfolio, options=options, started=started, steps=timer.steps)
     except BaseException as error:
         lease.release(factory, error)
         raise
@@ -312,12 +349,14 @@ def close_business_days(
     lease: timedelta = DEFAULT_LEASE,
     owner: str | None = None,
     clock: Clock = utc_now,
+    options: CloseOptions | None = None,
 ) -> list[CloseReport]:
     """Close every business date not yet closed up to ``through``, in order (module docstring); the
-    report of each date closed, or one ``skipped`` report if ``through`` is already closed."""
+    report of each date closed, or one ``skipped`` report if ``through`` is already closed. ``options``
+    (engine, partitions, workers, progress) override ``chunk_size`` and ``verify_replay``."""
     next_business_date(through)  # the last representable date: refused before anything is done
-    if chunk_size < 1:
-        raise ValidationError("the chunk size must be at least 1", code="INVALID_ARGUMENT")
+    options = options or CloseOptions(chunk_size=chunk_size, verify_replay=verify_replay)
+    options.validate()
     owner = owner or process_owner()
     with unit_of_work(session_factory, read_only=True) as session:
         opened = open_business_date(session)
@@ -326,15 +365,7 @@ def close_business_days(
         return [_skipped(session_factory, through)]
     reports: list[CloseReport] = []
     while True:
-        report = _close_one(
-            session_factory,
-            day,
-            chunk_size=chunk_size,
-            verify_replay=verify_replay,
-            owner=owner,
-            lease_ttl=lease,
-            clock=clock,
-        )
+        report = _close_one(session_factory, day, options=options, owner=owner, lease_ttl=lease, clock=clock)
         reports.append(report)
         if not report.ok or day >= through:
             return reports
@@ -350,6 +381,7 @@ def run_daily_close(
     lease: timedelta = DEFAULT_LEASE,
     owner: str | None = None,
     clock: Clock = utc_now,
+    options: CloseOptions | None = None,
 ) -> CloseReport:
     """Close ``business_date`` (and every unclosed date before it: module docstring). The report of
     ``business_date``, or of the first date whose close failed. Idempotent per date."""
@@ -361,4 +393,5 @@ def run_daily_close(
         lease=lease,
         owner=owner,
         clock=clock,
+        options=options,
     )[-1]

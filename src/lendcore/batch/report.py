@@ -30,6 +30,10 @@ class CloseReport:
     accrual_seconds: float = 0.0
     runs: int = 0  # how many runs the close took (2 or more: resumed)
     open_business_date: date | None = None  # after this close
+    engine: str = ""  # aggregate | per-contract (lendcore.batch.close.ENGINES)
+    quiet_contracts: int = 0  # of ``contracts``: accrued in aggregate, not folded one by one
+    partitions: int = 0  # id-range partitions of the aggregate step (reruns included)
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step of this run
 
     @property
     def ok(self) -> bool:
@@ -38,7 +42,16 @@ class CloseReport:
     def totals(self) -> dict[str, Any]:
         """What a clean single run and a resumed one agree on (timing and run count aside)."""
         d = self.to_dict()
-        for k in ("status", "seconds", "accrual_seconds", "contracts_per_second", "runs", "invariants"):
+        timing = (
+            "status",
+            "seconds",
+            "accrual_seconds",
+            "contracts_per_second",
+            "runs",
+            "invariants",
+            "steps",
+        )
+        for k in (*timing, "partitions"):
             d.pop(k)
         return d
 
@@ -63,6 +76,10 @@ class CloseReport:
             else None,
             "runs": self.runs,
             "open_business_date": self.open_business_date.isoformat() if self.open_business_date else None,
+            "engine": self.engine,
+            "quiet_contracts": self.quiet_contracts,
+            "partitions": self.partitions,
+            "steps": self.steps,
         }
 
     @classmethod
@@ -84,4 +101,8 @@ class CloseReport:
             invariants=dict(details.get("invariants", {})),
             runs=int(details.get("runs", 0)),
             open_business_date=date.fromisoformat(opened) if opened else None,
+            engine=str(details.get("engine", "")),
+            quiet_contracts=int(details.get("quiet_contracts", 0)),
+            partitions=int(details.get("partitions", 0)),
+            steps=dict(details.get("steps", {})),
         )

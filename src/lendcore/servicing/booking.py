@@ -29,6 +29,7 @@ from lendcore.core.errors import InvariantViolationError
 from lendcore.core.loan import Outcome, apply
 from lendcore.core.performance import worst_days_past_due
 from lendcore.core.transactions import Reversal, Transaction
+from lendcore.servicing.aggregate_accrual import aggregated_interest, transfer_entry
 from lendcore.servicing.codecs import contract_terms, state_from_json
 from lendcore.servicing.repository import (
     RowWriter,
@@ -137,10 +138,22 @@ def post_transaction(
             writer.write(session)  # load_book reads the contract's rows from the database
         outcome, after, entries = _rebooked(session, contract, before, txn, business_date)
     rows = writer if writer is not None else RowWriter()
+    # the fold booked the interest since the snapshot on the contract: what the close's aggregate
+    # already holds of it goes back out of the aggregate (lendcore.servicing.aggregate_accrual)
+    aggregated = aggregated_interest(contract)
+    transfer: tuple[ledger.JournalEntry, ...] = ()
+    if aggregated:
+        transfer = (
+            transfer_entry(
+                aggregated, contract_id=contract.id, customer_id=contract.customer_id, on=business_date,
+                txn_id=txn.txn_id,
+            ),
+        )  # fmt: skip
+    contract.aggregated_through = None
     rows.add(
         contract,
         txn,
-        entries,
+        entries + transfer,
         business_date=business_date,
         payment_id=payment_id,
         idempotency_key=idempotency_key,

@@ -7,7 +7,11 @@
    between contracts: cash in + credit in − credit out = allocated + suspense; credit in transfer nets
    to zero per customer; no negative balance) and every succeeded inbound
    payment is booked exactly once (Σ inbound = Σ contracts' cash in); Σ outbound = Σ disbursed;
-5. (optional, costly) replaying each contract's stored transactions gives its stored state.
+5. (optional, costly) replaying each contract's stored transactions gives its stored state;
+6. interest accrued in aggregate (account 1132.91, :mod:`lendcore.servicing.aggregate_accrual`): per
+   product, its balance equals Σ over the product's contracts of the interest the aggregate holds for
+   each, derived from the contract's quiet-day columns; no 1132.91 posting is on neither an aggregate
+   entry nor a contract.
 
 The check streams: ledger-wide checks are SQL aggregates that return only what is wrong; the
 per-contract checks read contracts in id order, a partition at a time, with the ledger balances of
@@ -26,9 +30,11 @@ from sqlalchemy.orm import Session
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
+from lendcore.servicing.aggregate_accrual import aggregated_interest
 from lendcore.servicing.codecs import state_from_json, terms_from_json
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
+from lendcore.store.models_close import AccrualAggregate
 
 
 def trial_balance_from_db(session: Session) -> TrialBalance:
@@ -100,6 +106,13 @@ _CONTRACT_COLUMNS = (
     Contract.interest_receivable,
     Contract.penalty_receivable,
     Contract.fee_receivable,
+    Contract.product_code,
+    Contract.accrual_basis,
+    Contract.accrual_rate,
+    Contract.accrual_exact,
+    Contract.accrual_booked,
+    Contract.accrued_through,
+    Contract.aggregated_through,
 )
 
 
@@ -113,6 +126,7 @@ class _Tally:
     mismatches: list[str] = field(default_factory=list)
     cash: list[str] = field(default_factory=list)
     replays: list[str] = field(default_factory=list)
+    aggregated: dict[str, int] = field(default_factory=dict)  # product → Σ derived aggregated interest
 
 
 def _contract_partitions(session: Session, size: int) -> Iterator[Sequence[Row[Any]]]:
@@ -171,6 +185,9 @@ def _check_contract(row: Row[Any], gl: dict[tuple[str | None, str], int], tally:
         row.status == "cancelled" and state.status is Status.PENDING
     ):
         tally.mismatches.append(f"{row.id}: status {row.status}, state {state.status.value}")
+    share = aggregated_interest(row)
+    if share:
+        tally.aggregated[row.product_code] = tally.aggregated.get(row.product_code, 0) + share
     tally.contracts += 1
     tally.cash_in += state.cash_in
     tally.disbursed += state.principal_disbursed
@@ -243,6 +260,34 @@ def _check_unapplied(session: Session, tally: _Tally) -> None:
         )
 
 
+def _check_aggregate(session: Session, tally: _Tally) -> None:
+    """Invariant 6: the aggregate account per product against the contracts' derived shares."""
+    pool = Account.INTEREST_ACCRUED_AGGREGATE.value
+    signed = func.sum(Posting.debit) - func.sum(Posting.credit)
+    booked: dict[str, int] = {}
+    on_aggregates = (
+        select(AccrualAggregate.product_code, signed)
+        .join(AccrualAggregate, AccrualAggregate.entry_id == Posting.entry_id)
+        .where(Posting.account_code == pool, Posting.contract_id.is_(None))
+        .group_by(AccrualAggregate.product_code)
+    )
+    on_contracts = (
+        select(Contract.product_code, signed)
+        .join(Contract, Contract.id == Posting.contract_id)
+        .where(Posting.account_code == pool)
+        .group_by(Contract.product_code)
+    )
+    for product, amount in [*session.execute(on_aggregates).all(), *session.execute(on_contracts).all()]:
+        booked[product] = booked.get(product, 0) + int(amount or 0)
+    total = int(session.scalar(select(func.coalesce(signed, 0)).where(Posting.account_code == pool)) or 0)
+    if total != sum(booked.values()):
+        tally.mismatches.append(f"aggregate interest: {total} booked, {sum(booked.values())} on products")
+    for product in sorted(set(booked) | set(tally.aggregated)):
+        gl, sub = booked.get(product, 0), tally.aggregated.get(product, 0)
+        if gl != sub:
+            tally.mismatches.append(f"product {product} aggregate interest: ledger {gl}, contracts {sub}")
+
+
 def _payments_total(session: Session, direction: str) -> int:
     return int(
         session.scalar(
@@ -292,6 +337,7 @@ def check_invariants(
     tally = _Tally()
     _check_contracts(session, tally, replay_contracts=replay_contracts, partition=partition)
     _check_cash(session, tally)
+    _check_aggregate(session, tally)
     return InvariantReport(
         entries=entries,
         contracts=tally.contracts,

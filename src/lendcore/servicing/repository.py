@@ -26,6 +26,7 @@ from lendcore.core.book import LoanBook
 from lendcore.core.contract import LoanState, LoanTerms, Status
 from lendcore.core.delinquency import LoanClass, assess
 from lendcore.core.errors import InvariantViolationError, NotFoundError, ValidationError
+from lendcore.core.quiet import quiet_columns
 from lendcore.core.rates import to_ppm
 from lendcore.core.schedule import Installment, InterestRule
 from lendcore.core.transactions import Transaction
@@ -266,6 +267,25 @@ def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: 
     return len(changed)
 
 
+def _save_quiet_columns(contract: Contract, state: LoanState) -> None:
+    """The snapshot's quiet-day columns (:mod:`lendcore.core.quiet`): what the close needs to accrue
+    the contract in aggregate. ``aggregated_through`` is not touched here: only booking moves what the
+    aggregate holds for the contract onto it (:func:`lendcore.servicing.booking.post_transaction`)."""
+    quiet = quiet_columns(state)
+    contract.accrued_through = state.accrued_through
+    if quiet is None:
+        contract.quiet_until = None
+        contract.accrual_basis = contract.accrual_rate = contract.accrual_exact = contract.accrual_booked = (
+            None
+        )
+        return
+    contract.quiet_until = quiet.quiet_until
+    contract.accrual_basis = quiet.basis
+    contract.accrual_rate = str(quiet.daily_rate)
+    contract.accrual_exact = str(quiet.exact)
+    contract.accrual_booked = quiet.booked
+
+
 def save_state(contract: Contract, state: LoanState, business_date: date) -> None:
     """Store the snapshot and its scalar mirrors (balances, DPD, classification, status)."""
     contract.state = state_to_json(state)
@@ -274,6 +294,7 @@ def save_state(contract: Contract, state: LoanState, business_date: date) -> Non
     contract.interest_receivable = state.interest_outstanding
     contract.penalty_receivable = state.penalty_outstanding
     contract.fee_receivable = state.fee_outstanding
+    _save_quiet_columns(contract, state)
     d = assess(state, max(business_date, state.accrued_through))
     contract.days_past_due = d.dpd
     contract.max_days_past_due = max(contract.max_days_past_due or 0, d.dpd)

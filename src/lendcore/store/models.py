@@ -216,6 +216,16 @@ class Contract(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    # the quiet-day columns of the snapshot (lendcore.core.quiet, migration 0014_close_aggregate):
+    # NULL quiet_until = the next close folds the contract; aggregated_through = the general ledger
+    # holds, in aggregate, this contract's interest for [accrued_through, aggregated_through)
+    accrual_basis: Mapped[int | None] = mapped_column(BigInteger)
+    accrual_rate: Mapped[str | None] = mapped_column(String(40))
+    accrual_exact: Mapped[str | None] = mapped_column(String(64))
+    accrual_booked: Mapped[int | None] = mapped_column(BigInteger)
+    accrued_through: Mapped[date | None] = mapped_column(Date)
+    quiet_until: Mapped[date | None] = mapped_column(Date)
+    aggregated_through: Mapped[date | None] = mapped_column(Date)
 
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
 
@@ -493,6 +503,7 @@ APPEND_ONLY_TABLES: Final = ("audit_log", "journal_entries", "postings", "paymen
 from lendcore.store import models_api as _api  # noqa: E402,F401  (HTTP API tables)
 from lendcore.store import models_approvals as _approvals  # noqa: E402,F401  (maker-checker proposals)
 from lendcore.store import models_autopay as _autopay  # noqa: E402,F401  (official accounts, autopay)
+from lendcore.store import models_close as _close  # noqa: E402,F401  (aggregate accrual of the close)
 from lendcore.store import models_jobs as _jobs  # noqa: E402,F401  (the job queue)
 from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
 from lendcore.store import models_payments as _payments  # noqa: E402,F401  (payment events, issues)

@@ -1,0 +1,188 @@
+"""The set-based part of the aggregate close: find the quiet contracts of a business date in SQL,
+mark them covered, and post the day's interest to the general ledger in aggregate.
+
+For a business date ``D`` a contract is **quiet** (:func:`quiet_on`) when it is active, started before
+``D``, its snapshot is older than ``D`` (nothing booked on it on ``D``: no payment, credit, waiver,
+draw), its quiet-day columns say no installment falls due by ``D`` and nothing is overdue
+(``quiet_until ≥ D``, :mod:`lendcore.core.quiet`), the aggregate does not cover ``D`` yet, and its
+customer has no payment in flight. Every other active contract is an **event** contract and takes the
+per-contract fold (:mod:`lendcore.batch.close`).
+
+:func:`accrue_partition` handles the quiet contracts of one id range ``(after, upto]`` in the caller's
+transaction: it reads their columns (under row locks on PostgreSQL, so a concurrent booking either
+happened before and made the contract an event, or waits and then takes the covered interest back
+out: :mod:`lendcore.servicing.aggregate_accrual`), computes each one's interest of ``[previous, D)``
+(:func:`lendcore.batch.close_plan.aggregate_day`) and sets ``aggregated_through = D`` in one UPDATE.
+No transaction, entry or posting row is written per contract. Rerunning a partition finds nothing
+left to do (the predicate excludes contracts already covered for ``D``): idempotent per date,
+resumable at partition grain.
+
+:func:`post_aggregates` posts the date's totals, one journal entry per product (Dr 1132.91 accrued
+interest in aggregate, Cr 6011.01 interest income), once: ``accrual_aggregates`` is unique per date
+and product.
+
+Invariant (:func:`lendcore.servicing.invariants.check_invariants`): for every product, the balance of
+1132.91 equals Σ over its contracts of their aggregated interest, derived from their columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Final, cast
+
+from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from lendcore.batch.close_plan import ProductDay, QuietRow, aggregate_day
+from lendcore.core.contract import Status
+from lendcore.core.errors import ConflictError
+from lendcore.core.ledger import Account
+from lendcore.store.ids import new_id
+from lendcore.store.models import Contract, Payment
+from lendcore.store.models import JournalEntry as JournalEntryRow
+from lendcore.store.models import Posting as PostingRow
+from lendcore.store.models_close import AccrualAggregate
+from lendcore.store.types import utc_now
+
+__all__ = ["IN_FLIGHT", "accrue_partition", "partition_bounds", "post_aggregates", "quiet_on"]
+
+#: Payment states still in flight: the customer's contracts are event contracts until they settle.
+IN_FLIGHT: Final = ("created", "processing")
+_CONTRACTS = cast(Table, Contract.__table__)
+
+
+def quiet_on(day: date) -> ColumnElement[bool]:
+    """The SQL predicate of a quiet contract on ``day`` (module docstring)."""
+    in_flight = exists().where(Payment.customer_id == Contract.customer_id, Payment.state.in_(IN_FLIGHT))
+    return and_(
+        Contract.status == Status.ACTIVE.value,
+        Contract.start_date < day,
+        Contract.as_of < day,
+        Contract.quiet_until >= day,
+        Contract.accrual_basis.is_not(None),
+        func.coalesce(Contract.aggregated_through, Contract.accrued_through) < day,
+        ~in_flight,
+    )
+
+
+def _in_range(after: str | None, upto: str | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if after is not None:
+        conditions.append(Contract.id > after)
+    if upto is not None:
+        conditions.append(Contract.id <= upto)
+    return conditions
+
+
+def partition_bounds(session: Session, size: int) -> list[str]:
+    """Upper id bounds cutting the contracts into ranges of ``size`` (one index scan; every id above
+    the last bound is the last range, see :func:`lendcore.batch.close_plan.id_ranges`)."""
+    numbered = select(
+        Contract.id.label("id"), func.row_number().over(order_by=Contract.id).label("n")
+    ).subquery()
+    return list(
+        session.scalars(select(numbered.c.id).where(numbered.c.n % size == 0).order_by(numbered.c.id))
+    )
+
+
+def accrue_partition(
+    session: Session, day: date, after: str | None, upto: str | None
+) -> dict[str, ProductDay]:
+    """Accrue the quiet contracts of ``(after, upto]`` for ``day`` in aggregate (module docstring):
+    per product, the contracts covered and their interest. Nothing per contract but one UPDATE."""
+    where = [quiet_on(day), *_in_range(after, upto)]
+    previous = func.coalesce(Contract.aggregated_through, Contract.accrued_through)
+    read = (
+        select(
+            Contract.id,
+            Contract.product_code,
+            Contract.accrual_basis,
+            Contract.accrual_rate,
+            Contract.accrual_exact,
+            Contract.accrual_booked,
+            Contract.accrued_through,
+            previous,
+        )
+        .where(*where)
+        .with_for_update(of=_CONTRACTS)
+    )
+    rows = [QuietRow(*cast(tuple[Any, ...], r)) for r in session.execute(read).all()]
+    if not rows:
+        return {}
+    marked = (
+        session.connection()
+        .execute(
+            update(_CONTRACTS).where(*where).values(aggregated_through=day, version=_CONTRACTS.c.version + 1)
+        )
+        .rowcount
+    )
+    if marked != len(rows):  # pragma: no cover - rows are locked (PostgreSQL) or the database is (SQLite)
+        raise ConflictError(
+            f"quiet contracts changed while the partition was accrued ({len(rows)} read, {marked} marked)",
+            code="CONCURRENT_UPDATE",
+        )
+    return aggregate_day(rows, day)
+
+
+def stored_totals(details: Mapping[str, Any]) -> dict[str, ProductDay]:
+    """The per-product totals a close's progress holds (``aggregate:<product>:contracts|interest``)."""
+    totals: dict[str, ProductDay] = {}
+    for key, value in details.items():
+        parts = key.split(":")
+        if len(parts) == 3 and parts[0] == "aggregate":
+            t = totals.setdefault(parts[1], ProductDay())
+            setattr(t, parts[2], int(value))
+    return totals
+
+
+def progress_counts(totals: Mapping[str, ProductDay]) -> dict[str, int]:
+    """A partition's totals as job progress counters (added to what earlier partitions committed)."""
+    counts: dict[str, int] = {}
+    for product, t in totals.items():
+        counts[f"aggregate:{product}:contracts"] = t.contracts
+        counts[f"aggregate:{product}:interest"] = t.interest
+    return counts
+
+
+def post_aggregates(session: Session, day: date, totals: Mapping[str, ProductDay]) -> int:
+    """Post ``day``'s aggregate accrual, one entry per product not yet posted (idempotent); the
+    interest posted by this call."""
+    done = set(
+        session.scalars(select(AccrualAggregate.product_code).where(AccrualAggregate.business_date == day))
+    )
+    posted = 0
+    for product in sorted(set(totals) - done):
+        t = totals[product]
+        entry_id = new_id("je") if t.interest else None
+        if entry_id is not None:
+            session.execute(
+                insert(cast(Table, JournalEntryRow.__table__)).values(
+                    id=entry_id,
+                    business_date=day,
+                    value_date=day,
+                    description=f"AggregateAccrual {product}"[:200],
+                    created_at=utc_now(),
+                )
+            )
+            session.execute(
+                insert(cast(Table, PostingRow.__table__)),
+                [
+                    {"entry_id": entry_id, "account_code": Account.INTEREST_ACCRUED_AGGREGATE.value,
+                     "contract_id": None, "customer_id": None, "debit": t.interest, "credit": 0},
+                    {"entry_id": entry_id, "account_code": Account.INTEREST_INCOME.value,
+                     "contract_id": None, "customer_id": None, "debit": 0, "credit": t.interest},
+                ],
+            )  # fmt: skip
+            posted += t.interest
+        session.add(
+            AccrualAggregate(
+                business_date=day,
+                product_code=product,
+                contracts=t.contracts,
+                interest=t.interest,
+                entry_id=entry_id,
+            )
+        )
+    session.flush()
+    return posted
