@@ -41,19 +41,20 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Final
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close_options import DEFAULT_CHUNK, DEFAULT_ENGINE, ENGINES, CloseOptions, Timer
 from lendcore.batch.close_partitions import Progress, accrue_quiet, post_day_aggregates
+from lendcore.batch.close_sql import in_flight, quiet_on
 from lendcore.batch.lease import DEFAULT_LEASE, Clock, Lease, claim, process_owner
 from lendcore.batch.report import CloseReport
 from lendcore.core.contract import Status
 from lendcore.core.delinquency import bucket
 from lendcore.core.errors import ConflictError
 from lendcore.core.loan import PenaltyAccrual
-from lendcore.servicing.aggregate_accrual import aggregated_interest
+from lendcore.servicing.aggregate_accrual import aggregated_interest, coverage
 from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.business_day import (
     advance_business_date,
@@ -67,6 +68,7 @@ from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.repository import RowWriter, write_contracts
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import DAILY_ACCRUAL_TYPE, Contract, JobRun, LoanTransaction, UnappliedFunds
+from lendcore.store.models_close import CloseRange
 from lendcore.store.types import utc_now
 
 __all__ = [
@@ -83,20 +85,35 @@ __all__ = [
 JOB: Final = "daily-close"
 
 
-def _pending_ids(session: Session, business_date: date, limit: int, after: str | None = None) -> list[str]:
+def _pending_ids(
+    session: Session,
+    business_date: date,
+    limit: int,
+    after: str | None = None,
+    *,
+    in_flight_only: bool = False,
+) -> list[str]:
     """Active contracts started by the date, neither folded for it nor accrued in aggregate for it
-    (the event contracts, once the quiet ones are covered), in id order after ``after``."""
+    (quiet in a range the date's aggregate step has done), in id order after ``after``; with
+    ``in_flight_only`` only those whose customer has a payment in flight."""
     done = exists().where(
         LoanTransaction.contract_id == Contract.id,
         LoanTransaction.value_date == business_date,
         LoanTransaction.type == DAILY_ACCRUAL_TYPE,
     )
+    counted = exists().where(
+        CloseRange.business_date == business_date,
+        CloseRange.after_id < Contract.id,
+        CloseRange.upto_id >= Contract.id,
+    )
     query = select(Contract.id).where(
         Contract.status == Status.ACTIVE.value,
         Contract.start_date <= business_date,
-        or_(Contract.aggregated_through.is_(None), Contract.aggregated_through < business_date),
         ~done,
+        ~and_(quiet_on(business_date), counted),
     )
+    if in_flight_only:
+        query = query.where(in_flight())
     if after is not None:
         query = query.where(Contract.id > after)
     return list(session.scalars(query.order_by(Contract.id).limit(limit)).all())
@@ -124,16 +141,17 @@ def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tupl
         ).all()
     )
     writer = RowWriter()
+    covered = coverage(session)
     processed = interest = penalty = 0
     for contract in contracts:
         if (
             contract.status != Status.ACTIVE.value
             or contract.start_date > business_date
             or contract.id in accrued
-            or contract.aggregated_through == business_date
         ):
             continue
-        moved = aggregated_interest(contract)  # already accrued (in aggregate): not this date's interest
+        # accrued already, in aggregate: not this date's interest (booking moves it onto the contract)
+        moved = aggregated_interest(contract, covered.until(contract.id)) if contract.aggregated_from else 0
         posted = post_transaction(
             session,
             contract,
@@ -193,12 +211,19 @@ def _apply_credit(factory: sessionmaker[Session], lease: Lease, chunk_size: int)
             after = customers[-1]
 
 
-def _accrue(factory: sessionmaker[Session], lease: Lease, chunk_size: int, progress: Progress | None) -> None:
+def _accrue(
+    factory: sessionmaker[Session],
+    lease: Lease,
+    chunk_size: int,
+    progress: Progress | None,
+    *,
+    in_flight_only: bool = False,
+) -> None:
     after: str | None = None
     done = 0
     while True:
         with unit_of_work(factory) as session:
-            ids = _pending_ids(session, lease.business_date, chunk_size, after)
+            ids = _pending_ids(session, lease.business_date, chunk_size, after, in_flight_only=in_flight_only)
             if not ids:
                 return
             run = lease.renew(session)  # the job row before the contracts (lock order)
@@ -299,6 +324,8 @@ def _accrue_all(factory: sessionmaker[Session], lease: Lease, options: CloseOpti
     _apply_credit(factory, lease, options.chunk_size)
     timer.lap("credit")
     if options.engine == "aggregate":
+        # money in flight: folded first (its rules live on the per-contract path), so not quiet
+        _accrue(factory, lease, options.chunk_size, None, in_flight_only=True)
         accrue_quiet(
             factory, lease, partition=options.partition, workers=options.workers, progress=options.progress
         )

@@ -3,7 +3,7 @@ interest over quiet contracts' columns (no I/O; :mod:`lendcore.batch.close_sql` 
 
 A quiet row is the plain tuple the close reads for one contract (:class:`QuietRow`): its product and
 its quiet-day columns (:mod:`lendcore.core.quiet`), with ``previous``, the first day the aggregate
-does not yet cover (``aggregated_through``, or ``accrued_through`` if the aggregate covers nothing).
+does not yet cover (the day before in a run of quiet days, ``accrued_through`` on its first day).
 :func:`aggregate_day` sums :func:`~lendcore.core.quiet.day_interest` per product: exactly what the
 fold would have booked for those contracts, to the fen, since the fold uses the same formula.
 """

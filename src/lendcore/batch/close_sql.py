@@ -1,34 +1,38 @@
 """The set-based part of the aggregate close: find the quiet contracts of a business date in SQL,
-mark them covered, and post the day's interest to the general ledger in aggregate.
+accrue them in aggregate, and post the day's interest to the general ledger, one entry per product.
 
-For a business date ``D`` a contract is **quiet** (:func:`quiet_on`) when it is active, started before
-``D``, its snapshot is older than ``D`` (nothing booked on it on ``D``: no payment, credit, waiver,
-draw), its quiet-day columns say no installment falls due by ``D`` and nothing is overdue
-(``quiet_until ≥ D``, :mod:`lendcore.core.quiet`), the aggregate does not cover ``D`` yet, and its
-customer has no payment in flight. Every other active contract is an **event** contract and takes the
-per-contract fold (:mod:`lendcore.batch.close`).
+For a business date ``D`` a contract is **quiet** (:func:`quiet_on`, a function of its stored
+snapshot alone) when it is active, started before ``D``, its snapshot is older than ``D`` (nothing
+booked on it on ``D``: no payment, credit, waiver, draw) and accrued before ``D``, and its quiet-day
+columns say no installment falls due by ``D`` and nothing is overdue (``quiet_until ≥ D``,
+:mod:`lendcore.core.quiet`). Every other active contract is an **event** contract and takes the
+per-contract fold (:mod:`lendcore.batch.close`), and so do, before this step, the contracts of
+customers with a payment in flight.
 
-:func:`accrue_partition` handles the quiet contracts of one id range ``(after, upto]`` in the caller's
-transaction: it reads their columns (under row locks on PostgreSQL, so a concurrent booking either
-happened before and made the contract an event, or waits and then takes the covered interest back
-out: :mod:`lendcore.servicing.aggregate_accrual`), computes each one's interest of ``[previous, D)``
-(:func:`lendcore.batch.close_plan.aggregate_day`) and sets ``aggregated_through = D`` in one UPDATE.
-No transaction, entry or posting row is written per contract. Rerunning a partition finds nothing
-left to do (the predicate excludes contracts already covered for ``D``): idempotent per date,
-resumable at partition grain.
+:func:`accrue_partition` handles one id range ``(after, upto]`` in the caller's transaction: it reads
+the range's quiet contracts (under row locks on PostgreSQL: a concurrent booking either happened
+before, and made the contract an event, or waits for this transaction and then takes the covered
+interest back out, :mod:`lendcore.servicing.aggregate_accrual`), computes each one's interest of
+``[previous, D)`` (:func:`lendcore.batch.close_plan.aggregate_day`: ``previous`` is ``D − 1`` in a
+run of quiet days, ``accrued_through`` on its first day), marks the first day of new runs
+(``aggregated_from = D``: the only contract rows written, those that became quiet) and records the
+range as done for ``D`` (``close_ranges``). No transaction, entry or posting row is written per
+contract, and a contract in a run is not written at all. A range done for ``D`` is not done again:
+idempotent per date, resumable at partition grain.
 
 :func:`post_aggregates` posts the date's totals, one journal entry per product (Dr 1132.91 accrued
 interest in aggregate, Cr 6011.01 interest income), once: ``accrual_aggregates`` is unique per date
 and product.
 
 Invariant (:func:`lendcore.servicing.invariants.check_invariants`): for every product, the balance of
-1132.91 equals Σ over its contracts of their aggregated interest, derived from their columns.
+1132.91 equals Σ over its contracts of their aggregated interest, derived from their columns and
+``close_ranges``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, select, update
@@ -38,14 +42,25 @@ from lendcore.batch.close_plan import ProductDay, QuietRow, aggregate_day
 from lendcore.core.contract import Status
 from lendcore.core.errors import ConflictError
 from lendcore.core.ledger import Account
+from lendcore.servicing.aggregate_accrual import AFTER_ALL, UPTO_ALL
 from lendcore.store.ids import new_id
 from lendcore.store.models import Contract, Payment
 from lendcore.store.models import JournalEntry as JournalEntryRow
 from lendcore.store.models import Posting as PostingRow
-from lendcore.store.models_close import AccrualAggregate
+from lendcore.store.models_close import AccrualAggregate, CloseRange
 from lendcore.store.types import utc_now
 
-__all__ = ["IN_FLIGHT", "accrue_partition", "partition_bounds", "post_aggregates", "quiet_on"]
+__all__ = [
+    "IN_FLIGHT",
+    "accrue_partition",
+    "in_flight",
+    "partition_bounds",
+    "post_aggregates",
+    "progress_counts",
+    "quiet_on",
+    "range_done",
+    "stored_totals",
+]
 
 #: Payment states still in flight: the customer's contracts are event contracts until they settle.
 IN_FLIGHT: Final = ("created", "processing")
@@ -54,16 +69,19 @@ _CONTRACTS = cast(Table, Contract.__table__)
 
 def quiet_on(day: date) -> ColumnElement[bool]:
     """The SQL predicate of a quiet contract on ``day`` (module docstring)."""
-    in_flight = exists().where(Payment.customer_id == Contract.customer_id, Payment.state.in_(IN_FLIGHT))
     return and_(
         Contract.status == Status.ACTIVE.value,
         Contract.start_date < day,
         Contract.as_of < day,
         Contract.quiet_until >= day,
         Contract.accrual_basis.is_not(None),
-        func.coalesce(Contract.aggregated_through, Contract.accrued_through) < day,
-        ~in_flight,
+        Contract.accrued_through < day,
     )
+
+
+def in_flight() -> ColumnElement[bool]:
+    """The contract's customer has a payment in flight (the contract is folded, not aggregated)."""
+    return exists().where(Payment.customer_id == Contract.customer_id, Payment.state.in_(IN_FLIGHT))
 
 
 def _in_range(after: str | None, upto: str | None) -> list[ColumnElement[bool]]:
@@ -86,13 +104,25 @@ def partition_bounds(session: Session, size: int) -> list[str]:
     )
 
 
+def range_done(session: Session, day: date, after: str | None) -> bool:
+    return (
+        session.scalar(
+            select(CloseRange.id).where(
+                CloseRange.business_date == day, CloseRange.after_id == (after or AFTER_ALL)
+            )
+        )
+        is not None
+    )
+
+
 def accrue_partition(
     session: Session, day: date, after: str | None, upto: str | None
 ) -> dict[str, ProductDay]:
     """Accrue the quiet contracts of ``(after, upto]`` for ``day`` in aggregate (module docstring):
-    per product, the contracts covered and their interest. Nothing per contract but one UPDATE."""
+    per product, the contracts covered and their interest; nothing if the range is done already."""
+    if range_done(session, day, after):
+        return {}
     where = [quiet_on(day), *_in_range(after, upto)]
-    previous = func.coalesce(Contract.aggregated_through, Contract.accrued_through)
     read = (
         select(
             Contract.id,
@@ -102,26 +132,44 @@ def accrue_partition(
             Contract.accrual_exact,
             Contract.accrual_booked,
             Contract.accrued_through,
-            previous,
+            Contract.aggregated_from,
         )
         .where(*where)
         .with_for_update(of=_CONTRACTS)
     )
-    rows = [QuietRow(*cast(tuple[Any, ...], r)) for r in session.execute(read).all()]
-    if not rows:
-        return {}
-    marked = (
-        session.connection()
-        .execute(
-            update(_CONTRACTS).where(*where).values(aggregated_through=day, version=_CONTRACTS.c.version + 1)
+    yesterday = day - timedelta(days=1)
+    rows: list[QuietRow] = []
+    starting = 0  # contracts whose run of quiet days starts today: from their accrued_through
+    # the predicate guarantees the columns are set (quiet_until and accrual_basis come together)
+    for cid, product, basis, rate, exact, booked, start, run in cast(
+        list[tuple[Any, ...]], session.execute(read).all()
+    ):
+        starting += run is None
+        rows.append(
+            QuietRow(cid, product, basis, rate, exact, booked, start, start if run is None else yesterday)
         )
-        .rowcount
+    if starting:
+        new_runs = [*where, Contract.aggregated_from.is_(None)]
+        marked = (
+            session.connection()
+            .execute(
+                update(_CONTRACTS)
+                .where(*new_runs)
+                .values(aggregated_from=day, version=_CONTRACTS.c.version + 1)
+            )
+            .rowcount
+        )
+        if marked != starting:  # pragma: no cover - rows are locked (PostgreSQL) or the database is (SQLite)
+            raise ConflictError(
+                f"quiet contracts changed while the partition was accrued ({starting} read, {marked} marked)",
+                code="CONCURRENT_UPDATE",
+            )
+    session.add(
+        CloseRange(
+            business_date=day, after_id=after or AFTER_ALL, upto_id=upto or UPTO_ALL, contracts=len(rows)
+        )
     )
-    if marked != len(rows):  # pragma: no cover - rows are locked (PostgreSQL) or the database is (SQLite)
-        raise ConflictError(
-            f"quiet contracts changed while the partition was accrued ({len(rows)} read, {marked} marked)",
-            code="CONCURRENT_UPDATE",
-        )
+    session.flush()
     return aggregate_day(rows, day)
 
 

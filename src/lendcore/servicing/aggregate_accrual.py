@@ -2,36 +2,69 @@
 
 The daily close accrues quiet contracts in aggregate (:mod:`lendcore.batch.close_sql`): per product
 and date, Dr 1132.91 (interest accrued in aggregate) / Cr 6011.01 (interest income), with no
-contract row written. A contract's share is derivable from its columns (:mod:`lendcore.core.quiet`):
-``cumulative_interest(accrual columns, accrued_through → aggregated_through)``.
+transaction, entry or posting per contract. Which days of a contract the aggregate holds is derivable:
 
-When the contract's next transaction is folded, the fold's own catch-up accrual books the whole
-interest since ``accrued_through`` on the contract (Dr 1132.01 / Cr 6011.01), that share included. So
-booking also posts the share back (:func:`transfer_entry`: Dr 6011.01 / Cr 1132.91, on the contract)
-and clears ``aggregated_through``: the income is recognised once, and the receivable has moved from
-the aggregate account to the contract. The invariant (checked by
-:func:`lendcore.servicing.invariants.check_invariants`), per product::
+* ``aggregated_from`` (a column, written once when a run of quiet days starts) says the aggregate
+  covers the contract from its snapshot's ``accrued_through``;
+* the run lasts until the last date whose close has accrued the contract's id range
+  (``close_ranges``): the latest date with any range, if it covered this id, else the date before
+  (:func:`covered_until`), and at most until its ``quiet_until``. A contract stays quiet every day of
+  the run: any event on it is a booking, which ends the run; past ``quiet_until`` it is not quiet,
+  and that date's close folds it, which ends the run too. Closes run one date after the other, each
+  over every range.
+
+So its share is ``cumulative_interest(columns, accrued_through → covered_until)``
+(:func:`aggregated_interest`, :mod:`lendcore.core.quiet`). When its next transaction is folded, the
+fold's own catch-up accrual books the whole interest since ``accrued_through`` on the contract (Dr
+1132.01 / Cr 6011.01), that share included; booking therefore also posts the share back
+(:func:`transfer_entry`: Dr 6011.01 / Cr 1132.91, on the contract) and clears ``aggregated_from``:
+the income is recognised once, and the receivable has moved from the aggregate account to the
+contract. The invariant (checked by :func:`lendcore.servicing.invariants.check_invariants`), per
+product::
 
     balance of 1132.91 = Σ over the product's contracts of aggregated_interest(contract)
 """
 
 from __future__ import annotations
 
-from datetime import date
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Final, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from lendcore.core import ledger
 from lendcore.core.ledger import Account, Posting, Side
 from lendcore.core.money import Fen
 from lendcore.core.quiet import cumulative_interest
+from lendcore.store.models_close import CloseRange
 
-__all__ = ["AccrualColumns", "aggregated_interest", "transfer_entry"]
+__all__ = [
+    "AFTER_ALL",
+    "UPTO_ALL",
+    "AccrualColumns",
+    "Coverage",
+    "aggregated_interest",
+    "coverage",
+    "covered_until",
+    "transfer_entry",
+]
+
+#: ``close_ranges`` bounds standing for "unbounded": every prefixed id sorts between them.
+AFTER_ALL: Final = ""
+UPTO_ALL: Final = "~"
+_DAY: Final = timedelta(days=1)
 
 
 class AccrualColumns(Protocol):
     """A contract row, ORM object or plain selected row, with its quiet-day columns."""
 
+    @property
+    def id(self) -> str: ...
     @property
     def accrual_basis(self) -> int | None: ...
     @property
@@ -43,13 +76,63 @@ class AccrualColumns(Protocol):
     @property
     def accrued_through(self) -> date | None: ...
     @property
-    def aggregated_through(self) -> date | None: ...
+    def aggregated_from(self) -> date | None: ...
+    @property
+    def quiet_until(self) -> date | None: ...
 
 
-def aggregated_interest(row: AccrualColumns) -> Fen:
-    """The contract's interest the aggregate account holds (0 if the aggregate covers no day of it)."""
-    through, start = row.aggregated_through, row.accrued_through
-    if through is None or start is None or row.accrual_basis is None:
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """The latest date any close accrued ranges for, with those ranges (sorted by ``after``)."""
+
+    latest: date | None
+    ranges: Sequence[tuple[str, str]] = ()
+
+    def until(self, contract_id: str) -> date | None:
+        """The last date the aggregate holds for a contract in a run (exclusive end of its days)."""
+        if self.latest is None:
+            return None
+        i = bisect_left(self.ranges, (contract_id, "")) - 1  # the last range with after < id
+        covered = i >= 0 and self.ranges[i][1] >= contract_id
+        return self.latest if covered else self.latest - _DAY
+
+
+def coverage(session: Session) -> Coverage:
+    """The ranges of the latest date a close accrued (one small query per partition of that date)."""
+    latest: date | None = session.scalar(select(func.max(CloseRange.business_date)))
+    if latest is None:
+        return Coverage(None)
+    rows = session.execute(
+        select(CloseRange.after_id, CloseRange.upto_id)
+        .where(CloseRange.business_date == latest)
+        .order_by(CloseRange.after_id)
+    ).all()
+    return Coverage(latest, tuple((a, u) for a, u in rows))
+
+
+def covered_until(session: Session, contract_id: str) -> date | None:
+    """:meth:`Coverage.until` for one contract, in two indexed lookups (booking's path)."""
+    latest: date | None = session.scalar(select(func.max(CloseRange.business_date)))
+    if latest is None:
+        return None
+    upto = session.scalar(
+        select(CloseRange.upto_id)
+        .where(CloseRange.business_date == latest, CloseRange.after_id < contract_id)
+        .order_by(CloseRange.after_id.desc())
+        .limit(1)
+    )
+    return latest if upto is not None and upto >= contract_id else latest - _DAY
+
+
+def aggregated_interest(row: AccrualColumns, until: date | None) -> Fen:
+    """The contract's interest the aggregate account holds, its run covering days up to ``until``
+    (exclusive), and never past its ``quiet_until`` (its last quiet date: the close of a later date
+    folds it, whatever that close's ranges say): 0 if it is in no run."""
+    start, last = row.accrued_through, row.quiet_until
+    if row.aggregated_from is None or until is None or start is None or last is None:
+        return 0
+    until = min(until, last)
+    if row.accrual_basis is None:
         return 0
     if row.accrual_rate is None or row.accrual_exact is None or row.accrual_booked is None:
         return 0
@@ -59,7 +142,7 @@ def aggregated_interest(row: AccrualColumns) -> Fen:
         Decimal(row.accrual_exact),
         row.accrual_booked,
         start,
-        through,
+        until,
     )
 
 

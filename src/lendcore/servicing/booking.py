@@ -29,7 +29,7 @@ from lendcore.core.errors import InvariantViolationError
 from lendcore.core.loan import Outcome, apply
 from lendcore.core.performance import worst_days_past_due
 from lendcore.core.transactions import Reversal, Transaction
-from lendcore.servicing.aggregate_accrual import aggregated_interest, transfer_entry
+from lendcore.servicing.aggregate_accrual import aggregated_interest, covered_until, transfer_entry
 from lendcore.servicing.codecs import contract_terms, state_from_json
 from lendcore.servicing.repository import (
     RowWriter,
@@ -140,7 +140,9 @@ def post_transaction(
     rows = writer if writer is not None else RowWriter()
     # the fold booked the interest since the snapshot on the contract: what the close's aggregate
     # already holds of it goes back out of the aggregate (lendcore.servicing.aggregate_accrual)
-    aggregated = aggregated_interest(contract)
+    aggregated = (
+        aggregated_interest(contract, covered_until(session, contract.id)) if contract.aggregated_from else 0
+    )
     transfer: tuple[ledger.JournalEntry, ...] = ()
     if aggregated:
         transfer = (
@@ -149,7 +151,7 @@ def post_transaction(
                 txn_id=txn.txn_id,
             ),
         )  # fmt: skip
-    contract.aggregated_through = None
+    contract.aggregated_from = None
     rows.add(
         contract,
         txn,

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
-from lendcore.servicing.aggregate_accrual import aggregated_interest
+from lendcore.servicing.aggregate_accrual import Coverage, aggregated_interest, coverage
 from lendcore.servicing.codecs import state_from_json, terms_from_json
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
@@ -112,7 +112,8 @@ _CONTRACT_COLUMNS = (
     Contract.accrual_exact,
     Contract.accrual_booked,
     Contract.accrued_through,
-    Contract.aggregated_through,
+    Contract.aggregated_from,
+    Contract.quiet_until,
 )
 
 
@@ -127,6 +128,7 @@ class _Tally:
     cash: list[str] = field(default_factory=list)
     replays: list[str] = field(default_factory=list)
     aggregated: dict[str, int] = field(default_factory=dict)  # product → Σ derived aggregated interest
+    coverage: Coverage = field(default_factory=lambda: Coverage(None))
 
 
 def _contract_partitions(session: Session, size: int) -> Iterator[Sequence[Row[Any]]]:
@@ -185,7 +187,7 @@ def _check_contract(row: Row[Any], gl: dict[tuple[str | None, str], int], tally:
         row.status == "cancelled" and state.status is Status.PENDING
     ):
         tally.mismatches.append(f"{row.id}: status {row.status}, state {state.status.value}")
-    share = aggregated_interest(row)
+    share = aggregated_interest(row, tally.coverage.until(row.id)) if row.aggregated_from else 0
     if share:
         tally.aggregated[row.product_code] = tally.aggregated.get(row.product_code, 0) + share
     tally.contracts += 1
@@ -334,7 +336,7 @@ def check_invariants(
             .having(func.sum(Posting.debit) != func.sum(Posting.credit))
         ).all()
     )
-    tally = _Tally()
+    tally = _Tally(coverage=coverage(session))
     _check_contracts(session, tally, replay_contracts=replay_contracts, partition=partition)
     _check_cash(session, tally)
     _check_aggregate(session, tally)

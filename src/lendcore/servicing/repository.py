@@ -269,7 +269,7 @@ def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: 
 
 def _save_quiet_columns(contract: Contract, state: LoanState) -> None:
     """The snapshot's quiet-day columns (:mod:`lendcore.core.quiet`): what the close needs to accrue
-    the contract in aggregate. ``aggregated_through`` is not touched here: only booking moves what the
+    the contract in aggregate. ``aggregated_from`` is not touched here: only booking moves what the
     aggregate holds for the contract onto it (:func:`lendcore.servicing.booking.post_transaction`)."""
     quiet = quiet_columns(state)
     contract.accrued_through = state.accrued_through

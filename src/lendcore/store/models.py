@@ -217,15 +217,16 @@ class Contract(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     # the quiet-day columns of the snapshot (lendcore.core.quiet, migration 0014_close_aggregate):
-    # NULL quiet_until = the next close folds the contract; aggregated_through = the general ledger
-    # holds, in aggregate, this contract's interest for [accrued_through, aggregated_through)
+    # NULL quiet_until = the next close folds the contract; aggregated_from = the first date of its
+    # current run of quiet days (the aggregate holds its interest from accrued_through on: see
+    # lendcore.servicing.aggregate_accrual)
     accrual_basis: Mapped[int | None] = mapped_column(BigInteger)
     accrual_rate: Mapped[str | None] = mapped_column(String(40))
     accrual_exact: Mapped[str | None] = mapped_column(String(64))
     accrual_booked: Mapped[int | None] = mapped_column(BigInteger)
     accrued_through: Mapped[date | None] = mapped_column(Date)
     quiet_until: Mapped[date | None] = mapped_column(Date)
-    aggregated_through: Mapped[date | None] = mapped_column(Date)
+    aggregated_from: Mapped[date | None] = mapped_column(Date)
 
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
 

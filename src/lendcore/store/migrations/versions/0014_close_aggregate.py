@@ -1,4 +1,4 @@
-"""The close at portfolio scale: quiet-day columns on ``contracts`` and ``accrual_aggregates``.
+"""The close at portfolio scale: quiet-day columns on ``contracts``, ``accrual_aggregates``, ``close_ranges``.
 
 Revision ID: 0014_close_aggregate
 Revises: 0011_autopay_accounts
@@ -7,10 +7,11 @@ Create Date: 2026-12-02
 Written by hand. ``contracts`` gains the columns of its snapshot that let the daily close accrue a
 quiet contract without loading or rewriting it (:mod:`lendcore.core.quiet`): ``accrual_basis``,
 ``accrual_rate``, ``accrual_exact``, ``accrual_booked``, ``accrued_through``, ``quiet_until``, and
-``aggregated_through`` (how far the general ledger holds the contract's interest in aggregate). All
-nullable: an existing contract has ``quiet_until`` NULL, so its next close folds it (the
-per-contract path), which fills the columns. ``accrual_aggregates``: one row per business date and
-product, the aggregate accrual posted for the product's quiet contracts (unique per date and product).
+``aggregated_from`` (the first date of the contract's current run of quiet days). All nullable: an
+existing contract has ``quiet_until`` NULL, so its next close folds it (the per-contract path), which
+fills the columns. ``accrual_aggregates``: one row per business date and product, the aggregate
+accrual posted for the product's quiet contracts (unique per date and product). ``close_ranges``: the
+contract id ranges whose quiet contracts a date's close has accrued (unique per date and range).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _COLUMNS = (
     ("accrual_booked", sa.BigInteger()),
     ("accrued_through", sa.Date()),
     ("quiet_until", sa.Date()),
-    ("aggregated_through", sa.Date()),
+    ("aggregated_from", sa.Date()),
 )
 
 
@@ -61,9 +62,21 @@ def upgrade() -> None:
             "business_date", "product_code", name=op.f("uq_accrual_aggregates_business_date_product_code")
         ),
     )
+    op.create_table(
+        "close_ranges",
+        sa.Column("id", BIGINT_PK, autoincrement=True, nullable=False),
+        sa.Column("business_date", sa.Date(), nullable=False),
+        sa.Column("after_id", sa.String(length=40), nullable=False),
+        sa.Column("upto_id", sa.String(length=40), nullable=False),
+        sa.Column("contracts", sa.Integer(), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_close_ranges")),
+        sa.UniqueConstraint("business_date", "after_id", name=op.f("uq_close_ranges_business_date_after_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("close_ranges")
     op.drop_table("accrual_aggregates")
     for name, _ in reversed(_COLUMNS):
         op.drop_column("contracts", name)
