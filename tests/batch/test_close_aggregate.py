@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.batch import close_partitions
 from lendcore.batch.close import CloseOptions, run_daily_close
 from lendcore.core.accrual import accrue
 from lendcore.core.errors import LendcoreError
@@ -36,9 +37,10 @@ from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.models import Contract, LoanTransaction, Payment
-from lendcore.store.models_close import AccrualAggregate
+from lendcore.store.models_close import AccrualAggregate, CloseRange
+from tests.batch.books import comparable
 from tests.db_fixtures import DATABASES
-from tests.servicing.support import AMPLE_CREDIT, D0, do_draw, do_repay, key, open_line
+from tests.servicing.support import AMPLE_CREDIT, D0, do_draw, do_repay, key, open_line, snapshot
 
 AGGREGATE = CloseOptions(engine="aggregate", partition=2, verify_replay=False)
 PER_CONTRACT = CloseOptions(engine="per-contract")
@@ -288,3 +290,61 @@ def test_a_quiet_contract_is_accrued_in_aggregate_and_its_next_payment_takes_it_
         assert c is not None and c.aggregated_from is None
         state = state_from_json(terms_from_json(c.terms), c.state)
     assert sum(r.interest_accrued for r in state.rows) == 3_300  # 11 days, now on the contract itself
+
+
+# -- a crash in the middle of the aggregate step, and reruns ----------------------------------------------
+
+
+class PartitionCrashError(RuntimeError):
+    pass
+
+
+def _six_quiet_loans(factory: sessionmaker[Session]) -> list[str]:
+    ids = []
+    for i in range(6):
+        _, line = open_line(factory)
+        ids.append(do_draw(factory, line, 300_000 + 100_000 * i, 3)["contract_id"])
+    assert run_daily_close(factory, D0, options=AGGREGATE).ok  # drawn today: folded
+    return sorted(ids)
+
+
+def test_a_crashed_partition_rolls_back_and_the_rerun_resumes_to_the_same_books(
+    fresh_books: Callable[[], tuple[sessionmaker[Session], sessionmaker[Session]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Partitions of one contract each: the third dies inside its transaction (its rows written, not
+    committed). The close fails and frees its lease; the rerun skips the two ranges done and finishes.
+    The books then equal a clean run's (a twin book on another database), and a rerun of a closed date
+    changes nothing."""
+    crashed, clean = fresh_books()
+    crashed_ids, clean_ids = _six_quiet_loans(crashed), _six_quiet_loans(clean)
+    one_each = CloseOptions(engine="aggregate", partition=1)
+    real = close_partitions.accrue_partition
+    calls = 0
+
+    def dies_third(session: Session, day: date, after: str | None, upto: str | None) -> Any:
+        nonlocal calls
+        calls += 1
+        totals = real(session, day, after, upto)
+        if calls == 3:
+            raise PartitionCrashError("killed inside partition 3")
+        return totals
+
+    monkeypatch.setattr(close_partitions, "accrue_partition", dies_third)
+    with pytest.raises(PartitionCrashError):
+        run_daily_close(crashed, D0 + timedelta(days=1), options=one_each)
+    with unit_of_work(crashed, read_only=True) as session:
+        done = select(func.count()).where(CloseRange.business_date == D0 + timedelta(days=1))
+        assert session.scalar(done) == 2  # partitions 1 and 2 committed, 3 rolled back
+    monkeypatch.setattr(close_partitions, "accrue_partition", real)
+    resumed = run_daily_close(crashed, D0 + timedelta(days=1), options=one_each)
+    straight = run_daily_close(clean, D0 + timedelta(days=1), options=one_each)
+    assert (resumed.status, resumed.runs, resumed.quiet_contracts) == ("succeeded", 2, 6)
+    assert comparable(resumed) == comparable(straight)
+    assert ledger_view(crashed) == ledger_view(clean)
+    last = D0 + timedelta(days=1)
+    for a, b in zip(crashed_ids, clean_ids, strict=True):
+        assert contract_view(crashed, a, last) == contract_view(clean, b, last)
+    before = snapshot(crashed)
+    again = run_daily_close(crashed, D0 + timedelta(days=1), options=one_each)
+    assert again.status == "skipped" and snapshot(crashed) == before

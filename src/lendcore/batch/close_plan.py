@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from lendcore.core.money import Fen
 from lendcore.core.quiet import day_interest
@@ -22,8 +23,9 @@ from lendcore.core.quiet import day_interest
 __all__ = ["ProductDay", "QuietRow", "aggregate_day", "id_ranges", "merge_days"]
 
 
-@dataclass(frozen=True, slots=True)
-class QuietRow:
+class QuietRow(NamedTuple):
+    """A named tuple, not a dataclass: the close makes one per quiet contract per night."""
+
     contract_id: str
     product_code: str
     basis: Fen

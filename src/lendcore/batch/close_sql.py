@@ -33,9 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, String, Table, and_, exists, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from lendcore.batch.close_plan import ProductDay, QuietRow, aggregate_day
@@ -82,6 +83,13 @@ def quiet_on(day: date) -> ColumnElement[bool]:
 def in_flight() -> ColumnElement[bool]:
     """The contract's customer has a payment in flight (the contract is folded, not aggregated)."""
     return exists().where(Payment.customer_id == Contract.customer_id, Payment.state.in_(IN_FLIGHT))
+
+
+@lru_cache(maxsize=8192)
+def _day(value: date | str) -> date:
+    """A date column as the driver returns it when read as text: ``date`` (psycopg) or ISO text
+    (SQLite). Few distinct values in a partition: cached."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _in_range(after: str | None, upto: str | None) -> list[ColumnElement[bool]]:
@@ -131,8 +139,8 @@ def accrue_partition(
             Contract.accrual_rate,
             Contract.accrual_exact,
             Contract.accrual_booked,
-            Contract.accrued_through,
-            Contract.aggregated_from,
+            type_coerce(Contract.accrued_through, String),  # SQLite's text as is: parsed below, cached
+            type_coerce(Contract.aggregated_from, String),
         )
         .where(*where)
         .with_for_update(of=_CONTRACTS)
@@ -141,9 +149,10 @@ def accrue_partition(
     rows: list[QuietRow] = []
     starting = 0  # contracts whose run of quiet days starts today: from their accrued_through
     # the predicate guarantees the columns are set (quiet_until and accrual_basis come together)
-    for cid, product, basis, rate, exact, booked, start, run in cast(
-        list[tuple[Any, ...]], session.execute(read).all()
+    for cid, product, basis, rate, exact, booked, start_, run in cast(
+        list[tuple[Any, ...]], session.connection().execute(read).all()
     ):
+        start = _day(start_)
         starting += run is None
         rows.append(
             QuietRow(cid, product, basis, rate, exact, booked, start, start if run is None else yesterday)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
 from lendcore.core.accrual import booked, interest_exact
@@ -32,6 +32,7 @@ from lendcore.core.money import Fen, Rounding
 __all__ = ["QuietColumns", "cumulative_interest", "day_interest", "quiet_columns"]
 
 _ONE_DAY: Final = timedelta(days=1)
+_ONE_FEN: Final = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +101,19 @@ def day_interest(
     previous: date, through: date,
 ) -> Fen:  # fmt: skip
     """Interest of the days ``[previous, through)`` of a quiet contract whose aggregate already covers
-    ``[accrued_through, previous)``: the difference of two cumulative values, so any split of the days
-    into closes sums to the same total (the rounding telescopes)."""
-    return cumulative_interest(basis, daily_rate, exact, booked_fen, accrued_through, through) - (
-        cumulative_interest(basis, daily_rate, exact, booked_fen, accrued_through, previous)
+    ``[accrued_through, previous)``: ``cumulative_interest(…, through) − cumulative_interest(…,
+    previous)``, so any split of the days into closes sums to the same total (the rounding telescopes).
+    Computed inline (the close calls it for every quiet contract every night), with the same Decimal
+    operations in the same order as :func:`cumulative_interest` and the fold."""
+    days = (through - accrued_through).days
+    if days <= 0 or not basis or not daily_rate:
+        return 0
+    per_day = Decimal(basis) * daily_rate  # interest_exact(basis, rate, n) is (basis × rate) × n
+    high = int((exact + per_day * days).quantize(_ONE_FEN, rounding=ROUND_HALF_UP))
+    before = (previous - accrued_through).days
+    low = (
+        booked_fen
+        if before <= 0
+        else int((exact + per_day * before).quantize(_ONE_FEN, rounding=ROUND_HALF_UP))
     )
+    return high - low
