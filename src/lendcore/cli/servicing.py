@@ -595,16 +595,35 @@ def eod_run(
     ] = 500,
     verify_replay: Annotated[bool, typer.Option(help="Also replay every contract (slow).")] = False,
     as_json: JsonOpt = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="aggregate (quiet contracts in aggregate, events folded) or per-contract (all folded)."
+        ),
+    ] = "",
+    partition: Annotated[
+        int,
+        typer.Option(help="Contracts per partition of the aggregate step.", min=1, max=MAX_CHUNK_SIZE * 10),
+    ] = 10_000,
+    workers: Annotated[int, typer.Option(help="Worker processes for the partitions.", min=1, max=64)] = 1,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = False,
 ) -> None:
     """Run the end-of-day close: the open business date, and any unclosed date before --date, one
     date at a time (idempotent: a closed date is not closed again)."""
-    from lendcore.batch.close import close_business_days
+    from lendcore.batch.close import DEFAULT_ENGINE, CloseOptions, close_business_days
+    from lendcore.cli.close_progress import close_progress
 
-    with database.errors():
+    with database.errors(), close_progress(progress and not as_json) as bar:
         on = database.close_date(date_)
-        reports = close_business_days(
-            database.session_factory(), on, chunk_size=chunk_size, verify_replay=verify_replay
+        options = CloseOptions(
+            engine=engine or DEFAULT_ENGINE,
+            chunk_size=chunk_size,
+            partition=partition,
+            workers=workers,
+            verify_replay=verify_replay,
+            progress=bar,
         )
+        reports = close_business_days(database.session_factory(), on, options=options)
     report = reports[-1]
     if as_json:
         database.echo_json(
@@ -641,6 +660,10 @@ def eod_run(
             f"{report.chunks} chunk(s), interest {format_fen(report.interest_accrued)}, penalty "
             f"{format_fen(report.penalty_accrued)}, overdue {report.overdue} {report.buckets}; "
             f"{report.seconds:.3f} s ({d['contracts_per_second']} contracts/s)"
+        )
+        console.print(
+            f"engine {report.engine}: {report.quiet_contracts} quiet contract(s) in aggregate, "
+            f"{report.partitions} partition(s); seconds per step {report.steps}"
         )
         console.print(f"invariants: {'ok' if report.invariants.get('ok') else report.invariants}")
         if report.open_business_date:
