@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.batch.close import run_daily_close
+from lendcore.batch.close import CloseOptions, run_daily_close
 from lendcore.core.errors import ConflictError
 from lendcore.core.loan import PenaltyAccrual
 from lendcore.servicing.booking import post_transaction
@@ -80,7 +80,9 @@ def test_write_contracts_refuses_a_row_changed_underneath(session_factory: sessi
 def test_close_over_several_chunks_and_days(session_factory: sessionmaker[Session]) -> None:
     ids = _contracts(session_factory, 5)
     for day in range(1, 4):
-        report = run_daily_close(session_factory, D0 + timedelta(days=day), chunk_size=2)
+        # the per-contract engine folds every contract, in chunks (the aggregate one: test_close_aggregate)
+        folding = CloseOptions(engine="per-contract", chunk_size=2)
+        report = run_daily_close(session_factory, D0 + timedelta(days=day), options=folding)
         assert report.ok and (report.contracts, report.chunks, report.interest_accrued) == (5, 3, 5 * 30)
     with unit_of_work(session_factory, read_only=True) as session:
         rows = session.execute(

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.batch.close import run_daily_close
+from lendcore.batch.close import CloseOptions, run_daily_close
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, JobRun, LoanTransaction
 from tests.servicing.support import D0, assert_invariants, do_draw, do_repay, open_line, snapshot
@@ -75,7 +75,7 @@ def test_close_processes_in_chunks_and_resumes(session_factory: sessionmaker[Ses
     # a close that stopped after some contracts: simulate by a job row left "running" and 2 done
     with unit_of_work(session_factory) as session:
         session.add(JobRun(job="daily-close", business_date=on, status="running", details={}))
-    report = run_daily_close(session_factory, on, chunk_size=2)
+    report = run_daily_close(session_factory, on, options=CloseOptions(engine="per-contract", chunk_size=2))
     assert (report.status, report.contracts, report.chunks) == ("succeeded", 5, 3)
     with unit_of_work(session_factory, read_only=True) as session:
         n = session.scalar(

@@ -16,7 +16,7 @@ DEFAULT_CHUNK: Final = 500
 #: ``aggregate``: quiet contracts accrued in aggregate, event contracts folded (the new close);
 #: ``per-contract``: every active contract folded every night (the close before issue 12, the oracle).
 ENGINES: Final = ("aggregate", "per-contract")
-DEFAULT_ENGINE: Final = "per-contract"
+DEFAULT_ENGINE: Final = "aggregate"
 
 
 @dataclass(frozen=True, slots=True)
