@@ -157,6 +157,7 @@ def _system_waiver(contract: Contract, window: FaultWindow, on: date, amount: Fe
         business_date=on,
         idempotency_key=f"fault:{window.fault_id}:{contract.id}:{on.isoformat()}{when}",
         amount=amount,
+        at_most=True,  # a late payment value-dated before it may pay what it waives
     )
 
 
