@@ -298,6 +298,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "PRODUCT_FIELD_INVALID",
             "PRODUCT_FIELD_MISSING",
             "PRODUCT_FILE_INVALID",
+            "SHARD_KEY_MISSING",
+            "SHARD_MAP_INVALID",
             "PRODUCT_PRICING_GAP",
             "REPLAY_VERSION_MISMATCH",
             "SCORECARD_NO_DEV_DISTRIBUTION",
