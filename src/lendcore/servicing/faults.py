@@ -27,6 +27,7 @@ from lendcore.core.money import Fen
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.common import check_text
 from lendcore.servicing.repository import lock_contract, state_as_of
+from lendcore.servicing.standing import judgements, restate
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import unit_of_work
@@ -145,6 +146,11 @@ def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date
                 idempotency_key=f"fault:{window.fault_id}:{contract.id}:{business_date.isoformat()}",
                 amount=amount,
             )
+            prior_max = contract.max_days_past_due
             waive(session, request)
+            # the waiver judged the contract's own rows: judge it again as the close does
+            judged = judgements(session, [contract], business_date, windows).get(contract.id)
+            if judged is not None:
+                restate(contract, contract_state(contract), judged, prior_max)
             waived += 1
     return waived

@@ -98,6 +98,8 @@ def request_repayment(
         "mode": request.mode.value,
         "contract_ids": list(ids) if ids is not None else None,
         "business_date": request.business_date.isoformat(),
+        # what each contract would receive: the close holds their penalty while it is in flight
+        "shares": [[contract_id, amount] for contract_id, amount in plan.shares],
     }
     session.flush()
     return RepayResult(
