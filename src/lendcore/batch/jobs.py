@@ -1,7 +1,9 @@
 """lendcore's own job handlers, and the registry ``lendcore worker`` runs.
 
 * ``payments.sweep``: :func:`lendcore.payments.sweeper.sweep_stuck_payments` (queries need a channel:
-  ``LENDCORE_CHANNEL_URL``; without one the sweep still raises payments past their SLA);
+  ``LENDCORE_CHANNEL_URL``; without one the sweep still raises payments past their SLA), then
+  :func:`lendcore.servicing.faults.open_payment_faults` (a repayment past its SLA opens a
+  ``payment_past_sla`` window for its customer, who is told);
 * ``payment.submit``: :func:`lendcore.payments.submit.submit_payment` (registered with a channel);
 * ``payment.settled``: :func:`lendcore.servicing.settlement.settle_payment`, transactional: the booking
   and the job's acknowledgement commit together (exactly once for a recorded repayment or drawdown);
@@ -50,8 +52,12 @@ def _payload_text(ctx: JobContext, key: str) -> str:
 def _sweep(channel: ChannelAdapter | None) -> Callable[[JobContext], None]:
     def sweep(ctx: JobContext) -> None:
         from lendcore.payments.sweeper import sweep_stuck_payments
+        from lendcore.servicing.faults import open_payment_faults
+        from lendcore.store.engine import unit_of_work
 
         sweep_stuck_payments(ctx.session_factory, channel, now=ctx.now)
+        with unit_of_work(ctx.session_factory) as session:  # a repayment past its SLA is our fault
+            open_payment_faults(session, now=ctx.now)
 
     return sweep
 

@@ -10,6 +10,11 @@ contract in a window on the business date, the penalty accrued since the window 
 waived is waived through the ordinary :func:`~lendcore.servicing.waive.waive` use case (a ``Waiver``
 with reason ``SYSTEM_FAULT``, actor ``system``, audited, idempotent per fault, contract and date), so
 nobody is charged for our fault. Penalty accrued before the window stays.
+
+Windows opened automatically: :func:`open_payment_faults` (a repayment past its SLA, run after each
+sweep) and, in :mod:`lendcore.batch.autopay`, a missed autopay run; :func:`end_payment_faults` closes
+a payment's window when it is final (the settlement). Staff open one by hand through maker-checker
+(approval kind ``lender-fault``).
 """
 
 from __future__ import annotations
@@ -17,21 +22,24 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.faults import FaultKind, FaultWindow, in_lender_fault
 from lendcore.core.loan import WaiverKind
 from lendcore.core.money import Fen
+from lendcore.jobs.outbox import enqueue
+from lendcore.payments.records import lock_payment
+from lendcore.payments.state import PaymentDirection
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.common import check_text
 from lendcore.servicing.repository import lock_contract, state_as_of
-from lendcore.servicing.standing import judgements, restate
+from lendcore.servicing.standing import OPEN_STATES, judgements, restate
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import unit_of_work
-from lendcore.store.models import Contract
+from lendcore.store.models import Contract, Payment
 from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
 
@@ -78,6 +86,73 @@ def record_fault(
         reason=why,
     )
     return _window(row)
+
+
+def open_payment_faults(session: Session, *, now: datetime | None = None) -> list[FaultWindow]:
+    """A repayment raised past its SLA (``escalated_at``, by the sweeper) and still open is our fault:
+    a ``payment_past_sla`` window for its customer from the payment's value date, open until the payment
+    is final (:func:`end_payment_faults`), and the customer is told (a ``customer.notify`` job). Once per
+    payment: the payment row is locked and a window naming it is not opened twice."""
+    stmt = (
+        select(Payment)
+        .where(
+            Payment.direction == PaymentDirection.INBOUND.value,
+            Payment.escalated_at.is_not(None),
+            Payment.state.in_(OPEN_STATES),
+            ~exists().where(LenderFault.payment_id == Payment.id),
+        )
+        .order_by(Payment.value_date, Payment.id)
+    )
+    opened: list[FaultWindow] = []
+    for payment_id in list(session.scalars(stmt.with_only_columns(Payment.id))):
+        payment = lock_payment(session, payment_id)
+        already = select(LenderFault.id).where(LenderFault.payment_id == payment.id).limit(1)
+        if payment.state not in OPEN_STATES or session.scalars(already).first() is not None:
+            continue
+        window = record_fault(
+            session,
+            kind=FaultKind.PAYMENT_PAST_SLA,
+            starts_on=payment.value_date,
+            customer_id=payment.customer_id,
+            payment_id=payment.id,
+            reason=f"repayment {payment.id} still {payment.state} past its SLA",
+            now=now,
+        )
+        enqueue(
+            session,
+            "customer.notify",
+            {
+                "customer_id": payment.customer_id,
+                "payment_id": payment.id,
+                "template": "lender_fault_opened",
+                "fault_id": window.fault_id,
+                "kind": window.kind.value,
+                "starts_on": window.starts_on.isoformat(),
+            },
+            dedupe_key=f"notify:fault:{window.fault_id}",
+        )
+        opened.append(window)
+    return opened
+
+
+def end_payment_faults(session: Session, payment: Payment, on: date) -> int:
+    """Close the windows a payment opened (it is final): they end on ``on`` (the open business date),
+    so the close of that day still waives the penalty caught up for the days in flight."""
+    rows = session.scalars(
+        select(LenderFault).where(LenderFault.payment_id == payment.id, LenderFault.ends_on.is_(None))
+    ).all()
+    for row in rows:
+        row.ends_on = max(on, row.starts_on)
+        record_audit(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="fault.end",
+            target_type="lender_fault",
+            target_id=row.id,
+            details={"ends_on": row.ends_on.isoformat(), "payment_state": payment.state},
+            reason=f"payment {payment.id} {payment.state}",
+        )
+    return len(rows)
 
 
 def _window(row: LenderFault) -> FaultWindow:
