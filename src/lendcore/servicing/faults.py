@@ -26,6 +26,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.contract import LoanState, Status
+from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.faults import FaultKind, FaultWindow, in_lender_fault
 from lendcore.core.loan import WaiverKind
 from lendcore.core.money import Fen
@@ -118,21 +119,65 @@ def open_payment_faults(session: Session, *, now: datetime | None = None) -> lis
             reason=f"repayment {payment.id} still {payment.state} past its SLA",
             now=now,
         )
-        enqueue(
-            session,
-            "customer.notify",
-            {
-                "customer_id": payment.customer_id,
-                "payment_id": payment.id,
-                "template": "lender_fault_opened",
-                "fault_id": window.fault_id,
-                "kind": window.kind.value,
-                "starts_on": window.starts_on.isoformat(),
-            },
-            dedupe_key=f"notify:fault:{window.fault_id}",
-        )
+        notify_fault(session, payment.customer_id, window, payment_id=payment.id)
         opened.append(window)
     return opened
+
+
+def notify_fault(
+    session: Session, customer_id: str, window: FaultWindow, *, payment_id: str | None = None
+) -> None:
+    """Tell the customer a window was opened for them (a ``customer.notify`` job, once per window)."""
+    enqueue(
+        session,
+        "customer.notify",
+        {
+            "customer_id": customer_id,
+            "payment_id": payment_id,
+            "template": "lender_fault_opened",
+            "fault_id": window.fault_id,
+            "kind": window.kind.value,
+            "starts_on": window.starts_on.isoformat(),
+        },
+        dedupe_key=f"notify:fault:{window.fault_id}",
+    )
+
+
+def record_manual_fault(
+    session: Session,
+    *,
+    customer_id: str,
+    starts_on: date,
+    reason: str,
+    actor: str,
+    business_date: date,
+    ends_on: date | None = None,
+    contract_id: str | None = None,
+) -> FaultWindow:
+    """A window staff opened (approved through maker-checker, approval kind ``lender-fault``): for the
+    customer, or one contract of theirs (``CONTRACT_NOT_FOUND`` otherwise); it may not start after the
+    business date (``FAULT_WINDOW_INVALID``: a fault is something that happened). The customer is told."""
+    if starts_on > business_date:
+        raise ValidationError(
+            f"a fault window cannot start ({starts_on}) after the business date ({business_date})",
+            code="FAULT_WINDOW_INVALID",
+        )
+    if contract_id is not None:
+        contract = session.get(Contract, contract_id)
+        if contract is None or contract.customer_id != customer_id:
+            raise NotFoundError(f"the customer has no contract {contract_id}", code="CONTRACT_NOT_FOUND")
+    window = record_fault(
+        session,
+        kind=FaultKind.MANUAL,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+        contract_id=contract_id,
+        customer_id=None if contract_id else customer_id,
+        actor=actor,
+    )
+    notify_fault(session, customer_id, window)
+    return window
 
 
 def end_payment_faults(session: Session, payment: Payment, on: date) -> int:
