@@ -63,7 +63,8 @@ def propose_command(
     kind: Annotated[
         str,
         typer.Argument(
-            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close or lender-fault."
+            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close or "
+            "lender-fault."
         ),
     ],
     target: Annotated[str, typer.Argument(help="The contract, payment, credit line or customer id.")],
