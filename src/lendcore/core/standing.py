@@ -26,7 +26,7 @@ from lendcore.core.delinquency import (
 )
 from lendcore.core.faults import FaultWindow
 
-__all__ = ["Standing", "stand", "suppressed_by"]
+__all__ = ["Standing", "negative_status_suppressed", "stand", "suppressed_by"]
 
 _ONE = timedelta(days=1)
 
@@ -80,3 +80,18 @@ def stand(
         as_if is not None,
         used,
     )
+
+
+def negative_status_suppressed(
+    state: LoanState, on: date, *, window: FaultWindow | None = None, money_in_flight: bool = False
+) -> bool:
+    """Whether a negative bureau status of the contract at the close of ``on`` is not the customer's to
+    carry: money of theirs was in flight that day (the record waits for the payment to be final; the
+    next month's record tells what it became), or the overdue began inside ``window`` (the fault window
+    covering ``on`` for this contract)."""
+    if state.status not in (Status.ACTIVE, Status.WRITTEN_OFF):
+        return False
+    row = state.oldest_overdue_row(on)
+    if row is None:
+        return False
+    return money_in_flight or suppressed_by(window, row.due_date)
