@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.jobs.registry import JobContext, Registry
 from lendcore.jobs.worker import PermanentJobError
@@ -49,15 +51,23 @@ def _payload_text(ctx: JobContext, key: str) -> str:
     return value
 
 
+def sweep_payments(
+    session_factory: sessionmaker[Session], channel: ChannelAdapter | None, *, now: datetime
+) -> list[str]:
+    """What the ``payments.sweep`` job does: query and escalate stuck payments, then open a lender-fault
+    window for each repayment raised past its SLA (the customer is told). The faults opened."""
+    from lendcore.payments.sweeper import sweep_stuck_payments
+    from lendcore.servicing.faults import open_payment_faults
+    from lendcore.store.engine import unit_of_work
+
+    sweep_stuck_payments(session_factory, channel, now=now)
+    with unit_of_work(session_factory) as session:  # a repayment past its SLA is our fault
+        return [w.fault_id for w in open_payment_faults(session, now=now)]
+
+
 def _sweep(channel: ChannelAdapter | None) -> Callable[[JobContext], None]:
     def sweep(ctx: JobContext) -> None:
-        from lendcore.payments.sweeper import sweep_stuck_payments
-        from lendcore.servicing.faults import open_payment_faults
-        from lendcore.store.engine import unit_of_work
-
-        sweep_stuck_payments(ctx.session_factory, channel, now=ctx.now)
-        with unit_of_work(ctx.session_factory) as session:  # a repayment past its SLA is our fault
-            open_payment_faults(session, now=ctx.now)
+        sweep_payments(ctx.session_factory, channel, now=ctx.now)
 
     return sweep
 

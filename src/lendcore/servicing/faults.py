@@ -20,16 +20,18 @@ a payment's window when it is final (the settlement). Staff open one by hand thr
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Final
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.core.accrual import accrue
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.faults import FaultKind, FaultWindow, in_lender_fault
 from lendcore.core.loan import WaiverKind
-from lendcore.core.money import Fen
+from lendcore.core.money import Fen, to_fen
 from lendcore.jobs.outbox import enqueue
 from lendcore.payments.records import lock_payment
 from lendcore.payments.state import PaymentDirection
@@ -46,6 +48,9 @@ from lendcore.store.types import utc_now
 
 SYSTEM_FAULT: Final = "SYSTEM_FAULT"
 SYSTEM_ACTOR: Final = "system"
+#: How long after a window ends the close still waives penalty booked for its days (a grace period
+#: lapsing after it, or a payment in flight that failed, books it later).
+RECENT_DAYS: Final = 31
 
 
 def record_fault(
@@ -218,14 +223,45 @@ def _penalty(state: LoanState) -> tuple[Fen, Fen]:
     return sum(r.penalty_accrued for r in state.rows), sum(r.penalty_waived for r in state.rows)
 
 
-def penalty_to_waive(session: Session, contract: Contract, window: FaultWindow) -> Fen:
+def _exact_penalty(state: LoanState) -> Decimal:
+    return sum((r.penalty_exact for r in state.rows), Decimal(0))
+
+
+def penalty_to_waive(
+    session: Session, contract: Contract, window: FaultWindow, on: date | None = None
+) -> Fen:
     """Penalty accrued on ``contract`` since ``window`` started, less what was waived since, bounded by
-    what is outstanding."""
+    what is outstanding. For a window that ended before ``on`` it is also bounded by the penalty of the
+    window's own days (accrued on the state the window started with): penalty booked after the window
+    for days inside it (a grace period lapsing, a payment in flight that failed) is still ours."""
     now = contract_state(contract)
     before = state_as_of(session, contract, window.starts_on - timedelta(days=1))
     (accrued, waived), (accrued_before, waived_before) = _penalty(now), _penalty(before)
     outstanding = sum(r.penalty_outstanding for r in now.rows)
-    return max(0, min(outstanding, (accrued - accrued_before) - (waived - waived_before)))
+    amount = min(outstanding, (accrued - accrued_before) - (waived - waived_before))
+    if on is not None and window.ends_on is not None and window.ends_on < on:
+        through, _ = accrue(before, window.ends_on)  # penalty to a date includes that day's DPD
+        of_window_days = to_fen(_exact_penalty(through) - _exact_penalty(before), now.terms.rounding)
+        amount = min(amount, of_window_days - (waived - waived_before))
+    return max(0, amount)
+
+
+def recent_fault_windows(session: Session, on: date) -> list[FaultWindow]:
+    """The windows covering ``on`` and those that ended in the :data:`RECENT_DAYS` before it."""
+    stmt = select(LenderFault).where(
+        LenderFault.starts_on <= on,
+        or_(LenderFault.ends_on.is_(None), LenderFault.ends_on >= on - timedelta(days=RECENT_DAYS)),
+    )
+    return [_window(row) for row in session.scalars(stmt.order_by(LenderFault.starts_on, LenderFault.id))]
+
+
+def _window_for(windows: list[FaultWindow], contract: Contract, on: date) -> FaultWindow | None:
+    """The window covering ``on`` for the contract, else the last one of its that ended recently."""
+    covering = in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on)
+    if covering is not None:
+        return covering
+    ended = [w for w in windows if w.ends_on is not None and w.applies_to(contract.id, contract.customer_id)]
+    return max(ended, key=lambda w: (w.ends_on or w.starts_on, w.fault_id)) if ended else None
 
 
 def _candidates(session: Session, windows: list[FaultWindow], on: date) -> list[Contract]:
@@ -243,7 +279,7 @@ def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date
     """Waive penalty inside the fault windows covering ``business_date`` (see the module docstring);
     how many contracts had penalty waived. One transaction per contract."""
     with unit_of_work(factory, read_only=True) as session:
-        windows = fault_windows(session, business_date)
+        windows = recent_fault_windows(session, business_date)
         if not windows:
             return 0
         ids = [c.id for c in _candidates(session, windows, business_date)]
@@ -251,10 +287,8 @@ def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date
     for contract_id in ids:
         with unit_of_work(factory) as session:
             contract = lock_contract(session, contract_id)
-            window = in_lender_fault(
-                windows, contract_id=contract.id, customer_id=contract.customer_id, on=business_date
-            )
-            amount = penalty_to_waive(session, contract, window) if window else 0
+            window = _window_for(windows, contract, business_date)
+            amount = penalty_to_waive(session, contract, window, business_date) if window else 0
             if window is None or amount <= 0:
                 continue
             request = WaiveRequest(
@@ -269,7 +303,8 @@ def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date
             prior_max = contract.max_days_past_due
             waive(session, request)
             # the waiver judged the contract's own rows: judge it again as the close does
-            judged = judgements(session, [contract], business_date, windows).get(contract.id)
+            covering = [w for w in windows if w.covers(business_date)]
+            judged = judgements(session, [contract], business_date, covering).get(contract.id)
             if judged is not None:
                 restate(contract, contract_state(contract), judged, prior_max)
             waived += 1
