@@ -19,6 +19,7 @@ a payment's window when it is final (the settlement). Staff open one by hand thr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Final
@@ -35,6 +36,7 @@ from lendcore.core.money import Fen, to_fen
 from lendcore.jobs.outbox import enqueue
 from lendcore.payments.records import lock_payment
 from lendcore.payments.state import PaymentDirection
+from lendcore.servicing.business_day import open_business_date
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.common import check_text
 from lendcore.servicing.repository import lock_contract, state_as_of
@@ -228,13 +230,19 @@ def _exact_penalty(state: LoanState) -> Decimal:
 
 
 def penalty_to_waive(
-    session: Session, contract: Contract, window: FaultWindow, on: date | None = None
+    session: Session,
+    contract: Contract,
+    window: FaultWindow,
+    now: LoanState | None = None,
+    *,
+    on: date | None = None,
 ) -> Fen:
     """Penalty accrued on ``contract`` since ``window`` started, less what was waived since, bounded by
-    what is outstanding. For a window that ended before ``on`` it is also bounded by the penalty of the
-    window's own days (accrued on the state the window started with): penalty booked after the window
-    for days inside it (a grace period lapsing, a payment in flight that failed) is still ours."""
-    now = contract_state(contract)
+    what is outstanding (in ``now``: the contract's state unless given). For a window that ended before
+    ``on`` it is also bounded by the penalty of the window's own days (accrued on the state the window
+    started with): penalty booked after the window for days inside it (a grace period lapsing, a
+    payment in flight that failed) is still ours."""
+    now = contract_state(contract) if now is None else now
     before = state_as_of(session, contract, window.starts_on - timedelta(days=1))
     (accrued, waived), (accrued_before, waived_before) = _penalty(now), _penalty(before)
     outstanding = sum(r.penalty_outstanding for r in now.rows)
@@ -275,6 +283,44 @@ def _candidates(session: Session, windows: list[FaultWindow], on: date) -> list[
     return list(session.scalars(stmt.order_by(Contract.id)))
 
 
+def waive_fault_penalty_before_payment(session: Session, contracts: Iterable[Contract], on: date) -> int:
+    """Waive, before a payment value-dated ``on`` is planned, the penalty of every lender-fault window
+    covering ``on`` on ``contracts`` — the day's own penalty included, which the payment's accrual
+    would add and collect before the close could waive it (the simulation found customers paying
+    penalty for an outage day). Only for a payment on the open business date: a backdated one is
+    replayed after that day's close, whose waiver comes first. How many contracts had penalty waived."""
+    if on != open_business_date(session):
+        return 0
+    windows = fault_windows(session, on)
+    if not windows:
+        return 0
+    waived = 0
+    for contract in contracts:
+        window = in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on)
+        if window is None or contract.status != Status.ACTIVE.value or contract.start_date >= on:
+            continue
+        accrued, _ = accrue(contract_state(contract), on)
+        amount = penalty_to_waive(session, contract, window, accrued)
+        if amount > 0:
+            waive(session, _system_waiver(contract, window, on, amount, f":before-payment:{amount}"))
+            waived += 1
+    return waived
+
+
+# ``when``: "" for the close's waiver, ":before-payment:<amount>" for one ahead of a payment
+def _system_waiver(contract: Contract, window: FaultWindow, on: date, amount: Fen, when: str) -> WaiveRequest:
+    return WaiveRequest(
+        contract_id=contract.id,
+        kind=WaiverKind.PENALTY,
+        reason=f"{SYSTEM_FAULT}: {window.kind.value} {window.fault_id}",
+        actor=SYSTEM_ACTOR,
+        business_date=on,
+        idempotency_key=f"fault:{window.fault_id}:{contract.id}:{on.isoformat()}{when}",
+        amount=amount,
+        at_most=True,  # a late payment value-dated before it may pay what it waives
+    )
+
+
 def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date: date) -> int:
     """Waive penalty inside the fault windows covering ``business_date`` (see the module docstring);
     how many contracts had penalty waived. One transaction per contract."""
@@ -288,20 +334,11 @@ def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date
         with unit_of_work(factory) as session:
             contract = lock_contract(session, contract_id)
             window = _window_for(windows, contract, business_date)
-            amount = penalty_to_waive(session, contract, window, business_date) if window else 0
+            amount = penalty_to_waive(session, contract, window, on=business_date) if window else 0
             if window is None or amount <= 0:
                 continue
-            request = WaiveRequest(
-                contract_id=contract.id,
-                kind=WaiverKind.PENALTY,
-                reason=f"{SYSTEM_FAULT}: {window.kind.value} {window.fault_id}",
-                actor=SYSTEM_ACTOR,
-                business_date=business_date,
-                idempotency_key=f"fault:{window.fault_id}:{contract.id}:{business_date.isoformat()}",
-                amount=amount,
-            )
             prior_max = contract.max_days_past_due
-            waive(session, request)
+            waive(session, _system_waiver(contract, window, business_date, amount, ""))
             # the waiver judged the contract's own rows: judge it again as the close does
             covering = [w for w in windows if w.covers(business_date)]
             judged = judgements(session, [contract], business_date, covering).get(contract.id)
