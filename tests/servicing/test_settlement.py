@@ -298,8 +298,7 @@ def test_confirmed_late_into_a_fault_window_it_books_over_the_windows_waivers(
     waived: each is a fault waiver *at most* what is outstanding, so the replay waives nothing and the
     booking goes through (before, the replay refused it: WAIVER_EXCEEDS_OUTSTANDING, money lost).
     Since the close holds the penalty of money in flight, no penalty accrues meanwhile and there is no
-    waiver to replay over; the booking at 04-03 is the same. (The waiver replay itself is tested in
-    tests/core and by the simulation, with payments booked over waivers.)"""
+    waiver to replay over; the booking at 04-03 is the same."""
     from lendcore.core.faults import FaultKind
     from lendcore.servicing.faults import record_fault
 
