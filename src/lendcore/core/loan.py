@@ -244,7 +244,10 @@ def _apply_credit(state: LoanState, txn: CreditApplication, step: _Step) -> Loan
 
 
 def _accrue_only(state: LoanState, txn: InterestAccrual | PenaltyAccrual, step: _Step) -> LoanState:
-    return step.accrue(state, txn.value_date, penalty=isinstance(txn, PenaltyAccrual))
+    # money in flight holds the penalty (PenaltyAccrual.covered_by_payment): it is not charged while
+    # the payment may still succeed, and caught up by the first accrual after it is final
+    penalty = isinstance(txn, PenaltyAccrual) and txn.covered_by_payment == 0
+    return step.accrue(state, txn.value_date, penalty=penalty)
 
 
 def _charge_fee(state: LoanState, txn: Fee, step: _Step) -> LoanState:

@@ -46,11 +46,20 @@ class InterestAccrual:
 
 @dataclass(frozen=True, slots=True)
 class PenaltyAccrual:
-    """Accrue interest and penalty up to ``value_date`` (the daily close books one per contract)."""
+    """Accrue interest and penalty up to ``value_date`` (the daily close books one per contract).
+
+    ``covered_by_payment`` is the money of the customer's repayments still in flight (value-dated on
+    or before this date) that this contract's share would receive (:mod:`lendcore.core.in_flight`).
+    While it is positive the penalty is *held*: interest accrues, penalty does not, and
+    ``penalty_through`` stays where it was. When the payment is final the next accrual without cover
+    brings penalty up to date in one step (accrual is path-independent): after a success, booked at its
+    value date, only what the payment left unpaid bears penalty; after a failure, everything does, as
+    if the payment had never been made."""
 
     txn_id: str
     value_date: date
     seq: int
+    covered_by_payment: Fen = 0
 
 
 @dataclass(frozen=True, slots=True)

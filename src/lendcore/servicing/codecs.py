@@ -249,7 +249,10 @@ TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
         lambda c, a, p, r: Repayment(*c, a, p.get("waterfall")),
     ),
     InterestAccrual: TxnCodec(lambda t: (0, {}, None), lambda c, a, p, r: InterestAccrual(*c)),
-    PenaltyAccrual: TxnCodec(lambda t: (0, {}, None), lambda c, a, p, r: PenaltyAccrual(*c)),
+    PenaltyAccrual: TxnCodec(
+        lambda t: (0, {"covered_by_payment": t.covered_by_payment} if t.covered_by_payment else {}, None),
+        lambda c, a, p, r: PenaltyAccrual(*c, int(p.get("covered_by_payment", 0))),
+    ),
     Fee: TxnCodec(
         lambda t: (t.amount, {"reason": t.reason}, None), lambda c, a, p, r: Fee(*c, a, p.get("reason", ""))
     ),
