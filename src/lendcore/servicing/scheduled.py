@@ -37,6 +37,7 @@ from lendcore.core.money import Fen
 from lendcore.core.records import JsonRecord
 from lendcore.jobs.outbox import enqueue
 from lendcore.servicing.common import check_amount
+from lendcore.servicing.customers import check_customer
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.repository import lock_contract, state_as_of
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
@@ -149,6 +150,7 @@ def book_scheduled(session: Session, request: ScheduleRepaymentRequest) -> Sched
     """Book a scheduled repayment (module docstring); refusals write nothing."""
     if request.amount is not None:
         check_amount(request.amount)
+    check_customer(session, request.customer_id)
     contract = lock_contract(session, request.contract_id)
     if contract.customer_id != request.customer_id:  # another customer's contract: not found, to them
         raise NotFoundError(f"no contract {request.contract_id}", code="CONTRACT_NOT_FOUND")
