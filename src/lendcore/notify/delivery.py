@@ -37,6 +37,7 @@ from lendcore.notify.sinks import (
     DeliveryReport,
     NotificationSink,
     OutboundMessage,
+    SendResult,
     SinkError,
     SinkUnavailableError,
 )
@@ -152,27 +153,32 @@ def record_report(
 
 
 def _claim(
-    factory: sessionmaker[Session],
-    message_id: str,
-    addresses: AddressBook,
-    policy: DeliveryPolicy,
-    now: datetime,
+    session: Session, message_id: str, addresses: AddressBook, policy: DeliveryPolicy, now: datetime
 ) -> OutboundMessage | None:
-    with unit_of_work(factory) as session:
-        row = _lock(session, message_id)
-        if row is None or row.state != "queued":
-            return None
-        customer = session.get(Customer, row.customer_id)
-        found = addresses.address(customer, row.channel) if customer is not None else None
-        row.send_attempts += 1
-        if found is None:
-            record_report(session, row, DeliveryReport(row.id, "failed", now, "NO_ADDRESS"), "send", now)
-            return None
-        address, masked = found
-        row.state, row.recipient_masked, row.sent_at = "sent", masked, now
-        row.confirm_by, row.next_poll_at = now + policy.confirm_within, now + policy.first_poll
-        _event(session, row, "send", now, claimed=True)
-        return OutboundMessage(row.id, row.channel, address, row.text)
+    row = _lock(session, message_id)
+    if row is None or row.state != "queued":
+        return None
+    customer = session.get(Customer, row.customer_id)
+    found = addresses.address(customer, row.channel) if customer is not None else None
+    row.send_attempts += 1
+    if found is None:
+        record_report(session, row, DeliveryReport(row.id, "failed", now, "NO_ADDRESS"), "send", now)
+        return None
+    address, masked = found
+    row.state, row.recipient_masked, row.sent_at = "sent", masked, now
+    row.confirm_by, row.next_poll_at = now + policy.confirm_within, now + policy.first_poll
+    _event(session, row, "send", now, claimed=True)
+    session.flush()
+    return OutboundMessage(row.id, row.channel, address, row.text)
+
+
+def _record_send(session: Session, result: SendResult, now: datetime) -> None:
+    row = _lock(session, result.message_id)
+    if row is not None:
+        report = DeliveryReport(
+            result.message_id, result.state, now, result.failure_code, result.provider_message_id
+        )
+        record_report(session, row, report, "send", now)
 
 
 def send_queued(
@@ -184,27 +190,30 @@ def send_queued(
     addresses: AddressBook | None = None,
     policy: DeliveryPolicy | None = None,
 ) -> int:
-    """Send each queued message once (module docstring); how many were handed to the sink."""
+    """Send each queued message once (module docstring); how many were handed to the sink.
+
+    One transaction per message: it records the previous message's answer and claims the next one,
+    so at most one message is ever handed over without its answer recorded."""
     book, rules = addresses or CustomerAddresses(), policy or DeliveryPolicy()
-    handed = 0
-    for message_id in message_ids:
-        message = _claim(factory, message_id, book, rules, now)
+    handed, answer = 0, None
+    pending = iter(message_ids)
+    while True:
+        message_id = next(pending, None)
+        with unit_of_work(factory) as session:
+            if answer is not None:
+                _record_send(session, answer, now)
+                answer = None
+            message = _claim(session, message_id, book, rules, now) if message_id is not None else None
+        if message_id is None:
+            return handed
         if message is None:
             continue
         try:
-            result = sink.send(message)
+            answer = sink.send(message)
         except SinkError as error:
-            _send_failed(factory, message_id, error, now)
+            _send_failed(factory, message.message_id, error, now)
             continue
         handed += 1
-        with unit_of_work(factory) as session:
-            row = _lock(session, message_id)
-            if row is not None:
-                report = DeliveryReport(
-                    message_id, result.state, now, result.failure_code, result.provider_message_id
-                )
-                record_report(session, row, report, "send", now)
-    return handed
 
 
 def _send_failed(factory: sessionmaker[Session], message_id: str, error: SinkError, now: datetime) -> None:
