@@ -33,7 +33,8 @@ from lendcore.notify.delivery import (
     AddressBook,
     CustomerAddresses,
     DeliveryPolicy,
-    queue_message,
+    MessageSpec,
+    queue_messages,
     send_queued,
 )
 from lendcore.notify.sinks import NotificationSink
@@ -79,6 +80,7 @@ class _Run:
     queued: int = 0
     already: int = 0
     ids: list[str] = field(default_factory=list)
+    specs: list[MessageSpec] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
 
     def skip(self, why: str) -> None:
@@ -129,13 +131,11 @@ def _remind(
     group = reminder_key(contract.id, period, offset)
     fields = {"amount": owed, "due_date": due, "days": -offset}
     for channel in run.addresses.channels(customer, run.policy.channels):
-        row, new = queue_message(
-            session, customer_id=contract.customer_id, channel=channel, template=reminder_template(offset),
-            fields=fields, dedupe_key=f"{group}:{channel}", now=run.now, group_key=group,
-            contract_id=contract.id, due_date=due,
+        spec = MessageSpec(
+            contract.customer_id, channel, reminder_template(offset), fields, f"{group}:{channel}",
+            group_key=group, contract_id=contract.id, due_date=due,
         )  # fmt: skip
-        run.ids.append(row.id)
-        run.queued, run.already = run.queued + new, run.already + (not new)
+        run.specs.append(spec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +167,9 @@ def queue_reminders(
     context = _context(session, customers, sorted({c.id for c, _, _ in candidates}))
     for contract, period, due in candidates:
         _remind(session, run, contract, period, due, context)
+    for message_id, new in queue_messages(session, run.specs, now=now):
+        run.ids.append(message_id)
+        run.queued, run.already = run.queued + new, run.already + (not new)
     return run
 
 

@@ -44,6 +44,7 @@ from lendcore.notify.sinks import (
 from lendcore.security.pii import PiiCipher, mask_phone
 from lendcore.servicing.faults import record_fault
 from lendcore.store.engine import for_update, unit_of_work
+from lendcore.store.ids import new_id
 from lendcore.store.models import Customer
 from lendcore.store.models_notify import Notification, NotificationEvent
 from lendcore.store.models_payments import LenderFault
@@ -126,6 +127,50 @@ def queue_message(
     except IntegrityError:  # a concurrent writer of the same key won
         return session.scalars(select(Notification).where(Notification.dedupe_key == dedupe_key)).one(), False
     return row, True
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSpec:
+    customer_id: str
+    channel: str
+    template: str
+    fields: dict[str, Any]
+    dedupe_key: str
+    group_key: str | None = None
+    contract_id: str | None = None
+    due_date: date | None = None
+
+
+def queue_messages(
+    session: Session, specs: Sequence[MessageSpec], *, now: datetime
+) -> list[tuple[str, bool]]:
+    """Many messages at once (the reminder run): the keys already written are found in one query per
+    1,000, the new rows flushed together; ``(id, written now)`` per spec, in order. Without savepoints: a
+    concurrent writer of the same key fails this transaction (the job runs again and finds the rows)."""
+    found: dict[str, str] = {}
+    keys = [spec.dedupe_key for spec in specs]
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        stmt = select(Notification.dedupe_key, Notification.id).where(Notification.dedupe_key.in_(chunk))
+        found.update({str(k): str(i) for k, i in session.execute(stmt).all()})
+    out: list[tuple[str, bool]] = []
+    rows = []
+    for spec in specs:
+        if spec.dedupe_key in found:
+            out.append((found[spec.dedupe_key], False))
+            continue
+        row = Notification(
+            id=new_id("ntf"), customer_id=spec.customer_id, channel=spec.channel, template=spec.template,
+            dedupe_key=spec.dedupe_key, group_key=spec.group_key, text=render(spec.template, spec.fields),
+            state="queued", contract_id=spec.contract_id, due_date=spec.due_date, queued_at=now,
+            send_attempts=0, polls=0,
+        )  # fmt: skip
+        found[spec.dedupe_key] = row.id
+        rows.append(row)
+        out.append((row.id, True))
+    session.add_all(rows)
+    session.flush()
+    return out
 
 
 def _lock(session: Session, message_id: str) -> Notification | None:
