@@ -73,9 +73,9 @@ def _reference(factory: sessionmaker[Session], now: datetime) -> tuple[float, fl
     with unit_of_work(factory) as session:
         session.execute(
             text(
-                "INSERT INTO notifications (id, customer_id, channel, template, dedupe_key, text, state,"
-                " send_attempts, polls, queued_at) SELECT 'ref_' || id, customer_id, 'push', 'reminder_before',"
-                " 'ref:' || id, 'text', 'queued', 0, 0, :now FROM contracts"
+                "INSERT INTO notifications (id, customer_id, channel, template, dedupe_key, text,"
+                " state, send_attempts, polls, queued_at) SELECT 'ref_' || id, customer_id, 'push',"
+                " 'reminder_before', 'ref:' || id, 'text', 'queued', 0, 0, :now FROM contracts"
             ),
             {"now": now},
         )
@@ -120,7 +120,8 @@ def run(url: str, contracts: int, label: str) -> dict[str, Any]:
     engine.dispose()
     n = len(queued.ids)
     return {
-        "database": label, "contracts": contracts, "messages": n, "handed": handed, "receipts": swept.receipts,
+        "database": label, "contracts": contracts, "messages": n, "handed": handed,
+        "receipts": swept.receipts,
         "queue_s": round(t_queue, 2), "queue_msgs_per_s": round(n / t_queue), "send_s": round(t_send, 2),
         "send_msgs_per_s": round(n / t_send), "sweep_s": round(t_sweep, 2),
         "end_to_end_msgs_per_s": round(n / (t_queue + t_send)), "ref_queue_s": round(ref_queue, 3),
