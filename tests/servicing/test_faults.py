@@ -12,12 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import run_daily_close
+from lendcore.core.allocation import CustomerMode
 from lendcore.core.errors import ValidationError
 from lendcore.core.faults import FaultKind, FaultWindow, in_lender_fault
+from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.faults import record_fault
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, Contract, LoanTransaction
-from tests.servicing.support import assert_invariants, do_draw, open_line
+from tests.servicing.support import assert_invariants, do_draw, do_repay, open_line
 
 DUE = date(2026, 4, 1)
 
@@ -108,3 +110,33 @@ def test_in_lender_fault_is_exactly_scope_and_window(
     found = in_lender_fault([window], contract_id="c1", customer_id="u1", on=on)
     in_scope = scope in ("c1", "u1", None)
     assert (found is window) == (in_scope and start <= on <= start + timedelta(days=length))
+
+
+def _penalty_paid(factory: sessionmaker[Session], contract_id: str) -> int:
+    with unit_of_work(factory, read_only=True) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        return sum(r.penalty_paid for r in contract_state(contract).rows)
+
+
+@pytest.mark.parametrize("mode", [CustomerMode.PAY_OFF_ALL, CustomerMode.BY_AMOUNT])
+def test_a_payment_on_a_fault_day_does_not_collect_the_windows_penalty(
+    session_factory: sessionmaker[Session], mode: CustomerMode
+) -> None:
+    """¥10,000 bullet due 04-01, 4 days overdue by the close of 04-05 (4 × 450 fen); a channel outage
+    on 04-06 for everyone; the customer pays off on 04-06 before that day's close. The payment's own
+    accrual adds 04-06's penalty, which the close could not waive once paid: it is waived before the
+    payment is planned. The customer pays the 1,800 fen of before the window and nothing of it."""
+    customer_id, contract_id = bullet(session_factory)
+    for day in range(1, 5):  # the closes of 04-02 … 04-05
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+    outage = DUE + timedelta(days=5)
+    with unit_of_work(session_factory) as session:
+        record_fault(session, kind=FaultKind.CHANNEL_OUTAGE, starts_on=outage, ends_on=outage, reason="down")
+    amount = None if mode is CustomerMode.PAY_OFF_ALL else 1_050_000  # by amount: more than is owed
+    do_repay(session_factory, customer_id, amount, outage, mode)
+    assert _penalty_paid(session_factory, contract_id) == 4 * 450
+    run_daily_close(session_factory, outage)
+    assert _penalty_paid(session_factory, contract_id) == 4 * 450
+    assert penalty(session_factory, contract_id) == 0
+    assert_invariants(session_factory)

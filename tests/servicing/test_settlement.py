@@ -271,3 +271,53 @@ def test_a_retried_request_is_the_same_payment(session_factory: sessionmaker[Ses
         again = request_repayment(session, request, now=AT)
         count = len(session.scalars(select(Payment.id).where(Payment.direction == "inbound")).all())
     assert (again, count) == (first, 1)
+
+
+def test_confirmed_late_into_a_fault_window_it_books_over_the_windows_waivers(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The story's shape: ¥10,000 bullet due 04-01; on 04-03 (DPD 2) the customer pays off while the
+    channel is failing, and a channel-outage window runs 04-04 … 04-07: the closes waive its penalty.
+    Confirmed on 04-08, the payment books on 04-03, ahead of those waivers, and pays what they had
+    waived: each is a fault waiver *at most* what is outstanding, so the replay waives nothing and the
+    booking goes through (before, the replay refused it: WAIVER_EXCEEDS_OUTSTANDING, money lost)."""
+    from lendcore.core.faults import FaultKind
+    from lendcore.servicing.faults import record_fault
+
+    cid, contract_id = bullet(session_factory)
+    started = DUE + timedelta(days=2)
+    run_daily_close(session_factory, DUE + timedelta(days=1))
+    with unit_of_work(session_factory) as session:
+        record_fault(
+            session,
+            kind=FaultKind.CHANNEL_OUTAGE,
+            starts_on=started + timedelta(days=1),
+            ends_on=started + timedelta(days=4),
+            reason="bank down",
+        )
+    at = datetime(2026, 4, 3, 2, 0, tzinfo=UTC)
+    payment_id = ask(session_factory, cid, None, started, mode=CustomerMode.PAY_OFF_ALL)["payment_id"]
+    submit_payment(session_factory, HandlerChannel(processing), payment_id, "tok", now=at)
+    for day in range(2, 7):  # the closes of 04-03 … 04-07
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+    with unit_of_work(session_factory, read_only=True) as session:
+        waivers = session.execute(
+            select(LoanTransaction.value_date, LoanTransaction.amount).where(
+                LoanTransaction.contract_id == contract_id, LoanTransaction.type == "waiver"
+            )
+        ).all()
+    # the product's grace holds penalty back for 3 days, then charges it all (04-05): waived from then
+    assert [(d.isoformat(), amount) for d, amount in waivers] == [
+        ("2026-04-05", 1_800),
+        ("2026-04-06", 450),
+        ("2026-04-07", 450),
+    ]
+    confirmed = datetime(2026, 4, 8, 3, 0, tzinfo=UTC)
+    settle_by_callback(session_factory, payment_id, PaymentState.SUCCEEDED, confirmed)
+    run_jobs(session_factory, confirmed)
+    assert transactions(session_factory, payment_id) == [("repayment", started)]
+    with unit_of_work(session_factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None
+        assert (c.status, c.days_past_due, c.penalty_receivable) == ("closed", 0, 0)
+    assert_invariants(session_factory)

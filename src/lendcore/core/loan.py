@@ -268,13 +268,20 @@ _WAIVE_FIELDS: Final = {
 def _waive(state: LoanState, txn: Waiver, step: _Step) -> LoanState:
     if txn.amount is not None:
         _positive(txn.amount, "a waiver")
+    if txn.at_most and state.status is not Status.ACTIVE:
+        return state  # a late payment replayed ahead of it settled the contract: nothing left to waive
     _require_active(state, txn)
     state = step.accrue(state, txn.value_date)
     outstanding_attr, waived_attr, account = _WAIVE_FIELDS[txn.kind]
     available = sum(getattr(r, outstanding_attr) for r in state.rows)
-    if available == 0:
+    if txn.at_most:
+        if available == 0:
+            return state
+        amount = available if txn.amount is None else min(txn.amount, available)
+    elif available == 0:
         raise BusinessRuleError(f"no {txn.kind} to waive", code="NOTHING_TO_WAIVE", kind=str(txn.kind))
-    amount = available if txn.amount is None else txn.amount
+    else:
+        amount = available if txn.amount is None else txn.amount
     if amount > available:
         raise BusinessRuleError(
             f"waiver of {amount} exceeds the {available} {txn.kind} outstanding",

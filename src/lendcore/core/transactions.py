@@ -75,7 +75,11 @@ class WaiverKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
-    """Waive accrued penalty / interest / fee (oldest row first); ``amount=None`` waives all of it."""
+    """Waive accrued penalty / interest / fee (oldest row first); ``amount=None`` waives all of it.
+
+    ``at_most``: waive ``amount`` or what is outstanding, whichever is less, and nothing (no refusal)
+    when nothing is. The system's lender-fault waivers are such: a payment confirmed late and
+    value-dated before one is replayed ahead of it and may have paid what it waived."""
 
     txn_id: str
     value_date: date
@@ -83,6 +87,7 @@ class Waiver:
     kind: WaiverKind
     reason: str
     amount: Fen | None = None
+    at_most: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,16 +14,19 @@ nobody is charged for our fault. Penalty accrued before the window stays.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Final
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.core.accrual import accrue
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.faults import FaultKind, FaultWindow, in_lender_fault
 from lendcore.core.loan import WaiverKind
 from lendcore.core.money import Fen
+from lendcore.servicing.business_day import open_business_date
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.common import check_text
 from lendcore.servicing.repository import lock_contract, state_as_of
@@ -97,10 +100,12 @@ def _penalty(state: LoanState) -> tuple[Fen, Fen]:
     return sum(r.penalty_accrued for r in state.rows), sum(r.penalty_waived for r in state.rows)
 
 
-def penalty_to_waive(session: Session, contract: Contract, window: FaultWindow) -> Fen:
+def penalty_to_waive(
+    session: Session, contract: Contract, window: FaultWindow, now: LoanState | None = None
+) -> Fen:
     """Penalty accrued on ``contract`` since ``window`` started, less what was waived since, bounded by
-    what is outstanding."""
-    now = contract_state(contract)
+    what is outstanding (in ``now``: the contract's state unless given)."""
+    now = contract_state(contract) if now is None else now
     before = state_as_of(session, contract, window.starts_on - timedelta(days=1))
     (accrued, waived), (accrued_before, waived_before) = _penalty(now), _penalty(before)
     outstanding = sum(r.penalty_outstanding for r in now.rows)
@@ -116,6 +121,44 @@ def _candidates(session: Session, windows: list[FaultWindow], on: date) -> list[
         customers = [w.customer_id for w in windows if w.customer_id and not w.contract_id]
         stmt = stmt.where(or_(Contract.id.in_(ids), Contract.customer_id.in_(customers)))
     return list(session.scalars(stmt.order_by(Contract.id)))
+
+
+def waive_fault_penalty_before_payment(session: Session, contracts: Iterable[Contract], on: date) -> int:
+    """Waive, before a payment value-dated ``on`` is planned, the penalty of every lender-fault window
+    covering ``on`` on ``contracts`` — the day's own penalty included, which the payment's accrual
+    would add and collect before the close could waive it (the simulation found customers paying
+    penalty for an outage day). Only for a payment on the open business date: a backdated one is
+    replayed after that day's close, whose waiver comes first. How many contracts had penalty waived."""
+    if on != open_business_date(session):
+        return 0
+    windows = fault_windows(session, on)
+    if not windows:
+        return 0
+    waived = 0
+    for contract in contracts:
+        window = in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on)
+        if window is None or contract.status != Status.ACTIVE.value or contract.start_date >= on:
+            continue
+        accrued, _ = accrue(contract_state(contract), on)
+        amount = penalty_to_waive(session, contract, window, accrued)
+        if amount > 0:
+            waive(session, _system_waiver(contract, window, on, amount, f":before-payment:{amount}"))
+            waived += 1
+    return waived
+
+
+# ``when``: "" for the close's waiver, ":before-payment:<amount>" for one ahead of a payment
+def _system_waiver(contract: Contract, window: FaultWindow, on: date, amount: Fen, when: str) -> WaiveRequest:
+    return WaiveRequest(
+        contract_id=contract.id,
+        kind=WaiverKind.PENALTY,
+        reason=f"{SYSTEM_FAULT}: {window.kind.value} {window.fault_id}",
+        actor=SYSTEM_ACTOR,
+        business_date=on,
+        idempotency_key=f"fault:{window.fault_id}:{contract.id}:{on.isoformat()}{when}",
+        amount=amount,
+        at_most=True,  # a late payment value-dated before it may pay what it waives
+    )
 
 
 def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date: date) -> int:
@@ -136,15 +179,6 @@ def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date
             amount = penalty_to_waive(session, contract, window) if window else 0
             if window is None or amount <= 0:
                 continue
-            request = WaiveRequest(
-                contract_id=contract.id,
-                kind=WaiverKind.PENALTY,
-                reason=f"{SYSTEM_FAULT}: {window.kind.value} {window.fault_id}",
-                actor=SYSTEM_ACTOR,
-                business_date=business_date,
-                idempotency_key=f"fault:{window.fault_id}:{contract.id}:{business_date.isoformat()}",
-                amount=amount,
-            )
-            waive(session, request)
+            waive(session, _system_waiver(contract, window, business_date, amount, ""))
             waived += 1
     return waived
