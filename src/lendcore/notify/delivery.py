@@ -285,17 +285,31 @@ class SweepReport:
     faults: int = 0
 
 
-def _apply_one(
-    factory: sessionmaker[Session], report: DeliveryReport, source: str, now: datetime, policy: DeliveryPolicy
-) -> bool:
-    with unit_of_work(factory) as session:
-        row = _lock(session, report.message_id)
-        if row is None:
-            return False
-        if source == "poll":
-            row.polls += 1
-            row.next_poll_at = now + policy.next_poll(row.polls) if row.state == "sent" else None
-        return record_report(session, row, report, source, now)
+def _apply(
+    factory: sessionmaker[Session],
+    reports: Sequence[DeliveryReport],
+    source: str,
+    now: datetime,
+    policy: DeliveryPolicy,
+) -> int:
+    """Record ``reports`` in transactions of ``policy.batch`` messages (rows locked in id order);
+    how many moved a message."""
+    moved = 0
+    for start in range(0, len(reports), policy.batch):
+        chunk = sorted(reports[start : start + policy.batch], key=lambda r: r.message_id)
+        with unit_of_work(factory) as session:
+            ids = [r.message_id for r in chunk]
+            stmt = for_update(select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id))
+            rows = {row.id: row for row in session.scalars(stmt)}
+            for report in chunk:
+                row = rows.get(report.message_id)
+                if row is None:
+                    continue
+                if source == "poll":
+                    row.polls += 1
+                    row.next_poll_at = now + policy.next_poll(row.polls) if row.state == "sent" else None
+                moved += record_report(session, row, report, source, now)
+    return moved
 
 
 def sweep_notifications(
@@ -306,16 +320,13 @@ def sweep_notifications(
     policy: DeliveryPolicy | None = None,
 ) -> SweepReport:
     """Receipts, polls, the deadline, flags and faults (module docstring). Calls the sink with no
-    transaction open; one short transaction per message."""
+    transaction open; records in transactions of ``batch`` messages."""
     rules = policy or DeliveryPolicy()
-    receipts = sum(_apply_one(factory, r, "receipt", now, rules) for r in sink.receipts())
+    receipts = _apply(factory, sink.receipts(), "receipt", now, rules)
     with unit_of_work(factory, read_only=True) as session:
         due = select(Notification.id).where(Notification.state == "sent", Notification.next_poll_at <= now)
         to_poll = list(session.scalars(due.order_by(Notification.next_poll_at).limit(rules.batch)))
-    polled = 0
-    for message_id in to_poll:
-        _apply_one(factory, sink.status(message_id), "poll", now, rules)
-        polled += 1
+    _apply(factory, [sink.status(message_id) for message_id in to_poll], "poll", now, rules)
     with unit_of_work(factory) as session:
         late = select(Notification).where(Notification.state == "sent", Notification.confirm_by <= now)
         expired = list(session.scalars(for_update(late.limit(rules.batch))))
@@ -324,7 +335,7 @@ def sweep_notifications(
             _event(session, row, "deadline", now)
         session.flush()
         flagged, faults = flag_undelivered(session, now=now, policy=rules)
-    return SweepReport(receipts, polled, len(expired), flagged, faults)
+    return SweepReport(receipts, len(to_poll), len(expired), flagged, faults)
 
 
 def _local_day(instant: datetime) -> date:
