@@ -63,6 +63,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CALLBACK_URL_INVALID",
             "INVALID_ACCOUNT_NUMBER",
             "INVALID_AUTOPAY_ATTEMPT",
+            "INVALID_REMINDER_OFFSETS",
             "ACCOUNT_DETAILS_INVALID",
             "ACCOUNT_VALIDITY_INVALID",
             "INVALID_CURSOR",
@@ -164,6 +165,12 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         BUSINESS_RULE,
         (
             "DISPUTE_NOT_ALLOWED",
+            "SCHEDULED_AFTER_DUE_DATE",
+            "SCHEDULED_AMOUNT_TOO_LARGE",
+            "SCHEDULED_DATE_NOT_FUTURE",
+            "SCHEDULED_NO_INSTALLMENT",
+            "SCHEDULED_NOTHING_DUE",
+            "SCHEDULED_TOO_EARLY",
             "BUSINESS_RULE",
             "ISSUE_ALREADY_RESOLVED",
             "JOB_NOT_DEAD",
@@ -229,6 +236,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         (
             "BUREAU_RECORD_NOT_FOUND",
             "DISPUTE_NOT_FOUND",
+            "SCHEDULED_NOT_FOUND",
             "ISSUE_NOT_FOUND",
             "PROPOSAL_NOT_FOUND",
             "CLOSE_NOT_FOUND",
@@ -252,6 +260,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         CONFLICT,
         (
             "DISPUTE_ALREADY_OPEN",
+            "SCHEDULED_ALREADY_BOOKED",
+            "SCHEDULED_NOT_CANCELLABLE",
             "DISPUTE_ALREADY_ANSWERED",
             "CONFLICT",
             "ACCOUNT_ALREADY_REGISTERED",

@@ -192,7 +192,7 @@ def _repay(state: LoanState, txn: Repayment, step: _Step) -> LoanState:
     if state.status is Status.WRITTEN_OFF:
         raise BusinessRuleError("the contract is written off; book a recovery", code="CONTRACT_WRITTEN_OFF")
     state = replace(step.accrue(state, txn.value_date), cash_in=state.cash_in + txn.amount)
-    if state.status is Status.CLOSED:
+    if state.status is Status.CLOSED or txn.hold:
         step.post(Account.CASH, Account.SUSPENSE, txn.amount)
         return replace(state, suspense=state.suspense + txn.amount)
     alloc = allocate(state, txn.amount, txn.value_date, txn.waterfall)

@@ -26,13 +26,16 @@ class Disbursement:
 
 @dataclass(frozen=True, slots=True)
 class Repayment:
-    """Money received; allocated by the contract's waterfall (or ``waterfall``), surplus to suspense."""
+    """Money received; allocated by the contract's waterfall (or ``waterfall``), surplus to suspense.
+    ``hold``: all of it is held as customer credit (suspense), paid out by the close's credit step on
+    what falls due (a scheduled repayment taken before its due date, 预约还款)."""
 
     txn_id: str
     value_date: date
     seq: int
     amount: Fen
     waterfall: str | None = None
+    hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)

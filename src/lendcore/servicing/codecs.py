@@ -245,8 +245,8 @@ def _waiver(common: Common, amount: Fen, p: Mapping[str, Any], _reverses: str | 
 TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
     Disbursement: TxnCodec(lambda t: (t.amount, {}, None), lambda c, a, p, r: Disbursement(*c, a)),
     Repayment: TxnCodec(
-        lambda t: (t.amount, {"waterfall": t.waterfall}, None),
-        lambda c, a, p, r: Repayment(*c, a, p.get("waterfall")),
+        lambda t: (t.amount, {"waterfall": t.waterfall, **({"hold": True} if t.hold else {})}, None),
+        lambda c, a, p, r: Repayment(*c, a, p.get("waterfall"), bool(p.get("hold", False))),
     ),
     InterestAccrual: TxnCodec(lambda t: (0, {}, None), lambda c, a, p, r: InterestAccrual(*c)),
     PenaltyAccrual: TxnCodec(
