@@ -62,6 +62,10 @@ class HardshipLimits:
     max_extra_periods: int = 0  # the k of either kind
 
 
+#: A product without a ``[hardship]`` table offers no plans.
+NO_HARDSHIP: Final = HardshipLimits()
+
+
 @dataclass(frozen=True, slots=True)
 class RestructurePlan:
     """What a restructure on ``on`` does to a contract: the new plan and the contract's rows after."""
