@@ -62,7 +62,9 @@ def _show(view: Any, as_json: bool) -> None:
 def propose_command(
     kind: Annotated[
         str,
-        typer.Argument(help="waive, write-off, payment-reversal, limit-override, line-freeze or line-close."),
+        typer.Argument(
+            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close, hardship-plan."
+        ),
     ],
     target: Annotated[str, typer.Argument(help="The contract, payment or credit line id.")],
     staff: StaffOption,

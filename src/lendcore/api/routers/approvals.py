@@ -39,7 +39,7 @@ Maker = Annotated[Principal, Depends(_MAKERS)]
 Reader = Annotated[Principal, Depends(_READERS)]
 
 ProposalKindName = Literal[
-    "waive", "write-off", "payment-reversal", "limit-override", "line-freeze", "line-close"
+    "waive", "write-off", "payment-reversal", "limit-override", "line-freeze", "line-close", "hardship-plan"
 ]
 ProposalStatus = Literal["proposed", "approved", "rejected", "executed", "expired"]
 assert set(get_args(ProposalKindName)) == set(KINDS)  # one list of kinds
