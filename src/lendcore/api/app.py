@@ -65,6 +65,7 @@ from lendcore.api.routers import (
     customers,
     drawdowns,
     finance,
+    hardship,
     health,
     lines,
     official_accounts,
@@ -104,6 +105,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     repayments.router,
     payments.router,
     official_accounts.router,
+    hardship.router,
 )
 
 
