@@ -40,6 +40,7 @@ from lendcore.cli import (
     collection,
     db,
     demo,
+    hardship,
     origination,
     pii,
     quote,
@@ -151,6 +152,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     channel_sim.commands,
     collection.commands,
     bureau.commands,
+    hardship.commands,
     bench.commands,
     version.commands,
 )
