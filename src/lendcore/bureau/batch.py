@@ -5,7 +5,9 @@ The batch of business day ``D`` holds, for every contract opened by then,
 - an event record (非月度表现: 10 opened, 20 closed, 40 overdue recovered) for each event of a day
   ``d`` whose report date (the first business day after ``d``) is ``D``;
 - the month-end record (月度表现: 30, or 32 in the month it closed) of a month whose last day ``d``
-  has ``D`` as its report date.
+  has ``D`` as its report date (marked ``RstrcFlag`` once the contract has been restructured);
+- a special-transaction record (特定交易, 50 restructured) for each hardship plan the customer
+  accepted on a day ``d`` whose report date is ``D``.
 A first negative record (any overdue digit) of a contract is held back unless the customer was told
 before ``D`` (征信业管理条例 Art. 15; the notice dates are passed in by the caller) and listed in
 :attr:`BureauBatch.held`. :func:`build_batch` writes nothing and gives the same file for the same
@@ -16,7 +18,7 @@ Corrections and deletions of upheld disputes answered before ``D`` go into the b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Final
@@ -29,8 +31,10 @@ from lendcore.bureau.message import (
     AccountRecord,
     BuiltFrom,
     Line,
+    Restructuring,
     event_account_record,
     month_end_account_record,
+    restructure_account_record,
     write_message,
 )
 from lendcore.core.bureau_status import (
@@ -47,6 +51,7 @@ from lendcore.core.errors import ConflictError
 from lendcore.core.performance import History
 from lendcore.servicing.repository import load_book
 from lendcore.store.models import Contract, CreditLine
+from lendcore.store.models_hardship import HardshipOffer
 from lendcore.store.models_post import BureauDispute, BureauRecord
 
 #: How far back an event can lie and still be reported on a later business day (the longest run of
@@ -71,7 +76,7 @@ def _reported_days(batch_date: date) -> list[date]:
 
 
 def _contract_records(
-    contract: Contract, line: Line, history: History, days: list[date]
+    contract: Contract, line: Line, history: History, days: list[date], plans: Sequence[Restructuring] = ()
 ) -> list[AccountRecord]:
     from lendcore.servicing.codecs import contract_terms
 
@@ -80,11 +85,30 @@ def _contract_records(
     for day in days:
         for reason in day_events(history, day):
             records.append(event_account_record(terms, line, history, day, reason))
+        for plan in plans:
+            if plan.accepted_on == day:
+                records.append(restructure_account_record(terms, line, history, plan))
         if day == month_end(day):
             monthly = month_end_record(history, day)
             if monthly is not None:
                 records.append(month_end_account_record(terms, line, history, monthly))
     return records
+
+
+def _restructurings(session: Session, days: list[date]) -> dict[str, list[Restructuring]]:
+    """Hardship plans accepted on ``days`` (reported by acceptance date: the restructure itself is
+    value-dated on the offer's date, which may lie before a batch already sent)."""
+    rows = session.scalars(
+        select(HardshipOffer)
+        .where(HardshipOffer.status == "accepted", HardshipOffer.decided_on.in_(days))
+        .order_by(HardshipOffer.decided_on, HardshipOffer.id)
+    )
+    found: dict[str, list[Restructuring]] = {}
+    for o in rows:
+        assert o.decided_on is not None  # accepted
+        plan = Restructuring(o.kind, o.periods, o.offered_on, o.decided_on, int(o.plan["principal"]))
+        found.setdefault(o.contract_id, []).append(plan)
+    return found
 
 
 def _negative_before(session: Session, contract_id: str, before: date) -> bool:
@@ -113,10 +137,11 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
         .where(Contract.status != "pending", Contract.start_date <= days[-1])
         .order_by(Contract.id)
     )
+    restructured = _restructurings(session, days)
     for contract in contracts:
         line = _line_of(session, contract)
         history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
-        built = _contract_records(contract, line, history, days)
+        built = _contract_records(contract, line, history, days, restructured.get(contract.id, ()))
         negative = [r for r in built if is_negative(_status(r))]
         if negative and not negative_record_allowed(
             _status(negative[0]),
