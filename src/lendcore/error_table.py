@@ -126,6 +126,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "BUREAU_RECORD_INVALID",
             "INVALID_PURPOSE",
             "INVALID_RATE",
+            "AS_OF_AFTER_BUSINESS_DATE",
+            "OUTPUT_NOT_WRITABLE",
             "INVALID_RESTRUCTURE_KIND",
             "INVALID_RESTRUCTURE_PERIODS",
             "DATE_BEFORE_OFFER",

@@ -44,6 +44,7 @@ from lendcore.cli import (
     origination,
     pii,
     quote,
+    reports,
     risk,
     serve,
     servicing,
@@ -153,6 +154,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     collection.commands,
     bureau.commands,
     hardship.commands,
+    reports.commands,
     bench.commands,
     version.commands,
 )
