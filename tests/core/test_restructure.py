@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from lendcore.core.accrual import accrue
 from lendcore.core.allocation import amount_due
+from lendcore.core.apr import AprMethod, apr
 from lendcore.core.book import LoanBook
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.delinquency import assess
@@ -123,12 +124,16 @@ def test_paying_the_new_plan_when_due_costs_exactly_what_the_offer_said() -> Non
     book = book_many(book, Repayment("t_p1", first_due, 1, amount_due(book.state, first_due)))
     on = date(2026, 3, 2)
     plan = plan_restructure(book.state, on, EXT, 3)
+    effective = plan_restructure(book.state, on, EXT, 3, AprMethod.EFFECTIVE_XIRR)
     book = _restructure(book, on, EXT, 3, seq=2)
     book, paid = _pay_each_due(book, 2)
     assert book.state.status is Status.CLOSED
     assert paid == plan.total_to_pay
     assert plan.total_interest == plan.schedule.total_interest + plan.carried_interest
-    assert plan.apr > 0
+    assert plan.apr == apr(plan.schedule) > 0  # nominal IRR unless the product discloses another
+    assert (
+        effective.apr == apr(plan.schedule, AprMethod.EFFECTIVE_XIRR) and effective.schedule == plan.schedule
+    )
     assert_books_consistent(book)
 
 

@@ -294,3 +294,18 @@ def test_a_settled_contract_cannot_be_restructured(session_factory: sessionmaker
     with pytest.raises(LendcoreError) as excinfo:
         _offer(session_factory, contract, {"kind": "extension", "periods": 1}, on=date(2026, 3, 1))
     assert _code(excinfo) == "CONTRACT_NOT_ACTIVE"
+
+
+def test_a_plan_whose_disclosed_apr_exceeds_the_cap_is_not_offered(
+    session_factory: sessionmaker[Session],
+) -> None:
+    # a 6-month payment holiday: the nominal-IRR APR treats the long first period as an ordinary one
+    # (0.05 %/day, 12 months from 03-01, on 08-17: 25.13 % nominal, ~19.4 % effective)
+    _, contract = _book(session_factory)
+    run_daily_close(session_factory, date(2026, 8, 16))
+    on = date(2026, 8, 17)
+    with pytest.raises(LendcoreError) as excinfo:
+        _offer(session_factory, contract, {"kind": "extension", "periods": 6}, on=on)
+    assert _code(excinfo) == "APR_CAP_EXCEEDED"
+    offer = _offer(session_factory, contract, {"kind": "re-amortisation", "periods": 6}, on=on)
+    assert float(offer["plan"]["apr"]) <= 0.24 and offer["plan"]["apr_method"] == "nominal-irr"

@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import Final
 
 from lendcore.core.accrual import accrue, forgive_within_grace
-from lendcore.core.apr import apr
+from lendcore.core.apr import AprMethod, apr
 from lendcore.core.calendar import add_months
 from lendcore.core.contract import InstallmentState, LoanState, Status
 from lendcore.core.errors import BusinessRuleError, ValidationError
@@ -77,8 +77,9 @@ class RestructurePlan:
     arrears: Fen  # interest, penalty and fees already due, kept as due
     carried_interest: Fen  # interest accrued on the current period, due with the first new row
     schedule: Schedule  # the new plan from ``on``, interest as if paid on every due date
-    apr: Decimal  # APR of the new plan (nominal IRR, display places)
+    apr: Decimal  # APR of the new plan by ``apr_method``, display places
     rows: tuple[InstallmentState, ...]  # the contract's rows after the restructure
+    apr_method: AprMethod = AprMethod.NOMINAL_IRR
 
     @property
     def total_interest(self) -> Fen:
@@ -233,9 +234,13 @@ def _rows_after(
     return tuple(rows)
 
 
-def plan_restructure(state: LoanState, on: date, kind: RestructureKind, periods: int) -> RestructurePlan:
-    """The restructure of ``state`` on ``on`` (see the module docstring). Pure; the state is first
-    accrued to ``on`` (a no-op when it already is)."""
+def plan_restructure(
+    state: LoanState, on: date, kind: RestructureKind, periods: int,
+    apr_method: AprMethod = AprMethod.NOMINAL_IRR,
+) -> RestructurePlan:  # fmt: skip
+    """The restructure of ``state`` on ``on`` (see the module docstring), its APR by ``apr_method``
+    (the product's disclosed one). Pure; the state is first accrued to ``on`` (a no-op when it
+    already is)."""
     check_periods(periods)
     kind = RestructureKind(kind)
     state, _ = accrue(state, on)
@@ -254,7 +259,8 @@ def plan_restructure(state: LoanState, on: date, kind: RestructureKind, periods:
     arrears = sum(r.interest_outstanding + r.penalty_outstanding + r.fee_outstanding for r in kept)
     merged = _merged(replaced)
     carried = 0 if merged is None else merged.interest_outstanding
-    return RestructurePlan(on, kind, periods, principal, arrears, carried, schedule, apr(schedule), rows)
+    shown = apr(schedule, apr_method)
+    return RestructurePlan(on, kind, periods, principal, arrears, carried, schedule, shown, rows, apr_method)
 
 
 def restructured_state(state: LoanState, on: date, kind: RestructureKind, periods: int) -> LoanState:

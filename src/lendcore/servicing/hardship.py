@@ -17,19 +17,22 @@ Refusals: ``HARDSHIP_OFFER_NOT_FOUND`` (also another customer's offer), ``HARDSH
 ``HARDSHIP_OFFER_EXPIRED``, ``HARDSHIP_OFFER_STALE``, ``HARDSHIP_OFFER_OPEN`` (one open offer per
 contract), ``INVALID_RESTRUCTURE_KIND``, the core's (``CONTRACT_NOT_ACTIVE``, ``HARDSHIP_NOT_OFFERED``,
 ``RESTRUCTURE_LIMIT_REACHED``, ``RESTRUCTURE_PERIODS_EXCEEDED``, ``RESTRUCTURE_NOT_SUPPORTED``,
-``NOTHING_TO_RESTRUCTURE``, ``INVALID_RESTRUCTURE_PERIODS``), and ``IDEMPOTENCY_KEY_REUSED`` for a
-key replayed with another body.
+``NOTHING_TO_RESTRUCTURE``, ``INVALID_RESTRUCTURE_PERIODS``), ``APR_CAP_EXCEEDED`` (the plan's APR by
+the product's disclosed method above its cost cap: a long payment holiday can do it), and
+``IDEMPOTENCY_KEY_REUSED`` for a key replayed with another body.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lendcore.core.apr import AprMethod, check_cost_cap, effective_apr, nominal_apr
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.errors import BusinessRuleError, ConflictError, NotFoundError, ValidationError
 from lendcore.core.records import JsonRecord
@@ -40,7 +43,7 @@ from lendcore.core.restructure import (
     check_periods,
     plan_restructure,
 )
-from lendcore.core.schedule import installment_to_json
+from lendcore.core.schedule import Schedule, installment_to_json
 from lendcore.core.transactions import Restructure
 from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.common import scoped_key
@@ -66,6 +69,11 @@ def restructure_kind(value: object) -> RestructureKind:
         ) from None
 
 
+def exact_apr(schedule: Schedule, method: AprMethod) -> Decimal:
+    """The unrounded APR of ``schedule`` by ``method`` (what a cap is compared with)."""
+    return nominal_apr(schedule) if method is AprMethod.NOMINAL_IRR else effective_apr(schedule)
+
+
 def plan_to_json(plan: RestructurePlan) -> dict[str, Any]:
     """The plan as stored and shown: integers of fen, the APR as a decimal string."""
     return {
@@ -78,6 +86,7 @@ def plan_to_json(plan: RestructurePlan) -> dict[str, Any]:
         "total_interest": plan.total_interest,
         "total_to_pay": plan.total_to_pay,
         "apr": str(plan.apr),
+        "apr_method": plan.apr_method.value,
         "schedule": [installment_to_json(i) for i in plan.schedule.installments],
     }
 
@@ -126,8 +135,13 @@ def preview_plan(
             f"only an active contract can be restructured (it is {state.status.value})",
             code="CONTRACT_NOT_ACTIVE",
         )
-    check_limits(state, n, product_of(contract).hardship)
-    return plan_restructure(state, on, k, n)
+    product = product_of(contract)
+    check_limits(state, n, product.hardship)
+    plan = plan_restructure(state, on, k, n, product.disclosed_apr)
+    # the APR shown must respect the cost cap like any offer: a long payment holiday raises the
+    # nominal-IRR APR (it treats the installments as equally spaced) above the contract's own
+    check_cost_cap(exact_apr(plan.schedule, product.disclosed_apr), product.cost_cap, what="hardship plan")
+    return plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +252,9 @@ def accept_offer(session: Session, request: DecideOfferRequest) -> OfferDecision
     contract = lock_contract(session, row.contract_id)
     kind, periods, on = RestructureKind(row.kind), row.periods, row.offered_on
     state = _state_on(session, contract, on)
-    check_limits(state, periods, product_of(contract).hardship)
-    if plan_to_json(plan_restructure(state, on, kind, periods)) != row.plan:
+    product = product_of(contract)
+    check_limits(state, periods, product.hardship)
+    if plan_to_json(plan_restructure(state, on, kind, periods, product.disclosed_apr)) != row.plan:
         raise BusinessRuleError(
             "the contract changed since the offer was made; ask for a new plan", code="HARDSHIP_OFFER_STALE"
         )
