@@ -300,7 +300,7 @@ def test_a_plan_whose_disclosed_apr_exceeds_the_cap_is_not_offered(
     session_factory: sessionmaker[Session],
 ) -> None:
     # a 6-month payment holiday: the nominal-IRR APR treats the long first period as an ordinary one
-    # (0.05 %/day, 12 months from 03-01, on 08-17: 25.13 % nominal, ~19.4 % effective)
+    # (0.05 %/day, 12 months from 03-01, on 08-17: 25.13 % nominal, 19.28 % effective)
     _, contract = _book(session_factory)
     run_daily_close(session_factory, date(2026, 8, 16))
     on = date(2026, 8, 17)
