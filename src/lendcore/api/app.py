@@ -65,6 +65,7 @@ from lendcore.api.routers import (
     customers,
     drawdowns,
     finance,
+    hardship,
     health,
     lines,
     official_accounts,
@@ -106,6 +107,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     payments.router,
     official_accounts.router,
     scheduled.router,
+    hardship.router,
 )
 
 

@@ -63,8 +63,8 @@ def propose_command(
     kind: Annotated[
         str,
         typer.Argument(
-            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close or "
-            "lender-fault."
+            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close, "
+            "lender-fault or hardship-plan."
         ),
     ],
     target: Annotated[str, typer.Argument(help="The contract, payment, credit line or customer id.")],

@@ -39,7 +39,14 @@ Maker = Annotated[Principal, Depends(_MAKERS)]
 Reader = Annotated[Principal, Depends(_READERS)]
 
 ProposalKindName = Literal[
-    "waive", "write-off", "payment-reversal", "limit-override", "line-freeze", "line-close", "lender-fault"
+    "waive",
+    "write-off",
+    "payment-reversal",
+    "limit-override",
+    "line-freeze",
+    "line-close",
+    "lender-fault",
+    "hardship-plan",
 ]
 ProposalStatus = Literal["proposed", "approved", "rejected", "executed", "expired"]
 assert set(get_args(ProposalKindName)) == set(KINDS)  # one list of kinds
