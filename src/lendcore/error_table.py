@@ -55,6 +55,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         VALIDATION,
         (
             "DISPUTE_CLAIM_REQUIRED",
+            "FUNDING_SHARES_INVALID",
             "DISPUTE_ANSWER_REQUIRED",
             "INVALID_DISPUTE_ACTION",
             "INVALID_INPUT",
@@ -164,6 +165,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         BUSINESS_RULE,
         (
             "DISPUTE_NOT_ALLOWED",
+            "LENDER_SHARE_TOO_LOW",
+            "PARTNER_CONCENTRATION_EXCEEDED",
             "BUSINESS_RULE",
             "ISSUE_ALREADY_RESOLVED",
             "JOB_NOT_DEAD",
@@ -324,6 +327,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         INVARIANT,
         (
             "INVARIANT_VIOLATION",
+            "PARTNER_LEDGER_MISMATCH",
             "SEED_ORPHAN_ROW",
             "LENDCORE_ERROR",
             "BAD_TRANSACTION_ROW",
