@@ -55,6 +55,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         VALIDATION,
         (
             "DISPUTE_CLAIM_REQUIRED",
+            "RETENTION_POLICY_INVALID",
             "FUNDING_SHARES_INVALID",
             "DISPUTE_ANSWER_REQUIRED",
             "INVALID_DISPUTE_ACTION",
@@ -165,6 +166,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         BUSINESS_RULE,
         (
             "DISPUTE_NOT_ALLOWED",
+            "ERASURE_BLOCKED_OPEN_CONTRACTS",
+            "PROCESSING_RESTRICTED",
             "LENDER_SHARE_TOO_LOW",
             "PARTNER_CONCENTRATION_EXCEEDED",
             "BUSINESS_RULE",

@@ -46,6 +46,7 @@ from lendcore.servicing.common import check_amount, check_not_before, run_paymen
 from lendcore.servicing.drawdown_quote import DEFAULT_PURPOSE, DrawdownQuote, quote_drawdown
 from lendcore.servicing.lines import line_available
 from lendcore.servicing.repository import CANCELLED, new_contract_row, write_schedule
+from lendcore.servicing.restrictions import Processing, require_processing_allowed
 from lendcore.servicing.terms import terms_for_product
 from lendcore.store.engine import for_update
 from lendcore.store.idempotency import idempotent
@@ -145,6 +146,7 @@ def _locked_line(session: Session, request: DrawRequest) -> CreditLine:
         raise NotFoundError(
             f"credit line {request.line_id} not found", code="LINE_NOT_FOUND", line_id=request.line_id
         )
+    require_processing_allowed(session, line.customer_id, Processing.DRAWDOWN)
     if line.status != "active":
         raise BusinessRuleError(
             f"the credit line is {line.status}", code="LINE_NOT_ACTIVE", status=line.status
