@@ -113,6 +113,17 @@ _PROPOSE = ("review", "propose", "{review}", "--staff", "maker", "--limit", "500
 _RESOLVE = ("review", "resolve", "{review}", "--staff", "checker", "--action", "confirm")
 _CREATE_USER = ("admin", "create-user", "--username", "ops.li", "--role", "viewer")
 _CONTACT = ("collection", "contact", "--customer", "{customer}", "--channel", "call", "--agent", "a1")
+_PRIVACY_EXPORT = (
+    "privacy",
+    "export",
+    "--customer",
+    "{customer}",
+    "--out",
+    "{csv}.json",
+    "--staff",
+    "seeded.admin",
+)
+_PRIVACY_DELETE = ("privacy", "delete", "--customer", "{customer}", "--staff", "seeded.admin")
 _CONTACT = (*_CONTACT, "--at", "2026-03-02T10:00:00+08:00")
 _APPROVALS_PROPOSE = (
     "approvals",
@@ -390,6 +401,59 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(BAD_ENUM, "INVALID_ARGUMENT", "collection", "queue", "--bucket", "M9"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "collection", "queue", "--bogus"),
         r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "collection", "queue", "extra"),
+    ],
+    ("privacy",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "privacy", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "privacy", "--bogus"),
+    ],
+    ("privacy", "export"): [
+        r(MISSING, "MISSING_OPTION", *_PRIVACY_EXPORT[:6]),
+        r(
+            UNKNOWN_ID,
+            "CUSTOMER_NOT_FOUND",
+            *_PRIVACY_EXPORT[:2],
+            "--customer",
+            "cus_nope",
+            *_PRIVACY_EXPORT[4:],
+        ),
+        r(BAD_DATE, "INVALID_DATE", *_PRIVACY_EXPORT, "--date", "2025-13-01"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_PRIVACY_EXPORT, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_PRIVACY_EXPORT, "extra"),
+        r(OTHER, "STAFF_USER_NOT_FOUND", *_PRIVACY_EXPORT[:6], "--staff", "nobody"),
+    ],
+    ("privacy", "delete"): [
+        r(MISSING, "MISSING_OPTION", *_PRIVACY_DELETE[:4]),
+        r(
+            UNKNOWN_ID,
+            "CUSTOMER_NOT_FOUND",
+            "privacy",
+            "delete",
+            "--customer",
+            "cus_nope",
+            *_PRIVACY_DELETE[4:],
+        ),
+        r(BAD_DATE, "INVALID_DATE", *_PRIVACY_DELETE, "--date", "2025-13-01"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_PRIVACY_DELETE, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_PRIVACY_DELETE, "extra"),
+        r(OTHER, "ERASURE_BLOCKED_OPEN_CONTRACTS", *_PRIVACY_DELETE),  # the seeded contract is open
+    ],
+    ("privacy", "retention"): [
+        r(MISSING, "MISSING_OPTION", "privacy", "retention"),
+        r(BAD_DATE, "INVALID_DATE", "privacy", "retention", "--date", "2025-02-30"),
+        r(
+            WRONG_TYPE,
+            "INVALID_ARGUMENT",
+            "privacy",
+            "retention",
+            "--date",
+            SEEDED_DAY,
+            "--identity-years",
+            "ten",
+        ),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "privacy", "retention", "--date", SEEDED_DAY, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "privacy", "retention", "--date", SEEDED_DAY, "extra"),
+        r(OTHER, "INVALID_ARGUMENT", "privacy", "retention", "--date", SEEDED_DAY, "--identity-years", "101"),
+        r(OTHER, "BUSINESS_DATE_IN_FUTURE", "privacy", "retention", "--date", "2999-01-01"),
     ],
     ("jobs", "retry"): [
         r(MISSING, "MISSING_ARGUMENT", "jobs", "retry"),

@@ -42,6 +42,7 @@ from lendcore.cli import (
     demo,
     origination,
     pii,
+    privacy,
     quote,
     risk,
     serve,
@@ -151,6 +152,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     channel_sim.commands,
     collection.commands,
     bureau.commands,
+    privacy.commands,
     bench.commands,
     version.commands,
 )
