@@ -55,6 +55,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         VALIDATION,
         (
             "DISPUTE_CLAIM_REQUIRED",
+            "INVALID_PARTNER_NAME",
             "RETENTION_POLICY_INVALID",
             "FUNDING_SHARES_INVALID",
             "DISPUTE_ANSWER_REQUIRED",
@@ -166,6 +167,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         BUSINESS_RULE,
         (
             "DISPUTE_NOT_ALLOWED",
+            "PARTNER_NAME_TAKEN",
+            "PARTNER_NOT_ACTIVE",
             "ERASURE_BLOCKED_OPEN_CONTRACTS",
             "PROCESSING_RESTRICTED",
             "LENDER_SHARE_TOO_LOW",
@@ -234,6 +237,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         NOT_FOUND,
         (
             "BUREAU_RECORD_NOT_FOUND",
+            "PARTNER_NOT_FOUND",
             "DISPUTE_NOT_FOUND",
             "ISSUE_NOT_FOUND",
             "PROPOSAL_NOT_FOUND",

@@ -70,6 +70,7 @@ from lendcore.api.routers import (
     official_accounts,
     payments,
     payoff,
+    privacy,
     quotes,
     repayments,
     staff,
@@ -104,6 +105,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     repayments.router,
     payments.router,
     official_accounts.router,
+    privacy.router,
 )
 
 
