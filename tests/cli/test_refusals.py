@@ -113,6 +113,7 @@ _PROPOSE = ("review", "propose", "{review}", "--staff", "maker", "--limit", "500
 _RESOLVE = ("review", "resolve", "{review}", "--staff", "checker", "--action", "confirm")
 _CREATE_USER = ("admin", "create-user", "--username", "ops.li", "--role", "viewer")
 _CONTACT = ("collection", "contact", "--customer", "{customer}", "--channel", "call", "--agent", "a1")
+_PARTNER = ("partners", "register", "--name", "Bank A", "--limit", "100000", "--staff", "seeded.admin")
 _PRIVACY_EXPORT = (
     "privacy",
     "export",
@@ -402,6 +403,61 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "collection", "queue", "--bogus"),
         r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "collection", "queue", "extra"),
     ],
+    ("partners",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "partners", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "partners", "--bogus"),
+    ],
+    ("partners", "register"): [
+        r(MISSING, "MISSING_OPTION", *_PARTNER[:4]),
+        r(ZERO, "ZERO_AMOUNT", *_PARTNER[:4], "--limit", "0", *_PARTNER[6:]),
+        r(NEGATIVE, "NEGATIVE_AMOUNT", *_PARTNER[:4], "--limit", "-1", *_PARTNER[6:]),
+        r(HUGE, "AMOUNT_TOO_LARGE", *_PARTNER[:4], "--limit", _HUGE, *_PARTNER[6:]),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_PARTNER, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_PARTNER, "extra"),
+        r(OTHER, "STAFF_USER_NOT_FOUND", *_PARTNER[:6], "--staff", "nobody"),
+        r(OTHER, "INVALID_PARTNER_NAME", "partners", "register", "--name", " ", *_PARTNER[4:]),
+    ],
+    ("partners", "statement"): [
+        r(MISSING, "MISSING_OPTION", "partners", "statement", "--partner", "fp_nope"),
+        r(BAD_DATE, "INVALID_DATE", "partners", "statement", "--partner", "fp_nope", "--date", "2025-13-01"),
+        r(
+            UNKNOWN_OPTION,
+            "UNKNOWN_OPTION",
+            "partners",
+            "statement",
+            "--partner",
+            "p",
+            "--date",
+            SEEDED_DAY,
+            "--bogus",
+        ),
+        r(
+            EXTRA_ARGUMENT,
+            "UNEXPECTED_ARGUMENT",
+            "partners",
+            "statement",
+            "--partner",
+            "p",
+            "--date",
+            SEEDED_DAY,
+            "x",
+        ),
+        r(OTHER, "PARTNER_NOT_FOUND", "partners", "statement", "--partner", "fp_nope", "--date", SEEDED_DAY),
+        r(
+            OTHER,
+            "BUSINESS_DATE_IN_FUTURE",
+            "partners",
+            "statement",
+            "--partner",
+            "fp_x",
+            "--date",
+            "2999-01-01",
+        ),
+    ],
+    ("partners", "sync"): [
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "partners", "sync", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "partners", "sync", "extra"),
+    ],
     ("privacy",): [
         r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "privacy", "bogus"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "privacy", "--bogus"),
@@ -525,6 +581,8 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "OPTION_NEEDS_VALUE", "demo", "--database"),
     ],
     ("draw",): [
+        r(OTHER, "FUNDING_SHARES_INVALID", *_DRAW, "--fund", "nonsense", "--yes"),
+        r(OTHER, "PARTNER_NOT_FOUND", *_DRAW, "--fund", "fp_nope:1000", "--yes"),
         r(MISSING, "MISSING_OPTION", *_DRAW[:5]),
         r(WRONG_TYPE, "INVALID_ARGUMENT", *_DRAW[:6], "abc"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_DRAW, "--bogus"),

@@ -41,6 +41,7 @@ from lendcore.cli import (
     db,
     demo,
     origination,
+    partners,
     pii,
     privacy,
     quote,
@@ -153,6 +154,7 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     collection.commands,
     bureau.commands,
     privacy.commands,
+    partners.commands,
     bench.commands,
     version.commands,
 )
