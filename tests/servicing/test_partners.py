@@ -227,3 +227,33 @@ def test_a_tampered_partner_posting_is_reported_by_the_invariant_check(
     with unit_of_work(session_factory, read_only=True) as session:
         report = check_invariants(session)
     assert not report.ok and report.partner_mismatches
+
+
+def test_parallel_drawdowns_never_push_a_partner_over_its_limit(postgres_database_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lendcore.store.engine import create_engine, create_session_factory
+
+    n = 8
+    engine = create_engine(postgres_database_url, pool_size=n + 2)
+    factory = create_session_factory(engine)
+    try:
+        partner = _partner(factory, limit=450_000)
+        lines = [
+            _customer_line(factory, "")[1] for _ in range(n)
+        ]  # one line each: only the partner is shared
+
+        def one(i: int) -> str:
+            try:
+                return str(do_draw(factory, lines[i], 300_000, 3, funding=(Share(partner, 5_000),))["status"])
+            except LendcoreError as error:
+                return error.code
+
+        with ThreadPoolExecutor(n) as pool:
+            outcomes = list(pool.map(one, range(n)))
+        assert sorted(outcomes) == ["PARTNER_CONCENTRATION_EXCEEDED"] * 5 + ["disbursed"] * 3
+        with unit_of_work(factory, read_only=True) as session:
+            assert partner_exposure(session, partner) == 450_000
+        assert_invariants(factory)
+    finally:
+        engine.dispose()
