@@ -16,7 +16,7 @@ SRC = Path(lendcore.__file__).resolve().parent
 #: module → (number of decrypt calls, why the clear text does not leak unaudited)
 REVIEWED = {
     "security/pii.py": (2, "the cipher itself (decrypt, reencrypt)"),
-    "origination/blind_index.py": (11, "re-hashing and duplicate checks: the value never leaves the function"),
+    "origination/blind_index.py": (11, "re-hashing, duplicate checks: the value never leaves"),
     "origination/applications.py": (1, "the ID number feeds the rules (age, region); never returned"),
     "origination/onboarding.py": (2, "customer_view: masked before it is returned"),
     "privacy/export.py": (2, "the customer's export: unmasked, audited as privacy.export"),
