@@ -55,6 +55,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         VALIDATION,
         (
             "DISPUTE_CLAIM_REQUIRED",
+            "INVALID_PARTNER_NAME",
+            "RETENTION_POLICY_INVALID",
+            "FUNDING_SHARES_INVALID",
             "DISPUTE_ANSWER_REQUIRED",
             "INVALID_DISPUTE_ACTION",
             "INVALID_INPUT",
@@ -176,6 +179,12 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "SCHEDULED_NO_INSTALLMENT",
             "SCHEDULED_NOTHING_DUE",
             "SCHEDULED_TOO_EARLY",
+            "PARTNER_NAME_TAKEN",
+            "PARTNER_NOT_ACTIVE",
+            "ERASURE_BLOCKED_OPEN_CONTRACTS",
+            "PROCESSING_RESTRICTED",
+            "LENDER_SHARE_TOO_LOW",
+            "PARTNER_CONCENTRATION_EXCEEDED",
             "BUSINESS_RULE",
             "ISSUE_ALREADY_RESOLVED",
             "JOB_NOT_DEAD",
@@ -247,6 +256,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         NOT_FOUND,
         (
             "BUREAU_RECORD_NOT_FOUND",
+            "PARTNER_NOT_FOUND",
             "DISPUTE_NOT_FOUND",
             "SCHEDULED_NOT_FOUND",
             "ISSUE_NOT_FOUND",
@@ -351,6 +361,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         INVARIANT,
         (
             "INVARIANT_VIOLATION",
+            "PARTNER_LEDGER_MISMATCH",
             "SEED_ORPHAN_ROW",
             "LENDCORE_ERROR",
             "BAD_TRANSACTION_ROW",

@@ -71,6 +71,7 @@ from lendcore.api.routers import (
     official_accounts,
     payments,
     payoff,
+    privacy,
     quotes,
     repayments,
     scheduled,
@@ -108,6 +109,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     official_accounts.router,
     scheduled.router,
     hardship.router,
+    privacy.router,
 )
 
 
