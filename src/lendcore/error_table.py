@@ -222,6 +222,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "DRAWDOWN_PROCESSING",
             "DISBURSEMENT_FAILED",
             "PAYMENT_FAILED",
+            "CARD_LIMIT_REACHED",
+            "CARD_HAS_ACTIVE_MANDATE",
+            "CARD_LAST_ACTIVE",
         ),
     ),
     (
@@ -273,6 +276,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "IDEMPOTENCY_KEY_REUSED",
             "BUREAU_BATCH_EXISTS",
             "PII_REINDEX_DUPLICATE",
+            "CARD_ALREADY_BOUND",
         ),
     ),
     (

@@ -61,6 +61,7 @@ from lendcore.api.routers import (
     applications,
     approvals,
     auth,
+    cards,
     contracts,
     customers,
     drawdowns,
@@ -104,6 +105,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     repayments.router,
     payments.router,
     official_accounts.router,
+    cards.router,
 )
 
 
