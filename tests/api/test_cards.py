@@ -4,12 +4,14 @@ and unbinds one (never the last, never one an autopay mandate debits); on SQLite
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from lendcore.api.idempotency_store import request_fingerprint
 from lendcore.core.consent import ConsentKind
 from lendcore.core.identity import luhn_check_digit
 from lendcore.origination.autopay import MandateRole, create_mandate
@@ -22,6 +24,7 @@ from lendcore.origination.onboarding import (
 )
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, BankCard
+from lendcore.store.models_api import ApiIdempotencyRecord
 from tests.api.conftest import LiveApi
 from tests.api.support import customer_principal, problem, staff_principal
 from tests.origination.helpers import make_card
@@ -241,3 +244,17 @@ def test_another_customers_card_is_not_found_and_only_customers_may_call(api: Li
         problem(client.get(URL, headers=api.auth(staff_principal())), 403, "CUSTOMERS_ONLY")
         staff = {**api.auth(staff_principal()), "Idempotency-Key": "s"}
         problem(client.post(URL, json={"number": make_card()}, headers=staff), 403, "CUSTOMERS_ONLY")
+
+
+def test_the_stored_request_fingerprint_is_keyed_so_a_card_number_cannot_be_found_from_it(
+    api: LiveApi,
+) -> None:
+    _, headers = _signed_in(api)
+    number = make_card()
+    with api.client() as client:
+        assert _bind(client, headers, "fp", number=number).status_code == 201
+    with unit_of_work(api.factory, read_only=True) as session:
+        stored = session.scalars(select(ApiIdempotencyRecord.request_hash)).one()
+    body = json.dumps({"number": number}).encode()
+    assert stored != request_fingerprint("POST", URL, "", body)  # not the plain SHA-256 of the body
+    assert stored == request_fingerprint("POST", URL, "", body, key=api.settings.fingerprint_key)
