@@ -13,6 +13,7 @@ from lendcore.api import app as api_app
 from lendcore.web import (
     account_check_pages,
     approval_pages,
+    card_pages,
     close_pages,
     customer,
     money_pages,
@@ -34,6 +35,7 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     register_pages.router,
     close_pages.router,
     account_check_pages.router,
+    card_pages.router,
 )
 
 
