@@ -225,6 +225,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "CARD_LIMIT_REACHED",
             "CARD_HAS_ACTIVE_MANDATE",
             "CARD_LAST_ACTIVE",
+            "DECISION_UNCHANGED",
         ),
     ),
     (

@@ -10,6 +10,7 @@ payment-reversal   payment      operator, finance  finance         servicing.rev
 limit-override     credit-line  operator, risk     risk            servicing.lines.change_limit
 line-freeze        credit-line  operator, risk     risk            servicing.lines.freeze_line
 line-close         credit-line  operator, risk     risk            servicing.lines.close_line
+decision-override  decision     risk               risk            origination.decision_override
 =================  ===========  =================  ==============  ===============================
 
 ``admin`` passes every role check (but is still never the approver of their own proposal).
@@ -27,12 +28,18 @@ from sqlalchemy.orm import Session
 from lendcore.auth.principal import StaffRole
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.loan import WaiverKind
+from lendcore.origination.decision_override import (
+    OverrideDecision,
+    check_override_payload,
+    override_decision,
+)
 from lendcore.servicing.common import check_amount
 from lendcore.servicing.lines import change_limit, check_line_limit, close_line, freeze_line
 from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.servicing.writeoff import WriteOffRequest, write_off
 from lendcore.store.models import Base, Contract, CreditLine, Payment
+from lendcore.store.models_origination import CreditDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +165,14 @@ def _run_close(session: Session, run: Execution) -> Payload:
     return {"credit_line_id": run.target_id, "status": "closed"}
 
 
+def _run_decision_override(session: Session, run: Execution) -> Payload:
+    request = OverrideDecision(
+        run.target_id, run.payload, run.reason, run.actor, run.business_date, run.proposal_id
+    )
+    result: Payload = override_decision(session, request).to_json()
+    return result
+
+
 _SERVICING: Final = frozenset({StaffRole.OPERATOR, StaffRole.FINANCE})
 _LINES: Final = frozenset({StaffRole.OPERATOR, StaffRole.RISK})
 _FINANCE: Final = frozenset({StaffRole.FINANCE})
@@ -218,6 +233,16 @@ KINDS: Final[Mapping[str, ProposalKind]] = {
         ),
         ProposalKind(
             "line-close", "credit-line", CreditLine, "LINE_NOT_FOUND", _LINES, _RISK, _no_payload, _run_close
+        ),
+        ProposalKind(
+            "decision-override",
+            "decision",
+            CreditDecision,
+            "DECISION_NOT_FOUND",
+            _RISK,
+            _RISK,
+            check_override_payload,
+            _run_decision_override,
         ),
     )
 }
