@@ -59,6 +59,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_DISPUTE_ACTION",
             "INVALID_INPUT",
             "INVALID_PROPOSAL_PAYLOAD",
+            "INVALID_UNMASK_FIELD",
             "UNKNOWN_PROPOSAL_KIND",
             "CALLBACK_URL_INVALID",
             "INVALID_ACCOUNT_NUMBER",

@@ -74,6 +74,7 @@ from lendcore.api.routers import (
     quotes,
     repayments,
     staff,
+    staff_customers,
 )
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
@@ -106,6 +107,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     payments.router,
     official_accounts.router,
     cards.router,
+    staff_customers.router,
 )
 
 
