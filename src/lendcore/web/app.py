@@ -18,6 +18,7 @@ from lendcore.web import (
     customer,
     money_pages,
     office,
+    office_customers,
     office_lists,
     register_pages,
     review_pages,
@@ -36,6 +37,7 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     close_pages.router,
     account_check_pages.router,
     card_pages.router,
+    office_customers.router,
 )
 
 
