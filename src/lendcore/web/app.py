@@ -20,6 +20,7 @@ from lendcore.web import (
     office,
     office_customers,
     office_lists,
+    proposal_pages,
     register_pages,
     review_pages,
 )
@@ -38,6 +39,7 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     account_check_pages.router,
     card_pages.router,
     office_customers.router,
+    proposal_pages.router,
 )
 
 
