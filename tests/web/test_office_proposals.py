@@ -112,6 +112,8 @@ def test_risk_overrides_a_declined_application_and_an_operator_may_not(site: Sit
     assert proposals(site) == 0
 
     maker = signed_in_staff(site, new_page, "rita", StaffRole.RISK, "zh")
+    maker.goto("/office/propose")
+    shoot(maker, "office-propose-kinds-zh")
     maker.goto("/office/applications")
     maker.locator(".propose-decision-override").click()
     assert maker.locator("#target-id").input_value() == decided["decision_id"]
