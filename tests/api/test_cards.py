@@ -5,6 +5,7 @@ and unbinds one (never the last, never one an autopay mandate debits); on SQLite
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -258,3 +259,31 @@ def test_the_stored_request_fingerprint_is_keyed_so_a_card_number_cannot_be_foun
     body = json.dumps({"number": number}).encode()
     assert stored != request_fingerprint("POST", URL, "", body)  # not the plain SHA-256 of the body
     assert stored == request_fingerprint("POST", URL, "", body, key=api.settings.fingerprint_key)
+
+
+def test_two_binds_at_once_on_postgresql_keep_the_limit_and_one_default(postgres_api: LiveApi) -> None:
+    api = postgres_api
+    customer_id, headers = _signed_in(api)
+    with api.client() as client:
+        for i in range(3):
+            assert _bind(client, headers, f"pre{i}", number=make_card()).status_code == 201
+    start = threading.Barrier(2)
+    answers: list[httpx.Response] = []
+
+    def one(i: int) -> None:
+        with api.client() as client:
+            start.wait(30)
+            answers.append(_bind(client, headers, f"race{i}", number=make_card(), make_default=True))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    problem(next(a for a in answers if a.status_code == 409), 409, "CARD_LIMIT_REACHED")
+    with unit_of_work(api.factory, read_only=True) as session:
+        active = session.scalars(
+            select(BankCard).where(BankCard.customer_id == customer_id, BankCard.status == "active")
+        ).all()
+        assert len(active) == 5 and sum(c.is_default for c in active) == 1
