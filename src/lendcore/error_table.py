@@ -62,6 +62,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_DISPUTE_ACTION",
             "INVALID_INPUT",
             "INVALID_PROPOSAL_PAYLOAD",
+            "INVALID_UNMASK_FIELD",
             "UNKNOWN_PROPOSAL_KIND",
             "CALLBACK_URL_INVALID",
             "INVALID_ACCOUNT_NUMBER",
@@ -250,6 +251,10 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "DRAWDOWN_PROCESSING",
             "DISBURSEMENT_FAILED",
             "PAYMENT_FAILED",
+            "CARD_LIMIT_REACHED",
+            "CARD_HAS_ACTIVE_MANDATE",
+            "CARD_LAST_ACTIVE",
+            "DECISION_UNCHANGED",
         ),
     ),
     (
@@ -308,6 +313,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "IDEMPOTENCY_KEY_REUSED",
             "BUREAU_BATCH_EXISTS",
             "PII_REINDEX_DUPLICATE",
+            "CARD_ALREADY_BOUND",
         ),
     ),
     (

@@ -61,6 +61,7 @@ from lendcore.api.routers import (
     applications,
     approvals,
     auth,
+    cards,
     contracts,
     customers,
     drawdowns,
@@ -76,6 +77,7 @@ from lendcore.api.routers import (
     repayments,
     scheduled,
     staff,
+    staff_customers,
 )
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
@@ -110,6 +112,8 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     scheduled.router,
     hardship.router,
     privacy.router,
+    cards.router,
+    staff_customers.router,
 )
 
 
