@@ -39,6 +39,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
+from functools import partial
 from typing import Final
 
 from sqlalchemy import and_, exists, select
@@ -54,6 +55,7 @@ from lendcore.core.contract import Status
 from lendcore.core.delinquency import bucket
 from lendcore.core.errors import ConflictError
 from lendcore.core.loan import PenaltyAccrual
+from lendcore.core.money import Fen
 from lendcore.servicing.aggregate_accrual import aggregated_interest, coverage
 from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.business_day import (
@@ -63,9 +65,10 @@ from lendcore.servicing.business_day import (
     open_business_date,
 )
 from lendcore.servicing.credit import apply_customer_credit
-from lendcore.servicing.faults import waive_penalty_in_fault_windows
+from lendcore.servicing.faults import fault_windows, waive_penalty_in_fault_windows
 from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.repository import RowWriter, write_contracts
+from lendcore.servicing.standing import judgements
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import DAILY_ACCRUAL_TYPE, Contract, JobRun, LoanTransaction, UnappliedFunds
 from lendcore.store.models_close import CloseRange
@@ -119,6 +122,10 @@ def _pending_ids(
     return list(session.scalars(query.order_by(Contract.id).limit(limit)).all())
 
 
+def _daily_accrual(on: date, covered: Fen, txn_id: str, seq: int) -> PenaltyAccrual:
+    return PenaltyAccrual(txn_id, on, seq, covered)
+
+
 def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tuple[int, int, int]:
     """Accrue the contracts ``ids`` for the date in the caller's transaction: (contracts, interest,
     penalty). One chunk is a handful of statements: the locked contracts' snapshots in one executemany
@@ -141,8 +148,11 @@ def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tupl
         ).all()
     )
     writer = RowWriter()
-    covered = coverage(session)
+    in_runs = coverage(session)
     processed = interest = penalty = 0
+    # the hook every close keeps: money in flight holds penalty and is judged as paid on its value
+    # date; overdue status that began in a lender-fault window is suppressed (servicing.standing)
+    judged = judgements(session, contracts, business_date, fault_windows(session, business_date))
     for contract in contracts:
         if (
             contract.status != Status.ACTIVE.value
@@ -151,13 +161,16 @@ def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tupl
         ):
             continue
         # accrued already, in aggregate: not this date's interest (booking moves it onto the contract)
-        moved = aggregated_interest(contract, covered.until(contract.id)) if contract.aggregated_from else 0
+        moved = aggregated_interest(contract, in_runs.until(contract.id)) if contract.aggregated_from else 0
+        judgement = judged.get(contract.id)
+        covered = judgement.covered if judgement else 0
         posted = post_transaction(
             session,
             contract,
-            lambda txn_id, seq: PenaltyAccrual(txn_id, business_date, seq),
+            partial(_daily_accrual, business_date, covered),
             business_date=business_date,
             writer=writer,
+            judge=judgement.judge if judgement else None,
         )
         processed += 1
         interest += (

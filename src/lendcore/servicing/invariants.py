@@ -32,6 +32,7 @@ from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, T
 from lendcore.core.loan import replay
 from lendcore.servicing.aggregate_accrual import Coverage, aggregated_interest, coverage
 from lendcore.servicing.codecs import state_from_json, terms_from_json
+from lendcore.servicing.partners import partner_ledger_mismatches
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
 from lendcore.store.models_close import AccrualAggregate
@@ -66,6 +67,8 @@ class InvariantReport:
     cash_mismatches: tuple[str, ...] = ()
     replay_mismatches: tuple[str, ...] = ()
     replay_checked: bool = False
+    # funding partners' ledgers against their shares of the general ledger (servicing.partners)
+    partner_mismatches: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -74,6 +77,7 @@ class InvariantReport:
             or self.subledger_mismatches
             or self.cash_mismatches
             or self.replay_mismatches
+            or self.partner_mismatches
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +93,7 @@ class InvariantReport:
             "cash_mismatches": list(self.cash_mismatches),
             "replay_checked": self.replay_checked,
             "replay_mismatches": list(self.replay_mismatches),
+            "partner_mismatches": list(self.partner_mismatches),
         }
 
 
@@ -349,4 +354,5 @@ def check_invariants(
         cash_mismatches=tuple(tally.cash),
         replay_mismatches=tuple(tally.replays),
         replay_checked=replay_contracts,
+        partner_mismatches=partner_ledger_mismatches(session),
     )

@@ -24,7 +24,7 @@ from lendcore.core import ledger
 from lendcore.core.accrual import accrue
 from lendcore.core.book import LoanBook
 from lendcore.core.contract import LoanState, LoanTerms, Status
-from lendcore.core.delinquency import LoanClass, assess
+from lendcore.core.delinquency import Delinquency, LoanClass, assess
 from lendcore.core.errors import InvariantViolationError, NotFoundError, ValidationError
 from lendcore.core.quiet import quiet_columns
 from lendcore.core.rates import to_ppm
@@ -286,8 +286,12 @@ def _save_quiet_columns(contract: Contract, state: LoanState) -> None:
     contract.accrual_booked = quiet.booked
 
 
-def save_state(contract: Contract, state: LoanState, business_date: date) -> None:
-    """Store the snapshot and its scalar mirrors (balances, DPD, classification, status)."""
+def save_state(
+    contract: Contract, state: LoanState, business_date: date, *, judged: Delinquency | None = None
+) -> None:
+    """Store the snapshot and its scalar mirrors (balances, DPD, classification, status). ``judged``
+    is the contract's standing when the close honours money in flight or a fault window
+    (:mod:`lendcore.core.standing`); otherwise the state's own rows are judged."""
     contract.state = state_to_json(state)
     contract.as_of = business_date
     contract.outstanding_principal = state.principal_outstanding
@@ -295,7 +299,7 @@ def save_state(contract: Contract, state: LoanState, business_date: date) -> Non
     contract.penalty_receivable = state.penalty_outstanding
     contract.fee_receivable = state.fee_outstanding
     _save_quiet_columns(contract, state)
-    d = assess(state, max(business_date, state.accrued_through))
+    d = judged or assess(state, max(business_date, state.accrued_through))
     contract.days_past_due = d.dpd
     contract.max_days_past_due = max(contract.max_days_past_due or 0, d.dpd)
     contract.classification = CLASS_SLUGS[d.loan_class]
@@ -313,7 +317,7 @@ def save_state(contract: Contract, state: LoanState, business_date: date) -> Non
 def projected_schedule(state: LoanState) -> tuple[Installment, ...]:
     """The plan as it now stands: past rows as accrued, future rows' interest projected as if every
     installment were paid on its due date (accrual to maturity on the not-yet-due principal)."""
-    end = state.terms.maturity_date
+    end = state.rows[-1].due_date  # the terms' maturity, unless a restructure moved it
     projected = state
     if state.status is Status.ACTIVE and state.accrued_through < end:
         projected, _ = accrue(state, end, penalty=False)

@@ -1,7 +1,7 @@
 """The close at portfolio scale: quiet-day columns on ``contracts``, ``accrual_aggregates``, ``close_ranges``.
 
 Revision ID: 0014_close_aggregate
-Revises: 0011_autopay_accounts
+Revises: 0017_privacy_partners
 Create Date: 2026-12-02
 
 Written by hand. ``contracts`` gains the columns of its snapshot that let the daily close accrue a
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_close_aggregate"
-down_revision: str | None = "0011_autopay_accounts"
+down_revision: str | None = "0017_privacy_partners"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
