@@ -158,6 +158,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "UNSUPPORTED_INTEREST_RULE",
             "VALUE_DATE_IN_FUTURE",
             "ZERO_AMOUNT",
+            "INVALID_SAMPLE_SIZE",
         ),
     ),
     (

@@ -145,8 +145,6 @@ def post_transaction(
         payment_id=payment_id,
         idempotency_key=idempotency_key,
     )
-    if writer is None:
-        rows.write(session)
     version = None
     if before.status is not Status.PENDING and [r.principal for r in after.rows] != [
         r.principal for r in before.rows
@@ -156,6 +154,9 @@ def post_transaction(
         contract.schedule_version = version
     contract.last_replayed_seq = seq
     save_state(contract, after, business_date)
+    if writer is None:
+        # the rows and the contract's new state together: one round trip on PostgreSQL
+        rows.write(session, contracts=(contract,))
     if after.suspense != before.suspense:
         lock_unapplied(session, contract.customer_id).balance += after.suspense - before.suspense
     return Posted(before, txn, outcome, entries, not on_time, version, after)

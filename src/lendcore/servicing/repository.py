@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -122,6 +122,7 @@ _ENTRY_TABLE = cast(Table, JournalEntryRow.__table__)
 _POSTING_TABLE = cast(Table, PostingRow.__table__)
 _CONTRACT_TABLE = cast(Table, Contract.__table__)
 _CONTRACT_COLUMNS: Final = tuple(c.key for c in _CONTRACT_TABLE.c)
+_ALWAYS_SET: Final = ("version", "updated_at")  # every contract write sets them
 
 
 class RowWriter:
@@ -194,42 +195,98 @@ class RowWriter:
     def pending_for(self, contract_id: str) -> bool:
         return contract_id in self.contract_ids
 
-    def write(self, session: Session) -> None:
-        """Insert the collected rows (after flushing the session: the rows they refer to come first)."""
+    def write(self, session: Session, *, contracts: Sequence[Contract] = ()) -> None:
+        """Insert the collected rows (after flushing the session: the rows they refer to come first).
+
+        With ``contracts`` (locked rows whose columns the caller changed) their changes are written
+        too, version-checked exactly as :func:`write_contracts` does. On PostgreSQL one contract and
+        the rows go in **one statement**: the inserts are data-modifying CTEs of the version-checked
+        ``UPDATE … RETURNING`` (foreign keys are checked at the end of the statement, so rows may refer
+        to each other and to the contract): a booking's writes cost one round trip (issue 12)."""
+        changed = _contract_changes(session, contracts)
+        now = utc_now()
+        params = _update_params(changed, now)
+        _mark_written(session, changed, now)  # before the flush: the ORM must not write them again
         session.flush()
         connection = session.connection()
-        now = utc_now()
+        if connection.dialect.name == "postgresql" and len(changed) == 1:
+            self._write_in_one_statement(connection, now, changed[0][1], params[0])
+        else:
+            self._insert_rows(connection, now)
+            _execute_updates(connection, changed, params)
+        self.transactions, self.entries, self.postings = [], [], []
+        self.contract_ids = set()
+
+    def _insert_rows(self, connection: Connection, now: datetime) -> None:
         if self.transactions:
             connection.execute(insert(_TXN_TABLE), [r | {"created_at": now} for r in self.transactions])
         if self.entries:
             connection.execute(insert(_ENTRY_TABLE), [r | {"created_at": now} for r in self.entries])
         if self.postings:
             connection.execute(insert(_POSTING_TABLE), self.postings)
-        self.transactions, self.entries, self.postings = [], [], []
-        self.contract_ids = set()
+
+    def _write_in_one_statement(
+        self, connection: Connection, now: datetime, names: Sequence[str], params: Mapping[str, Any]
+    ) -> None:
+        table = _CONTRACT_TABLE
+        values = {table.c[k]: params[f"b_{k}"] for k in names} | {
+            table.c.version: params["b_new_version"],
+            table.c.updated_at: params["b_updated_at"],
+        }
+        updated = (
+            update(table)
+            .where(table.c.id == params["b_id"], table.c.version == params["b_version"])
+            .values(values)
+            .returning(table.c.id)
+            .cte("updated_contract")
+        )
+        inserts = [
+            insert(t).values(rows).cte(f"new_{t.name}")
+            for t, rows in (
+                (_TXN_TABLE, [r | {"created_at": now} for r in self.transactions]),
+                (_ENTRY_TABLE, [r | {"created_at": now} for r in self.entries]),
+                (_POSTING_TABLE, self.postings),
+            )
+            if rows
+        ]
+        statement = select(func.count()).select_from(updated).add_cte(*inserts)
+        if connection.execute(statement).scalar_one() != 1:
+            raise StaleDataError(
+                "UPDATE statement on table 'contracts' expected to update 1 row(s); 0 were matched."
+            )
 
 
-def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: bool = False) -> int:
-    """Write the changed columns of many (locked) contract rows with one executemany ``UPDATE``,
-    checking and bumping ``version`` exactly as the ORM's flush would (``StaleDataError`` if a row
-    changed under us). The rows are left clean in the session, or with ``detach`` removed from it
-    (their in-memory version is then stale: the caller is done with them). Returns the rows written."""
+def _contract_changes(session: Session, contracts: Sequence[Contract]) -> list[tuple[Contract, list[str]]]:
+    """The contracts of ``session`` with changed columns, and those columns (less version and
+    ``updated_at``, which every write sets)."""
     changed: list[tuple[Contract, list[str]]] = []
-    keys: set[str] = set()
     for contract in contracts:
         state = inspect(contract)
         if not state.persistent or state.session is not session or not state.modified:
             continue
         unmodified = state.unmodified
-        modified = [k for k in _CONTRACT_COLUMNS if k not in unmodified]
+        modified = [k for k in _CONTRACT_COLUMNS if k not in unmodified and k not in _ALWAYS_SET]
         if modified:
             changed.append((contract, modified))
-            keys.update(modified)
+    return changed
+
+
+def _update_params(changed: Sequence[tuple[Contract, list[str]]], now: datetime) -> list[dict[str, Any]]:
+    names = sorted({k for _, modified in changed for k in modified})
+    return [
+        {"b_id": c.id, "b_version": c.version, "b_new_version": c.version + 1, "b_updated_at": now}
+        | {f"b_{k}": getattr(c, k) for k in names}
+        for c, _ in changed
+    ]
+
+
+def _execute_updates(
+    connection: Connection, changed: Sequence[tuple[Contract, list[str]]], params: list[dict[str, Any]]
+) -> None:
+    """One executemany ``UPDATE`` of ``changed``, checking and bumping ``version`` as the ORM would."""
     if not changed:
-        return 0
-    keys.discard("version")
-    keys.discard("updated_at")
-    names = sorted(keys)
+        return
+    names = sorted({k for _, modified in changed for k in modified})
     table = _CONTRACT_TABLE
     statement = (
         update(table)
@@ -242,27 +299,37 @@ def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: 
             }
         )
     )
-    now = utc_now()
-    params = [
-        {"b_id": c.id, "b_version": c.version, "b_new_version": c.version + 1, "b_updated_at": now}
-        | {f"b_{k}": getattr(c, k) for k in names}
-        for c, _ in changed
-    ]
-    result = session.connection().execute(statement, params)
+    result = connection.execute(statement, params)
     if result.rowcount != len(params):
         raise StaleDataError(
             f"UPDATE statement on table 'contracts' expected to update {len(params)} row(s); "
             f"{result.rowcount} were matched."
         )
+
+
+def _mark_written(
+    session: Session, changed: Sequence[tuple[Contract, list[str]]], now: datetime, *, detach: bool = False
+) -> None:
+    """Leave written rows clean in the session at their new version (or, ``detach``, out of it)."""
     for contract, modified in changed:
         if detach:
             session.expunge(contract)
             continue
         for k in modified:
-            if k not in ("version", "updated_at"):
-                set_committed_value(contract, k, getattr(contract, k))
+            set_committed_value(contract, k, getattr(contract, k))
         set_committed_value(contract, "version", contract.version + 1)
         set_committed_value(contract, "updated_at", now)
+
+
+def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: bool = False) -> int:
+    """Write the changed columns of many (locked) contract rows with one executemany ``UPDATE``,
+    checking and bumping ``version`` exactly as the ORM's flush would (``StaleDataError`` if a row
+    changed under us). The rows are left clean in the session, or with ``detach`` removed from it
+    (their in-memory version is then stale: the caller is done with them). Returns the rows written."""
+    changed = _contract_changes(session, contracts)
+    now = utc_now()
+    _execute_updates(session.connection(), changed, _update_params(changed, now))
+    _mark_written(session, changed, now, detach=detach)
     return len(changed)
 
 
