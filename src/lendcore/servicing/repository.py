@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, inspect, select, update
+from sqlalchemy import Connection, Table, TextClause, bindparam, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -228,32 +230,58 @@ class RowWriter:
     def _write_in_one_statement(
         self, connection: Connection, now: datetime, names: Sequence[str], params: Mapping[str, Any]
     ) -> None:
-        table = _CONTRACT_TABLE
-        values = {table.c[k]: params[f"b_{k}"] for k in names} | {
-            table.c.version: params["b_new_version"],
-            table.c.updated_at: params["b_updated_at"],
-        }
-        updated = (
-            update(table)
-            .where(table.c.id == params["b_id"], table.c.version == params["b_version"])
-            .values(values)
-            .returning(table.c.id)
-            .cte("updated_contract")
-        )
-        inserts = [
-            insert(t).values(rows).cte(f"new_{t.name}")
-            for t, rows in (
-                (_TXN_TABLE, [r | {"created_at": now} for r in self.transactions]),
-                (_ENTRY_TABLE, [r | {"created_at": now} for r in self.entries]),
-                (_POSTING_TABLE, self.postings),
-            )
-            if rows
-        ]
-        statement = select(func.count()).select_from(updated).add_cte(*inserts)
-        if connection.execute(statement).scalar_one() != 1:
+        # each table's rows travel as one JSON array (jsonb_populate_recordset): the statement's text
+        # depends only on which tables and contract columns it writes, so it is built and compiled
+        # once per shape, not once per booking (multi-row VALUES would be recompiled every time)
+        ctes: list[str] = []
+        documents: dict[str, str] = {}
+        for table, rows in (
+            (_TXN_TABLE, [r | {"created_at": now} for r in self.transactions]),
+            (_ENTRY_TABLE, [r | {"created_at": now} for r in self.entries]),
+            (_POSTING_TABLE, self.postings),
+        ):
+            if rows:
+                ctes.append(_recordset_insert(table, tuple(rows[0])))
+                documents[f"rows_{table.name}"] = json.dumps(rows, default=_json_value)
+        statement = _one_statement(tuple(ctes), tuple(names))
+        written = connection.execute(statement, dict(params) | documents).all()
+        if len(written) != 1:
             raise StaleDataError(
                 "UPDATE statement on table 'contracts' expected to update 1 row(s); 0 were matched."
             )
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, date | datetime):  # a datetime is a date: isoformat keeps its time and zone
+        return value.isoformat()
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+
+
+@functools.cache
+def _recordset_insert(table: Table, columns: tuple[str, ...]) -> str:
+    listed = ", ".join(f'"{c}"' for c in columns)
+    return (
+        f"new_{table.name} AS (INSERT INTO {table.name} ({listed}) SELECT {listed} FROM "
+        f"jsonb_populate_recordset(NULL::{table.name}, CAST(:rows_{table.name} AS JSONB)))"
+    )
+
+
+@functools.cache
+def _one_statement(ctes: tuple[str, ...], names: tuple[str, ...]) -> TextClause:
+    """``WITH <inserts> UPDATE contracts SET <names>, version, updated_at WHERE id AND version``."""
+    table = _CONTRACT_TABLE
+    assignments = [f'"{k}" = :b_{k}' for k in names]
+    assignments += ["version = :b_new_version", "updated_at = :b_updated_at"]
+    prefix = f"WITH {', '.join(ctes)} " if ctes else ""
+    sql = f"{prefix}UPDATE contracts SET {', '.join(assignments)} WHERE id = :b_id AND version = :b_version"
+    sql += " RETURNING id"
+    binds = [bindparam(f"b_{k}", type_=table.c[k].type) for k in names] + [
+        bindparam("b_new_version", type_=table.c.version.type),
+        bindparam("b_updated_at", type_=table.c.updated_at.type),
+        bindparam("b_id", type_=table.c.id.type),
+        bindparam("b_version", type_=table.c.version.type),
+    ]
+    return text(sql).bindparams(*binds)
 
 
 def _contract_changes(session: Session, contracts: Sequence[Contract]) -> list[tuple[Contract, list[str]]]:
