@@ -19,8 +19,11 @@ from lendcore.servicing.repay import RepayRequest, repay
 from lendcore.store.engine import unit_of_work
 from tests.servicing.support import D0, assert_invariants, do_draw, key, open_line
 
-#: Statements of one on-time, single-contract repayment (the unapplied-funds row already exists).
-CEILING = {"sqlite": 9, "postgresql": 6}
+#: Statements of one on-time, single-contract repayment (the unapplied-funds row already exists): the
+#: hot path's 6 on PostgreSQL (9 on SQLite, which has no data-modifying CTEs), plus the lender-fault
+#: check's read of the open business date (``servicing.faults``; one more, the fault windows, when a
+#: payment is on the open business date, which no business date is in this test).
+CEILING = {"sqlite": 10, "postgresql": 7}
 
 
 @contextmanager

@@ -72,6 +72,7 @@ from lendcore.api.routers import (
     payoff,
     quotes,
     repayments,
+    scheduled,
     staff,
 )
 from lendcore.api.settings import ApiSettings
@@ -104,6 +105,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     repayments.router,
     payments.router,
     official_accounts.router,
+    scheduled.router,
 )
 
 
