@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Final, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -60,8 +60,7 @@ class Posted:
 
 def lock_unapplied(session: Session, customer_id: str) -> UnappliedFunds:
     """The customer's unapplied-funds row under a row lock, created (race-safely) if missing."""
-    stmt = for_update(select(UnappliedFunds).where(UnappliedFunds.customer_id == customer_id))
-    row = session.scalars(stmt).one_or_none()
+    row = session.scalars(_LOCK_UNAPPLIED, {"customer_id": customer_id}).one_or_none()
     if row is not None:
         return row
     # INSERT … ON CONFLICT DO NOTHING: a concurrent creator's row wins (PostgreSQL waits for it to
@@ -70,7 +69,13 @@ def lock_unapplied(session: Session, customer_id: str) -> UnappliedFunds:
     values = {"customer_id": customer_id, "balance": 0, "version": 1, "updated_at": utc_now()}
     table = cast(Table, UnappliedFunds.__table__)
     session.execute(make_insert(table).values(values).on_conflict_do_nothing(index_elements=["customer_id"]))
-    return session.scalars(stmt).one()
+    return session.scalars(_LOCK_UNAPPLIED, {"customer_id": customer_id}).one()
+
+
+#: Built once: a booking pays for running it, not for building it (issue 12's hot path).
+_LOCK_UNAPPLIED: Final = for_update(
+    select(UnappliedFunds).where(UnappliedFunds.customer_id == bindparam("customer_id"))
+)
 
 
 def _on_time(before: LoanState, txn: Transaction) -> tuple[Outcome, tuple[ledger.JournalEntry, ...]]:

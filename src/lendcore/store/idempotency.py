@@ -28,9 +28,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, Concatenate, Final, ParamSpec, Protocol, TypeVar, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Executable, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -138,7 +138,7 @@ def run_idempotent(
     except BaseException:
         _release(session, claimed)
         raise
-    session.execute(update(_TABLE).where(_TABLE.c.id == claimed).values(response=response))
+    session.execute(_STORE_RESPONSE, {"claimed": claimed, "response": response})
     return response
 
 
@@ -147,16 +147,34 @@ _TABLE = cast(Table, IdempotencyKey.__table__)
 
 def _claim(session: Session, scope: str, key: str, request_fingerprint: str) -> int | None:
     """Insert the key (no response yet) unless it exists: its id, or None if it was already taken."""
-    make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {"scope": scope, "key": key, "request_hash": request_fingerprint, "created_at": utc_now()}
-    statement = (
+    claimed = session.execute(_claim_statement(session.get_bind().dialect.name), values).scalar_one_or_none()
+    return None if claimed is None else int(claimed)
+
+
+_CLAIM_COLUMNS: Final = ("scope", "key", "request_hash", "created_at")
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Executable:
+    """``INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id``, built once per dialect (a request
+    pays for executing it, not for building it: the hot path, issue 12)."""
+    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
         make_insert(_TABLE)
-        .values(values)
+        .values(
+            {c: bindparam(c, type_=_TABLE.c[c].type) for c in ("scope", "key", "request_hash", "created_at")}
+        )
         .on_conflict_do_nothing(index_elements=["scope", "key"])
         .returning(_TABLE.c.id)
     )
-    claimed = session.execute(statement).scalar_one_or_none()
-    return None if claimed is None else int(claimed)
+
+
+_STORE_RESPONSE: Final = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("claimed"))
+    .values(response=bindparam("response", type_=_TABLE.c.response.type))
+)
 
 
 def _release(session: Session, claimed: int) -> None:
