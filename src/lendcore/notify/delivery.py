@@ -81,7 +81,8 @@ class CustomerAddresses:
     cipher: PiiCipher | None = None
 
     def channels(self, customer: Customer, wanted: Sequence[str]) -> list[str]:
-        return [c for c in wanted if c == "push" or (c == "sms" and customer.phone_ciphertext)]
+        sms = self.cipher is not None and customer.phone_ciphertext is not None
+        return [c for c in wanted if c == "push" or (c == "sms" and sms)]
 
     def address(self, customer: Customer, channel: str) -> tuple[str, str] | None:
         if channel == "push":

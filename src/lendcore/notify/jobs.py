@@ -14,12 +14,14 @@ The sink: ``LENDCORE_NOTIFY_SINK`` = ``development`` (default: logged, masked, d
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.core.errors import LendcoreError
 from lendcore.notify.delivery import (
     AddressBook,
     CustomerAddresses,
@@ -29,6 +31,7 @@ from lendcore.notify.delivery import (
 )
 from lendcore.notify.simulated import SimulatedProvider
 from lendcore.notify.sinks import DevelopmentSink, NotificationSink
+from lendcore.security.pii import PiiCipher
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Customer
 
@@ -51,6 +54,17 @@ def sink_from_env(environ: Mapping[str, str] | None = None) -> NotificationSink:
     if kind == "simulator":
         return SimulatedProvider(seed=int(env.get(SEED_ENV, "0") or 0))
     raise ValueError(f"{SINK_ENV} is development or simulator, not {kind!r}")
+
+
+def addresses_from_env() -> CustomerAddresses:
+    """Push always; SMS with the PII cipher of ``LENDCORE_PII_KEYS`` (the phone is decrypted at send
+    time). Without configured keys the development key ring is used, as everywhere else."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the CLI says it; a worker must not crash
+            return CustomerAddresses(PiiCipher.from_env())
+    except LendcoreError:  # a malformed key ring: no SMS, and the push messages still go out
+        return CustomerAddresses()
 
 
 def _due(value: object) -> date | None:
