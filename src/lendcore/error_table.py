@@ -64,6 +64,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_ACCOUNT_NUMBER",
             "INVALID_AUTOPAY_ATTEMPT",
             "INVALID_REMINDER_OFFSETS",
+            "NOTIFY_SIM_INVALID",
             "ACCOUNT_DETAILS_INVALID",
             "ACCOUNT_VALIDITY_INVALID",
             "INVALID_CURSOR",

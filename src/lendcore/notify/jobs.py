@@ -8,7 +8,8 @@ the ones still queued (:func:`~lendcore.notify.delivery.send_queued`: a message 
 however often the job runs).
 
 The sink: ``LENDCORE_NOTIFY_SINK`` = ``development`` (default: logged, masked, delivered at once) or
-``simulator`` (seeded receipts, ``LENDCORE_NOTIFY_SEED``; for rehearsals).
+``simulator`` (seeded receipts in process, ``LENDCORE_NOTIFY_SEED``) or ``http`` (a provider at
+``LENDCORE_NOTIFY_URL`` speaking :mod:`lendcore.notify.http`'s wire format: ``lendcore notify-sim``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ NOTIFY_JOB: Final = "customer.notify"
 SWEEP_JOB: Final = "notifications.sweep"
 SINK_ENV: Final = "LENDCORE_NOTIFY_SINK"
 SEED_ENV: Final = "LENDCORE_NOTIFY_SEED"
+URL_ENV: Final = "LENDCORE_NOTIFY_URL"
 NOTICE_CHANNELS: Final = ("push", "sms")
 
 
@@ -53,7 +55,11 @@ def sink_from_env(environ: Mapping[str, str] | None = None) -> NotificationSink:
         return DevelopmentSink()
     if kind == "simulator":
         return SimulatedProvider(seed=int(env.get(SEED_ENV, "0") or 0))
-    raise ValueError(f"{SINK_ENV} is development or simulator, not {kind!r}")
+    if kind == "http":  # a provider speaking notify/http.py's wire format, e.g. lendcore notify-sim
+        from lendcore.notify.http import HttpSink
+
+        return HttpSink(env.get(URL_ENV, "http://127.0.0.1:8766"))
+    raise ValueError(f"{SINK_ENV} is development, simulator or http, not {kind!r}")
 
 
 def addresses_from_env() -> CustomerAddresses:
