@@ -178,15 +178,23 @@ def _lock(session: Session, message_id: str) -> Notification | None:
     return session.scalars(for_update(select(Notification).where(Notification.id == message_id))).first()
 
 
+def next_state(current: str, reported: str) -> str | None:
+    """What a report moves a message to, or None (pure): ``delivered`` and ``failed`` are final;
+    ``sent`` only moves a queued message (older news never overrides ``unconfirmed``); a definitive
+    answer turns ``unconfirmed`` into the truth."""
+    if reported == current or current in FINAL or (reported == "sent" and current != "queued"):
+        return None
+    return reported
+
+
 def record_report(
     session: Session, row: Notification, report: DeliveryReport, source: str, now: datetime
 ) -> bool:
     """Apply what a send, a receipt or a poll said (module docstring); whether the state moved."""
     if report.provider_message_id and row.provider_message_id is None:
         row.provider_message_id = report.provider_message_id
-    target = report.state
-    moves = target != row.state and row.state not in FINAL and (target != "sent" or row.state == "queued")
-    if not moves:
+    target = next_state(row.state, report.state)
+    if target is None:
         return False
     row.state = target
     if target in FINAL:
