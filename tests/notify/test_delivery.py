@@ -223,3 +223,14 @@ def test_an_sms_goes_to_the_phone_on_file_and_only_its_mask_is_stored_or_logged(
     with unit_of_work(session_factory, read_only=True) as session:
         found = session.get(Customer, customer)
         assert found is not None and without_keys.channels(found, ["sms", "push"]) == ["push"]
+
+
+def test_four_senders_send_every_message_once(session_factory: sessionmaker[Session]) -> None:
+    customers = _customers(session_factory, 20)
+    ids = [_queue(session_factory, c, "push") for c in customers]
+    provider = SimulatedProvider(seed=5, failed=0, unconfirmed=0, clock=lambda: T0)
+    policy = DeliveryPolicy(senders=4)
+    assert send_queued(session_factory, provider, ids, now=T0, addresses=Addresses(), policy=policy) == 20
+    assert send_queued(session_factory, provider, ids, now=T0, addresses=Addresses(), policy=policy) == 0
+    assert provider.sends == {i: 1 for i in ids}
+    assert {r.state for r in _rows(session_factory).values()} == {"sent"}

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Protocol
@@ -61,6 +62,7 @@ class DeliveryPolicy:
     poll_cap: timedelta = timedelta(minutes=15)
     fault_days: int = 7  # length of the reminder_undelivered window
     batch: int = 500  # rows a sweep step looks at
+    senders: int = 1  # sending threads (each has at most one message in flight when killed)
 
     def next_poll(self, polls: int) -> timedelta:
         """1, 2, 4 … minutes after each poll, capped (the payments sweeper's backoff, for messages)."""
@@ -247,10 +249,27 @@ def send_queued(
     """Send each queued message once (module docstring); how many were handed to the sink.
 
     One transaction per message: it records the previous message's answer and claims the next one,
-    so at most one message is ever handed over without its answer recorded."""
+    so each of the ``policy.senders`` sending threads has at most one message handed over without its
+    answer recorded (one by default)."""
     book, rules = addresses or CustomerAddresses(), policy or DeliveryPolicy()
+    ids = list(message_ids)
+    if rules.senders <= 1 or len(ids) < 2:
+        return _send_sequence(factory, sink, ids, now, book, rules)
+    slices = [ids[k :: rules.senders] for k in range(rules.senders)]
+    with ThreadPoolExecutor(max_workers=rules.senders, thread_name_prefix="notify-send") as pool:
+        return sum(pool.map(lambda part: _send_sequence(factory, sink, part, now, book, rules), slices))
+
+
+def _send_sequence(
+    factory: sessionmaker[Session],
+    sink: NotificationSink,
+    ids: Sequence[str],
+    now: datetime,
+    book: AddressBook,
+    rules: DeliveryPolicy,
+) -> int:
     handed, answer = 0, None
-    pending = iter(message_ids)
+    pending = iter(ids)
     while True:
         message_id = next(pending, None)
         with unit_of_work(factory) as session:
