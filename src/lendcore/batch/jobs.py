@@ -1,7 +1,9 @@
 """lendcore's own job handlers, and the registry ``lendcore worker`` runs.
 
 * ``payments.sweep``: :func:`lendcore.payments.sweeper.sweep_stuck_payments` (queries need a channel:
-  ``LENDCORE_CHANNEL_URL``; without one the sweep still raises payments past their SLA);
+  ``LENDCORE_CHANNEL_URL``; without one the sweep still raises payments past their SLA), then
+  :func:`lendcore.servicing.faults.open_payment_faults` (a repayment past its SLA opens a
+  ``payment_past_sla`` window for its customer, who is told);
 * ``payment.submit``: :func:`lendcore.payments.submit.submit_payment` (registered with a channel);
 * ``payment.settled``: :func:`lendcore.servicing.settlement.settle_payment`, transactional: the booking
   and the job's acknowledgement commit together (exactly once for a recorded repayment or drawdown);
@@ -25,8 +27,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.jobs.registry import JobContext, Registry
 from lendcore.jobs.worker import PermanentJobError
@@ -55,11 +59,23 @@ def _payload_text(ctx: JobContext, key: str) -> str:
     return value
 
 
+def sweep_payments(
+    session_factory: sessionmaker[Session], channel: ChannelAdapter | None, *, now: datetime
+) -> list[str]:
+    """What the ``payments.sweep`` job does: query and escalate stuck payments, then open a lender-fault
+    window for each repayment raised past its SLA (the customer is told). The faults opened."""
+    from lendcore.payments.sweeper import sweep_stuck_payments
+    from lendcore.servicing.faults import open_payment_faults
+    from lendcore.store.engine import unit_of_work
+
+    sweep_stuck_payments(session_factory, channel, now=now)
+    with unit_of_work(session_factory) as session:  # a repayment past its SLA is our fault
+        return [w.fault_id for w in open_payment_faults(session, now=now)]
+
+
 def _sweep(channel: ChannelAdapter | None) -> Callable[[JobContext], None]:
     def sweep(ctx: JobContext) -> None:
-        from lendcore.payments.sweeper import sweep_stuck_payments
-
-        sweep_stuck_payments(ctx.session_factory, channel, now=ctx.now)
+        sweep_payments(ctx.session_factory, channel, now=ctx.now)
 
     return sweep
 

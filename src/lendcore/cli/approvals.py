@@ -62,9 +62,14 @@ def _show(view: Any, as_json: bool) -> None:
 def propose_command(
     kind: Annotated[
         str,
-        typer.Argument(help="waive, write-off, payment-reversal, limit-override, line-freeze or line-close."),
+        typer.Argument(
+            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close, "
+            "lender-fault, hardship-plan or decision-override."
+        ),
     ],
-    target: Annotated[str, typer.Argument(help="The contract, payment or credit line id.")],
+    target: Annotated[
+        str, typer.Argument(help="The contract, payment, credit line, customer or decision id.")
+    ],
     staff: StaffOption,
     reason: Annotated[str, typer.Option("--reason", help="Why (1-500 characters).")],
     payload: Annotated[str, typer.Option("--payload", help="The kind's parameters as JSON.")] = "{}",

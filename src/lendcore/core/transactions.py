@@ -49,11 +49,20 @@ class InterestAccrual:
 
 @dataclass(frozen=True, slots=True)
 class PenaltyAccrual:
-    """Accrue interest and penalty up to ``value_date`` (the daily close books one per contract)."""
+    """Accrue interest and penalty up to ``value_date`` (the daily close books one per contract).
+
+    ``covered_by_payment`` is the money of the customer's repayments still in flight (value-dated on
+    or before this date) that this contract's share would receive (:mod:`lendcore.core.in_flight`).
+    While it is positive the penalty is *held*: interest accrues, penalty does not, and
+    ``penalty_through`` stays where it was. When the payment is final the next accrual without cover
+    brings penalty up to date in one step (accrual is path-independent): after a success, booked at its
+    value date, only what the payment left unpaid bears penalty; after a failure, everything does, as
+    if the payment had never been made."""
 
     txn_id: str
     value_date: date
     seq: int
+    covered_by_payment: Fen = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,20 @@ class CreditApplication:
     from_contract_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Restructure:
+    """A hardship plan accepted by the customer: re-plan the remaining schedule from ``value_date``
+    (``kind`` is a :class:`~lendcore.core.restructure.RestructureKind` value, ``periods`` its k).
+    ``offer_id`` names the offer it books."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    kind: str
+    periods: int
+    offer_id: str = ""
+
+
 Transaction = (
     Disbursement
     | Repayment
@@ -158,10 +181,12 @@ Transaction = (
     | Recovery
     | CreditTransfer
     | CreditApplication
+    | Restructure
 )
 
-#: Accruals are recomputed, never reversed; a reversal is not itself reversed.
-NOT_REVERSIBLE: Final = (InterestAccrual, PenaltyAccrual, Reversal)
+#: Accruals are recomputed, never reversed; a reversal is not itself reversed; a restructure the
+#: customer accepted changes their contract and is undone only by another plan they accept.
+NOT_REVERSIBLE: Final = (InterestAccrual, PenaltyAccrual, Reversal, Restructure)
 
 #: Every transaction type and its stable name (the ``loan_transactions.type`` column).
 TRANSACTION_TYPES: Final[Mapping[type[Transaction], str]] = {
@@ -176,6 +201,7 @@ TRANSACTION_TYPES: Final[Mapping[type[Transaction], str]] = {
     Recovery: "recovery",
     CreditTransfer: "credit-transfer",
     CreditApplication: "credit-application",
+    Restructure: "restructure",
 }
 
 

@@ -40,6 +40,7 @@ from lendcore.core.transactions import (
     PenaltyAccrual,
     Recovery,
     Repayment,
+    Restructure,
     Reversal,
     Transaction,
     Waiver,
@@ -160,6 +161,7 @@ _STATE_INTS: Final = (
     "recovered",
     "credit_in",
     "credit_out",
+    "restructures",
     "transactions_applied",
 )
 
@@ -249,7 +251,10 @@ TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
         lambda c, a, p, r: Repayment(*c, a, p.get("waterfall"), bool(p.get("hold", False))),
     ),
     InterestAccrual: TxnCodec(lambda t: (0, {}, None), lambda c, a, p, r: InterestAccrual(*c)),
-    PenaltyAccrual: TxnCodec(lambda t: (0, {}, None), lambda c, a, p, r: PenaltyAccrual(*c)),
+    PenaltyAccrual: TxnCodec(
+        lambda t: (0, {"covered_by_payment": t.covered_by_payment} if t.covered_by_payment else {}, None),
+        lambda c, a, p, r: PenaltyAccrual(*c, int(p.get("covered_by_payment", 0))),
+    ),
     Fee: TxnCodec(
         lambda t: (t.amount, {"reason": t.reason}, None), lambda c, a, p, r: Fee(*c, a, p.get("reason", ""))
     ),
@@ -274,6 +279,10 @@ TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
     CreditApplication: TxnCodec(
         lambda t: (t.amount, {"from_contract_id": t.from_contract_id}, None),
         lambda c, a, p, r: CreditApplication(*c, a, p.get("from_contract_id")),
+    ),
+    Restructure: TxnCodec(
+        lambda t: (0, {"kind": t.kind, "periods": t.periods, "offer_id": t.offer_id}, None),
+        lambda c, a, p, r: Restructure(*c, p["kind"], int(p["periods"]), p.get("offer_id", "")),
     ),
 }
 _BY_NAME: Final = {TRANSACTION_TYPES[kind]: codec for kind, codec in TXN_CODECS.items()}

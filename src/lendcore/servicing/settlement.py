@@ -45,6 +45,7 @@ from lendcore.payments.state import EventSource, PaymentDirection, PaymentState
 from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.business_day import open_business_date
 from lendcore.servicing.common import scoped_key
+from lendcore.servicing.faults import end_payment_faults
 from lendcore.servicing.repay import (
     DEFAULT_MAX_OVERPAYMENT,
     RepayPlan,
@@ -99,6 +100,8 @@ def request_repayment(
         "mode": request.mode.value,
         "contract_ids": list(ids) if ids is not None else None,
         "business_date": request.business_date.isoformat(),
+        # what each contract would receive: the close holds their penalty while it is in flight
+        "shares": [[contract_id, amount] for contract_id, amount in plan.shares],
     }
     session.flush()
     return RepayResult(
@@ -261,5 +264,7 @@ def settle_payment(
         settled = _settle_inbound(session, payment, today, now or utc_now())
     else:
         settled = _settle_outbound(session, payment, today)
+    if payment.direction == PaymentDirection.INBOUND.value:
+        end_payment_faults(session, payment, _booking_date(session, payment, today))
     _notify(session, payment, settled.outcome)
     return settled
