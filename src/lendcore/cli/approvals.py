@@ -63,10 +63,11 @@ def propose_command(
     kind: Annotated[
         str,
         typer.Argument(
-            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close, hardship-plan."
+            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close, "
+            "lender-fault or hardship-plan."
         ),
     ],
-    target: Annotated[str, typer.Argument(help="The contract, payment or credit line id.")],
+    target: Annotated[str, typer.Argument(help="The contract, payment, credit line or customer id.")],
     staff: StaffOption,
     reason: Annotated[str, typer.Option("--reason", help="Why (1-500 characters).")],
     payload: Annotated[str, typer.Option("--payload", help="The kind's parameters as JSON.")] = "{}",

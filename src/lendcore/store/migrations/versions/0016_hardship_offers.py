@@ -1,7 +1,7 @@
 """Hardship offers: ``hardship_offers``.
 
 Revision ID: 0016_hardship_offers
-Revises: 0011_autopay_accounts
+Revises: 0013_reminders_scheduled
 Create Date: 2026-12-02
 
 Written by hand. One new table: the hardship plans (展期 / 重新分期) offered to customers after a
@@ -19,7 +19,7 @@ from alembic import op
 from lendcore.store.types import JSONDocument
 
 revision: str = "0016_hardship_offers"
-down_revision: str | None = "0011_autopay_accounts"
+down_revision: str | None = "0013_reminders_scheduled"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
