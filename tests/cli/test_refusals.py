@@ -113,6 +113,18 @@ _PROPOSE = ("review", "propose", "{review}", "--staff", "maker", "--limit", "500
 _RESOLVE = ("review", "resolve", "{review}", "--staff", "checker", "--action", "confirm")
 _CREATE_USER = ("admin", "create-user", "--username", "ops.li", "--role", "viewer")
 _CONTACT = ("collection", "contact", "--customer", "{customer}", "--channel", "call", "--agent", "a1")
+_PARTNER = ("partners", "register", "--name", "Bank A", "--limit", "100000", "--staff", "seeded.admin")
+_PRIVACY_EXPORT = (
+    "privacy",
+    "export",
+    "--customer",
+    "{customer}",
+    "--out",
+    "{csv}.json",
+    "--staff",
+    "seeded.admin",
+)
+_PRIVACY_DELETE = ("privacy", "delete", "--customer", "{customer}", "--staff", "seeded.admin")
 _CONTACT = (*_CONTACT, "--at", "2026-03-02T10:00:00+08:00")
 _APPROVALS_PROPOSE = (
     "approvals",
@@ -611,6 +623,114 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "collection", "queue", "--bogus"),
         r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "collection", "queue", "extra"),
     ],
+    ("partners",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "partners", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "partners", "--bogus"),
+    ],
+    ("partners", "register"): [
+        r(MISSING, "MISSING_OPTION", *_PARTNER[:4]),
+        r(ZERO, "ZERO_AMOUNT", *_PARTNER[:4], "--limit", "0", *_PARTNER[6:]),
+        r(NEGATIVE, "NEGATIVE_AMOUNT", *_PARTNER[:4], "--limit", "-1", *_PARTNER[6:]),
+        r(HUGE, "AMOUNT_TOO_LARGE", *_PARTNER[:4], "--limit", _HUGE, *_PARTNER[6:]),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_PARTNER, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_PARTNER, "extra"),
+        r(OTHER, "STAFF_USER_NOT_FOUND", *_PARTNER[:6], "--staff", "nobody"),
+        r(OTHER, "INVALID_PARTNER_NAME", "partners", "register", "--name", " ", *_PARTNER[4:]),
+    ],
+    ("partners", "statement"): [
+        r(MISSING, "MISSING_OPTION", "partners", "statement", "--partner", "fp_nope"),
+        r(BAD_DATE, "INVALID_DATE", "partners", "statement", "--partner", "fp_nope", "--date", "2025-13-01"),
+        r(
+            UNKNOWN_OPTION,
+            "UNKNOWN_OPTION",
+            "partners",
+            "statement",
+            "--partner",
+            "p",
+            "--date",
+            SEEDED_DAY,
+            "--bogus",
+        ),
+        r(
+            EXTRA_ARGUMENT,
+            "UNEXPECTED_ARGUMENT",
+            "partners",
+            "statement",
+            "--partner",
+            "p",
+            "--date",
+            SEEDED_DAY,
+            "x",
+        ),
+        r(OTHER, "PARTNER_NOT_FOUND", "partners", "statement", "--partner", "fp_nope", "--date", SEEDED_DAY),
+        r(
+            OTHER,
+            "BUSINESS_DATE_IN_FUTURE",
+            "partners",
+            "statement",
+            "--partner",
+            "fp_x",
+            "--date",
+            "2999-01-01",
+        ),
+    ],
+    ("partners", "sync"): [
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "partners", "sync", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "partners", "sync", "extra"),
+    ],
+    ("privacy",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "privacy", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "privacy", "--bogus"),
+    ],
+    ("privacy", "export"): [
+        r(MISSING, "MISSING_OPTION", *_PRIVACY_EXPORT[:6]),
+        r(
+            UNKNOWN_ID,
+            "CUSTOMER_NOT_FOUND",
+            *_PRIVACY_EXPORT[:2],
+            "--customer",
+            "cus_nope",
+            *_PRIVACY_EXPORT[4:],
+        ),
+        r(BAD_DATE, "INVALID_DATE", *_PRIVACY_EXPORT, "--date", "2025-13-01"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_PRIVACY_EXPORT, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_PRIVACY_EXPORT, "extra"),
+        r(OTHER, "STAFF_USER_NOT_FOUND", *_PRIVACY_EXPORT[:6], "--staff", "nobody"),
+    ],
+    ("privacy", "delete"): [
+        r(MISSING, "MISSING_OPTION", *_PRIVACY_DELETE[:4]),
+        r(
+            UNKNOWN_ID,
+            "CUSTOMER_NOT_FOUND",
+            "privacy",
+            "delete",
+            "--customer",
+            "cus_nope",
+            *_PRIVACY_DELETE[4:],
+        ),
+        r(BAD_DATE, "INVALID_DATE", *_PRIVACY_DELETE, "--date", "2025-13-01"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_PRIVACY_DELETE, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_PRIVACY_DELETE, "extra"),
+        r(OTHER, "ERASURE_BLOCKED_OPEN_CONTRACTS", *_PRIVACY_DELETE),  # the seeded contract is open
+    ],
+    ("privacy", "retention"): [
+        r(MISSING, "MISSING_OPTION", "privacy", "retention"),
+        r(BAD_DATE, "INVALID_DATE", "privacy", "retention", "--date", "2025-02-30"),
+        r(
+            WRONG_TYPE,
+            "INVALID_ARGUMENT",
+            "privacy",
+            "retention",
+            "--date",
+            SEEDED_DAY,
+            "--identity-years",
+            "ten",
+        ),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "privacy", "retention", "--date", SEEDED_DAY, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "privacy", "retention", "--date", SEEDED_DAY, "extra"),
+        r(OTHER, "INVALID_ARGUMENT", "privacy", "retention", "--date", SEEDED_DAY, "--identity-years", "101"),
+        r(OTHER, "BUSINESS_DATE_IN_FUTURE", "privacy", "retention", "--date", "2999-01-01"),
+    ],
     ("jobs", "retry"): [
         r(MISSING, "MISSING_ARGUMENT", "jobs", "retry"),
         r(WRONG_TYPE, "INVALID_ARGUMENT", "jobs", "retry", "job-1"),
@@ -681,6 +801,8 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "OPTION_NEEDS_VALUE", "demo", "--database"),
     ],
     ("draw",): [
+        r(OTHER, "FUNDING_SHARES_INVALID", *_DRAW, "--fund", "nonsense", "--yes"),
+        r(OTHER, "PARTNER_NOT_FOUND", *_DRAW, "--fund", "fp_nope:1000", "--yes"),
         r(MISSING, "MISSING_OPTION", *_DRAW[:5]),
         r(WRONG_TYPE, "INVALID_ARGUMENT", *_DRAW[:6], "abc"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_DRAW, "--bogus"),

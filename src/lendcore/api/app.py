@@ -61,6 +61,7 @@ from lendcore.api.routers import (
     applications,
     approvals,
     auth,
+    cards,
     contracts,
     customers,
     drawdowns,
@@ -71,10 +72,12 @@ from lendcore.api.routers import (
     official_accounts,
     payments,
     payoff,
+    privacy,
     quotes,
     repayments,
     scheduled,
     staff,
+    staff_customers,
 )
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
@@ -108,6 +111,9 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     official_accounts.router,
     scheduled.router,
     hardship.router,
+    privacy.router,
+    cards.router,
+    staff_customers.router,
 )
 
 

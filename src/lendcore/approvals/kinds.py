@@ -12,6 +12,7 @@ line-freeze        credit-line  operator, risk     risk            servicing.lin
 line-close         credit-line  operator, risk     risk            servicing.lines.close_line
 lender-fault       customer     operator, finance  finance         servicing.faults.record_manual_fault
 hardship-plan      contract     operator           risk, finance   servicing.hardship.make_offer
+decision-override  decision     risk               risk            origination.decision_override
 =================  ===========  =================  ==============  ===============================
 
 ``admin`` passes every role check (but is still never the approver of their own proposal).
@@ -30,6 +31,11 @@ from lendcore.auth.principal import StaffRole
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.loan import WaiverKind
 from lendcore.core.restructure import check_periods
+from lendcore.origination.decision_override import (
+    OverrideDecision,
+    check_override_payload,
+    override_decision,
+)
 from lendcore.servicing.common import check_amount
 from lendcore.servicing.faults import record_manual_fault
 from lendcore.servicing.hardship import MakeOfferRequest, make_offer, restructure_kind
@@ -38,6 +44,7 @@ from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.servicing.writeoff import WriteOffRequest, write_off
 from lendcore.store.models import Base, Contract, CreditLine, Customer, Payment
+from lendcore.store.models_origination import CreditDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +238,14 @@ def _run_close(session: Session, run: Execution) -> Payload:
     return {"credit_line_id": run.target_id, "status": "closed"}
 
 
+def _run_decision_override(session: Session, run: Execution) -> Payload:
+    request = OverrideDecision(
+        run.target_id, run.payload, run.reason, run.actor, run.business_date, run.proposal_id
+    )
+    result: Payload = override_decision(session, request).to_json()
+    return result
+
+
 _SERVICING: Final = frozenset({StaffRole.OPERATOR, StaffRole.FINANCE})
 _LINES: Final = frozenset({StaffRole.OPERATOR, StaffRole.RISK})
 _FINANCE: Final = frozenset({StaffRole.FINANCE})
@@ -313,6 +328,16 @@ KINDS: Final[Mapping[str, ProposalKind]] = {
             _RISK_FINANCE,
             _hardship_payload,
             _run_hardship,
+        ),
+        ProposalKind(
+            "decision-override",
+            "decision",
+            CreditDecision,
+            "DECISION_NOT_FOUND",
+            _RISK,
+            _RISK,
+            check_override_payload,
+            _run_decision_override,
         ),
     )
 }

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,6 +51,7 @@ from lendcore.core.bureau_status import (
     state_at_close,
 )
 from lendcore.core.calendar import month_end
+from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import ConflictError
 from lendcore.core.faults import FaultWindow, in_lender_fault
 from lendcore.core.in_flight import covered_amount
@@ -60,11 +62,14 @@ from lendcore.servicing.repository import load_book
 from lendcore.servicing.standing import open_repayments
 from lendcore.store.models import Contract, CreditLine
 from lendcore.store.models_hardship import HardshipOffer
+from lendcore.store.models_origination import Consent
 from lendcore.store.models_post import BureauDispute, BureauRecord
 
 #: How far back an event can lie and still be reported on a later business day (the longest run of
 #: non-working days in the Chinese calendar is 8: the National Day week with its weekends).
 LOOKBACK_DAYS: Final = 14
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,8 @@ class BureauBatch:
     held: tuple[str, ...] = field(default=())  # contracts whose first negative record awaits a notice
     disputes: tuple[int, ...] = field(default=())  # disputes whose correction or deletion is in it
     suppressed: tuple[str, ...] = field(default=())  # contracts whose negative record is ours to carry
+    # contracts not reported because their customer revoked the 征信 consent (PIPL Art. 15)
+    skipped: tuple[str, ...] = field(default=())
 
     def message(self) -> bytes:
         return write_message(self.records, self.batch_date)
@@ -171,7 +178,12 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
         .order_by(Contract.id)
     )
     restructured = _restructurings(session, days)
+    revoked = bureau_consent_revoked(session, batch_date)
+    skipped: list[str] = []
     for contract in contracts:
+        if contract.customer_id in revoked:
+            skipped.append(contract.id)
+            continue
         line = _line_of(session, contract)
         history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
         dated = _contract_records(contract, line, history, days, restructured.get(contract.id, ()))
@@ -195,8 +207,28 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
         records.extend(built)
     records.extend(c for _, c in corrections)
     return BureauBatch(
-        batch_date, tuple(records), tuple(held), tuple(i for i, _ in corrections), tuple(suppressed)
+        batch_date,
+        tuple(records),
+        tuple(held),
+        tuple(i for i, _ in corrections),
+        suppressed=tuple(suppressed),
+        skipped=tuple(skipped),
     )
+
+
+def bureau_consent_revoked(session: Session, batch_date: date) -> frozenset[str]:
+    """Customers who gave the 征信 consent and had revoked every grant of it when ``batch_date``
+    began (00:00 Asia/Shanghai): their processing for the bureau stops from then on, so a batch of a
+    date before the revocation is still rebuilt as it was. Customers who never gave it are reported
+    as before (reporting a loan to the credit reference system is the lender's duty)."""
+    start = datetime.combine(batch_date, time(0), tzinfo=SHANGHAI)
+    rows = session.execute(
+        select(Consent.customer_id, Consent.granted_at, Consent.revoked_at).where(
+            Consent.kind == ConsentKind.CREDIT_BUREAU_QUERY.value, Consent.granted_at < start
+        )
+    ).all()
+    active = {c for c, _, revoked_at in rows if revoked_at is None or revoked_at > start}
+    return frozenset(c for c, _, _ in rows if c not in active)
 
 
 def _line_of(session: Session, contract: Contract) -> Line:

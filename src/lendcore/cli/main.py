@@ -42,7 +42,9 @@ from lendcore.cli import (
     demo,
     hardship,
     origination,
+    partners,
     pii,
+    privacy,
     quote,
     reminders,
     reports,
@@ -157,6 +159,8 @@ COMMANDS: Final[tuple[typer.Typer, ...]] = (
     bureau.commands,
     hardship.commands,
     reports.commands,
+    privacy.commands,
+    partners.commands,
     bench.commands,
     version.commands,
 )

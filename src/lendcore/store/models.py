@@ -499,3 +499,4 @@ from lendcore.store import models_notify as _notify  # noqa: E402,F401  (notific
 from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
 from lendcore.store import models_payments as _payments  # noqa: E402,F401  (payment events, issues)
 from lendcore.store import models_post as _post  # noqa: E402,F401  (collection, bureau records)
+from lendcore.store import models_privacy as _privacy  # noqa: E402,F401  (privacy rights, funding partners)
