@@ -61,19 +61,23 @@ from lendcore.api.routers import (
     applications,
     approvals,
     auth,
+    cards,
     contracts,
     customers,
     drawdowns,
     finance,
+    hardship,
     health,
     lines,
     official_accounts,
     payments,
     payoff,
+    privacy,
     quotes,
     repayments,
     scheduled,
     staff,
+    staff_customers,
 )
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
@@ -106,6 +110,10 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     payments.router,
     official_accounts.router,
     scheduled.router,
+    hardship.router,
+    privacy.router,
+    cards.router,
+    staff_customers.router,
 )
 
 
