@@ -19,6 +19,7 @@ REVIEWED = {
     "origination/blind_index.py": (11, "re-hashing, duplicate checks: the value never leaves"),
     "origination/applications.py": (1, "the ID number feeds the rules (age, region); never returned"),
     "origination/onboarding.py": (2, "customer_view: masked before it is returned"),
+    "notify/delivery.py": (1, "the SMS address handed to the sink at send time; stored masked"),
     "privacy/export.py": (2, "the customer's export: unmasked, audited as privacy.export"),
 }
 

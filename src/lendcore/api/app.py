@@ -73,6 +73,7 @@ from lendcore.api.routers import (
     privacy,
     quotes,
     repayments,
+    scheduled,
     staff,
 )
 from lendcore.api.settings import ApiSettings
@@ -105,6 +106,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     repayments.router,
     payments.router,
     official_accounts.router,
+    scheduled.router,
     privacy.router,
 )
 

@@ -62,9 +62,12 @@ def _show(view: Any, as_json: bool) -> None:
 def propose_command(
     kind: Annotated[
         str,
-        typer.Argument(help="waive, write-off, payment-reversal, limit-override, line-freeze or line-close."),
+        typer.Argument(
+            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close or "
+            "lender-fault."
+        ),
     ],
-    target: Annotated[str, typer.Argument(help="The contract, payment or credit line id.")],
+    target: Annotated[str, typer.Argument(help="The contract, payment, credit line or customer id.")],
     staff: StaffOption,
     reason: Annotated[str, typer.Option("--reason", help="Why (1-500 characters).")],
     payload: Annotated[str, typer.Option("--payload", help="The kind's parameters as JSON.")] = "{}",

@@ -39,7 +39,7 @@ Maker = Annotated[Principal, Depends(_MAKERS)]
 Reader = Annotated[Principal, Depends(_READERS)]
 
 ProposalKindName = Literal[
-    "waive", "write-off", "payment-reversal", "limit-override", "line-freeze", "line-close"
+    "waive", "write-off", "payment-reversal", "limit-override", "line-freeze", "line-close", "lender-fault"
 ]
 ProposalStatus = Literal["proposed", "approved", "rejected", "executed", "expired"]
 assert set(get_args(ProposalKindName)) == set(KINDS)  # one list of kinds
@@ -48,7 +48,9 @@ assert set(get_args(ProposalStatus)) == set(PROPOSAL_STATUSES)
 
 class ProposeBody(ApiModel):
     kind: ProposalKindName
-    target_id: str = Field(min_length=1, max_length=64, description="the contract, payment or credit line")
+    target_id: str = Field(
+        min_length=1, max_length=64, description="the contract, payment, credit line or customer"
+    )
     reason: str = Field(min_length=1, max_length=500)
     payload: dict[str, Any] = Field(default_factory=dict, description="the kind's parameters (docs/api.md)")
 

@@ -2,7 +2,7 @@
 ``funding_partners``, ``contract_funding``, ``partner_postings``.
 
 Revision ID: 0017_privacy_partners
-Revises: 0011_autopay_accounts
+Revises: 0013_reminders_scheduled
 Create Date: 2026-12-02
 
 Written by hand. Five new tables, nothing existing changed (see ``lendcore.store.models_privacy``).
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0017_privacy_partners"
-down_revision: str | None = "0011_autopay_accounts"
+down_revision: str | None = "0013_reminders_scheduled"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
