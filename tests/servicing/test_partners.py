@@ -257,3 +257,25 @@ def test_parallel_drawdowns_never_push_a_partner_over_its_limit(postgres_databas
         assert_invariants(factory)
     finally:
         engine.dispose()
+
+
+def test_the_daily_close_books_the_partners_ledgers_and_checks_them(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from datetime import timedelta
+
+    from lendcore.batch.close import run_daily_close
+
+    partner = _partner(session_factory)
+    customer, line = _customer_line(session_factory, "")
+    do_draw(session_factory, line, 1_000_000, 3, funding=(Share(partner, 5_000),))
+    do_repay(session_factory, customer, 50_000, D0)  # booked outside the close: the mirror lags
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert unsynced_entries(session) == 1
+    for day in range(1, 4):
+        report = run_daily_close(session_factory, D0 + timedelta(days=day))
+        assert report.invariants["partner_mismatches"] == []
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert unsynced_entries(session) == 0
+    interest = _partner_totals(session_factory, partner).get(("6011.01", "cr"), 0)
+    assert interest > 0  # the partner earns its share of the interest accrued by the close
