@@ -151,6 +151,18 @@ def test_bad_funding_is_refused_and_nothing_is_written(
     assert snapshot(session_factory) == before
 
 
+def test_the_lenders_minimum_share_is_configuration(session_factory: sessionmaker[Session]) -> None:
+    partner = _partner(session_factory)
+    _, line = _customer_line(session_factory, "")
+    request = DrawRequest(line, 1_000_000, 3, D0, key("draw"), funding=(Share(partner, 6_000),))
+    with unit_of_work(session_factory) as session, pytest.raises(BusinessRuleError) as error:
+        draw(session, request, gate=drawdown_gate(RELAXED), lender_min_share_bp=5_000)
+    assert error.value.code == "LENDER_SHARE_TOO_LOW"
+    with unit_of_work(session_factory) as session:
+        drawn = draw(session, request, gate=drawdown_gate(RELAXED), lender_min_share_bp=4_000)
+    assert drawn.funding == (Share(partner, 6_000),)
+
+
 def test_the_concentration_limit_is_checked_at_drawdown(session_factory: sessionmaker[Session]) -> None:
     partner = _partner(session_factory, limit=500_000)
     _, line = _customer_line(session_factory, "")
