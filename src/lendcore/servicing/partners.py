@@ -33,6 +33,7 @@ from lendcore.core.consent import ConsentKind, ConsentRecord, has_consent
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.core.funding import (
     DEFAULT_LENDER_MIN_SHARE_BP,
+    SHARED_ACCOUNTS,
     ContractEntry,
     EntryLine,
     PartnerEntry,
@@ -277,9 +278,36 @@ def funded_contracts(session: Session, partner_id: str | None = None) -> tuple[s
     return tuple(session.scalars(query))
 
 
+def contracts_to_sync(session: Session, partner_id: str | None = None) -> tuple[str, ...]:
+    """Funded contracts with a journal entry on a shared account that a partner has not mirrored: the
+    only ones :func:`sync_partner_ledgers` needs to read (one query; a settled contract drops out once
+    its last entry is mirrored). An entry whose share rounds to nothing is never mirrored, so its
+    contract stays listed; syncing it again books nothing."""
+    mirrored = (
+        select(PartnerPosting.id)
+        .where(
+            PartnerPosting.journal_entry_id == JournalEntry.id,
+            PartnerPosting.partner_id == ContractFunding.partner_id,
+        )
+        .exists()
+    )
+    query = (
+        select(JournalEntry.contract_id)
+        .distinct()
+        .join(ContractFunding, ContractFunding.contract_id == JournalEntry.contract_id)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(Posting.account_code.in_([a.value for a in SHARED_ACCOUNTS]), ~mirrored)
+        .order_by(JournalEntry.contract_id)
+    )
+    if partner_id is not None:
+        query = query.where(ContractFunding.partner_id == partner_id)
+    return tuple(c for c in session.scalars(query) if c is not None)
+
+
 def sync_partner_ledgers(session: Session, partner_id: str | None = None) -> int:
-    """:func:`sync_partner_ledger` for every funded contract (of one partner); entries booked."""
-    return sum(sync_partner_ledger(session, c) for c in funded_contracts(session, partner_id))
+    """:func:`sync_partner_ledger` for every funded contract (of one partner) with something to book;
+    the number of partner entries booked."""
+    return sum(sync_partner_ledger(session, c) for c in contracts_to_sync(session, partner_id))
 
 
 def _totals(entries: Iterable[ContractEntry]) -> dict[tuple[Account, Side], Fen]:
