@@ -7,7 +7,8 @@ with its disbursement, accruals and repayments), every contract then funded 30 %
 (``contract_funding`` rows). Phases, each timed on a fresh SQLite file:
 
 * first sync: :func:`lendcore.servicing.partners.sync_partner_ledgers` books every partner entry;
-* second sync: the same call again, which books nothing (what the daily close pays every day).
+* second sync: the same call again, which books nothing (what the daily close pays every day);
+* check: :func:`lendcore.servicing.partner_checks.partner_ledger_mismatches` (the close's invariant).
 
 Reference, in the same database: one ``SELECT`` of every posting of those contracts in booking order
 (the floor of reading the journal) plus one ``INSERT … SELECT`` writing as many rows as the first sync
@@ -26,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text
 
 from lendcore.batch.seed import seed_book
+from lendcore.servicing.partner_checks import partner_ledger_mismatches
 from lendcore.servicing.partners import register_partner, sync_partner_ledgers
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.migrate import upgrade_database
@@ -74,6 +76,10 @@ def main() -> None:
         with unit_of_work(factory) as session:
             rows = int(session.scalar(select(func.count()).select_from(PartnerPosting)) or 0)
         started = time.perf_counter()
+        with unit_of_work(factory, read_only=True) as session:
+            mismatches = partner_ledger_mismatches(session)
+        check = time.perf_counter() - started
+        started = time.perf_counter()
         with engine.begin() as connection:
             connection.execute(
                 select(Posting.entry_id, Posting.account_code, Posting.debit, Posting.credit)
@@ -94,9 +100,12 @@ def main() -> None:
                 "second_sync_booked": again,
                 "first_sync_s": round(first, 3),
                 "second_sync_s": round(second, 3),
+                "check_s": round(check, 3),
+                "check_mismatches": len(mismatches),
                 "reference_s": round(reference, 3),
                 "first_vs_reference": round(first / reference, 1),
                 "second_vs_reference": round(second / reference, 1),
+                "check_vs_reference": round(check / reference, 1),
             },
             indent=2,
         )

@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
@@ -36,11 +36,9 @@ from lendcore.core.funding import (
     SHARED_ACCOUNTS,
     ContractEntry,
     EntryLine,
-    PartnerEntry,
     PartnerLine,
     Share,
     check_concentration,
-    check_partner_ledger,
     check_shares,
     part_of,
     partner_entries,
@@ -308,56 +306,3 @@ def sync_partner_ledgers(session: Session, partner_id: str | None = None) -> int
     """:func:`sync_partner_ledger` for every funded contract (of one partner) with something to book;
     the number of partner entries booked."""
     return sum(sync_partner_ledger(session, c) for c in contracts_to_sync(session, partner_id))
-
-
-def _totals(entries: Iterable[ContractEntry]) -> dict[tuple[Account, Side], Fen]:
-    out: dict[tuple[Account, Side], Fen] = {}
-    for e in entries:
-        for line in e.lines:
-            out[(line.account, line.side)] = out.get((line.account, line.side), 0) + line.amount
-    return out
-
-
-def _mismatches_of(session: Session, contract_id: str) -> list[str]:
-    shares = contract_shares(session, contract_id)
-    journal = _contract_journal(session, contract_id)
-    expected: dict[tuple[str, str], PartnerEntry] = {
-        (e.entry_id, e.partner_id): e for e in partner_entries(journal, shares)
-    }
-    booked = _booked(session, contract_id)
-    found = [
-        f"contract {contract_id}: partner entry {entry_id}/{partner_id} differs from its share of the ledger"
-        for (entry_id, partner_id), lines in booked.items()
-        if (entry_id, partner_id) not in expected or expected[(entry_id, partner_id)].lines != lines
-    ]
-    if not found and set(expected) == set(booked):
-        held: dict[tuple[str, str, Side], Fen] = {}
-        for (_, partner_id), lines in booked.items():
-            for x in lines:
-                held[(partner_id, x.account_code, x.side)] = (
-                    held.get((partner_id, x.account_code, x.side), 0) + x.amount
-                )
-        try:
-            check_partner_ledger(contract_id, _totals(journal), held, shares)
-        except Exception as error:  # an InvariantViolationError: reported, not raised
-            found.append(str(error))
-    return found
-
-
-def partner_ledger_mismatches(session: Session) -> tuple[str, ...]:
-    """Every difference between the partners' ledgers and their shares of the general ledger."""
-    return tuple(m for c in funded_contracts(session) for m in _mismatches_of(session, c))
-
-
-def unsynced_entries(session: Session) -> int:
-    """Journal entries of funded contracts whose partner mirror is not booked yet (a lag, not a fault)."""
-    lag = 0
-    for contract_id in funded_contracts(session):
-        expected = {
-            (e.entry_id, e.partner_id)
-            for e in partner_entries(
-                _contract_journal(session, contract_id), contract_shares(session, contract_id)
-            )
-        }
-        lag += len(expected - set(_booked(session, contract_id)))
-    return lag
