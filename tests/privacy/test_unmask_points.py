@@ -19,7 +19,10 @@ REVIEWED = {
     "origination/blind_index.py": (11, "re-hashing, duplicate checks: the value never leaves"),
     "origination/applications.py": (1, "the ID number feeds the rules (age, region); never returned"),
     "origination/onboarding.py": (2, "customer_view: masked before it is returned"),
-    "notify/delivery.py": (1, "the SMS address handed to the sink at send time; stored masked"),
+    "notify/delivery.py": (1, "the phone, to the SMS sink only; stored and logged masked"),
+    "origination/cards.py": (2, "card views masked; the holder's name compared, never returned"),
+    "origination/unmask.py": (1, "staff unmask one field with a reason: audited as customer.unmasked"),
+    "queries/customers.py": (2, "the back office's customer list: masked before it is returned"),
     "privacy/export.py": (2, "the customer's export: unmasked, audited as privacy.export"),
 }
 

@@ -61,10 +61,12 @@ from lendcore.api.routers import (
     applications,
     approvals,
     auth,
+    cards,
     contracts,
     customers,
     drawdowns,
     finance,
+    hardship,
     health,
     lines,
     official_accounts,
@@ -75,6 +77,7 @@ from lendcore.api.routers import (
     repayments,
     scheduled,
     staff,
+    staff_customers,
 )
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
@@ -107,7 +110,10 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     payments.router,
     official_accounts.router,
     scheduled.router,
+    hardship.router,
     privacy.router,
+    cards.router,
+    staff_customers.router,
 )
 
 

@@ -5,7 +5,9 @@ The batch of business day ``D`` holds, for every contract opened by then,
 - an event record (非月度表现: 10 opened, 20 closed, 40 overdue recovered) for each event of a day
   ``d`` whose report date (the first business day after ``d``) is ``D``;
 - the month-end record (月度表现: 30, or 32 in the month it closed) of a month whose last day ``d``
-  has ``D`` as its report date.
+  has ``D`` as its report date (marked ``RstrcFlag`` once the contract has been restructured);
+- a special-transaction record (特定交易, 50 restructured) for each hardship plan the customer
+  accepted on a day ``d`` whose report date is ``D``.
 A negative record that is not the customer's to carry is left out and the contract listed in
 :attr:`BureauBatch.suppressed` (:func:`lendcore.core.standing.negative_status_suppressed`): money of
 theirs in flight that day, or overdue that began inside a lender-fault window covering the day.
@@ -19,7 +21,7 @@ Corrections and deletions of upheld disputes answered before ``D`` go into the b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Final
@@ -33,8 +35,10 @@ from lendcore.bureau.message import (
     AccountRecord,
     BuiltFrom,
     Line,
+    Restructuring,
     event_account_record,
     month_end_account_record,
+    restructure_account_record,
     write_message,
 )
 from lendcore.core.bureau_status import (
@@ -57,6 +61,7 @@ from lendcore.servicing.faults import fault_windows
 from lendcore.servicing.repository import load_book
 from lendcore.servicing.standing import open_repayments
 from lendcore.store.models import Contract, CreditLine
+from lendcore.store.models_hardship import HardshipOffer
 from lendcore.store.models_origination import Consent
 from lendcore.store.models_post import BureauDispute, BureauRecord
 
@@ -87,7 +92,7 @@ def _reported_days(batch_date: date) -> list[date]:
 
 
 def _contract_records(
-    contract: Contract, line: Line, history: History, days: list[date]
+    contract: Contract, line: Line, history: History, days: list[date], plans: Sequence[Restructuring] = ()
 ) -> list[tuple[date, AccountRecord]]:
     """The contract's records of the batch, each with the day it describes."""
     from lendcore.servicing.codecs import contract_terms
@@ -97,6 +102,9 @@ def _contract_records(
     for day in days:
         for reason in day_events(history, day):
             records.append((day, event_account_record(terms, line, history, day, reason)))
+        for plan in plans:
+            if plan.accepted_on == day:
+                records.append((day, restructure_account_record(terms, line, history, plan)))
         if day == month_end(day):
             monthly = month_end_record(history, day)
             if monthly is not None:
@@ -123,6 +131,22 @@ def _ours(
     return negative_status_suppressed(
         state, day, window=window, money_in_flight=covered_amount(flights, day) > 0
     )
+
+
+def _restructurings(session: Session, days: list[date]) -> dict[str, list[Restructuring]]:
+    """Hardship plans accepted on ``days`` (reported by acceptance date: the restructure itself is
+    value-dated on the offer's date, which may lie before a batch already sent)."""
+    rows = session.scalars(
+        select(HardshipOffer)
+        .where(HardshipOffer.status == "accepted", HardshipOffer.decided_on.in_(days))
+        .order_by(HardshipOffer.decided_on, HardshipOffer.id)
+    )
+    found: dict[str, list[Restructuring]] = {}
+    for o in rows:
+        assert o.decided_on is not None  # accepted
+        plan = Restructuring(o.kind, o.periods, o.offered_on, o.decided_on, int(o.plan["principal"]))
+        found.setdefault(o.contract_id, []).append(plan)
+    return found
 
 
 def _negative_before(session: Session, contract_id: str, before: date) -> bool:
@@ -153,6 +177,7 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
         .where(Contract.status != "pending", Contract.start_date <= days[-1])
         .order_by(Contract.id)
     )
+    restructured = _restructurings(session, days)
     revoked = bureau_consent_revoked(session, batch_date)
     skipped: list[str] = []
     for contract in contracts:
@@ -161,7 +186,7 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
             continue
         line = _line_of(session, contract)
         history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
-        dated = _contract_records(contract, line, history, days)
+        dated = _contract_records(contract, line, history, days, restructured.get(contract.id, ()))
         ours = [
             (d, r)
             for d, r in dated
@@ -181,8 +206,14 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
             built = [r for r in built if not is_negative(_status(r))]
         records.extend(built)
     records.extend(c for _, c in corrections)
-    disputes = tuple(i for i, _ in corrections)
-    return BureauBatch(batch_date, tuple(records), tuple(held), disputes, tuple(suppressed), tuple(skipped))
+    return BureauBatch(
+        batch_date,
+        tuple(records),
+        tuple(held),
+        tuple(i for i, _ in corrections),
+        suppressed=tuple(suppressed),
+        skipped=tuple(skipped),
+    )
 
 
 def bureau_consent_revoked(session: Session, batch_date: date) -> frozenset[str]:

@@ -378,3 +378,14 @@ def lang_of(value: str | None) -> Lang:
 
 def translate(lang: Lang, key: str) -> str:
     return MESSAGES[lang][key]
+
+
+def _merge_more() -> None:
+    from lendcore.web.i18n_more import MORE  # the cards, customers and approval-form pages
+
+    for language in LANGS:
+        assert not MESSAGES[language].keys() & MORE[language].keys(), "a key is defined twice"
+        MESSAGES[language].update(MORE[language])
+
+
+_merge_more()

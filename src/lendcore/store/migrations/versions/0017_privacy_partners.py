@@ -2,7 +2,7 @@
 ``funding_partners``, ``contract_funding``, ``partner_postings``.
 
 Revision ID: 0017_privacy_partners
-Revises: 0013_reminders_scheduled
+Revises: 0016_hardship_offers
 Create Date: 2026-12-02
 
 Written by hand. Five new tables, nothing existing changed (see ``lendcore.store.models_privacy``).
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0017_privacy_partners"
-down_revision: str | None = "0013_reminders_scheduled"
+down_revision: str | None = "0016_hardship_offers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
