@@ -26,6 +26,9 @@ REVIEWED = {
     "origination/unmask.py": (1, "staff unmask: role-checked, reason required, audited as customer.unmasked"),
     "queries/customers.py": (2, "the back office's customer list: masked before returned"),
     "notify/delivery.py": (1, "the phone, to the SMS sink only; stored and logged masked"),
+    "origination/cards.py": (2, "card views masked; the holder's name compared, never returned"),
+    "origination/unmask.py": (1, "staff unmask one field with a reason: audited as customer.unmasked"),
+    "queries/customers.py": (2, "the back office's customer list: masked before it is returned"),
     "privacy/export.py": (2, "the customer's export: unmasked, audited as privacy.export"),
 }
 
