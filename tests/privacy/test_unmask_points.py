@@ -19,12 +19,6 @@ REVIEWED = {
     "origination/blind_index.py": (11, "re-hashing, duplicate checks: the value never leaves"),
     "origination/applications.py": (1, "the ID number feeds the rules (age, region); never returned"),
     "origination/onboarding.py": (2, "customer_view: masked before it is returned"),
-    "origination/cards.py": (
-        2,
-        "card views masked before returned; the holder's name checked, never returned",
-    ),
-    "origination/unmask.py": (1, "staff unmask: role-checked, reason required, audited as customer.unmasked"),
-    "queries/customers.py": (2, "the back office's customer list: masked before returned"),
     "notify/delivery.py": (1, "the phone, to the SMS sink only; stored and logged masked"),
     "origination/cards.py": (2, "card views masked; the holder's name compared, never returned"),
     "origination/unmask.py": (1, "staff unmask one field with a reason: audited as customer.unmasked"),
