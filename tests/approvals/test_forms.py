@@ -11,7 +11,7 @@ from lendcore.approvals.kinds import KINDS
 from lendcore.core.errors import ValidationError
 
 #: What a person might type in each field type (yuan for amounts).
-TYPED = {"fen": "1234.56", "text": "B"}
+TYPED = {"fen": "1234.56", "text": "B", "date": "2026-03-20"}
 
 
 def _typed(kind: str) -> dict[str, str]:

@@ -69,3 +69,47 @@ def test_month_end_record_and_a_first_negative_one_held_until_the_customer_is_to
 
 def _status(record: AccountRecord) -> str:
     return record.as_segments()["AcctMthlyBlgInfSgmt"]["AcctStatus"]
+
+
+def test_no_negative_record_for_overdue_that_began_in_a_fault_window_or_while_money_was_in_flight(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The first installment (due 04-02) is unpaid at the April month end: the record would be "1".
+    A window from the due date for the customer, or a repayment started before it and still in flight,
+    keeps it out (listed as suppressed), even with the customer told; the earlier lateness is not ours."""
+    from lendcore.core.faults import FaultKind
+    from lendcore.servicing.faults import record_fault
+    from lendcore.servicing.repay import RepayRequest
+    from lendcore.servicing.settlement import request_repayment
+    from lendcore.store.models import Contract
+
+    in_window, in_flight, late_window = (_drawn(session_factory) for _ in range(3))
+    april_batch = event_report_date(date(2026, 4, 30))
+    with unit_of_work(session_factory) as session:
+        customer = {c: session.get(Contract, c).customer_id for c in (in_window, in_flight, late_window)}  # type: ignore[union-attr]
+        record_fault(
+            session,
+            kind=FaultKind.MANUAL,
+            starts_on=date(2026, 4, 2),
+            customer_id=customer[in_window],
+            reason="x",
+        )
+        record_fault(
+            session,
+            kind=FaultKind.MANUAL,
+            starts_on=date(2026, 4, 20),
+            customer_id=customer[late_window],
+            reason="y",
+        )
+        request_repayment(
+            session,
+            RepayRequest(
+                customer_id=customer[in_flight], business_date=DRAWN, idempotency_key="k1", amount=110_000
+            ),
+        )
+    with unit_of_work(session_factory, read_only=True) as session:
+        notices = {c: date(2026, 4, 20) for c in customer}
+        batch = build_batch(session, april_batch, notices=notices)
+    by_contract = {r.built_from.contract_id: _status(r) for r in batch.records if r.reason.value == "30"}
+    assert by_contract == {late_window: "1"}
+    assert sorted(batch.suppressed) == sorted([in_window, in_flight])

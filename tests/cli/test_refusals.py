@@ -130,6 +130,10 @@ _REJECT = ("approvals", "reject", "{proposal}", "--staff", "seeded.admin", "--re
 SEEDED_ACCOUNT = "6222 0200 0000 1234"
 _ACCOUNT = ("--bank", "ICBC", "--holder", "Lendcore Ltd", "--purpose", "repayments", "--actor", "ops1")
 _ACCOUNTS_ADD = ("accounts", "add", "6222020000005678", *_ACCOUNT)
+_SCHEDULE = (
+    *("repay-schedule", "book", "--customer", "{customer}", "--contract", "{contract}"),
+    *("--take-on", "2025-07-10"),
+)
 _MANDATE = ("autopay", "mandate", "--customer", "{customer}", "--card", "card_nope", "--actor", "ops1")
 _HUGE = "99999999999999999999"
 _BIGINT_OVERFLOW = "92233720368547758.07"
@@ -620,6 +624,115 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "UNKNOWN_GRADE", *_QUOTE, "--grade", "Z"),
         r(BAD_DATE, "INVALID_DATE", *_QUOTE, "--start", "2026-02-30"),
         r(BAD_DATE, "INVALID_DATE", *_QUOTE, "--first-due", "soon"),
+    ],
+    ("reminders",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "reminders", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "reminders", "--bogus"),
+    ],
+    ("reminders", "run"): [
+        r(BAD_DATE, "INVALID_DATE", "reminders", "run", "--date", "2026-02-30"),
+        r(BAD_DATE, "BUSINESS_DATE_MISMATCH", "reminders", "run", "--date", "2025-06-15"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "reminders", "run", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "reminders", "run", "extra"),
+    ],
+    ("reminders", "undelivered"): [
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "reminders", "undelivered", "--count", "many"),
+        r(OTHER, "INVALID_ARGUMENT", "reminders", "undelivered", "--count", "0"),
+        r(OTHER, "INVALID_ARGUMENT", "reminders", "undelivered", "--count", "1001"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "reminders", "undelivered", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "reminders", "undelivered", "extra"),
+    ],
+    ("repay-schedule",): [
+        r(UNKNOWN_COMMAND, "UNKNOWN_COMMAND", "repay-schedule", "bogus"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "repay-schedule", "--bogus"),
+    ],
+    ("repay-schedule", "book"): [
+        r(
+            MISSING,
+            "MISSING_OPTION",
+            "repay-schedule",
+            "book",
+            "--customer",
+            "{customer}",
+            "--take-on",
+            "2025-07-10",
+        ),
+        r(MISSING, "MISSING_OPTION", *_SCHEDULE[:6]),
+        r(
+            UNKNOWN_ID,
+            "CUSTOMER_NOT_FOUND",
+            "repay-schedule",
+            "book",
+            "--customer",
+            "cus_nope",
+            *_SCHEDULE[4:],
+        ),
+        r(UNKNOWN_ID, "CONTRACT_NOT_FOUND", *_SCHEDULE[:4], "--contract", "ln_nope", *_SCHEDULE[6:]),
+        r(ZERO, "ZERO_AMOUNT", *_SCHEDULE, "--amount", "0"),
+        r(NEGATIVE, "NEGATIVE_AMOUNT", *_SCHEDULE, "--amount", "-5"),
+        r(HUGE, "AMOUNT_TOO_LARGE", *_SCHEDULE, "--amount", _HUGE),
+        r(BAD_DATE, "INVALID_DATE", *_SCHEDULE, "--date", "2025-13-13"),
+        r(BAD_DATE, "INVALID_DATE", *_SCHEDULE[:6], "--take-on", "2025-07-32"),
+        r(OTHER, "SCHEDULED_TOO_EARLY", *_SCHEDULE),
+        r(OTHER, "SCHEDULED_DATE_NOT_FUTURE", *_SCHEDULE[:6], "--take-on", SEEDED_DAY),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", *_SCHEDULE, "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", *_SCHEDULE, "extra"),
+    ],
+    ("repay-schedule", "cancel"): [
+        r(MISSING, "MISSING_ARGUMENT", "repay-schedule", "cancel", "--customer", "{customer}"),
+        r(MISSING, "MISSING_OPTION", "repay-schedule", "cancel", "srp_nope"),
+        r(
+            UNKNOWN_ID,
+            "SCHEDULED_NOT_FOUND",
+            "repay-schedule",
+            "cancel",
+            "srp_nope",
+            "--customer",
+            "cus_nope",
+        ),
+        r(OTHER, "SCHEDULED_NOT_FOUND", "repay-schedule", "cancel", "srp_nope", "--customer", "{customer}"),
+        r(
+            BAD_DATE,
+            "INVALID_DATE",
+            "repay-schedule",
+            "cancel",
+            "srp_nope",
+            "--customer",
+            "{customer}",
+            "--date",
+            "x",
+        ),
+        r(
+            UNKNOWN_OPTION,
+            "UNKNOWN_OPTION",
+            "repay-schedule",
+            "cancel",
+            "srp_nope",
+            "--customer",
+            "{customer}",
+            "--bogus",
+        ),
+        r(
+            EXTRA_ARGUMENT,
+            "UNEXPECTED_ARGUMENT",
+            "repay-schedule",
+            "cancel",
+            "srp_nope",
+            "--customer",
+            "{customer}",
+            "x",
+        ),
+    ],
+    ("repay-schedule", "list"): [
+        r(MISSING, "MISSING_OPTION", "repay-schedule", "list"),
+        r(UNKNOWN_ID, "CUSTOMER_NOT_FOUND", "repay-schedule", "list", "--customer", "cus_nope"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "repay-schedule", "list", "--customer", "{customer}", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "repay-schedule", "list", "--customer", "{customer}", "x"),
+    ],
+    ("repay-schedule", "take"): [
+        r(BAD_DATE, "INVALID_DATE", "repay-schedule", "take", "--date", "2026-02-30"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "repay-schedule", "take", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "repay-schedule", "take", "extra"),
     ],
     ("repay",): [
         r(MISSING, "MISSING_OPTION", "repay", "--amount", "100"),

@@ -148,6 +148,35 @@ def test_waivers_reduce_receivables_through_contra_income() -> None:
     assert_books_consistent(book)
 
 
+@given(asked=st.integers(min_value=1, max_value=500), paid_first=st.integers(min_value=0, max_value=72))
+def test_an_at_most_waiver_waives_what_is_outstanding_up_to_its_amount_and_never_refuses(
+    asked: int, paid_first: int
+) -> None:
+    """The system's fault waivers: a late payment replayed ahead of one may have paid (part of) what
+    it waived; it then waives what is left, or nothing, instead of failing the replay."""
+    terms = installment_terms()
+    book = book_many(disbursed(terms), PenaltyAccrual("a", date(2026, 2, 20), 1))
+    if paid_first:
+        book, _ = book.book(Repayment("r", date(2026, 2, 20), 2, paid_first))
+    outstanding = book.state.penalty_outstanding
+    book, entries = book.book(
+        Waiver("w", date(2026, 2, 20), 3, WaiverKind.PENALTY, "SYSTEM_FAULT", amount=asked, at_most=True)
+    )
+    waived = min(asked, outstanding)
+    assert book.state.penalty_outstanding == outstanding - waived
+    posted = sum(p.amount for e in entries for p in e.postings if p.account is Account.WAIVER_EXPENSE)
+    assert posted == waived
+    assert_books_consistent(book)
+
+
+def test_an_at_most_waiver_on_a_settled_contract_does_nothing() -> None:
+    book = book_many(disbursed(revolving_terms()), Repayment("r", date(2026, 1, 11), 1, 1_005_000))
+    assert book.state.status is Status.CLOSED
+    book, entries = book.book(Waiver("w", date(2026, 1, 11), 2, WaiverKind.PENALTY, "x", 10, at_most=True))
+    assert book.state.status is Status.CLOSED
+    assert all(not e.postings for e in entries)
+
+
 def test_write_off_moves_every_receivable_to_expense_and_recoveries_to_income() -> None:
     # 10 days' interest (5,000) accrued at write-off; written off 1,005,000 in total.
     book = book_many(disbursed(revolving_terms()), WriteOff("w", date(2026, 1, 11), 1))

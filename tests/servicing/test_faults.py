@@ -3,6 +3,7 @@ window (reason SYSTEM_FAULT, actor system, audited); penalty from before the win
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -12,12 +13,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import run_daily_close
+from lendcore.core.allocation import CustomerMode
 from lendcore.core.errors import ValidationError
 from lendcore.core.faults import FaultKind, FaultWindow, in_lender_fault
+from lendcore.core.standing import stand
+from lendcore.jobs.outbox import enqueue
+from lendcore.payments.adapter import HandlerChannel
+from lendcore.payments.state import PaymentState
+from lendcore.payments.submit import submit_payment
+from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.faults import record_fault
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, Contract, LoanTransaction
-from tests.servicing.support import assert_invariants, do_draw, open_line
+from lendcore.store.models_jobs import Job
+from lendcore.store.models_payments import LenderFault
+from tests.core.loan_factory import disbursed, installment_terms
+from tests.servicing.support import assert_invariants, do_draw, do_repay, open_line
 
 DUE = date(2026, 4, 1)
 
@@ -108,3 +119,145 @@ def test_in_lender_fault_is_exactly_scope_and_window(
     found = in_lender_fault([window], contract_id="c1", customer_id="u1", on=on)
     in_scope = scope in ("c1", "u1", None)
     assert (found is window) == (in_scope and start <= on <= start + timedelta(days=length))
+
+
+def standing(factory: sessionmaker[Session], contract_id: str) -> tuple[int, str | None, int]:
+    with unit_of_work(factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None
+        return c.days_past_due, c.classification, c.max_days_past_due
+
+
+def test_overdue_status_that_began_inside_a_window_is_suppressed_and_earlier_lateness_is_not(
+    session_factory: sessionmaker[Session],
+) -> None:
+    plain = bullet(session_factory)[1]
+    whole_customer, whole = bullet(session_factory)
+    late = bullet(session_factory)[1]
+    with unit_of_work(session_factory) as session:
+        record_fault(
+            session, kind=FaultKind.CHANNEL_OUTAGE, starts_on=DUE, customer_id=whole_customer, reason="down"
+        )
+        record_fault(
+            session,
+            kind=FaultKind.MANUAL,
+            starts_on=DUE + timedelta(days=6),
+            contract_id=late,
+            reason="judged",
+        )
+    for day in range(1, 8):
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+        assert standing(session_factory, whole) == (0, "normal", 0)
+    assert standing(session_factory, plain) == (7, "special-mention", 7)
+    assert standing(session_factory, late) == (7, "special-mention", 7)  # late before its window began
+    assert_invariants(session_factory)
+
+
+def test_a_window_that_ends_gives_the_days_back_to_the_rows(session_factory: sessionmaker[Session]) -> None:
+    cid, contract_id = bullet(session_factory)
+    with unit_of_work(session_factory) as session:
+        record_fault(
+            session,
+            kind=FaultKind.MANUAL,
+            starts_on=DUE,
+            ends_on=DUE + timedelta(days=2),
+            customer_id=cid,
+            reason="x",
+        )
+    for day in range(1, 5):
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+        if day <= 2:
+            assert standing(session_factory, contract_id) == (0, "normal", 0)
+    assert standing(session_factory, contract_id) == (4, "special-mention", 4)
+
+
+@given(
+    due_offset=st.integers(min_value=-10, max_value=10),
+    start=st.integers(min_value=-10, max_value=10),
+    on=st.integers(min_value=1, max_value=30),
+)
+def test_standing_inside_a_window_counts_only_lateness_that_began_before_it(
+    due_offset: int, start: int, on: int
+) -> None:
+    """A one-row contract due on DUE + due_offset, unpaid, judged on DUE + on under a window from
+    DUE + start: DPD 0 when its first overdue day is inside the window, else its own DPD."""
+    due = DUE + timedelta(days=due_offset)
+    day = due + timedelta(days=on)
+    terms = installment_terms(term=1, method="bullet", start=due - timedelta(days=30))
+    terms = replace(terms, schedule=(replace(terms.schedule[0], due_date=due),))
+    state = disbursed(terms).state
+    window = FaultWindow("f", FaultKind.MANUAL, DUE + timedelta(days=start))
+    judged = stand(state, day, window=window if window.covers(day) else None).delinquency.dpd
+    began_inside = window.covers(day) and due + timedelta(days=1) >= window.starts_on
+    assert judged == (0 if began_inside else on)
+
+
+def test_a_repayment_past_its_sla_opens_a_fault_for_its_customer_once_and_the_customer_is_told(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The sweep job raises the payment past its SLA (2 h) and opens a payment_past_sla window from its
+    value date; sweeping again opens nothing more; when the payment is final the window ends that day."""
+    from tests.servicing.test_settlement import AT, STARTED, ask, processing, run_jobs, settle_by_callback
+
+    cid, contract_id = bullet(session_factory)
+    payment_id = ask(session_factory, cid, 1_009_000, STARTED)["payment_id"]
+    submit_payment(session_factory, HandlerChannel(processing), payment_id, "tok", now=AT)
+    for hours in (3, 4):
+        with unit_of_work(session_factory) as session:
+            enqueue(session, "payments.sweep", {}, dedupe_key=f"sweep:{hours}")
+        run_jobs(session_factory, AT + timedelta(hours=hours))
+    with unit_of_work(session_factory, read_only=True) as session:
+        faults = [
+            (f.id, f.kind, f.starts_on, f.ends_on, f.customer_id, f.payment_id)
+            for f in session.scalars(select(LenderFault))
+        ]
+        told = session.scalars(select(Job.payload).where(Job.kind == "customer.notify")).all()
+    assert [f[1:] for f in faults] == [("payment_past_sla", STARTED, None, cid, payment_id)]
+    assert [(t["template"], t["fault_id"]) for t in told] == [("lender_fault_opened", faults[0][0])]
+    for day in range(1, 6):
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+    failed_at = AT + timedelta(days=6)
+    settle_by_callback(session_factory, payment_id, PaymentState.FAILED, failed_at)
+    run_jobs(session_factory, failed_at)
+    with unit_of_work(session_factory, read_only=True) as session:
+        ended = session.scalars(select(LenderFault.ends_on)).one()
+    assert ended == DUE + timedelta(days=6)  # the open business date when it failed
+    run_daily_close(session_factory, DUE + timedelta(days=6))
+    # failed: the penalty of the days in flight (6 × 450) was caught up and waived inside the window
+    assert (penalty(session_factory, contract_id), standing(session_factory, contract_id)) == (
+        0,
+        (0, "normal", 0),
+    )
+    run_daily_close(session_factory, DUE + timedelta(days=7))  # the window is over: the rows count again
+    assert (penalty(session_factory, contract_id), standing(session_factory, contract_id)[0]) == (450, 7)
+    assert_invariants(session_factory)
+
+
+def _penalty_paid(factory: sessionmaker[Session], contract_id: str) -> int:
+    with unit_of_work(factory, read_only=True) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        return sum(r.penalty_paid for r in contract_state(contract).rows)
+
+
+@pytest.mark.parametrize("mode", [CustomerMode.PAY_OFF_ALL, CustomerMode.BY_AMOUNT])
+def test_a_payment_on_a_fault_day_does_not_collect_the_windows_penalty(
+    session_factory: sessionmaker[Session], mode: CustomerMode
+) -> None:
+    """¥10,000 bullet due 04-01, 4 days overdue by the close of 04-05 (4 × 450 fen); a channel outage
+    on 04-06 for everyone; the customer pays off on 04-06 before that day's close. The payment's own
+    accrual adds 04-06's penalty, which the close could not waive once paid: it is waived before the
+    payment is planned. The customer pays the 1,800 fen of before the window and nothing of it."""
+    customer_id, contract_id = bullet(session_factory)
+    for day in range(1, 5):  # the closes of 04-02 … 04-05
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+    outage = DUE + timedelta(days=5)
+    with unit_of_work(session_factory) as session:
+        record_fault(session, kind=FaultKind.CHANNEL_OUTAGE, starts_on=outage, ends_on=outage, reason="down")
+    amount = None if mode is CustomerMode.PAY_OFF_ALL else 1_050_000  # by amount: more than is owed
+    do_repay(session_factory, customer_id, amount, outage, mode)
+    assert _penalty_paid(session_factory, contract_id) == 4 * 450
+    run_daily_close(session_factory, outage)
+    assert _penalty_paid(session_factory, contract_id) == 4 * 450
+    assert penalty(session_factory, contract_id) == 0
+    assert_invariants(session_factory)

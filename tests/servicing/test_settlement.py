@@ -81,7 +81,7 @@ def bullet(factory: sessionmaker[Session]) -> tuple[str, str]:
 def test_a_requested_repayment_is_recorded_and_nothing_is_booked_until_it_settles(
     session_factory: sessionmaker[Session],
 ) -> None:
-    cid, _ = bullet(session_factory)
+    cid, contract_id = bullet(session_factory)
     result = ask(session_factory, cid, 1_009_000, STARTED)
     assert (result["status"], result["contracts"]) == ("processing", [])
     with unit_of_work(session_factory, read_only=True) as session:
@@ -92,6 +92,7 @@ def test_a_requested_repayment_is_recorded_and_nothing_is_booked_until_it_settle
             "mode": "by-amount",
             "contract_ids": None,
             "business_date": "2026-03-31",
+            "shares": [[contract_id, 1_009_000]],
         }
         kinds = session.scalars(select(Job.kind)).all()
     assert "payment.submit" in kinds
@@ -110,8 +111,9 @@ def test_refused_requests_record_nothing(session_factory: sessionmaker[Session])
 def test_confirmed_late_it_books_at_its_start_and_the_penalty_accrued_meanwhile_goes(
     session_factory: sessionmaker[Session],
 ) -> None:
-    """¥10,000 bullet due 04-01, the customer pays on 03-31, the channel confirms on 04-08 after the
-    closes through 04-08 booked 3,150 fen penalty: the settlement books on 03-31, DPD 0, no penalty."""
+    """¥10,000 bullet due 04-01, the customer pays on 03-31, the channel confirms on 04-08: the closes
+    through 04-08 held the penalty (3,150 fen were it not in flight) and showed DPD 0 while it was in
+    flight; the settlement books on 03-31, DPD 0, no penalty."""
     cid, contract_id = bullet(session_factory)
     payment_id = ask(session_factory, cid, 1_009_000, STARTED)["payment_id"]
     submit_payment(session_factory, HandlerChannel(processing), payment_id, "tok", now=AT)
@@ -119,7 +121,7 @@ def test_confirmed_late_it_books_at_its_start_and_the_penalty_accrued_meanwhile_
         run_daily_close(session_factory, DUE + timedelta(days=day))
     with unit_of_work(session_factory, read_only=True) as session:
         c = session.get(Contract, contract_id)
-        assert c is not None and c.penalty_receivable == 3_150
+        assert c is not None and (c.penalty_receivable, c.days_past_due, c.classification) == (0, 0, "normal")
     confirmed = datetime(2026, 4, 8, 3, 0, tzinfo=UTC)
     settle_by_callback(session_factory, payment_id, PaymentState.SUCCEEDED, confirmed)
     run_jobs(session_factory, confirmed)
@@ -271,3 +273,67 @@ def test_a_retried_request_is_the_same_payment(session_factory: sessionmaker[Ses
         again = request_repayment(session, request, now=AT)
         count = len(session.scalars(select(Payment.id).where(Payment.direction == "inbound")).all())
     assert (again, count) == (first, 1)
+
+
+def penalty_of(factory: sessionmaker[Session], contract_id: str) -> int:
+    with unit_of_work(factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None
+        return c.penalty_receivable
+
+
+def dpd_of(factory: sessionmaker[Session], contract_id: str) -> int:
+    with unit_of_work(factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None
+        return c.days_past_due
+
+
+def test_confirmed_late_into_a_fault_window_it_books_over_the_windows_waivers(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The story's shape: ¥10,000 bullet due 04-01; on 04-03 (DPD 2) the customer pays off while the
+    channel is failing, and a channel-outage window runs 04-04 … 04-07: the closes waive its penalty.
+    Confirmed on 04-08, the payment books on 04-03, ahead of those waivers, and pays what they had
+    waived: each is a fault waiver *at most* what is outstanding, so the replay waives nothing and the
+    booking goes through (before, the replay refused it: WAIVER_EXCEEDS_OUTSTANDING, money lost).
+    Since the close holds the penalty of money in flight, no penalty accrues meanwhile and there is no
+    waiver to replay over; the booking at 04-03 is the same."""
+    from lendcore.core.faults import FaultKind
+    from lendcore.servicing.faults import record_fault
+
+    cid, contract_id = bullet(session_factory)
+    started = DUE + timedelta(days=2)
+    run_daily_close(session_factory, DUE + timedelta(days=1))
+    with unit_of_work(session_factory) as session:
+        record_fault(
+            session,
+            kind=FaultKind.CHANNEL_OUTAGE,
+            starts_on=started + timedelta(days=1),
+            ends_on=started + timedelta(days=4),
+            reason="bank down",
+        )
+    at = datetime(2026, 4, 3, 2, 0, tzinfo=UTC)
+    payment_id = ask(session_factory, cid, None, started, mode=CustomerMode.PAY_OFF_ALL)["payment_id"]
+    submit_payment(session_factory, HandlerChannel(processing), payment_id, "tok", now=at)
+    for day in range(2, 7):  # the closes of 04-03 … 04-07
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+    with unit_of_work(session_factory, read_only=True) as session:
+        waivers = session.execute(
+            select(LoanTransaction.value_date, LoanTransaction.amount).where(
+                LoanTransaction.contract_id == contract_id, LoanTransaction.type == "waiver"
+            )
+        ).all()
+    # the payment in flight holds the penalty (core.in_flight): the closes accrue none, nothing to waive
+    # (without it the grace would have charged 1,800 fen on 04-05 and 450 a day after, all waived)
+    assert waivers == []
+    assert (penalty_of(session_factory, contract_id), dpd_of(session_factory, contract_id)) == (0, 0)
+    confirmed = datetime(2026, 4, 8, 3, 0, tzinfo=UTC)
+    settle_by_callback(session_factory, payment_id, PaymentState.SUCCEEDED, confirmed)
+    run_jobs(session_factory, confirmed)
+    assert transactions(session_factory, payment_id) == [("repayment", started)]
+    with unit_of_work(session_factory, read_only=True) as session:
+        c = session.get(Contract, contract_id)
+        assert c is not None
+        assert (c.status, c.days_past_due, c.penalty_receivable) == ("closed", 0, 0)
+    assert_invariants(session_factory)

@@ -73,6 +73,7 @@ from lendcore.api.routers import (
     payoff,
     quotes,
     repayments,
+    scheduled,
     staff,
     staff_customers,
 )
@@ -108,6 +109,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     official_accounts.router,
     cards.router,
     staff_customers.router,
+    scheduled.router,
 )
 
 

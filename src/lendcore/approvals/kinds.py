@@ -10,6 +10,7 @@ payment-reversal   payment      operator, finance  finance         servicing.rev
 limit-override     credit-line  operator, risk     risk            servicing.lines.change_limit
 line-freeze        credit-line  operator, risk     risk            servicing.lines.freeze_line
 line-close         credit-line  operator, risk     risk            servicing.lines.close_line
+lender-fault       customer     operator, finance  finance         servicing.faults.record_manual_fault
 decision-override  decision     risk               risk            origination.decision_override
 =================  ===========  =================  ==============  ===============================
 
@@ -34,11 +35,12 @@ from lendcore.origination.decision_override import (
     override_decision,
 )
 from lendcore.servicing.common import check_amount
+from lendcore.servicing.faults import record_manual_fault
 from lendcore.servicing.lines import change_limit, check_line_limit, close_line, freeze_line
 from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.servicing.writeoff import WriteOffRequest, write_off
-from lendcore.store.models import Base, Contract, CreditLine, Payment
+from lendcore.store.models import Base, Contract, CreditLine, Customer, Payment
 from lendcore.store.models_origination import CreditDecision
 
 
@@ -107,6 +109,51 @@ def _limit_payload(payload: Mapping[str, Any]) -> Payload:
     if "new_limit" not in payload:
         raise _bad("new_limit (fen) is required", "new_limit")
     return {"new_limit": check_line_limit(payload["new_limit"])}
+
+
+def _day(payload: Mapping[str, Any], field: str) -> str | None:
+    value = payload.get(field)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise _bad(f"{field} is a date, YYYY-MM-DD", field) from None
+
+
+def _fault_payload(payload: Mapping[str, Any]) -> Payload:
+    _only(payload, frozenset({"starts_on", "ends_on", "contract_id"}))
+    starts_on = _day(payload, "starts_on")
+    if starts_on is None:
+        raise _bad("starts_on (YYYY-MM-DD) is required", "starts_on")
+    ends_on = _day(payload, "ends_on")
+    if ends_on is not None and ends_on < starts_on:
+        raise ValidationError("a fault window cannot end before it starts", code="FAULT_WINDOW_INVALID")
+    contract_id = payload.get("contract_id")
+    if contract_id is not None and not isinstance(contract_id, str):
+        raise _bad("contract_id is a contract id", "contract_id")
+    return {"starts_on": starts_on, "ends_on": ends_on, "contract_id": contract_id}
+
+
+def _run_fault(session: Session, run: Execution) -> Payload:
+    ends_on = run.payload.get("ends_on")
+    window = record_manual_fault(
+        session,
+        customer_id=run.target_id,
+        starts_on=date.fromisoformat(run.payload["starts_on"]),
+        ends_on=date.fromisoformat(ends_on) if ends_on else None,
+        contract_id=run.payload.get("contract_id"),
+        reason=run.reason,
+        actor=run.actor,
+        business_date=run.business_date,
+    )
+    return {
+        "fault_id": window.fault_id,
+        "customer_id": run.target_id,
+        "contract_id": window.contract_id,
+        "starts_on": window.starts_on.isoformat(),
+        "ends_on": window.ends_on.isoformat() if window.ends_on else None,
+    }
 
 
 def _run_waive(session: Session, run: Execution) -> Payload:
@@ -233,6 +280,16 @@ KINDS: Final[Mapping[str, ProposalKind]] = {
         ),
         ProposalKind(
             "line-close", "credit-line", CreditLine, "LINE_NOT_FOUND", _LINES, _RISK, _no_payload, _run_close
+        ),
+        ProposalKind(
+            "lender-fault",
+            "customer",
+            Customer,
+            "CUSTOMER_NOT_FOUND",
+            _SERVICING,
+            _FINANCE,
+            _fault_payload,
+            _run_fault,
         ),
         ProposalKind(
             "decision-override",

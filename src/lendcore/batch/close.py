@@ -39,6 +39,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
+from functools import partial
 from typing import Final
 
 from sqlalchemy import exists, select
@@ -51,6 +52,7 @@ from lendcore.core.contract import Status
 from lendcore.core.delinquency import bucket
 from lendcore.core.errors import ConflictError, ValidationError
 from lendcore.core.loan import PenaltyAccrual
+from lendcore.core.money import Fen
 from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.business_day import (
     advance_business_date,
@@ -59,9 +61,10 @@ from lendcore.servicing.business_day import (
     open_business_date,
 )
 from lendcore.servicing.credit import apply_customer_credit
-from lendcore.servicing.faults import waive_penalty_in_fault_windows
+from lendcore.servicing.faults import fault_windows, waive_penalty_in_fault_windows
 from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.repository import RowWriter, write_contracts
+from lendcore.servicing.standing import judgements
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import DAILY_ACCRUAL_TYPE, Contract, JobRun, LoanTransaction, UnappliedFunds
 from lendcore.store.types import utc_now
@@ -88,6 +91,10 @@ def _pending_ids(session: Session, business_date: date, limit: int) -> list[str]
     )
 
 
+def _daily_accrual(on: date, covered: Fen, txn_id: str, seq: int) -> PenaltyAccrual:
+    return PenaltyAccrual(txn_id, on, seq, covered)
+
+
 def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tuple[int, int, int]:
     """Accrue the contracts ``ids`` for the date in the caller's transaction: (contracts, interest,
     penalty). One chunk is a handful of statements: the locked contracts' snapshots in one executemany
@@ -111,6 +118,9 @@ def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tupl
     )
     writer = RowWriter()
     processed = interest = penalty = 0
+    # the hook every close keeps: money in flight holds penalty and is judged as paid on its value
+    # date; overdue status that began in a lender-fault window is suppressed (servicing.standing)
+    judged = judgements(session, contracts, business_date, fault_windows(session, business_date))
     for contract in contracts:
         if (
             contract.status != Status.ACTIVE.value
@@ -118,12 +128,15 @@ def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tupl
             or contract.id in accrued
         ):
             continue
+        judgement = judged.get(contract.id)
+        covered = judgement.covered if judgement else 0
         posted = post_transaction(
             session,
             contract,
-            lambda txn_id, seq: PenaltyAccrual(txn_id, business_date, seq),
+            partial(_daily_accrual, business_date, covered),
             business_date=business_date,
             writer=writer,
+            judge=judgement.judge if judgement else None,
         )
         processed += 1
         interest += sum(r.interest_accrued for r in posted.after.rows) - sum(

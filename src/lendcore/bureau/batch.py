@@ -6,6 +6,9 @@ The batch of business day ``D`` holds, for every contract opened by then,
   ``d`` whose report date (the first business day after ``d``) is ``D``;
 - the month-end record (月度表现: 30, or 32 in the month it closed) of a month whose last day ``d``
   has ``D`` as its report date.
+A negative record that is not the customer's to carry is left out and the contract listed in
+:attr:`BureauBatch.suppressed` (:func:`lendcore.core.standing.negative_status_suppressed`): money of
+theirs in flight that day, or overdue that began inside a lender-fault window covering the day.
 A first negative record (any overdue digit) of a contract is held back unless the customer was told
 before ``D`` (征信业管理条例 Art. 15; the notice dates are passed in by the caller) and listed in
 :attr:`BureauBatch.held`. :func:`build_batch` writes nothing and gives the same file for the same
@@ -44,8 +47,13 @@ from lendcore.core.bureau_status import (
 )
 from lendcore.core.calendar import month_end
 from lendcore.core.errors import ConflictError
+from lendcore.core.faults import FaultWindow, in_lender_fault
+from lendcore.core.in_flight import covered_amount
 from lendcore.core.performance import History
+from lendcore.core.standing import negative_status_suppressed
+from lendcore.servicing.faults import fault_windows
 from lendcore.servicing.repository import load_book
+from lendcore.servicing.standing import open_repayments
 from lendcore.store.models import Contract, CreditLine
 from lendcore.store.models_post import BureauDispute, BureauRecord
 
@@ -60,6 +68,7 @@ class BureauBatch:
     records: tuple[AccountRecord, ...]
     held: tuple[str, ...] = field(default=())  # contracts whose first negative record awaits a notice
     disputes: tuple[int, ...] = field(default=())  # disputes whose correction or deletion is in it
+    suppressed: tuple[str, ...] = field(default=())  # contracts whose negative record is ours to carry
 
     def message(self) -> bytes:
         return write_message(self.records, self.batch_date)
@@ -72,19 +81,41 @@ def _reported_days(batch_date: date) -> list[date]:
 
 def _contract_records(
     contract: Contract, line: Line, history: History, days: list[date]
-) -> list[AccountRecord]:
+) -> list[tuple[date, AccountRecord]]:
+    """The contract's records of the batch, each with the day it describes."""
     from lendcore.servicing.codecs import contract_terms
 
     terms = contract_terms(contract)
-    records: list[AccountRecord] = []
+    records: list[tuple[date, AccountRecord]] = []
     for day in days:
         for reason in day_events(history, day):
-            records.append(event_account_record(terms, line, history, day, reason))
+            records.append((day, event_account_record(terms, line, history, day, reason)))
         if day == month_end(day):
             monthly = month_end_record(history, day)
             if monthly is not None:
-                records.append(month_end_account_record(terms, line, history, monthly))
+                records.append((day, month_end_account_record(terms, line, history, monthly)))
     return records
+
+
+def _ours(
+    session: Session,
+    contract: Contract,
+    history: History,
+    day: date,
+    windows: dict[date, list[FaultWindow]],
+) -> bool:
+    """A negative record of ``day`` that the customer must not carry (core.standing): money in flight
+    that day, or overdue that began inside a lender-fault window covering it."""
+    state = state_at_close(history, day)
+    if state is None:
+        return False
+    if day not in windows:
+        windows[day] = fault_windows(session, day)  # the batch's memo: one query per day
+    window = in_lender_fault(windows[day], contract_id=contract.id, customer_id=contract.customer_id, on=day)
+    flights = open_repayments(session, [contract.customer_id], day).get(contract.id, [])
+    return negative_status_suppressed(
+        state, day, window=window, money_in_flight=covered_amount(flights, day) > 0
+    )
 
 
 def _negative_before(session: Session, contract_id: str, before: date) -> bool:
@@ -105,6 +136,8 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
     days = _reported_days(batch_date)
     records: list[AccountRecord] = []
     held: list[str] = []
+    suppressed: list[str] = []
+    windows: dict[date, list[FaultWindow]] = {}
     corrections = [(d.id, _correction(session, d, r)) for d, r in corrections_due(session, batch_date)]
     if not days:
         return BureauBatch(batch_date, tuple(c for _, c in corrections), (), tuple(i for i, _ in corrections))
@@ -116,7 +149,15 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
     for contract in contracts:
         line = _line_of(session, contract)
         history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
-        built = _contract_records(contract, line, history, days)
+        dated = _contract_records(contract, line, history, days)
+        ours = [
+            (d, r)
+            for d, r in dated
+            if is_negative(_status(r)) and _ours(session, contract, history, d, windows)
+        ]
+        if ours:
+            suppressed.append(contract.id)
+        built = [r for d, r in dated if (d, r) not in ours]
         negative = [r for r in built if is_negative(_status(r))]
         if negative and not negative_record_allowed(
             _status(negative[0]),
@@ -128,7 +169,9 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
             built = [r for r in built if not is_negative(_status(r))]
         records.extend(built)
     records.extend(c for _, c in corrections)
-    return BureauBatch(batch_date, tuple(records), tuple(held), tuple(i for i, _ in corrections))
+    return BureauBatch(
+        batch_date, tuple(records), tuple(held), tuple(i for i, _ in corrections), tuple(suppressed)
+    )
 
 
 def _line_of(session: Session, contract: Contract) -> Line:

@@ -192,7 +192,7 @@ def _repay(state: LoanState, txn: Repayment, step: _Step) -> LoanState:
     if state.status is Status.WRITTEN_OFF:
         raise BusinessRuleError("the contract is written off; book a recovery", code="CONTRACT_WRITTEN_OFF")
     state = replace(step.accrue(state, txn.value_date), cash_in=state.cash_in + txn.amount)
-    if state.status is Status.CLOSED:
+    if state.status is Status.CLOSED or txn.hold:
         step.post(Account.CASH, Account.SUSPENSE, txn.amount)
         return replace(state, suspense=state.suspense + txn.amount)
     alloc = allocate(state, txn.amount, txn.value_date, txn.waterfall)
@@ -244,7 +244,10 @@ def _apply_credit(state: LoanState, txn: CreditApplication, step: _Step) -> Loan
 
 
 def _accrue_only(state: LoanState, txn: InterestAccrual | PenaltyAccrual, step: _Step) -> LoanState:
-    return step.accrue(state, txn.value_date, penalty=isinstance(txn, PenaltyAccrual))
+    # money in flight holds the penalty (PenaltyAccrual.covered_by_payment): it is not charged while
+    # the payment may still succeed, and caught up by the first accrual after it is final
+    penalty = isinstance(txn, PenaltyAccrual) and txn.covered_by_payment == 0
+    return step.accrue(state, txn.value_date, penalty=penalty)
 
 
 def _charge_fee(state: LoanState, txn: Fee, step: _Step) -> LoanState:
@@ -268,13 +271,20 @@ _WAIVE_FIELDS: Final = {
 def _waive(state: LoanState, txn: Waiver, step: _Step) -> LoanState:
     if txn.amount is not None:
         _positive(txn.amount, "a waiver")
+    if txn.at_most and state.status is not Status.ACTIVE:
+        return state  # a late payment replayed ahead of it settled the contract: nothing left to waive
     _require_active(state, txn)
     state = step.accrue(state, txn.value_date)
     outstanding_attr, waived_attr, account = _WAIVE_FIELDS[txn.kind]
     available = sum(getattr(r, outstanding_attr) for r in state.rows)
-    if available == 0:
+    if txn.at_most:
+        if available == 0:
+            return state
+        amount = available if txn.amount is None else min(txn.amount, available)
+    elif available == 0:
         raise BusinessRuleError(f"no {txn.kind} to waive", code="NOTHING_TO_WAIVE", kind=str(txn.kind))
-    amount = available if txn.amount is None else txn.amount
+    else:
+        amount = available if txn.amount is None else txn.amount
     if amount > available:
         raise BusinessRuleError(
             f"waiver of {amount} exceeds the {available} {txn.kind} outstanding",

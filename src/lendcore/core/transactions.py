@@ -26,13 +26,16 @@ class Disbursement:
 
 @dataclass(frozen=True, slots=True)
 class Repayment:
-    """Money received; allocated by the contract's waterfall (or ``waterfall``), surplus to suspense."""
+    """Money received; allocated by the contract's waterfall (or ``waterfall``), surplus to suspense.
+    ``hold``: all of it is held as customer credit (suspense), paid out by the close's credit step on
+    what falls due (a scheduled repayment taken before its due date, 预约还款)."""
 
     txn_id: str
     value_date: date
     seq: int
     amount: Fen
     waterfall: str | None = None
+    hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +49,20 @@ class InterestAccrual:
 
 @dataclass(frozen=True, slots=True)
 class PenaltyAccrual:
-    """Accrue interest and penalty up to ``value_date`` (the daily close books one per contract)."""
+    """Accrue interest and penalty up to ``value_date`` (the daily close books one per contract).
+
+    ``covered_by_payment`` is the money of the customer's repayments still in flight (value-dated on
+    or before this date) that this contract's share would receive (:mod:`lendcore.core.in_flight`).
+    While it is positive the penalty is *held*: interest accrues, penalty does not, and
+    ``penalty_through`` stays where it was. When the payment is final the next accrual without cover
+    brings penalty up to date in one step (accrual is path-independent): after a success, booked at its
+    value date, only what the payment left unpaid bears penalty; after a failure, everything does, as
+    if the payment had never been made."""
 
     txn_id: str
     value_date: date
     seq: int
+    covered_by_payment: Fen = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +84,11 @@ class WaiverKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
-    """Waive accrued penalty / interest / fee (oldest row first); ``amount=None`` waives all of it."""
+    """Waive accrued penalty / interest / fee (oldest row first); ``amount=None`` waives all of it.
+
+    ``at_most``: waive ``amount`` or what is outstanding, whichever is less, and nothing (no refusal)
+    when nothing is. The system's lender-fault waivers are such: a payment confirmed late and
+    value-dated before one is replayed ahead of it and may have paid what it waived."""
 
     txn_id: str
     value_date: date
@@ -80,6 +96,7 @@ class Waiver:
     kind: WaiverKind
     reason: str
     amount: Fen | None = None
+    at_most: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from lendcore.core import ledger
 from lendcore.core.contract import LoanState, Status
+from lendcore.core.delinquency import Delinquency
 from lendcore.core.errors import InvariantViolationError
 from lendcore.core.loan import Outcome, apply
 from lendcore.core.performance import worst_days_past_due
@@ -113,6 +114,7 @@ def post_transaction(
     payment_id: str | None = None,
     idempotency_key: str | None = None,
     writer: RowWriter | None = None,
+    judge: Callable[[LoanState], Delinquency] | None = None,
 ) -> Posted:
     """Book ``make(txn_id, seq)`` on ``contract`` (lock it first) and write what it implies.
 
@@ -121,7 +123,8 @@ def post_transaction(
     With ``writer`` the transaction, entry and posting rows are left in it for the caller to
     :meth:`RowWriter.write` (the daily close writes a chunk at once); the contract row itself is
     changed in the session either way. A change of the contract's suspense moves the customer's
-    unapplied funds by the same amount.
+    unapplied funds by the same amount. ``judge`` (the daily close's) gives the DPD, bucket and
+    classification stored from the state after (:mod:`lendcore.servicing.standing`).
     """
     before = state_from_json(contract_terms(contract), contract.state)
     seq = contract.last_replayed_seq + 1
@@ -155,7 +158,7 @@ def post_transaction(
         write_schedule(session, contract.id, version, projected_schedule(after))
         contract.schedule_version = version
     contract.last_replayed_seq = seq
-    save_state(contract, after, business_date)
+    save_state(contract, after, business_date, judged=judge(after) if judge is not None else None)
     if after.suspense != before.suspense:
         lock_unapplied(session, contract.customer_id).balance += after.suspense - before.suspense
     return Posted(before, txn, outcome, entries, not on_time, version, after)

@@ -238,22 +238,31 @@ def _reversal(common: Common, _amount: Fen, p: Mapping[str, Any], reverses: str 
 
 
 def _waiver(common: Common, amount: Fen, p: Mapping[str, Any], _reverses: str | None) -> Transaction:
-    return Waiver(*common, WaiverKind(p["kind"]), p.get("reason", ""), None if p.get("all") else amount)
+    amount_or_all = None if p.get("all") else amount
+    return Waiver(*common, WaiverKind(p["kind"]), p.get("reason", ""), amount_or_all, bool(p.get("at_most")))
 
 
 TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
     Disbursement: TxnCodec(lambda t: (t.amount, {}, None), lambda c, a, p, r: Disbursement(*c, a)),
     Repayment: TxnCodec(
-        lambda t: (t.amount, {"waterfall": t.waterfall}, None),
-        lambda c, a, p, r: Repayment(*c, a, p.get("waterfall")),
+        lambda t: (t.amount, {"waterfall": t.waterfall, **({"hold": True} if t.hold else {})}, None),
+        lambda c, a, p, r: Repayment(*c, a, p.get("waterfall"), bool(p.get("hold", False))),
     ),
     InterestAccrual: TxnCodec(lambda t: (0, {}, None), lambda c, a, p, r: InterestAccrual(*c)),
-    PenaltyAccrual: TxnCodec(lambda t: (0, {}, None), lambda c, a, p, r: PenaltyAccrual(*c)),
+    PenaltyAccrual: TxnCodec(
+        lambda t: (0, {"covered_by_payment": t.covered_by_payment} if t.covered_by_payment else {}, None),
+        lambda c, a, p, r: PenaltyAccrual(*c, int(p.get("covered_by_payment", 0))),
+    ),
     Fee: TxnCodec(
         lambda t: (t.amount, {"reason": t.reason}, None), lambda c, a, p, r: Fee(*c, a, p.get("reason", ""))
     ),
     Waiver: TxnCodec(
-        lambda t: (t.amount or 0, {"kind": t.kind.value, "reason": t.reason, "all": t.amount is None}, None),
+        lambda t: (
+            t.amount or 0,
+            {"kind": t.kind.value, "reason": t.reason, "all": t.amount is None}
+            | ({"at_most": True} if t.at_most else {}),
+            None,
+        ),
         _waiver,
     ),
     Reversal: TxnCodec(lambda t: (0, {"reason": t.reason}, t.target_txn_id), _reversal),

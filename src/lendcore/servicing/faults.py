@@ -10,32 +10,49 @@ contract in a window on the business date, the penalty accrued since the window 
 waived is waived through the ordinary :func:`~lendcore.servicing.waive.waive` use case (a ``Waiver``
 with reason ``SYSTEM_FAULT``, actor ``system``, audited, idempotent per fault, contract and date), so
 nobody is charged for our fault. Penalty accrued before the window stays.
+
+Windows opened automatically: :func:`open_payment_faults` (a repayment past its SLA, run after each
+sweep) and, in :mod:`lendcore.batch.autopay`, a missed autopay run; :func:`end_payment_faults` closes
+a payment's window when it is final (the settlement). Staff open one by hand through maker-checker
+(approval kind ``lender-fault``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Final
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.core.accrual import accrue
 from lendcore.core.contract import LoanState, Status
+from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.faults import FaultKind, FaultWindow, in_lender_fault
 from lendcore.core.loan import WaiverKind
-from lendcore.core.money import Fen
+from lendcore.core.money import Fen, to_fen
+from lendcore.jobs.outbox import enqueue
+from lendcore.payments.records import lock_payment
+from lendcore.payments.state import PaymentDirection
+from lendcore.servicing.business_day import open_business_date
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.common import check_text
 from lendcore.servicing.repository import lock_contract, state_as_of
+from lendcore.servicing.standing import OPEN_STATES, judgements, restate
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import unit_of_work
-from lendcore.store.models import Contract
+from lendcore.store.models import Contract, Payment
 from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
 
 SYSTEM_FAULT: Final = "SYSTEM_FAULT"
 SYSTEM_ACTOR: Final = "system"
+#: How long after a window ends the close still waives penalty booked for its days (a grace period
+#: lapsing after it, or a payment in flight that failed, books it later).
+RECENT_DAYS: Final = 31
 
 
 def record_fault(
@@ -79,6 +96,117 @@ def record_fault(
     return _window(row)
 
 
+def open_payment_faults(session: Session, *, now: datetime | None = None) -> list[FaultWindow]:
+    """A repayment raised past its SLA (``escalated_at``, by the sweeper) and still open is our fault:
+    a ``payment_past_sla`` window for its customer from the payment's value date, open until the payment
+    is final (:func:`end_payment_faults`), and the customer is told (a ``customer.notify`` job). Once per
+    payment: the payment row is locked and a window naming it is not opened twice."""
+    stmt = (
+        select(Payment)
+        .where(
+            Payment.direction == PaymentDirection.INBOUND.value,
+            Payment.escalated_at.is_not(None),
+            Payment.state.in_(OPEN_STATES),
+            ~exists().where(LenderFault.payment_id == Payment.id),
+        )
+        .order_by(Payment.value_date, Payment.id)
+    )
+    opened: list[FaultWindow] = []
+    for payment_id in list(session.scalars(stmt.with_only_columns(Payment.id))):
+        payment = lock_payment(session, payment_id)
+        already = select(LenderFault.id).where(LenderFault.payment_id == payment.id).limit(1)
+        if payment.state not in OPEN_STATES or session.scalars(already).first() is not None:
+            continue
+        window = record_fault(
+            session,
+            kind=FaultKind.PAYMENT_PAST_SLA,
+            starts_on=payment.value_date,
+            customer_id=payment.customer_id,
+            payment_id=payment.id,
+            reason=f"repayment {payment.id} still {payment.state} past its SLA",
+            now=now,
+        )
+        notify_fault(session, payment.customer_id, window, payment_id=payment.id)
+        opened.append(window)
+    return opened
+
+
+def notify_fault(
+    session: Session, customer_id: str, window: FaultWindow, *, payment_id: str | None = None
+) -> None:
+    """Tell the customer a window was opened for them (a ``customer.notify`` job, once per window)."""
+    enqueue(
+        session,
+        "customer.notify",
+        {
+            "customer_id": customer_id,
+            "payment_id": payment_id,
+            "template": "lender_fault_opened",
+            "fault_id": window.fault_id,
+            "kind": window.kind.value,
+            "starts_on": window.starts_on.isoformat(),
+        },
+        dedupe_key=f"notify:fault:{window.fault_id}",
+    )
+
+
+def record_manual_fault(
+    session: Session,
+    *,
+    customer_id: str,
+    starts_on: date,
+    reason: str,
+    actor: str,
+    business_date: date,
+    ends_on: date | None = None,
+    contract_id: str | None = None,
+) -> FaultWindow:
+    """A window staff opened (approved through maker-checker, approval kind ``lender-fault``): for the
+    customer, or one contract of theirs (``CONTRACT_NOT_FOUND`` otherwise); it may not start after the
+    business date (``FAULT_WINDOW_INVALID``: a fault is something that happened). The customer is told."""
+    if starts_on > business_date:
+        raise ValidationError(
+            f"a fault window cannot start ({starts_on}) after the business date ({business_date})",
+            code="FAULT_WINDOW_INVALID",
+        )
+    if contract_id is not None:
+        contract = session.get(Contract, contract_id)
+        if contract is None or contract.customer_id != customer_id:
+            raise NotFoundError(f"the customer has no contract {contract_id}", code="CONTRACT_NOT_FOUND")
+    window = record_fault(
+        session,
+        kind=FaultKind.MANUAL,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+        contract_id=contract_id,
+        customer_id=None if contract_id else customer_id,
+        actor=actor,
+    )
+    notify_fault(session, customer_id, window)
+    return window
+
+
+def end_payment_faults(session: Session, payment: Payment, on: date) -> int:
+    """Close the windows a payment opened (it is final): they end on ``on`` (the open business date),
+    so the close of that day still waives the penalty caught up for the days in flight."""
+    rows = session.scalars(
+        select(LenderFault).where(LenderFault.payment_id == payment.id, LenderFault.ends_on.is_(None))
+    ).all()
+    for row in rows:
+        row.ends_on = max(on, row.starts_on)
+        record_audit(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="fault.end",
+            target_type="lender_fault",
+            target_id=row.id,
+            details={"ends_on": row.ends_on.isoformat(), "payment_state": payment.state},
+            reason=f"payment {payment.id} {payment.state}",
+        )
+    return len(rows)
+
+
 def _window(row: LenderFault) -> FaultWindow:
     return FaultWindow(
         row.id, FaultKind(row.kind), row.starts_on, row.ends_on, row.contract_id, row.customer_id
@@ -97,14 +225,51 @@ def _penalty(state: LoanState) -> tuple[Fen, Fen]:
     return sum(r.penalty_accrued for r in state.rows), sum(r.penalty_waived for r in state.rows)
 
 
-def penalty_to_waive(session: Session, contract: Contract, window: FaultWindow) -> Fen:
+def _exact_penalty(state: LoanState) -> Decimal:
+    return sum((r.penalty_exact for r in state.rows), Decimal(0))
+
+
+def penalty_to_waive(
+    session: Session,
+    contract: Contract,
+    window: FaultWindow,
+    now: LoanState | None = None,
+    *,
+    on: date | None = None,
+) -> Fen:
     """Penalty accrued on ``contract`` since ``window`` started, less what was waived since, bounded by
-    what is outstanding."""
-    now = contract_state(contract)
+    what is outstanding (in ``now``: the contract's state unless given). For a window that ended before
+    ``on`` it is also bounded by the penalty of the window's own days (accrued on the state the window
+    started with): penalty booked after the window for days inside it (a grace period lapsing, a
+    payment in flight that failed) is still ours."""
+    now = contract_state(contract) if now is None else now
     before = state_as_of(session, contract, window.starts_on - timedelta(days=1))
     (accrued, waived), (accrued_before, waived_before) = _penalty(now), _penalty(before)
     outstanding = sum(r.penalty_outstanding for r in now.rows)
-    return max(0, min(outstanding, (accrued - accrued_before) - (waived - waived_before)))
+    amount = min(outstanding, (accrued - accrued_before) - (waived - waived_before))
+    if on is not None and window.ends_on is not None and window.ends_on < on:
+        through, _ = accrue(before, window.ends_on)  # penalty to a date includes that day's DPD
+        of_window_days = to_fen(_exact_penalty(through) - _exact_penalty(before), now.terms.rounding)
+        amount = min(amount, of_window_days - (waived - waived_before))
+    return max(0, amount)
+
+
+def recent_fault_windows(session: Session, on: date) -> list[FaultWindow]:
+    """The windows covering ``on`` and those that ended in the :data:`RECENT_DAYS` before it."""
+    stmt = select(LenderFault).where(
+        LenderFault.starts_on <= on,
+        or_(LenderFault.ends_on.is_(None), LenderFault.ends_on >= on - timedelta(days=RECENT_DAYS)),
+    )
+    return [_window(row) for row in session.scalars(stmt.order_by(LenderFault.starts_on, LenderFault.id))]
+
+
+def _window_for(windows: list[FaultWindow], contract: Contract, on: date) -> FaultWindow | None:
+    """The window covering ``on`` for the contract, else the last one of its that ended recently."""
+    covering = in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on)
+    if covering is not None:
+        return covering
+    ended = [w for w in windows if w.ends_on is not None and w.applies_to(contract.id, contract.customer_id)]
+    return max(ended, key=lambda w: (w.ends_on or w.starts_on, w.fault_id)) if ended else None
 
 
 def _candidates(session: Session, windows: list[FaultWindow], on: date) -> list[Contract]:
@@ -118,11 +283,49 @@ def _candidates(session: Session, windows: list[FaultWindow], on: date) -> list[
     return list(session.scalars(stmt.order_by(Contract.id)))
 
 
+def waive_fault_penalty_before_payment(session: Session, contracts: Iterable[Contract], on: date) -> int:
+    """Waive, before a payment value-dated ``on`` is planned, the penalty of every lender-fault window
+    covering ``on`` on ``contracts`` — the day's own penalty included, which the payment's accrual
+    would add and collect before the close could waive it (the simulation found customers paying
+    penalty for an outage day). Only for a payment on the open business date: a backdated one is
+    replayed after that day's close, whose waiver comes first. How many contracts had penalty waived."""
+    if on != open_business_date(session):
+        return 0
+    windows = fault_windows(session, on)
+    if not windows:
+        return 0
+    waived = 0
+    for contract in contracts:
+        window = in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on)
+        if window is None or contract.status != Status.ACTIVE.value or contract.start_date >= on:
+            continue
+        accrued, _ = accrue(contract_state(contract), on)
+        amount = penalty_to_waive(session, contract, window, accrued)
+        if amount > 0:
+            waive(session, _system_waiver(contract, window, on, amount, f":before-payment:{amount}"))
+            waived += 1
+    return waived
+
+
+# ``when``: "" for the close's waiver, ":before-payment:<amount>" for one ahead of a payment
+def _system_waiver(contract: Contract, window: FaultWindow, on: date, amount: Fen, when: str) -> WaiveRequest:
+    return WaiveRequest(
+        contract_id=contract.id,
+        kind=WaiverKind.PENALTY,
+        reason=f"{SYSTEM_FAULT}: {window.kind.value} {window.fault_id}",
+        actor=SYSTEM_ACTOR,
+        business_date=on,
+        idempotency_key=f"fault:{window.fault_id}:{contract.id}:{on.isoformat()}{when}",
+        amount=amount,
+        at_most=True,  # a late payment value-dated before it may pay what it waives
+    )
+
+
 def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date: date) -> int:
     """Waive penalty inside the fault windows covering ``business_date`` (see the module docstring);
     how many contracts had penalty waived. One transaction per contract."""
     with unit_of_work(factory, read_only=True) as session:
-        windows = fault_windows(session, business_date)
+        windows = recent_fault_windows(session, business_date)
         if not windows:
             return 0
         ids = [c.id for c in _candidates(session, windows, business_date)]
@@ -130,21 +333,16 @@ def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date
     for contract_id in ids:
         with unit_of_work(factory) as session:
             contract = lock_contract(session, contract_id)
-            window = in_lender_fault(
-                windows, contract_id=contract.id, customer_id=contract.customer_id, on=business_date
-            )
-            amount = penalty_to_waive(session, contract, window) if window else 0
+            window = _window_for(windows, contract, business_date)
+            amount = penalty_to_waive(session, contract, window, on=business_date) if window else 0
             if window is None or amount <= 0:
                 continue
-            request = WaiveRequest(
-                contract_id=contract.id,
-                kind=WaiverKind.PENALTY,
-                reason=f"{SYSTEM_FAULT}: {window.kind.value} {window.fault_id}",
-                actor=SYSTEM_ACTOR,
-                business_date=business_date,
-                idempotency_key=f"fault:{window.fault_id}:{contract.id}:{business_date.isoformat()}",
-                amount=amount,
-            )
-            waive(session, request)
+            prior_max = contract.max_days_past_due
+            waive(session, _system_waiver(contract, window, business_date, amount, ""))
+            # the waiver judged the contract's own rows: judge it again as the close does
+            covering = [w for w in windows if w.covers(business_date)]
+            judged = judgements(session, [contract], business_date, covering).get(contract.id)
+            if judged is not None:
+                restate(contract, contract_state(contract), judged, prior_max)
             waived += 1
     return waived

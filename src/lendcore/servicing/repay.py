@@ -39,6 +39,7 @@ from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.servicing.booking import Posted, lock_unapplied, post_transaction
 from lendcore.servicing.common import check_amount, check_value_date, run_payment, scoped_key
 from lendcore.servicing.customers import check_customer, open_contracts
+from lendcore.servicing.faults import waive_fault_penalty_before_payment
 from lendcore.servicing.repository import state_as_of
 from lendcore.store.idempotency import idempotent
 from lendcore.store.models import Contract, UnappliedFunds
@@ -205,6 +206,7 @@ def plan_repayment(
     if not contracts:  # a customer with an open contract exists (foreign key): no need to look
         check_customer(session, customer_id)
     unapplied = lock_unapplied(session, customer_id)
+    waive_fault_penalty_before_payment(session, contracts, value_date)  # never collect a fault's penalty
     started = {c.id: c for c in contracts if c.start_date <= value_date}
     missing = [c for c in ids or () if c not in started]
     if missing:

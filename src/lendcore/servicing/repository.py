@@ -24,7 +24,7 @@ from lendcore.core import ledger
 from lendcore.core.accrual import accrue
 from lendcore.core.book import LoanBook
 from lendcore.core.contract import LoanState, LoanTerms, Status
-from lendcore.core.delinquency import LoanClass, assess
+from lendcore.core.delinquency import Delinquency, LoanClass, assess
 from lendcore.core.errors import InvariantViolationError, NotFoundError, ValidationError
 from lendcore.core.rates import to_ppm
 from lendcore.core.schedule import Installment, InterestRule
@@ -266,15 +266,19 @@ def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: 
     return len(changed)
 
 
-def save_state(contract: Contract, state: LoanState, business_date: date) -> None:
-    """Store the snapshot and its scalar mirrors (balances, DPD, classification, status)."""
+def save_state(
+    contract: Contract, state: LoanState, business_date: date, *, judged: Delinquency | None = None
+) -> None:
+    """Store the snapshot and its scalar mirrors (balances, DPD, classification, status). ``judged``
+    is the contract's standing when the close honours money in flight or a fault window
+    (:mod:`lendcore.core.standing`); otherwise the state's own rows are judged."""
     contract.state = state_to_json(state)
     contract.as_of = business_date
     contract.outstanding_principal = state.principal_outstanding
     contract.interest_receivable = state.interest_outstanding
     contract.penalty_receivable = state.penalty_outstanding
     contract.fee_receivable = state.fee_outstanding
-    d = assess(state, max(business_date, state.accrued_through))
+    d = judged or assess(state, max(business_date, state.accrued_through))
     contract.days_past_due = d.dpd
     contract.max_days_past_due = max(contract.max_days_past_due or 0, d.dpd)
     contract.classification = CLASS_SLUGS[d.loan_class]

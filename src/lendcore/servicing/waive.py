@@ -36,6 +36,7 @@ class WaiveRequest(JsonRecord):
     business_date: date
     idempotency_key: str
     amount: Fen | None = None
+    at_most: bool = False  # the system's fault waivers: see core.transactions.Waiver
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ def waive(session: Session, request: WaiveRequest) -> WaiveResult:
     posted = post_transaction(
         session,
         contract,
-        lambda txn_id, seq: Waiver(txn_id, on, seq, kind, why, request.amount),
+        lambda txn_id, seq: Waiver(txn_id, on, seq, kind, why, request.amount, request.at_most),
         business_date=on,
         idempotency_key=scoped_key("waive", request.idempotency_key),
     )

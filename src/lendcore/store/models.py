@@ -494,6 +494,7 @@ from lendcore.store import models_api as _api  # noqa: E402,F401  (HTTP API tabl
 from lendcore.store import models_approvals as _approvals  # noqa: E402,F401  (maker-checker proposals)
 from lendcore.store import models_autopay as _autopay  # noqa: E402,F401  (official accounts, autopay)
 from lendcore.store import models_jobs as _jobs  # noqa: E402,F401  (the job queue)
+from lendcore.store import models_notify as _notify  # noqa: E402,F401  (notifications, 预约还款)
 from lendcore.store import models_origination as _origination  # noqa: E402,F401  (origination tables)
 from lendcore.store import models_payments as _payments  # noqa: E402,F401  (payment events, issues)
 from lendcore.store import models_post as _post  # noqa: E402,F401  (collection, bureau records)

@@ -47,6 +47,7 @@ ProposalKindName = Literal[
     "limit-override",
     "line-freeze",
     "line-close",
+    "lender-fault",
     "decision-override",
 ]
 ProposalStatus = Literal["proposed", "approved", "rejected", "executed", "expired"]
@@ -57,7 +58,7 @@ assert set(get_args(ProposalStatus)) == set(PROPOSAL_STATUSES)
 class ProposeBody(ApiModel):
     kind: ProposalKindName
     target_id: str = Field(
-        min_length=1, max_length=64, description="the contract, payment, credit line or decision"
+        min_length=1, max_length=64, description="the contract, payment, credit line, customer or decision"
     )
     reason: str = Field(min_length=1, max_length=500)
     payload: dict[str, Any] = Field(default_factory=dict, description="the kind's parameters (docs/api.md)")

@@ -1,0 +1,128 @@
+"""What must hold after every simulated business day, whatever the faults did.
+
+Each check returns the violations it found (empty: it holds), as sentences naming the object:
+
+1. **the books** (:func:`~lendcore.servicing.invariants.check_invariants`): every entry balances, the
+   trial balance balances, sub-ledger = control accounts, cash received = allocated + unapplied +
+   suspense;
+2. **no payment applied twice**: at most one loan transaction of a type per payment and contract;
+3. **the channel agrees, or operations know**: a payment we hold as ``succeeded`` was taken by the
+   channel, and one the channel finished differently from us has an open or resolved issue;
+4. **nothing hangs unseen**: every payment still ``created`` or ``processing`` past its SLA has been
+   raised to operations;
+5. **no customer penalised inside a lender-fault window**: on every contract, the penalty accrued on
+   the days of a window covering it has been waived by the close of that day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lendcore.core.contract import LoanState, Status
+from lendcore.core.faults import in_lender_fault
+from lendcore.payments.sim.engine import ChannelSimulation
+from lendcore.payments.state import PaymentState
+from lendcore.servicing.faults import fault_windows
+from lendcore.servicing.invariants import check_invariants
+from lendcore.servicing.repository import state_as_of
+from lendcore.store.models import Contract, LoanTransaction, Payment
+from lendcore.store.models_payments import PaymentIssue
+
+_OPEN_STATES = ("created", "processing")
+
+
+def books(session: Session) -> list[str]:
+    report = check_invariants(session)
+    if report.ok:
+        return []
+    tb = report.trial_balance
+    found = [] if tb.balanced else [f"trial balance: debits {tb.total_debits} ≠ credits {tb.total_credits}"]
+    found += [f"unbalanced entry {e}" for e in report.unbalanced_entries]
+    found += [f"sub-ledger: {m}" for m in report.subledger_mismatches]
+    found += [f"cash: {m}" for m in report.cash_mismatches]
+    return found + [f"replay: {m}" for m in report.replay_mismatches]
+
+
+def applied_once(session: Session) -> list[str]:
+    twice = session.execute(
+        select(LoanTransaction.payment_id, LoanTransaction.contract_id, LoanTransaction.type, func.count())
+        .where(LoanTransaction.payment_id.is_not(None))
+        .group_by(LoanTransaction.payment_id, LoanTransaction.contract_id, LoanTransaction.type)
+        .having(func.count() > 1)
+    ).all()
+    return [f"payment {p} booked {n}× as {t} on {c}" for p, c, t, n in twice]
+
+
+def channel_agrees(session: Session, engine: ChannelSimulation, now: float) -> list[str]:
+    """Our final states of inbound payments (the ones that went through this channel) against the
+    channel's, for payments the channel has finished by ``now``."""
+    known = set(session.scalars(select(PaymentIssue.payment_id).where(PaymentIssue.payment_id.is_not(None))))
+    found = []
+    inbound = select(Payment.id, Payment.state).where(Payment.direction == "inbound").order_by(Payment.id)
+    for payment_id, state in session.execute(inbound):
+        sim = engine.payments.get(payment_id)
+        if state == PaymentState.SUCCEEDED.value and (
+            sim is None or sim.plan.state is not PaymentState.SUCCEEDED
+        ):
+            found.append(f"payment {payment_id} succeeded here but the channel never took the money")
+            continue
+        if sim is None or now < sim.plan.settle_at or state in _OPEN_STATES:
+            continue
+        if sim.plan.state.value != state and payment_id not in known:
+            found.append(
+                f"payment {payment_id}: {state} here, {sim.plan.state.value} at the channel, no issue"
+            )
+    return found
+
+
+def raised_past_sla(session: Session, now: datetime) -> list[str]:
+    stuck = session.scalars(
+        select(Payment.id).where(
+            Payment.state.in_(_OPEN_STATES),
+            Payment.sla_at.is_not(None),
+            Payment.sla_at < now,
+            Payment.escalated_at.is_(None),
+        )
+    ).all()
+    return [f"payment {p} is past its SLA and nobody was told" for p in stuck]
+
+
+def _penalty(state: LoanState) -> tuple[int, int]:
+    return sum(r.penalty_accrued for r in state.rows), sum(r.penalty_waived for r in state.rows)
+
+
+def not_penalised_in_fault_windows(session: Session, day: date) -> list[str]:
+    """Penalty accrued on ``day`` on a contract in a window covering ``day`` is waived on ``day``."""
+    windows = fault_windows(session, day)
+    if not windows:
+        return []
+    found = []
+    contracts = session.scalars(
+        select(Contract).where(Contract.start_date < day, Contract.status != Status.PENDING.value)
+    )
+    for contract in contracts:
+        window = in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=day)
+        if window is None:
+            continue
+        accrued, waived = _penalty(state_as_of(session, contract, day))
+        accrued_before, waived_before = _penalty(state_as_of(session, contract, day - timedelta(days=1)))
+        charged = (accrued - accrued_before) - (waived - waived_before)
+        if charged > 0:
+            found.append(
+                f"contract {contract.id} charged {charged} fen penalty on {day} "
+                f"inside fault {window.fault_id}"
+            )
+    return found
+
+
+def every_check(session: Session, engine: ChannelSimulation, day: date, now: datetime) -> list[str]:
+    return (
+        books(session)
+        + applied_once(session)
+        + channel_agrees(session, engine, now.timestamp())
+        + raised_past_sla(session, now)
+        + not_penalised_in_fault_windows(session, day)
+    )
