@@ -66,11 +66,13 @@ from lendcore.api.routers import (
     customers,
     drawdowns,
     finance,
+    hardship,
     health,
     lines,
     official_accounts,
     payments,
     payoff,
+    privacy,
     quotes,
     repayments,
     scheduled,
@@ -107,9 +109,11 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     repayments.router,
     payments.router,
     official_accounts.router,
+    scheduled.router,
+    hardship.router,
+    privacy.router,
     cards.router,
     staff_customers.router,
-    scheduled.router,
 )
 
 

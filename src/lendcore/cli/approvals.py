@@ -64,7 +64,7 @@ def propose_command(
         str,
         typer.Argument(
             help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close, "
-            "lender-fault or decision-override."
+            "lender-fault, hardship-plan or decision-override."
         ),
     ],
     target: Annotated[

@@ -155,6 +155,20 @@ class CreditApplication:
     from_contract_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Restructure:
+    """A hardship plan accepted by the customer: re-plan the remaining schedule from ``value_date``
+    (``kind`` is a :class:`~lendcore.core.restructure.RestructureKind` value, ``periods`` its k).
+    ``offer_id`` names the offer it books."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    kind: str
+    periods: int
+    offer_id: str = ""
+
+
 Transaction = (
     Disbursement
     | Repayment
@@ -167,10 +181,12 @@ Transaction = (
     | Recovery
     | CreditTransfer
     | CreditApplication
+    | Restructure
 )
 
-#: Accruals are recomputed, never reversed; a reversal is not itself reversed.
-NOT_REVERSIBLE: Final = (InterestAccrual, PenaltyAccrual, Reversal)
+#: Accruals are recomputed, never reversed; a reversal is not itself reversed; a restructure the
+#: customer accepted changes their contract and is undone only by another plan they accept.
+NOT_REVERSIBLE: Final = (InterestAccrual, PenaltyAccrual, Reversal, Restructure)
 
 #: Every transaction type and its stable name (the ``loan_transactions.type`` column).
 TRANSACTION_TYPES: Final[Mapping[type[Transaction], str]] = {
@@ -185,6 +201,7 @@ TRANSACTION_TYPES: Final[Mapping[type[Transaction], str]] = {
     Recovery: "recovery",
     CreditTransfer: "credit-transfer",
     CreditApplication: "credit-application",
+    Restructure: "restructure",
 }
 
 

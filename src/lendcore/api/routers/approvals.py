@@ -48,6 +48,7 @@ ProposalKindName = Literal[
     "line-freeze",
     "line-close",
     "lender-fault",
+    "hardship-plan",
     "decision-override",
 ]
 ProposalStatus = Literal["proposed", "approved", "rejected", "executed", "expired"]
