@@ -2,7 +2,7 @@
 
 A new ``.decrypt(`` call in ``src/`` fails this test until it is reviewed and listed with what it does
 with the clear text: used by the machine and never shown, masked before it is shown, or shown
-unmasked and audited (only the export, ``privacy.export``).
+unmasked and audited (the export, ``privacy.export``, and staff unmasking, ``customer.unmasked``).
 """
 
 from __future__ import annotations
