@@ -250,8 +250,10 @@ def _fingerprint(body: dict[str, object]) -> str:
     import json
 
     from lendcore.api.idempotency_store import request_fingerprint
+    from lendcore.api.settings import ApiSettings
 
-    return request_fingerprint("POST", "/api/v1/test/transfers", "", json.dumps(body).encode())
+    key = ApiSettings().fingerprint_key
+    return request_fingerprint("POST", "/api/v1/test/transfers", "", json.dumps(body).encode(), key=key)
 
 
 # --- concurrency ------------------------------------------------------------------------------------

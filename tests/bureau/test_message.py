@@ -35,7 +35,7 @@ def _overdue_book() -> LoanBook:
     return book_many(book, *(PenaltyAccrual(f"t_c{i}", first + timedelta(days=i), 0) for i in range(45)))
 
 
-def test_the_shipped_catalogue_has_the_five_account_segments_and_the_dispute_one() -> None:
+def test_the_shipped_catalogue_has_the_five_account_segments_the_dispute_and_the_special_one() -> None:
     labels = [s.label for s in load_catalogue().segments]
     assert labels == [
         "基础段",
@@ -44,6 +44,7 @@ def test_the_shipped_catalogue_has_the_five_account_segments_and_the_dispute_one
         "月度表现信息段",
         "非月度表现信息段",
         "异议处理段",
+        "特定交易说明段",
     ]
 
 

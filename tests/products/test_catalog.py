@@ -188,3 +188,39 @@ def test_bad_toml_and_duplicate_codes(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as dup:
         load_catalog(tmp_path)
     assert dup.value.code == "PRODUCT_DUPLICATE"
+
+
+def test_hardship_limits_come_from_the_product_files() -> None:
+    catalog = default_catalog()
+    assert (
+        catalog.get("premium").hardship.max_restructures,
+        catalog.get("premium").hardship.max_extra_periods,
+    ) == (
+        2,
+        6,
+    )
+    assert catalog.get("quick").hardship.max_extra_periods == 3
+    assert catalog.get("pos").hardship.max_restructures == 0  # flat-fee plans are never re-planned
+    data = shipped("premium")
+    del data["hardship"]
+    assert parse_product(data, "premium.toml").hardship.max_restructures == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "hardship", "field"),
+    [
+        ("premium", {"max_restructures": -1, "max_extra_periods": 6}, "hardship.max_restructures"),
+        ("premium", {"max_restructures": 13, "max_extra_periods": 6}, "hardship.max_restructures"),
+        ("premium", {"max_restructures": 1, "max_extra_periods": 0}, "hardship.max_extra_periods"),
+        ("premium", {"max_restructures": 1, "max_extra_periods": 61}, "hardship.max_extra_periods"),
+        ("premium", {"max_restructures": True, "max_extra_periods": 6}, "hardship.max_restructures"),
+        ("pos", {"max_restructures": 1, "max_extra_periods": 3}, "hardship.max_restructures"),
+    ],
+)
+def test_invalid_hardship_limits_are_refused_at_load(code: str, hardship: dict[str, Any], field: str) -> None:
+    data = shipped(code)
+    data["hardship"] = hardship
+    with pytest.raises(ConfigurationError) as caught:
+        parse_product(data, f"{code}.toml")
+    assert caught.value.code == "PRODUCT_FIELD_INVALID"
+    assert caught.value.details["field"] == field

@@ -62,18 +62,23 @@ from lendcore.api.routers import (
     applications,
     approvals,
     auth,
+    cards,
     contracts,
     customers,
     drawdowns,
     finance,
+    hardship,
     health,
     lines,
     official_accounts,
     payments,
     payoff,
+    privacy,
     quotes,
     repayments,
+    scheduled,
     staff,
+    staff_customers,
 )
 from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
@@ -107,6 +112,11 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     repayments.router,
     payments.router,
     official_accounts.router,
+    scheduled.router,
+    hardship.router,
+    privacy.router,
+    cards.router,
+    staff_customers.router,
 )
 
 

@@ -117,7 +117,9 @@ async def idempotency_key(
         )
     parsed = parse_key(key)
     body = await request.body()
-    fingerprint = request_fingerprint(request.method, request.url.path, request.url.query, body)
+    fingerprint = request_fingerprint(
+        request.method, request.url.path, request.url.query, body, key=state.settings.fingerprint_key
+    )
     outcome = await run_in_threadpool(
         claim,
         state.database.session_factory,

@@ -17,6 +17,7 @@ key claimed (in progress) while the first request is still running:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,16 +60,17 @@ class StoredResponse:
     body: bytes
 
 
-def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
-    """SHA-256 of the method, the path, the query and the body (JSON canonicalised: key order and
-    whitespace do not make a different request)."""
+def request_fingerprint(method: str, path: str, query: str, body: bytes, *, key: bytes | None = None) -> str:
+    """SHA-256 (HMAC-SHA256 under ``key``, as the API stores it: a body may carry personal data) of the
+    method, the path, the query and the body (JSON canonicalised: key order and whitespace do not
+    make a different request)."""
     try:
         canonical = json.dumps(
             json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
     except (ValueError, UnicodeDecodeError):
         canonical = body
-    digest = hashlib.sha256()
+    digest = hashlib.sha256() if key is None else hmac.new(key, digestmod=hashlib.sha256)
     for part in (method.encode(), path.encode(), query.encode(), canonical):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)

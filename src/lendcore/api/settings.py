@@ -71,6 +71,12 @@ class ApiSettings:
         """The key one-time codes are hashed with (derived: one secret to configure)."""
         return hmac.new(self.jwt_secret, b"lendcore/otp-code/v1", hashlib.sha256).digest()
 
+    @property
+    def fingerprint_key(self) -> bytes:
+        """The key request fingerprints are keyed with: a body may carry a card or ID number, whose
+        plain SHA-256 could be found by trying every number (derived like :attr:`otp_key`)."""
+        return hmac.new(self.jwt_secret, b"lendcore/idempotency-fingerprint/v1", hashlib.sha256).digest()
+
     def with_changes(self, **changes: object) -> ApiSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
 

@@ -160,3 +160,13 @@ class _IsoDateSchema:
 
 
 IsoDate = Annotated[date, _IsoDateSchema()]
+
+
+# --- installments ---------------------------------------------------------------------------------
+class InstallmentRef(BaseModel):
+    """What every per-installment answer starts with (a contract's installment, what a repayment paid
+    on one): which installment, by its number and due date. The contracts' and the
+    repayments' per-installment answers extend this one model rather than each declaring it."""
+
+    period: int
+    due_date: date

@@ -11,6 +11,8 @@ limit-override     credit-line  operator, risk     risk            servicing.lin
 line-freeze        credit-line  operator, risk     risk            servicing.lines.freeze_line
 line-close         credit-line  operator, risk     risk            servicing.lines.close_line
 lender-fault       customer     operator, finance  finance         servicing.faults.record_manual_fault
+hardship-plan      contract     operator           risk, finance   servicing.hardship.make_offer
+decision-override  decision     risk               risk            origination.decision_override
 =================  ===========  =================  ==============  ===============================
 
 ``admin`` passes every role check (but is still never the approver of their own proposal).
@@ -28,13 +30,21 @@ from sqlalchemy.orm import Session
 from lendcore.auth.principal import StaffRole
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.loan import WaiverKind
+from lendcore.core.restructure import check_periods
+from lendcore.origination.decision_override import (
+    OverrideDecision,
+    check_override_payload,
+    override_decision,
+)
 from lendcore.servicing.common import check_amount
 from lendcore.servicing.faults import record_manual_fault
+from lendcore.servicing.hardship import MakeOfferRequest, make_offer, restructure_kind
 from lendcore.servicing.lines import change_limit, check_line_limit, close_line, freeze_line
 from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.servicing.writeoff import WriteOffRequest, write_off
 from lendcore.store.models import Base, Contract, CreditLine, Customer, Payment
+from lendcore.store.models_origination import CreditDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +159,29 @@ def _run_fault(session: Session, run: Execution) -> Payload:
     }
 
 
+def _hardship_payload(payload: Mapping[str, Any]) -> Payload:
+    _only(payload, frozenset({"kind", "periods"}))
+    kind = restructure_kind(payload.get("kind"))
+    periods = payload.get("periods")
+    if not isinstance(periods, int) or isinstance(periods, bool):
+        raise _bad("periods is a whole number of periods", "periods")
+    return {"kind": kind.value, "periods": check_periods(periods)}
+
+
+def _run_hardship(session: Session, run: Execution) -> Payload:
+    # the approval makes the offer; only the customer's acceptance books the restructure
+    request = MakeOfferRequest(
+        run.target_id,
+        run.payload["kind"],
+        run.payload["periods"],
+        run.proposal_id,
+        run.actor,
+        run.business_date,
+    )
+    result: Payload = make_offer(session, request).to_json()
+    return result
+
+
 def _run_waive(session: Session, run: Execution) -> Payload:
     request = WaiveRequest(
         contract_id=run.target_id,
@@ -205,10 +238,20 @@ def _run_close(session: Session, run: Execution) -> Payload:
     return {"credit_line_id": run.target_id, "status": "closed"}
 
 
+def _run_decision_override(session: Session, run: Execution) -> Payload:
+    request = OverrideDecision(
+        run.target_id, run.payload, run.reason, run.actor, run.business_date, run.proposal_id
+    )
+    result: Payload = override_decision(session, request).to_json()
+    return result
+
+
 _SERVICING: Final = frozenset({StaffRole.OPERATOR, StaffRole.FINANCE})
 _LINES: Final = frozenset({StaffRole.OPERATOR, StaffRole.RISK})
 _FINANCE: Final = frozenset({StaffRole.FINANCE})
 _RISK: Final = frozenset({StaffRole.RISK})
+_OPERATOR: Final = frozenset({StaffRole.OPERATOR})
+_RISK_FINANCE: Final = frozenset({StaffRole.RISK, StaffRole.FINANCE})
 
 KINDS: Final[Mapping[str, ProposalKind]] = {
     kind.name: kind
@@ -275,6 +318,26 @@ KINDS: Final[Mapping[str, ProposalKind]] = {
             _FINANCE,
             _fault_payload,
             _run_fault,
+        ),
+        ProposalKind(
+            "hardship-plan",
+            "contract",
+            Contract,
+            "CONTRACT_NOT_FOUND",
+            _OPERATOR,
+            _RISK_FINANCE,
+            _hardship_payload,
+            _run_hardship,
+        ),
+        ProposalKind(
+            "decision-override",
+            "decision",
+            CreditDecision,
+            "DECISION_NOT_FOUND",
+            _RISK,
+            _RISK,
+            check_override_payload,
+            _run_decision_override,
         ),
     )
 }

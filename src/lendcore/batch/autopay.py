@@ -39,7 +39,7 @@ from lendcore.servicing.faults import record_fault
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.repository import state_as_of
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
-from lendcore.store.models import Contract, Payment, ScheduleRow
+from lendcore.store.models import Contract, Payment, ScheduleRow, UnappliedFunds
 from lendcore.store.models_autopay import AutopayMandate
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_payments import LenderFault
@@ -133,7 +133,10 @@ def run_autopay(session: Session, business_date: date, attempt: int, *, now: dat
         if why is not None:
             report.skipped[contract.id] = why
             continue
-        owed = amount_due(state_as_of(session, contract, business_date), business_date)
+        # customer credit already held (a scheduled repayment taken) pays at the close: not debited again
+        owed = amount_due(state_as_of(session, contract, business_date), business_date) - _credit(
+            session, contract.customer_id
+        )
         mandate, no_card = _card(
             session, contract, business_date, attempt, active_mandates(session, contract.customer_id)
         )
@@ -158,13 +161,21 @@ def run_autopay(session: Session, business_date: date, attempt: int, *, now: dat
 def _skip_reason(session: Session, contract: Contract, day: date, key: str, now: datetime) -> str | None:
     if _payment_by_key(session, key) is not None:
         return "already_requested"
-    if amount_due(state_as_of(session, contract, day), day) <= 0:
+    owed = amount_due(state_as_of(session, contract, day), day)
+    if owed <= 0:
         return "nothing_due"
+    if owed <= _credit(session, contract.customer_id):
+        return "covered_by_credit"
     if not has_autopay_consent(session, contract.customer_id, now):
         return "no_consent"
     if _in_flight(session, contract.customer_id):
         return "payment_in_flight"
     return None
+
+
+def _credit(session: Session, customer_id: str) -> int:
+    row = session.get(UnappliedFunds, customer_id)
+    return row.balance if row is not None else 0
 
 
 def _ran_for(session: Session, day: date) -> bool:

@@ -13,8 +13,14 @@
   ``attempt`` (1 at 09:30, 2 at 15:30), transactional (the requests and the acknowledgement commit
   together); attempt 1 first records missed runs of the day before (``autopay_missed`` faults).
 
-``reminders.send`` and ``reconciliation.run`` get their handlers
-with the servicing integration (docs/payments.md, "Integration"); until then their jobs wait, listed.
+* ``customer.notify``: :func:`lendcore.notify.jobs.notify_customer` through the sink of
+  ``LENDCORE_NOTIFY_SINK`` (not transactional: it calls the sink; each message is sent at most once);
+* ``notifications.sweep``: receipts, polls, deadlines, flags and ``reminder_undelivered`` faults;
+* ``reminders.run``: :func:`lendcore.batch.reminders.run_reminders` for the payload's business date;
+* ``scheduled.take``: :func:`lendcore.servicing.scheduled.take_scheduled` for the payload's date.
+
+``reconciliation.run`` gets its handler with the servicing integration (docs/payments.md,
+"Integration"); until then its jobs wait, listed.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.jobs.registry import JobContext, Registry
 from lendcore.jobs.worker import PermanentJobError
+from lendcore.notify.sinks import NotificationSink
 from lendcore.payments.adapter import ChannelAdapter
 
 CHANNEL_URL_ENV: Final = "LENDCORE_CHANNEL_URL"
@@ -117,8 +124,62 @@ def autopay_run(ctx: JobContext) -> None:
     run_autopay(ctx.db(), business_date, attempt, now=ctx.now)
 
 
-def default_registry(channel: ChannelAdapter | None = None) -> Registry:
+def _notify(sink: NotificationSink) -> Callable[[JobContext], None]:
+    def notify(ctx: JobContext) -> None:
+        from lendcore.notify.jobs import NotifyPayloadError, notify_customer
+
+        key = ctx.payload.get("dedupe_key")
+        try:
+            notify_customer(
+                ctx.session_factory, sink, ctx.payload, key if isinstance(key, str) else f"job:{ctx.job_id}",
+                now=ctx.now,
+            )  # fmt: skip
+        except NotifyPayloadError as error:
+            raise PermanentJobError(f"job {ctx.job_id}: {error}") from None
+
+    return notify
+
+
+def _notifications_sweep(sink: NotificationSink) -> Callable[[JobContext], None]:
+    def sweep(ctx: JobContext) -> None:
+        from lendcore.notify.delivery import sweep_notifications
+
+        sweep_notifications(ctx.session_factory, sink, now=ctx.now)
+
+    return sweep
+
+
+def _business_date(ctx: JobContext) -> date:
+    try:
+        return date.fromisoformat(_payload_text(ctx, "business_date"))
+    except ValueError:
+        raise PermanentJobError(f"bad business_date in job {ctx.job_id}") from None
+
+
+def _reminders(sink: NotificationSink) -> Callable[[JobContext], None]:
+    def reminders(ctx: JobContext) -> None:
+        from lendcore.batch.reminders import run_reminders
+
+        run_reminders(ctx.session_factory, sink, _business_date(ctx), now=ctx.now)
+
+    return reminders
+
+
+def scheduled_take(ctx: JobContext) -> None:
+    from lendcore.servicing.scheduled import take_scheduled
+
+    take_scheduled(ctx.db(), _business_date(ctx), now=ctx.now)
+
+
+def default_registry(channel: ChannelAdapter | None = None, sink: NotificationSink | None = None) -> Registry:
+    from lendcore.notify.jobs import sink_from_env
+
+    notifications = sink or sink_from_env()
     registry = Registry()
+    registry.register("customer.notify", _notify(notifications), transactional=False)
+    registry.register("notifications.sweep", _notifications_sweep(notifications), transactional=False)
+    registry.register("reminders.run", _reminders(notifications), transactional=False)
+    registry.register("scheduled.take", scheduled_take)
     registry.register("payments.sweep", _sweep(channel), transactional=False)
     registry.register("payment.settled", payment_settled)
     registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))

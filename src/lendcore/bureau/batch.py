@@ -5,7 +5,9 @@ The batch of business day ``D`` holds, for every contract opened by then,
 - an event record (非月度表现: 10 opened, 20 closed, 40 overdue recovered) for each event of a day
   ``d`` whose report date (the first business day after ``d``) is ``D``;
 - the month-end record (月度表现: 30, or 32 in the month it closed) of a month whose last day ``d``
-  has ``D`` as its report date.
+  has ``D`` as its report date (marked ``RstrcFlag`` once the contract has been restructured);
+- a special-transaction record (特定交易, 50 restructured) for each hardship plan the customer
+  accepted on a day ``d`` whose report date is ``D``.
 A negative record that is not the customer's to carry is left out and the contract listed in
 :attr:`BureauBatch.suppressed` (:func:`lendcore.core.standing.negative_status_suppressed`): money of
 theirs in flight that day, or overdue that began inside a lender-fault window covering the day.
@@ -19,10 +21,11 @@ Corrections and deletions of upheld disputes answered before ``D`` go into the b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,8 +35,10 @@ from lendcore.bureau.message import (
     AccountRecord,
     BuiltFrom,
     Line,
+    Restructuring,
     event_account_record,
     month_end_account_record,
+    restructure_account_record,
     write_message,
 )
 from lendcore.core.bureau_status import (
@@ -46,6 +51,7 @@ from lendcore.core.bureau_status import (
     state_at_close,
 )
 from lendcore.core.calendar import month_end
+from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import ConflictError
 from lendcore.core.faults import FaultWindow, in_lender_fault
 from lendcore.core.in_flight import covered_amount
@@ -55,11 +61,15 @@ from lendcore.servicing.faults import fault_windows
 from lendcore.servicing.repository import load_book
 from lendcore.servicing.standing import open_repayments
 from lendcore.store.models import Contract, CreditLine
+from lendcore.store.models_hardship import HardshipOffer
+from lendcore.store.models_origination import Consent
 from lendcore.store.models_post import BureauDispute, BureauRecord
 
 #: How far back an event can lie and still be reported on a later business day (the longest run of
 #: non-working days in the Chinese calendar is 8: the National Day week with its weekends).
 LOOKBACK_DAYS: Final = 14
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,8 @@ class BureauBatch:
     held: tuple[str, ...] = field(default=())  # contracts whose first negative record awaits a notice
     disputes: tuple[int, ...] = field(default=())  # disputes whose correction or deletion is in it
     suppressed: tuple[str, ...] = field(default=())  # contracts whose negative record is ours to carry
+    # contracts not reported because their customer revoked the 征信 consent (PIPL Art. 15)
+    skipped: tuple[str, ...] = field(default=())
 
     def message(self) -> bytes:
         return write_message(self.records, self.batch_date)
@@ -80,7 +92,7 @@ def _reported_days(batch_date: date) -> list[date]:
 
 
 def _contract_records(
-    contract: Contract, line: Line, history: History, days: list[date]
+    contract: Contract, line: Line, history: History, days: list[date], plans: Sequence[Restructuring] = ()
 ) -> list[tuple[date, AccountRecord]]:
     """The contract's records of the batch, each with the day it describes."""
     from lendcore.servicing.codecs import contract_terms
@@ -90,6 +102,9 @@ def _contract_records(
     for day in days:
         for reason in day_events(history, day):
             records.append((day, event_account_record(terms, line, history, day, reason)))
+        for plan in plans:
+            if plan.accepted_on == day:
+                records.append((day, restructure_account_record(terms, line, history, plan)))
         if day == month_end(day):
             monthly = month_end_record(history, day)
             if monthly is not None:
@@ -116,6 +131,22 @@ def _ours(
     return negative_status_suppressed(
         state, day, window=window, money_in_flight=covered_amount(flights, day) > 0
     )
+
+
+def _restructurings(session: Session, days: list[date]) -> dict[str, list[Restructuring]]:
+    """Hardship plans accepted on ``days`` (reported by acceptance date: the restructure itself is
+    value-dated on the offer's date, which may lie before a batch already sent)."""
+    rows = session.scalars(
+        select(HardshipOffer)
+        .where(HardshipOffer.status == "accepted", HardshipOffer.decided_on.in_(days))
+        .order_by(HardshipOffer.decided_on, HardshipOffer.id)
+    )
+    found: dict[str, list[Restructuring]] = {}
+    for o in rows:
+        assert o.decided_on is not None  # accepted
+        plan = Restructuring(o.kind, o.periods, o.offered_on, o.decided_on, int(o.plan["principal"]))
+        found.setdefault(o.contract_id, []).append(plan)
+    return found
 
 
 def _negative_before(session: Session, contract_id: str, before: date) -> bool:
@@ -146,10 +177,16 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
         .where(Contract.status != "pending", Contract.start_date <= days[-1])
         .order_by(Contract.id)
     )
+    restructured = _restructurings(session, days)
+    revoked = bureau_consent_revoked(session, batch_date)
+    skipped: list[str] = []
     for contract in contracts:
+        if contract.customer_id in revoked:
+            skipped.append(contract.id)
+            continue
         line = _line_of(session, contract)
         history = [(a.txn.value_date, a.state) for a in load_book(session, contract).applied]
-        dated = _contract_records(contract, line, history, days)
+        dated = _contract_records(contract, line, history, days, restructured.get(contract.id, ()))
         ours = [
             (d, r)
             for d, r in dated
@@ -170,8 +207,28 @@ def build_batch(session: Session, batch_date: date, notices: Mapping[str, date] 
         records.extend(built)
     records.extend(c for _, c in corrections)
     return BureauBatch(
-        batch_date, tuple(records), tuple(held), tuple(i for i, _ in corrections), tuple(suppressed)
+        batch_date,
+        tuple(records),
+        tuple(held),
+        tuple(i for i, _ in corrections),
+        suppressed=tuple(suppressed),
+        skipped=tuple(skipped),
     )
+
+
+def bureau_consent_revoked(session: Session, batch_date: date) -> frozenset[str]:
+    """Customers who gave the 征信 consent and had revoked every grant of it when ``batch_date``
+    began (00:00 Asia/Shanghai): their processing for the bureau stops from then on, so a batch of a
+    date before the revocation is still rebuilt as it was. Customers who never gave it are reported
+    as before (reporting a loan to the credit reference system is the lender's duty)."""
+    start = datetime.combine(batch_date, time(0), tzinfo=SHANGHAI)
+    rows = session.execute(
+        select(Consent.customer_id, Consent.granted_at, Consent.revoked_at).where(
+            Consent.kind == ConsentKind.CREDIT_BUREAU_QUERY.value, Consent.granted_at < start
+        )
+    ).all()
+    active = {c for c, _, revoked_at in rows if revoked_at is None or revoked_at > start}
+    return frozenset(c for c, _, _ in rows if c not in active)
 
 
 def _line_of(session: Session, contract: Contract) -> Line:

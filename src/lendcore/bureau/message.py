@@ -16,7 +16,7 @@ from datetime import date
 
 from lendcore.bureau.catalogue import Catalogue, Segments, check_record, load_catalogue
 from lendcore.core.bureau_status import MonthEnd, ReportReason, overdue_amount, state_at_close
-from lendcore.core.contract import LoanTerms, ProductClass, Status
+from lendcore.core.contract import LoanState, LoanTerms, ProductClass, Status
 from lendcore.core.errors import ValidationError
 from lendcore.core.money import Fen
 from lendcore.core.performance import History
@@ -54,7 +54,11 @@ def _frozen(segments: Segments) -> tuple[tuple[str, tuple[tuple[str, str], ...]]
     return tuple((tag, tuple(fields.items())) for tag, fields in segments.items())
 
 
-def _account_segments(terms: LoanTerms, line: Line, on: date, reason: ReportReason) -> Segments:
+def _account_segments(
+    terms: LoanTerms, line: Line, on: date, reason: ReportReason, state: LoanState | None = None
+) -> Segments:
+    # the plan in force (a restructure moves the due date and changes the number of periods)
+    rows = state.rows if state is not None else terms.schedule
     business = "consumer-cash" if terms.product_class is ProductClass.CASH_LOAN else "consumer-installment"
     return {
         "BsSgmt": {
@@ -67,10 +71,10 @@ def _account_segments(terms: LoanTerms, line: Line, on: date, reason: ReportReas
         "AcctBsInfSgmt": {
             "BusiLines": business,
             "OpenDate": terms.start_date.isoformat(),
-            "DueDate": terms.schedule[-1].due_date.isoformat(),
+            "DueDate": rows[-1].due_date.isoformat(),
             "LoanAmt": str(terms.principal),
             "Cy": "CNY",
-            "RepayPrd": str(len(terms.schedule)),
+            "RepayPrd": str(len(rows)),
             "RepayMode": terms.method.value,
         },
         "CreditLimSgmt": {
@@ -89,7 +93,8 @@ def month_end_account_record(
     terms: LoanTerms, line: Line, history: History, record: MonthEnd
 ) -> AccountRecord:
     """The monthly record (月度表现) of ``record``'s month."""
-    segments = _account_segments(terms, line, record.month_end, record.reason)
+    state = state_at_close(history, record.month_end)
+    segments = _account_segments(terms, line, record.month_end, record.reason, state)
     segments["AcctMthlyBlgInfSgmt"] = {
         "Month": record.month_end.strftime("%Y-%m"),
         "AcctStatus": record.status,
@@ -99,6 +104,8 @@ def month_end_account_record(
         "TotOverd": str(record.overdue_amount),
         "OverdDays": str(record.dpd),
     }
+    if state is not None and state.restructures:
+        segments["AcctMthlyBlgInfSgmt"]["RstrcFlag"] = "1"
     built = BuiltFrom(terms.contract_id, _applied_through(history, record.month_end), record.month_end)
     return AccountRecord(record.month_end, record.reason, _frozen(segments), built)
 
@@ -114,7 +121,7 @@ def event_account_record(
     state = state_at_close(history, day)
     if state is None or state.status is Status.PENDING:
         raise ValidationError(f"{terms.contract_id} is not open on {day}", code="BUREAU_RECORD_INVALID")
-    segments = _account_segments(terms, line, day, reason)
+    segments = _account_segments(terms, line, day, reason, state)
     segments["AcctDbtInfSgmt"] = {
         "EventDate": day.isoformat(),
         "AcctStatus": _ACCOUNT_STATUS[state.status],
@@ -124,6 +131,39 @@ def event_account_record(
     return AccountRecord(
         day, reason, _frozen(segments), BuiltFrom(terms.contract_id, _applied_through(history, day), day)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Restructuring:
+    """A hardship plan the customer accepted on ``accepted_on``, value-dated ``value_date``."""
+
+    kind: str
+    periods: int
+    value_date: date
+    accepted_on: date
+    principal: Fen  # re-planned
+
+
+def restructure_account_record(
+    terms: LoanTerms, line: Line, history: History, event: Restructuring
+) -> AccountRecord:
+    """The special-transaction record (特定交易, reason 50) of an accepted hardship plan, dated the day
+    of the acceptance (sent in the batch of the next business day)."""
+    day = event.accepted_on
+    record = event_account_record(terms, line, history, day, ReportReason.RESTRUCTURED)
+    state = state_at_close(history, day)
+    assert state is not None  # event_account_record refused a contract not open on the day
+    segments = record.as_segments()
+    segments["AcctSpecTrstDspnSgmt"] = {
+        "TrstType": event.kind,
+        "TrstDate": day.isoformat(),
+        "ValueDate": event.value_date.isoformat(),
+        "TrstMonths": str(event.periods),
+        "TrstAmt": str(event.principal),
+        "NewDueDate": state.rows[-1].due_date.isoformat(),
+        "NewRepayPrd": str(sum(1 for r in state.rows if r.due_date > event.value_date)),
+    }
+    return AccountRecord(day, ReportReason.RESTRUCTURED, _frozen(segments), record.built_from)
 
 
 def write_message(

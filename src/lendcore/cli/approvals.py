@@ -63,11 +63,13 @@ def propose_command(
     kind: Annotated[
         str,
         typer.Argument(
-            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close or "
-            "lender-fault."
+            help="waive, write-off, payment-reversal, limit-override, line-freeze, line-close, "
+            "lender-fault, hardship-plan or decision-override."
         ),
     ],
-    target: Annotated[str, typer.Argument(help="The contract, payment, credit line or customer id.")],
+    target: Annotated[
+        str, typer.Argument(help="The contract, payment, credit line, customer or decision id.")
+    ],
     staff: StaffOption,
     reason: Annotated[str, typer.Option("--reason", help="Why (1-500 characters).")],
     payload: Annotated[str, typer.Option("--payload", help="The kind's parameters as JSON.")] = "{}",

@@ -188,8 +188,13 @@ def draw_command(
     key: KeyOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm the drawdown (else: quote only).")] = False,
     as_json: JsonOpt = False,
+    fund: Annotated[
+        list[str] | None,
+        typer.Option("--fund", help="A funding partner's share, PARTNER:BASIS_POINTS (repeatable)."),
+    ] = None,
 ) -> None:
     """Quote a drawdown; with --yes, confirm it (disburse and book the contract)."""
+    from lendcore.cli.partners import parse_funding
     from lendcore.origination.drawdown_check import drawdown_gate
     from lendcore.servicing.draw import DrawRequest, draw
     from lendcore.servicing.drawdown_quote import quote_drawdown
@@ -198,6 +203,7 @@ def draw_command(
     with database.errors():
         on = database.business_date(date_)
         fen = _yuan(amount)
+        funding = parse_funding(fund or ())
 
         def load_quote(session: Session) -> dict[str, Any]:
             row = session.get(CreditLine, line)
@@ -226,6 +232,7 @@ def draw_command(
                 method=method,
                 purpose=purpose,
                 merchant_id=merchant,
+                funding=funding,
             )
             result = database.in_session(
                 lambda s: draw(s, request, gate=drawdown_gate()).to_json(), business_date=on

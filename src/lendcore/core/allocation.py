@@ -286,14 +286,16 @@ def recompute_plan(state: LoanState, on: date, new_total: Fen) -> tuple[Installm
     if not idx:
         return state.rows
     future = [state.rows[i] for i in idx]
-    parts = _plan_parts(terms, future, on, new_total)
+    parts = _plan_parts(terms, future, on, new_total, restructured=state.restructures > 0)
     rows = list(state.rows)
     for i, part in zip(idx, parts, strict=True):
         rows[i] = replace(rows[i], principal=rows[i].principal_paid + part)
     return tuple(rows)
 
 
-def _plan_parts(terms: LoanTerms, future: Sequence[InstallmentState], on: date, total: Fen) -> list[Fen]:
+def _plan_parts(
+    terms: LoanTerms, future: Sequence[InstallmentState], on: date, total: Fen, *, restructured: bool = False
+) -> list[Fen]:
     m = len(future)
     mode = terms.rounding
     multiple = terms.installment_multiple
@@ -301,7 +303,8 @@ def _plan_parts(terms: LoanTerms, future: Sequence[InstallmentState], on: date, 
         return [0] * m
     if terms.method in (Method.INTEREST_ONLY, Method.BULLET):
         return [0] * (m - 1) + [total]
-    reduce_term = terms.prepayment_recompute is PrepaymentRecompute.REDUCE_TERM
+    # after a restructure the signed schedule no longer describes the plan: re-amortise instead
+    reduce_term = terms.prepayment_recompute is PrepaymentRecompute.REDUCE_TERM and not restructured
     original = {r.period: r for r in terms.schedule}
     parts: list[Fen] = []
     bal = total

@@ -22,7 +22,8 @@ The 24-month string (24 个月还款状态) runs oldest month first, the report 
 
 Report reasons (报告时点说明代码): ``10`` opened (the disbursement day), ``20`` closed (the day the
 contract became settled), ``40`` overdue recovered (a day whose close saw less owed past due than
-the close before), reported the business day after; ``30`` monthly settlement (a month-end record of
+the close before), reported the business day after; ``50`` restructured (a hardship plan the customer
+accepted, reported the business day after the acceptance); ``30`` monthly settlement (a month-end record of
 a contract open at the month end) and ``32`` month-end close (the month-end record of the month the
 contract closed in).
 """
@@ -67,6 +68,8 @@ class ReportReason(StrEnum):
     MONTHLY_SETTLEMENT = "30"
     MONTH_END_CLOSE = "32"
     OVERDUE_RECOVERED = "40"
+    #: a hardship plan accepted (特定交易: 展期 / 重新分期); lendcore's code (bureau/fields.toml)
+    RESTRUCTURED = "50"
 
 
 def state_at_close(history: History, day: date) -> LoanState | None:

@@ -270,6 +270,8 @@ class LoanState:
     #: Customer credit (unapplied funds) moved in from / out to the customer's other contracts.
     credit_in: Fen = 0
     credit_out: Fen = 0
+    #: Hardship restructures booked (the product limits them per contract).
+    restructures: int = 0
     last_value_date: date | None = None
     transactions_applied: int = 0
 

@@ -24,6 +24,7 @@ from lendcore.core.contract import InstallmentState, LoanState, LoanTerms, Statu
 from lendcore.core.errors import BusinessRuleError, InvariantViolationError, NotFoundError, ValidationError
 from lendcore.core.ledger import Account, Posting, Side, merge_postings
 from lendcore.core.money import Fen
+from lendcore.core.restructure import RestructureKind, restructured_state
 from lendcore.core.transactions import (
     NOT_REVERSIBLE,
     TRANSACTION_TYPES,
@@ -35,6 +36,7 @@ from lendcore.core.transactions import (
     PenaltyAccrual,
     Recovery,
     Repayment,
+    Restructure,
     Reversal,
     Transaction,
     Waiver,
@@ -55,6 +57,7 @@ __all__ = [
     "PenaltyAccrual",
     "Recovery",
     "Repayment",
+    "Restructure",
     "Reversal",
     "Transaction",
     "Waiver",
@@ -192,7 +195,7 @@ def _repay(state: LoanState, txn: Repayment, step: _Step) -> LoanState:
     if state.status is Status.WRITTEN_OFF:
         raise BusinessRuleError("the contract is written off; book a recovery", code="CONTRACT_WRITTEN_OFF")
     state = replace(step.accrue(state, txn.value_date), cash_in=state.cash_in + txn.amount)
-    if state.status is Status.CLOSED:
+    if state.status is Status.CLOSED or txn.hold:
         step.post(Account.CASH, Account.SUSPENSE, txn.amount)
         return replace(state, suspense=state.suspense + txn.amount)
     alloc = allocate(state, txn.amount, txn.value_date, txn.waterfall)
@@ -312,6 +315,13 @@ def _write_off(state: LoanState, txn: WriteOff, step: _Step) -> LoanState:
     return replace(state, status=Status.WRITTEN_OFF, written_off=state.total_outstanding)
 
 
+def _restructure(state: LoanState, txn: Restructure, step: _Step) -> LoanState:
+    # re-plans the rows only: receivables are unchanged (arrears kept as due), so nothing is posted
+    _require_active(state, txn)
+    state = step.accrue(state, txn.value_date)
+    return restructured_state(state, txn.value_date, RestructureKind(txn.kind), txn.periods)
+
+
 def _reversal_needs_book(state: LoanState, txn: Reversal, step: _Step) -> LoanState:
     raise BusinessRuleError("a reversal is booked through LoanBook", code="REVERSAL_NEEDS_BOOK")
 
@@ -329,6 +339,7 @@ _HANDLERS: Final[dict[type[Any], Callable[[LoanState, Any, _Step], LoanState]]] 
     Waiver: _waive,
     WriteOff: _write_off,
     Reversal: _reversal_needs_book,
+    Restructure: _restructure,
 }
 if set(_HANDLERS) != set(TRANSACTION_TYPES):  # pragma: no cover - a new type must get a handler
     raise InvariantViolationError("a transaction type has no handler", code="UNHANDLED_TRANSACTION")

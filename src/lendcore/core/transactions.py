@@ -26,13 +26,16 @@ class Disbursement:
 
 @dataclass(frozen=True, slots=True)
 class Repayment:
-    """Money received; allocated by the contract's waterfall (or ``waterfall``), surplus to suspense."""
+    """Money received; allocated by the contract's waterfall (or ``waterfall``), surplus to suspense.
+    ``hold``: all of it is held as customer credit (suspense), paid out by the close's credit step on
+    what falls due (a scheduled repayment taken before its due date, 预约还款)."""
 
     txn_id: str
     value_date: date
     seq: int
     amount: Fen
     waterfall: str | None = None
+    hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,20 @@ class CreditApplication:
     from_contract_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Restructure:
+    """A hardship plan accepted by the customer: re-plan the remaining schedule from ``value_date``
+    (``kind`` is a :class:`~lendcore.core.restructure.RestructureKind` value, ``periods`` its k).
+    ``offer_id`` names the offer it books."""
+
+    txn_id: str
+    value_date: date
+    seq: int
+    kind: str
+    periods: int
+    offer_id: str = ""
+
+
 Transaction = (
     Disbursement
     | Repayment
@@ -164,10 +181,12 @@ Transaction = (
     | Recovery
     | CreditTransfer
     | CreditApplication
+    | Restructure
 )
 
-#: Accruals are recomputed, never reversed; a reversal is not itself reversed.
-NOT_REVERSIBLE: Final = (InterestAccrual, PenaltyAccrual, Reversal)
+#: Accruals are recomputed, never reversed; a reversal is not itself reversed; a restructure the
+#: customer accepted changes their contract and is undone only by another plan they accept.
+NOT_REVERSIBLE: Final = (InterestAccrual, PenaltyAccrual, Reversal, Restructure)
 
 #: Every transaction type and its stable name (the ``loan_transactions.type`` column).
 TRANSACTION_TYPES: Final[Mapping[type[Transaction], str]] = {
@@ -182,6 +201,7 @@ TRANSACTION_TYPES: Final[Mapping[type[Transaction], str]] = {
     Recovery: "recovery",
     CreditTransfer: "credit-transfer",
     CreditApplication: "credit-application",
+    Restructure: "restructure",
 }
 
 

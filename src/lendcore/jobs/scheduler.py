@@ -105,7 +105,9 @@ def _yesterday(instant: datetime) -> dict[str, Any]:
 DEFAULT_SCHEDULES: Final = (
     ScheduledJob("payments-sweep", "every 1m", "payments.sweep", grace=timedelta(minutes=5)),
     ScheduledJob("autopay", "30 9,15 * * *", "autopay.run", _autopay, grace=timedelta(hours=2)),
-    ScheduledJob("reminders", "0 10 * * *", "reminders.send", _today, grace=timedelta(hours=6)),
+    ScheduledJob("reminders", "0 10 * * *", "reminders.run", _today, grace=timedelta(hours=6)),
     ScheduledJob("reconciliation", "0 11 * * *", "reconciliation.run", _yesterday, grace=timedelta(hours=12)),
     ScheduledJob("daily-close", "5 0 * * *", "daily-close", _yesterday, grace=timedelta(hours=23)),
+    ScheduledJob("notifications-sweep", "every 1m", "notifications.sweep", grace=timedelta(minutes=5)),
+    ScheduledJob("scheduled-repayments", "0 8 * * *", "scheduled.take", _today, grace=timedelta(hours=12)),
 )

@@ -76,6 +76,7 @@ from lendcore.risk.rules import (
 from lendcore.risk.strategy import PriceBand, StrategySet
 from lendcore.security.pii import PiiCipher
 from lendcore.servicing.lines import open_credit_line
+from lendcore.servicing.restrictions import Processing, require_processing_allowed
 from lendcore.store.audit import record_audit
 from lendcore.store.idempotency import idempotent
 from lendcore.store.ids import new_id
@@ -390,6 +391,7 @@ def _apply(
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFoundError(f"customer {customer_id} not found", code="CUSTOMER_NOT_FOUND")
+    require_processing_allowed(session, customer_id, Processing.APPLICATION)
     if customer.status != "active":
         raise BusinessRuleError("the customer is not active", code="CUSTOMER_NOT_ACTIVE")
     product = catalog.get(product_code)

@@ -80,7 +80,7 @@ def create_mandate(
     """Mandate autopay on ``card_id`` (checked first; nothing is written on a refusal)."""
     if session.get(Customer, customer_id) is None:
         raise NotFoundError(f"customer {customer_id} not found", code="CUSTOMER_NOT_FOUND")
-    card = session.get(BankCard, card_id)
+    card = session.get(BankCard, card_id, with_for_update=True)  # unbinding locks it too
     if card is None or card.customer_id != customer_id or card.status != "active":
         raise NotFoundError(
             f"no active card {card_id} bound to customer {customer_id}", code="CARD_NOT_FOUND"

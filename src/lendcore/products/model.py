@@ -21,6 +21,7 @@ from lendcore.core.contract import ProductClass
 from lendcore.core.errors import ConfigurationError, NotFoundError, ValidationError
 from lendcore.core.money import Fen, Rounding, format_fen
 from lendcore.core.rates import DayCountBasis
+from lendcore.core.restructure import NO_HARDSHIP, HardshipLimits
 from lendcore.core.schedule import (
     InterestRule,
     LevelPayment,
@@ -142,6 +143,8 @@ class Product:
     #: How the equal installment (等额本息) is solved: ``exact`` over the actual period rates, or
     #: ``thirty-day`` (Apache Fineract's level) / ``nominal`` at one periodic rate.
     level_payment: LevelPayment = LevelPayment.EXACT
+    #: Hardship plans (``[hardship]``): restructures per contract and extra periods; none by default.
+    hardship: HardshipLimits = NO_HARDSHIP
 
     def daily_rate(self, term: int, grade: str) -> Decimal:
         return self.pricing.daily_rate(term, grade)

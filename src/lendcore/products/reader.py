@@ -16,6 +16,7 @@ from lendcore.core.contract import ProductClass
 from lendcore.core.errors import ConfigurationError, ValidationError
 from lendcore.core.money import Fen, Rounding, parse_amount
 from lendcore.core.rates import DayCountBasis
+from lendcore.core.restructure import SUPPORTED_METHODS, HardshipLimits
 from lendcore.core.schedule import InterestRule, LevelPayment, Method
 from lendcore.products.model import (
     WATERFALLS,
@@ -183,6 +184,7 @@ def parse_product(data: Mapping[str, Any], source: str = "<product>") -> Product
         plans=plans,
         business_day_rule=r.enum("business_day_rule", BusinessDayRule, "none"),
         level_payment=level_payment,
+        hardship=_hardship(r.table("hardship", {}), methods),
     )
     check_product_cap(product)
     return product
@@ -255,6 +257,23 @@ def _penalty(pen: _Reader) -> Penalty:
         grace_days=pen.int_("grace_days", 0),
         base_daily_rate=pen.decimal("base_daily_rate", "0.0005"),
     )
+
+
+def _hardship(h: _Reader, methods: tuple[Method, ...]) -> HardshipLimits:
+    """``[hardship]``: ``max_restructures`` per contract (0: none offered) and ``max_extra_periods``
+    (the k of an extension or a re-amortisation, 1..60 when plans are offered)."""
+    limits = HardshipLimits(h.int_("max_restructures", 0), h.int_("max_extra_periods", 0))
+    if limits.max_restructures > 12:
+        raise h.invalid("max_restructures", "must be at most 12")
+    if limits.max_restructures and not 1 <= limits.max_extra_periods <= 60:
+        raise h.invalid("max_extra_periods", "must be 1..60 when hardship plans are offered")
+    if limits.max_restructures and not any(m in SUPPORTED_METHODS for m in methods):
+        raise h.invalid(
+            "max_restructures",
+            f"must be 0: none of the product's methods can be restructured "
+            f"({', '.join(sorted(m.value for m in SUPPORTED_METHODS))} can)",
+        )
+    return limits
 
 
 def _prepayment_fee_rate(rep: _Reader, revolving: bool) -> Decimal:

@@ -13,7 +13,7 @@ Definitions (the usual ones, balance-weighted):
 - **Vintage** ``YYYY-MM``: the contracts whose start date is in that month. At month on book ``k``
   (the end of the ``k``-th calendar month after the origination month), its **30+ rate** is the
   outstanding principal of its contracts then 30 or more days past due over the principal the vintage
-  originated. Counts are given beside the balances.
+  originated; the **90+ rate** likewise at 90 or more days. Counts are given beside the balances.
 - **Roll rate** from bucket ``Mi`` to ``Mi+1`` between two consecutive month ends: of the outstanding
   principal of active contracts in ``Mi`` at the first, the share that is in ``Mi+1`` at the second.
 
@@ -43,6 +43,8 @@ from lendcore.store.models import Contract
 
 #: "30+": 30 or more days past due at the month end.
 THIRTY_PLUS: Final = 30
+#: "90+": 90 or more days past due at the month end.
+NINETY_PLUS: Final = 90
 RATE_PLACES: Final = Decimal("0.0001")
 _ORDER: Final = tuple(Bucket)
 
@@ -57,6 +59,9 @@ class VintagePoint(JsonRecord):
     thirty_plus_contracts: int
     thirty_plus_principal: Fen
     thirty_plus_rate: Decimal
+    ninety_plus_contracts: int = 0
+    ninety_plus_principal: Fen = 0
+    ninety_plus_rate: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,8 @@ def vintage_curves(session: Session, *, as_of: date) -> tuple[VintagePoint, ...]
                 continue
             late = [history[c.id][end] for c in members if history[c.id][end].dpd >= THIRTY_PLUS]
             late_principal = sum(p.principal for p in late)
+            worse = [p for p in late if p.dpd >= NINETY_PLUS]
+            worse_principal = sum(p.principal for p in worse)
             points.append(
                 VintagePoint(
                     vintage,
@@ -166,6 +173,9 @@ def vintage_curves(session: Session, *, as_of: date) -> tuple[VintagePoint, ...]
                     len(late),
                     late_principal,
                     _rate(late_principal, principal),
+                    len(worse),
+                    worse_principal,
+                    _rate(worse_principal, principal),
                 )
             )
     return tuple(points)

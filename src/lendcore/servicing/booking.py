@@ -151,8 +151,8 @@ def post_transaction(
     if writer is None:
         rows.write(session)
     version = None
-    if before.status is not Status.PENDING and [r.principal for r in after.rows] != [
-        r.principal for r in before.rows
+    if before.status is not Status.PENDING and [(r.principal, r.due_date) for r in after.rows] != [
+        (r.principal, r.due_date) for r in before.rows
     ]:
         version = contract.schedule_version + 1
         write_schedule(session, contract.id, version, projected_schedule(after))

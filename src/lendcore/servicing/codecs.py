@@ -40,6 +40,7 @@ from lendcore.core.transactions import (
     PenaltyAccrual,
     Recovery,
     Repayment,
+    Restructure,
     Reversal,
     Transaction,
     Waiver,
@@ -160,6 +161,7 @@ _STATE_INTS: Final = (
     "recovered",
     "credit_in",
     "credit_out",
+    "restructures",
     "transactions_applied",
 )
 
@@ -245,8 +247,8 @@ def _waiver(common: Common, amount: Fen, p: Mapping[str, Any], _reverses: str | 
 TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
     Disbursement: TxnCodec(lambda t: (t.amount, {}, None), lambda c, a, p, r: Disbursement(*c, a)),
     Repayment: TxnCodec(
-        lambda t: (t.amount, {"waterfall": t.waterfall}, None),
-        lambda c, a, p, r: Repayment(*c, a, p.get("waterfall")),
+        lambda t: (t.amount, {"waterfall": t.waterfall, **({"hold": True} if t.hold else {})}, None),
+        lambda c, a, p, r: Repayment(*c, a, p.get("waterfall"), bool(p.get("hold", False))),
     ),
     InterestAccrual: TxnCodec(lambda t: (0, {}, None), lambda c, a, p, r: InterestAccrual(*c)),
     PenaltyAccrual: TxnCodec(
@@ -277,6 +279,10 @@ TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
     CreditApplication: TxnCodec(
         lambda t: (t.amount, {"from_contract_id": t.from_contract_id}, None),
         lambda c, a, p, r: CreditApplication(*c, a, p.get("from_contract_id")),
+    ),
+    Restructure: TxnCodec(
+        lambda t: (0, {"kind": t.kind, "periods": t.periods, "offer_id": t.offer_id}, None),
+        lambda c, a, p, r: Restructure(*c, p["kind"], int(p["periods"]), p.get("offer_id", "")),
     ),
 }
 _BY_NAME: Final = {TRANSACTION_TYPES[kind]: codec for kind, codec in TXN_CODECS.items()}

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
+from lendcore.core.funding import Share
 from lendcore.core.loan import Disbursement
 from lendcore.core.money import Fen, format_fen
 from lendcore.core.records import JsonRecord
@@ -45,12 +46,15 @@ from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.common import check_amount, check_not_before, run_payment, scoped_key
 from lendcore.servicing.drawdown_quote import DEFAULT_PURPOSE, DrawdownQuote, quote_drawdown
 from lendcore.servicing.lines import line_available
+from lendcore.servicing.partners import plan_funding, record_funding, sync_partner_ledger
 from lendcore.servicing.repository import CANCELLED, new_contract_row, write_schedule
+from lendcore.servicing.restrictions import Processing, require_processing_allowed
 from lendcore.servicing.terms import terms_for_product
 from lendcore.store.engine import for_update
 from lendcore.store.idempotency import idempotent
 from lendcore.store.ids import new_id
 from lendcore.store.models import BankCard, Contract, CreditLine
+from lendcore.store.types import utc_now
 
 
 class DrawdownGate(Protocol):
@@ -72,6 +76,9 @@ class DrawRequest(JsonRecord):
     purpose: str = DEFAULT_PURPOSE
     merchant_id: str | None = None
     account_token: str | None = None
+    # funding partners' shares asked for (joint lending); a partner without the customer's consent
+    # to share with it does not fund (servicing.partners.plan_funding)
+    funding: tuple[Share, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,7 @@ class DrawResult(JsonRecord):
     reason_codes: tuple[str, ...] = ()
     retry_on: date | None = None
     failure_reason: str | None = None
+    funding: tuple[Share, ...] = ()  # the partners' shares that fund the contract (the lender: the rest)
 
 
 def _default_card(session: Session, customer_id: str) -> BankCard | None:
@@ -145,6 +153,7 @@ def _locked_line(session: Session, request: DrawRequest) -> CreditLine:
         raise NotFoundError(
             f"credit line {request.line_id} not found", code="LINE_NOT_FOUND", line_id=request.line_id
         )
+    require_processing_allowed(session, line.customer_id, Processing.DRAWDOWN)
     if line.status != "active":
         raise BusinessRuleError(
             f"the credit line is {line.status}", code="LINE_NOT_ACTIVE", status=line.status
@@ -217,6 +226,9 @@ def draw(
             available=available,
         )
     to_merchant = _check_payee(product, request.merchant_id)
+    funding = plan_funding(
+        session, customer_id=line.customer_id, amount=request.amount, shares=request.funding, at=utc_now()
+    )
     decision = gate(session, line_id=line.id, amount=request.amount, business_date=on)
     if not decision.approved:
         # Returned, not raised: the gate's decline record (the cooldown) must be committed.
@@ -229,6 +241,7 @@ def draw(
             retry_on=decision.retry_on,
         )
     contract = _new_contract(session, line, product, quote, on)
+    record_funding(session, contract.id, request.amount, funding, on)
     card = None if to_merchant else _default_card(session, line.customer_id)
     token = request.account_token or (
         f"merchant:{request.merchant_id}"
@@ -259,6 +272,7 @@ def draw(
         paid_to="merchant" if to_merchant else "customer",
         quote=QuoteView.of(quote),
         contract_text=quote.contract_text(product),
+        funding=funding,
     )
     if sent.state is PaymentState.PROCESSING:
         # An asynchronous channel: the contract stays pending (it holds the limit) until confirmed.
@@ -282,5 +296,6 @@ def draw(
         payment_id=payment.id,
         idempotency_key=key,
     )
+    sync_partner_ledger(session, contract.id)
     session.flush()
     return replace(result, available_limit=line_available(session, line))

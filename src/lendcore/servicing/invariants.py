@@ -27,6 +27,7 @@ from lendcore.core.contract import LoanState, Status
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
 from lendcore.servicing.codecs import state_from_json, terms_from_json
+from lendcore.servicing.partners import partner_ledger_mismatches
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
 
@@ -60,6 +61,8 @@ class InvariantReport:
     cash_mismatches: tuple[str, ...] = ()
     replay_mismatches: tuple[str, ...] = ()
     replay_checked: bool = False
+    # funding partners' ledgers against their shares of the general ledger (servicing.partners)
+    partner_mismatches: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -68,6 +71,7 @@ class InvariantReport:
             or self.subledger_mismatches
             or self.cash_mismatches
             or self.replay_mismatches
+            or self.partner_mismatches
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +87,7 @@ class InvariantReport:
             "cash_mismatches": list(self.cash_mismatches),
             "replay_checked": self.replay_checked,
             "replay_mismatches": list(self.replay_mismatches),
+            "partner_mismatches": list(self.partner_mismatches),
         }
 
 
@@ -301,4 +306,5 @@ def check_invariants(
         cash_mismatches=tuple(tally.cash),
         replay_mismatches=tuple(tally.replays),
         replay_checked=replay_contracts,
+        partner_mismatches=partner_ledger_mismatches(session),
     )

@@ -296,7 +296,7 @@ def save_state(
 def projected_schedule(state: LoanState) -> tuple[Installment, ...]:
     """The plan as it now stands: past rows as accrued, future rows' interest projected as if every
     installment were paid on its due date (accrual to maturity on the not-yet-due principal)."""
-    end = state.terms.maturity_date
+    end = state.rows[-1].due_date  # the terms' maturity, unless a restructure moved it
     projected = state
     if state.status is Status.ACTIVE and state.accrued_through < end:
         projected, _ = accrue(state, end, penalty=False)

@@ -38,7 +38,7 @@ from lendcore.core.contract import Status
 from lendcore.core.errors import BusinessRuleError
 from lendcore.core.money import Fen
 from lendcore.core.records import JsonRecord
-from lendcore.core.transactions import Disbursement
+from lendcore.core.transactions import Disbursement, Repayment
 from lendcore.jobs.outbox import enqueue
 from lendcore.payments.records import create_payment, lock_payment, raise_issue
 from lendcore.payments.state import EventSource, PaymentDirection, PaymentState
@@ -61,6 +61,7 @@ from lendcore.servicing.repository import CANCELLED
 from lendcore.store.engine import for_update
 from lendcore.store.idempotency import idempotent
 from lendcore.store.models import Contract, LoanTransaction, Payment
+from lendcore.store.models_notify import ScheduledRepayment
 from lendcore.store.types import utc_now
 
 PENDING: Final = Status.PENDING.value
@@ -125,7 +126,8 @@ def request_repayment(
 
 @dataclass(frozen=True, slots=True)
 class Settlement(JsonRecord):
-    """What settling a payment did: ``booked``, ``already_booked``, ``nothing_booked`` (failed),
+    """What settling a payment did: ``booked``, ``held`` (a scheduled repayment's money held as customer
+    credit until its due date), ``already_booked``, ``nothing_booked`` (failed),
     ``activated``, ``cancelled``, ``not_settled`` (not terminal), ``unbookable`` (raised)."""
 
     payment_id: str
@@ -179,11 +181,44 @@ def _plan_settled(session: Session, payment: Payment) -> RepayPlan:
     )
 
 
+def _scheduled_failed(session: Session, payment: Payment) -> None:
+    """A scheduled repayment whose payment failed frees its installment (servicing/scheduled.py)."""
+    scheduled_id = (payment.allocation or {}).get("scheduled_id")
+    if scheduled_id:
+        row = session.scalars(
+            for_update(select(ScheduledRepayment).where(ScheduledRepayment.id == scheduled_id))
+        ).first()
+        if row is not None and row.status == "taken":
+            row.status = "failed"
+            session.flush()
+
+
+def _book_held(session: Session, payment: Payment, today: date | None) -> Settlement:
+    """A scheduled repayment taken before its due date: all of it held as customer credit on the
+    contract, applied by the daily close's credit step on the due date (servicing/credit.py)."""
+    contract_ids = (payment.allocation or {}).get("contract_ids") or [payment.contract_id]
+    contract = session.scalars(for_update(select(Contract).where(Contract.id == str(contract_ids[0])))).one()
+    on, amount = payment.value_date, payment.amount
+    post_transaction(
+        session,
+        contract,
+        lambda txn_id, seq: Repayment(txn_id, on, seq, amount, hold=True),
+        business_date=_booking_date(session, payment, today),
+        payment_id=payment.id,
+        idempotency_key=payment.idempotency_key,
+    )
+    session.flush()
+    return Settlement(payment.id, payment.state, "held", (contract.id,))
+
+
 def _settle_inbound(session: Session, payment: Payment, today: date | None, now: datetime) -> Settlement:
     if payment.state != PaymentState.SUCCEEDED.value:
+        _scheduled_failed(session, payment)
         return Settlement(payment.id, payment.state, "nothing_booked")
     if _booked(session, payment.id):
         return Settlement(payment.id, payment.state, "already_booked")
+    if (payment.allocation or {}).get("hold"):
+        return _book_held(session, payment, today)
     try:
         plan = _plan_settled(session, payment)
     except BusinessRuleError as error:  # nothing open to book it on: a person decides (refund, credit)

@@ -13,11 +13,14 @@ from lendcore.api import app as api_app
 from lendcore.web import (
     account_check_pages,
     approval_pages,
+    card_pages,
     close_pages,
     customer,
     money_pages,
     office,
+    office_customers,
     office_lists,
+    proposal_pages,
     register_pages,
     review_pages,
 )
@@ -34,6 +37,9 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     register_pages.router,
     close_pages.router,
     account_check_pages.router,
+    card_pages.router,
+    office_customers.router,
+    proposal_pages.router,
 )
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from lendcore.api.ratelimit import client_address
 from lendcore.api.state import AppState, StateDep
+from lendcore.approvals.forms import describe
 from lendcore.approvals.proposals import (
     ProposalView,
     ProposeRequest,
@@ -132,6 +133,7 @@ def _row(view: ProposalView) -> dict[str, Any]:
         "target_id": view.target_id,
         "what": view.payload.get("kind", ""),
         "amount": amount if isinstance(amount, int) else None,
+        "details": describe(view.kind, view.payload),
         "reason": view.reason,
         "proposer": view.proposer,
         "created_at": view.created_at,

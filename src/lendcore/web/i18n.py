@@ -140,6 +140,10 @@ MESSAGES: Final[dict[Lang, dict[str, str]]] = {
         "requested_at": "时间",
         "applications_title": "申请与审批",
         "audit_title": "审计日志",
+        "undelivered_title": "未送达的通知",
+        "channel": "渠道",
+        "message_state": "状态",
+        "fault": "过错记录",
         "actor": "操作人",
         "action": "操作",
         "target": "对象",
@@ -316,6 +320,10 @@ MESSAGES: Final[dict[Lang, dict[str, str]]] = {
         "requested_at": "At",
         "applications_title": "Applications and decisions",
         "audit_title": "Audit log",
+        "undelivered_title": "Undelivered messages",
+        "channel": "Channel",
+        "message_state": "State",
+        "fault": "Lender fault",
         "actor": "Actor",
         "action": "Action",
         "target": "Target",
@@ -378,3 +386,14 @@ def lang_of(value: str | None) -> Lang:
 
 def translate(lang: Lang, key: str) -> str:
     return MESSAGES[lang][key]
+
+
+def _merge_more() -> None:
+    from lendcore.web.i18n_more import MORE  # the cards, customers and approval-form pages
+
+    for language in LANGS:
+        assert not MESSAGES[language].keys() & MORE[language].keys(), "a key is defined twice"
+        MESSAGES[language].update(MORE[language])
+
+
+_merge_more()

@@ -1,5 +1,6 @@
-"""Back-office lists: applications with their decisions (inputs summarised, score, grade, reasons) and
-the audit log, newest first, :data:`lendcore.web.office.PAGE_ROWS` rows."""
+"""Back-office lists: applications with their decisions (inputs summarised, score, grade, reasons), the
+audit log and the undelivered customer messages (failed or never confirmed, with the lender fault each
+reminder opened), newest first, :data:`lendcore.web.office.PAGE_ROWS` rows."""
 
 from __future__ import annotations
 
@@ -58,3 +59,14 @@ def audit_log(request: Request, state: StateDep) -> Response:
             for r in records
         ]
     return page(state, request, "office_audit.html", "audit_title", signed_in=True, rows=rows)
+
+
+@router.get("/notifications")
+def undelivered_notifications(request: Request, state: StateDep) -> Response:
+    if not is_staff(state, request):
+        return RedirectResponse("/office/login", status_code=303)
+    from lendcore.notify.queries import undelivered
+
+    with state.database.read() as session:
+        rows = undelivered(session, limit=PAGE_ROWS)
+    return page(state, request, "office_notifications.html", "undelivered_title", signed_in=True, rows=rows)

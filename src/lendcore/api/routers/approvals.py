@@ -4,7 +4,9 @@
 Which role may propose or approve a kind is the kind's (:mod:`lendcore.approvals.kinds`); the
 endpoints admit any member of staff with a role that could propose (or approve) something, and the
 use case refuses the rest (403 ``PERMISSION_DENIED``). Decisions are Idempotency-Key requests: a
-retried approval replays its first answer instead of running twice.
+retried approval replays its first answer instead of running twice. A proposal is answered as the
+use case's own record (:class:`~lendcore.approvals.proposals.ProposalView`, the response model itself:
+its fields are declared once).
 """
 
 from __future__ import annotations
@@ -39,7 +41,15 @@ Maker = Annotated[Principal, Depends(_MAKERS)]
 Reader = Annotated[Principal, Depends(_READERS)]
 
 ProposalKindName = Literal[
-    "waive", "write-off", "payment-reversal", "limit-override", "line-freeze", "line-close", "lender-fault"
+    "waive",
+    "write-off",
+    "payment-reversal",
+    "limit-override",
+    "line-freeze",
+    "line-close",
+    "lender-fault",
+    "hardship-plan",
+    "decision-override",
 ]
 ProposalStatus = Literal["proposed", "approved", "rejected", "executed", "expired"]
 assert set(get_args(ProposalKindName)) == set(KINDS)  # one list of kinds
@@ -49,7 +59,7 @@ assert set(get_args(ProposalStatus)) == set(PROPOSAL_STATUSES)
 class ProposeBody(ApiModel):
     kind: ProposalKindName
     target_id: str = Field(
-        min_length=1, max_length=64, description="the contract, payment, credit line or customer"
+        min_length=1, max_length=64, description="the contract, payment, credit line, customer or decision"
     )
     reason: str = Field(min_length=1, max_length=500)
     payload: dict[str, Any] = Field(default_factory=dict, description="the kind's parameters (docs/api.md)")
@@ -63,29 +73,8 @@ class RejectBody(ApiModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class ProposalOut(BaseModel):
-    id: str
-    kind: str
-    target_type: str
-    target_id: str
-    payload: dict[str, Any]
-    reason: str
-    proposer: str
-    created_at: datetime
-    expires_at: datetime
-    status: str
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_reason: str | None
-    result: dict[str, Any] | None
-
-    @classmethod
-    def of(cls, view: ProposalView) -> ProposalOut:
-        return cls.model_validate(view.to_json())
-
-    @classmethod
-    def of_row(cls, row: ApprovalProposal) -> ProposalOut:
-        return cls.of(ProposalView.of(row))
+def _proposal(row: ApprovalProposal) -> ProposalView:
+    return ProposalView.of(row)
 
 
 class AuditOut(BaseModel):
@@ -113,13 +102,13 @@ def _staff(principal: Principal, request: Request) -> Staff:
 @router.post(
     "/proposals",
     status_code=201,
-    response_model=ProposalOut,
+    response_model=ProposalView,
     summary="Propose a staff action for a second member of staff to approve",
     responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 def create_proposal(
     body: ProposeBody, principal: Maker, request: Request, state: StateDep, _key: IdempotencyKeyDep
-) -> ProposalOut:
+) -> ProposalView:
     with state.database.write() as session:
         view = propose(
             session,
@@ -127,12 +116,12 @@ def create_proposal(
             _staff(principal, request),
             now=state.clock(),
         )
-    return ProposalOut.of(view)
+    return view
 
 
 @router.get(
     "/proposals",
-    response_model=Page[ProposalOut],
+    response_model=Page[ProposalView],
     summary="Proposals, by id (optionally of one status)",
     responses=problem_responses(401, 403, 422),
 )
@@ -141,34 +130,34 @@ def list_proposals(
     state: StateDep,
     page: Annotated[PageRequest, Depends(page_request)],
     status: Annotated[ProposalStatus | None, Query()] = None,
-) -> Page[ProposalOut]:
+) -> Page[ProposalView]:
     statement = select(ApprovalProposal)
     if status is not None:
         statement = statement.where(ApprovalProposal.status == status)
     with state.database.read() as session:
         return paginate(
-            session, statement, key=ApprovalProposal.id, page=page, to_item=ProposalOut.of_row,
+            session, statement, key=ApprovalProposal.id, page=page, to_item=_proposal,
             list_name=f"proposals:{status or 'all'}",
         )  # fmt: skip
 
 
 @router.get(
     "/proposals/{proposal_id}",
-    response_model=ProposalOut,
+    response_model=ProposalView,
     summary="One proposal",
     responses=problem_responses(401, 403, 404, 422),
 )
-def show_proposal(proposal_id: ProposalId, _principal: Reader, state: StateDep) -> ProposalOut:
+def show_proposal(proposal_id: ProposalId, _principal: Reader, state: StateDep) -> ProposalView:
     with state.database.read() as session:
         row = session.get(ApprovalProposal, proposal_id)
         if row is None:
             raise NotFoundError("no such proposal", code="PROPOSAL_NOT_FOUND")
-        return ProposalOut.of_row(row)
+        return ProposalView.of(row)
 
 
 @router.post(
     "/proposals/{proposal_id}/approve",
-    response_model=ProposalOut,
+    response_model=ProposalView,
     summary="Approve a proposal (by another member of staff) and run it",
     responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
@@ -179,17 +168,17 @@ def approve_proposal(
     request: Request,
     state: StateDep,
     _key: IdempotencyKeyDep,
-) -> ProposalOut:
+) -> ProposalView:
     with state.database.write() as session:
         view = approve(
             session, proposal_id, _staff(principal, request), now=state.clock(), reason=body.reason
         )
-    return ProposalOut.of(view)
+    return view
 
 
 @router.post(
     "/proposals/{proposal_id}/reject",
-    response_model=ProposalOut,
+    response_model=ProposalView,
     summary="Reject a proposal (a checker), or withdraw it (its proposer)",
     responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
@@ -200,10 +189,10 @@ def reject_proposal(
     request: Request,
     state: StateDep,
     _key: IdempotencyKeyDep,
-) -> ProposalOut:
+) -> ProposalView:
     with state.database.write() as session:
         view = reject(session, proposal_id, _staff(principal, request), now=state.clock(), reason=body.reason)
-    return ProposalOut.of(view)
+    return view
 
 
 @router.get(

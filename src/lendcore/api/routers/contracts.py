@@ -18,7 +18,7 @@ from lendcore.api.problems import problem_responses
 from lendcore.api.routers import API_PREFIX
 from lendcore.api.routers.access import Reader, owned_by
 from lendcore.api.state import StateDep
-from lendcore.api.types import ContractId, Money
+from lendcore.api.types import ContractId, InstallmentRef, Money
 from lendcore.auth.principal import Principal
 from lendcore.core.errors import NotFoundError
 from lendcore.queries.loans import Balances, InstallmentStatus, LoanView, loan_view
@@ -75,11 +75,9 @@ class BalancesView(BaseModel):
         )
 
 
-class InstallmentView(BaseModel):
+class InstallmentView(InstallmentRef):
     """One installment as scheduled, and what it has paid and still owes."""
 
-    period: int
-    due_date: date
     scheduled_total: Money
     principal: Money
     principal_paid: Money

@@ -30,7 +30,7 @@ from lendcore.api.routers.contracts import readable_contract
 from lendcore.api.routers.dated import dated_write
 from lendcore.api.routers.drawdowns import use_case_key
 from lendcore.api.state import StateDep
-from lendcore.api.types import ApiModel, ContractId, Money, PositiveFen
+from lendcore.api.types import ApiModel, ContractId, InstallmentRef, Money, PositiveFen
 from lendcore.core.allocation import Bucket, CustomerMode
 from lendcore.core.errors import BusinessRuleError
 from lendcore.servicing.repay import ContractRepayment, InstallmentPaid, RepayRequest, RepayResult
@@ -50,9 +50,7 @@ class RepaymentBody(ApiModel):
     contract_ids: Annotated[list[ContractId], Field(min_length=1, max_length=MAX_CONTRACTS)] | None = None
 
 
-class InstallmentPaidView(BaseModel):
-    period: int
-    due_date: date
+class InstallmentPaidView(InstallmentRef):
     bucket: Bucket
     penalty: Money
     fee: Money
