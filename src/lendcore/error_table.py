@@ -168,6 +168,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "UNKNOWN_WATERFALL",
             "UNSUPPORTED_INTEREST_RULE",
             "VALUE_DATE_IN_FUTURE",
+            "VALUE_DATE_NOT_ALLOWED",
             "ZERO_AMOUNT",
             "INVALID_SAMPLE_SIZE",
         ),

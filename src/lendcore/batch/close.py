@@ -63,6 +63,7 @@ from lendcore.servicing.business_day import (
 from lendcore.servicing.credit import apply_customer_credit
 from lendcore.servicing.faults import fault_windows, waive_penalty_in_fault_windows
 from lendcore.servicing.invariants import InvariantReport, check_invariants
+from lendcore.servicing.partners import sync_partner_ledgers
 from lendcore.servicing.repository import RowWriter, write_contracts
 from lendcore.servicing.standing import judgements
 from lendcore.store.engine import unit_of_work
@@ -301,6 +302,8 @@ def _close_one(
         _apply_credit(factory, lease, chunk_size)
         _accrue(factory, lease, chunk_size)
         waive_penalty_in_fault_windows(factory, day)  # nobody is charged for our fault
+        with unit_of_work(factory) as session:  # funding partners' ledgers up to the day's entries
+            sync_partner_ledgers(session)
         accrual_seconds = time.perf_counter() - started
         if lease.half_spent():  # the check can take a while on a large book: start it with a fresh lease
             with unit_of_work(factory) as session:

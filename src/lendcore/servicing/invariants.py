@@ -27,7 +27,7 @@ from lendcore.core.contract import LoanState, Status
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
 from lendcore.servicing.codecs import state_from_json, terms_from_json
-from lendcore.servicing.partners import partner_ledger_mismatches
+from lendcore.servicing.partner_checks import partner_ledger_mismatches
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
 
