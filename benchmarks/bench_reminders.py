@@ -1,6 +1,6 @@
 """The reminder run for N contracts due on one day, on SQLite and PostgreSQL, beside a plain-SQL reference.
 
-    python benchmarks/bench_reminders.py [--contracts 10000] [--skip-postgres]
+    python benchmarks/bench_reminders.py [--contracts 10000] [--skip-postgres] [--senders 1]
 
 The book: N clones of one quick 3-month contract (``lendcore.batch.seed``), so every contract has its
 first installment due on the same day; the run is for three days before it (offset -3: one push message
@@ -42,7 +42,7 @@ from lendcore.batch.reminders import queue_reminders
 from lendcore.batch.seed import Template, seed_book
 from lendcore.core.notices import ReminderPolicy
 from lendcore.core.schedule import Method
-from lendcore.notify.delivery import CustomerAddresses, send_queued, sweep_notifications
+from lendcore.notify.delivery import CustomerAddresses, DeliveryPolicy, send_queued, sweep_notifications
 from lendcore.notify.simulated import SimulatedProvider
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.migrate import upgrade_database
@@ -91,7 +91,7 @@ def _reference(factory: sessionmaker[Session], now: datetime) -> tuple[float, fl
     return queued, time.perf_counter() - started, len(ids)
 
 
-def run(url: str, contracts: int, label: str) -> dict[str, Any]:
+def run(url: str, contracts: int, label: str, senders: int) -> dict[str, Any]:
     engine = create_engine(url)
     upgrade_database(engine)
     factory = create_session_factory(engine)
@@ -109,7 +109,7 @@ def run(url: str, contracts: int, label: str) -> dict[str, Any]:
         )
     t_queue = time.perf_counter() - started
     started = time.perf_counter()
-    handed = send_queued(factory, provider, queued.ids, now=now)
+    handed = send_queued(factory, provider, queued.ids, now=now, policy=DeliveryPolicy(senders=senders))
     t_send = time.perf_counter() - started
     later = now + timedelta(minutes=1)
     provider.clock = lambda: later
@@ -120,7 +120,7 @@ def run(url: str, contracts: int, label: str) -> dict[str, Any]:
     engine.dispose()
     n = len(queued.ids)
     return {
-        "database": label, "contracts": contracts, "messages": n, "handed": handed,
+        "database": label, "senders": senders, "contracts": contracts, "messages": n, "handed": handed,
         "receipts": swept.receipts,
         "queue_s": round(t_queue, 2), "queue_msgs_per_s": round(n / t_queue), "send_s": round(t_send, 2),
         "send_msgs_per_s": round(n / t_send), "sweep_s": round(t_sweep, 2),
@@ -134,12 +134,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contracts", type=int, default=10_000)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--senders", type=int, default=1, help="sending threads (DeliveryPolicy.senders)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.contracts, "sqlite")))
+        print(json.dumps(run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.contracts, "sqlite", args.senders)))
     if not args.skip_postgres:
         with pg_database() as url:
-            print(json.dumps(run(url, args.contracts, "postgresql")))
+            print(json.dumps(run(url, args.contracts, "postgresql", args.senders)))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from lendcore.batch.close import run_daily_close
+from lendcore.origination.drawdown_check import drawdown_gate
 from lendcore.risk.decision import DrawdownConfig
-from lendcore.servicing.draw import draw
+from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.lines import open_credit_line
-from lendcore.servicing.repay import repay
+from lendcore.servicing.repay import RepayRequest, repay
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.migrate import upgrade_database
 from lendcore.store.models import Customer
@@ -63,8 +64,7 @@ def _setup(factory, contracts: int) -> list[str]:  # type: ignore[no-untyped-def
                 s, customer_id=cus.id, product_code="quick", credit_limit=5_000_000, pricing_grade="C",
                 business_date=D0, actor="bench",
             )  # fmt: skip
-            draw(s, line_id=line.id, amount=2_000_000, term=12, business_date=D0, idempotency_key=f"d{i}",
-                 drawdown_config=RELAXED)  # fmt: skip
+            draw(s, DrawRequest(line.id, 2_000_000, 12, D0, f"d{i}"), gate=drawdown_gate(RELAXED))
             customers.append(cus.id)
     return customers
 
@@ -82,8 +82,7 @@ def bench(name: str, url: str, repayments: int, contracts: int, days: int, chunk
     t = time.perf_counter()
     for i in range(repayments):
         with unit_of_work(factory) as s:
-            repay(s, customer_id=customers[i % len(customers)], amount=1_000, business_date=on,
-                  idempotency_key=f"r{i}")  # fmt: skip
+            repay(s, RepayRequest(customers[i % len(customers)], on, f"r{i}", amount=1_000))
     rep = time.perf_counter() - t
     later = []
     for day in range(days):

@@ -68,6 +68,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "INVALID_ACCOUNT_NUMBER",
             "INVALID_AUTOPAY_ATTEMPT",
             "INVALID_REMINDER_OFFSETS",
+            "NOTIFY_SIM_INVALID",
             "ACCOUNT_DETAILS_INVALID",
             "ACCOUNT_VALIDITY_INVALID",
             "INVALID_CURSOR",
@@ -167,7 +168,9 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "UNKNOWN_WATERFALL",
             "UNSUPPORTED_INTEREST_RULE",
             "VALUE_DATE_IN_FUTURE",
+            "VALUE_DATE_NOT_ALLOWED",
             "ZERO_AMOUNT",
+            "INVALID_SAMPLE_SIZE",
         ),
     ),
     (

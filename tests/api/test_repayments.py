@@ -13,6 +13,7 @@ from lendcore.auth.principal import StaffRole
 from lendcore.store.engine import unit_of_work
 from lendcore.store.ids import new_id
 from lendcore.store.models import Contract, Payment
+from lendcore.store.models_payments import PaymentEvent
 from tests.api.conftest import LiveApi
 from tests.api.support import Borrower, borrower, problem, staff_principal
 
@@ -57,6 +58,21 @@ def test_a_repayment_by_amount_answers_with_its_exact_allocation(api: LiveApi) -
     )
     assert status["id"] == body["payment_id"] and status["state"] == "succeeded"
     assert status["direction"] == "inbound" and status["amount"]["fen"] == 50_000
+    # through the channel: recorded (created), submitted (processing), confirmed (succeeded), booked
+    # once at its value date by the settlement
+    with unit_of_work(api.factory, read_only=True) as session:
+        events = session.execute(
+            select(PaymentEvent.kind, PaymentEvent.to_state)
+            .where(PaymentEvent.payment_id == body["payment_id"])
+            .order_by(PaymentEvent.id)
+        ).all()
+        payment = session.get(Payment, body["payment_id"])
+        assert payment is not None and payment.allocation is not None
+    assert [tuple(e) for e in events] == [
+        ("created", "created"),
+        ("transition", "processing"),
+        ("transition", "succeeded"),
+    ]
 
 
 def test_paying_off_everything_closes_every_contract_for_the_quoted_total(api: LiveApi) -> None:

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from lendcore.api.ratelimit import RateRule
+from lendcore.api.settings import ApiSettings
 from lendcore.auth.principal import Principal, StaffRole
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, BankCard
-from tests.api.conftest import LiveApi
+from tests.api.conftest import LiveApi, MakeApi
 from tests.api.support import customer_principal, problem
 
 URL = "/api/v1/staff/customers"
@@ -142,3 +144,18 @@ def test_another_customers_card_and_an_unknown_customer_are_not_found(api: LiveA
         client.post(unknown, json={"field": "name", "reason": "x"}, headers=admin), 404, "CUSTOMER_NOT_FOUND"
     )
     assert _unmask_audits(api) == []
+
+
+def test_unmasking_is_limited_per_member_of_staff_and_a_limited_one_is_not_audited(make_api: MakeApi) -> None:
+    rules = {**ApiSettings().rate_limits, "unmask:principal": RateRule(2, 3600)}
+    api = make_api(settings=ApiSettings(rate_limits=rules))
+    customer_id, _ = api.customer()
+    _, risk = _staff(api, "rita", StaffRole.RISK)
+    _, other = _staff(api, "rolf", StaffRole.RISK)
+    client = api.client()
+    body = {"field": "phone", "reason": "case 9"}
+    answers = [client.post(f"{URL}/{customer_id}/unmask", json=body, headers=risk) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    problem(answers[2], 429, "RATE_LIMITED")
+    assert client.post(f"{URL}/{customer_id}/unmask", json=body, headers=other).status_code == 200
+    assert len(_unmask_audits(api)) == 3

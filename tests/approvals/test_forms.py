@@ -11,7 +11,7 @@ from lendcore.approvals.kinds import KINDS
 from lendcore.core.errors import ValidationError
 
 #: What a person might type in each field type (yuan for amounts).
-TYPED = {"fen": "1234.56", "text": "B"}
+TYPED = {"fen": "1234.56", "count": "3", "text": "B", "date": "2026-03-20"}
 
 
 def _typed(kind: str) -> dict[str, str]:
@@ -54,6 +54,13 @@ def test_an_amount_that_is_not_money_is_refused(typed: str) -> None:
     with pytest.raises(ValidationError) as refused:
         payload_of(form_of("limit-override"), {"p_new_limit": typed})
     assert refused.value.code in {"INVALID_AMOUNT", "NEGATIVE_AMOUNT", "ZERO_AMOUNT"}
+
+
+@pytest.mark.parametrize("typed", ["three", "2.5", "-1", "３"])
+def test_a_count_that_is_not_a_whole_number_is_refused_naming_its_field(typed: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        payload_of(form_of("hardship-plan"), {"p_kind": "extension", "p_periods": typed})
+    assert (refused.value.code, refused.value.details.get("field")) == ("INVALID_PROPOSAL_PAYLOAD", "periods")
 
 
 def test_the_queue_describes_a_payload_with_amounts_as_money() -> None:

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.approvals.proposals import ProposeRequest, Staff, approve, propose
 from lendcore.auth.principal import StaffRole
 from lendcore.batch.close import run_daily_close
-from lendcore.bureau.batch import build_batch
+from lendcore.bureau.batch import build_batch, store_batch
 from lendcore.bureau.catalogue import check_record, load_catalogue
+from lendcore.bureau.disputes import answer_dispute, open_dispute
 from lendcore.bureau.message import AccountRecord, check_message
 from lendcore.core.bureau_status import event_report_date
 from lendcore.servicing.hardship import DecideOfferRequest, accept_offer
 from lendcore.store.engine import unit_of_work
+from lendcore.store.models_post import BureauRecord
 from tests.servicing.support import do_draw, open_line
 
 DRAWN = date(2026, 3, 2)  # premium, 12 months, first due 04-02
@@ -95,3 +98,23 @@ def test_month_end_records_after_the_restructure_carry_the_flag(
     [march_end] = [r for r in march.records if r.reason.value == "30"]
     assert "RstrcFlag" not in _segments(march_end)["AcctMthlyBlgInfSgmt"]
     assert check_message(april.message()) == []
+
+
+def test_a_corrected_restructure_record_keeps_its_special_segment(
+    session_factory: sessionmaker[Session],
+) -> None:
+    contract, _ = _restructured(session_factory)
+    report_day = event_report_date(ACCEPTED)
+    run_daily_close(session_factory, report_day)
+    with unit_of_work(session_factory) as session:
+        store_batch(session, build_batch(session, report_day, notices={contract: DRAWN}))
+        record = session.scalars(select(BureauRecord).where(BureauRecord.reason == "50")).one()
+        dispute = open_dispute(session, record.id, report_day, "the months are wrong").dispute_id
+        answer_dispute(session, dispute, report_day, "correction", "rebuilt from the replay")
+    with unit_of_work(session_factory, read_only=True) as session:
+        batch = build_batch(session, date(2026, 4, 27), notices={contract: DRAWN})
+    [correction] = [r.as_segments() for r in batch.records if "DsptSgmt" in r.as_segments()]
+    assert correction["DsptSgmt"]["Action"] == "correction"
+    assert correction["DsptSgmt"]["OrigRptDateCode"] == "50"
+    assert correction["AcctSpecTrstDspnSgmt"]["TrstMonths"] == "3"
+    assert check_message(batch.message()) == []

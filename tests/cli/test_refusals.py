@@ -318,6 +318,16 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(BAD_DATE, "INVALID_DATE", *_APPLY, "--date", "2025-13-01"),
         r(OTHER, "LINE_ALREADY_OPEN", *_APPLY, "--date", SEEDED_DAY, "--key", "k-again"),
     ],
+    ("notify-sim",): [
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "notify-sim", "--port", "eighty"),
+        r(WRONG_TYPE, "INVALID_ARGUMENT", "notify-sim", "--failed", "often"),
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "notify-sim", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "notify-sim", "extra"),
+        r(OTHER, "INVALID_ARGUMENT", "notify-sim", "--port", "0"),
+        r(OTHER, "NOTIFY_SIM_INVALID", "notify-sim", "--failed", "2"),
+        r(OTHER, "NOTIFY_SIM_INVALID", "notify-sim", "--failed", "0.6", "--unconfirmed", "0.6"),
+        r(OTHER, "INVALID_ARGUMENT", "notify-sim", "--receipt-after", "-1"),
+    ],
     ("channel-sim",): [
         r(WRONG_TYPE, "INVALID_ARGUMENT", "channel-sim", "--port", "eighty"),
         r(WRONG_TYPE, "INVALID_ARGUMENT", "channel-sim", "--seed", "lucky"),

@@ -4,10 +4,12 @@ reminder_undelivered fault for the customer. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,15 +17,23 @@ from lendcore.batch.jobs import default_registry
 from lendcore.core.faults import FaultKind
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.worker import Worker
-from lendcore.notify.delivery import DeliveryPolicy, queue_message, send_queued, sweep_notifications
+from lendcore.notify.delivery import (
+    CustomerAddresses,
+    DeliveryPolicy,
+    queue_message,
+    send_queued,
+    sweep_notifications,
+)
 from lendcore.notify.jobs import NOTIFY_JOB, notify_customer
 from lendcore.notify.simulated import SimulatedProvider, draw_fate
 from lendcore.notify.sinks import DevelopmentSink
+from lendcore.security.pii import mask_phone
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Customer
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_notify import Notification, NotificationEvent
 from lendcore.store.models_payments import LenderFault
+from tests.origination.helpers import CIPHER, make_phone, register
 from tests.servicing.support import new_customer
 
 T0 = datetime(2026, 3, 29, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -193,3 +203,34 @@ def test_a_reminder_delivered_on_no_channel_opens_one_fault_and_one_delivered_on
     with unit_of_work(session_factory, read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(Notification).where(
             Notification.flagged_at.is_not(None))) == 3  # fmt: skip
+
+
+def test_an_sms_goes_to_the_phone_on_file_and_only_its_mask_is_stored_or_logged(
+    session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    phone = make_phone()
+    with unit_of_work(session_factory) as session:
+        customer = register(session, phone=phone).id
+    sink = DevelopmentSink()
+    payload = {"customer_id": customer, "template": "repayment_failed", "amount": 5_000}
+    with caplog.at_level(logging.INFO, logger="lendcore.notify"):
+        notify_customer(session_factory, sink, payload, "k", now=T0, addresses=CustomerAddresses(CIPHER))
+    rows = {r.channel: r for r in _rows(session_factory).values()}
+    assert set(rows) == {"push", "sms"} and rows["sms"].recipient_masked == mask_phone(phone)
+    assert sink.sent[rows["sms"].id].address == phone  # the provider needs the number …
+    assert phone not in caplog.text and mask_phone(phone) in caplog.text  # … nobody else sees it
+    without_keys = CustomerAddresses()  # no cipher: no SMS (never an SMS that cannot be addressed)
+    with unit_of_work(session_factory, read_only=True) as session:
+        found = session.get(Customer, customer)
+        assert found is not None and without_keys.channels(found, ["sms", "push"]) == ["push"]
+
+
+def test_four_senders_send_every_message_once(session_factory: sessionmaker[Session]) -> None:
+    customers = _customers(session_factory, 20)
+    ids = [_queue(session_factory, c, "push") for c in customers]
+    provider = SimulatedProvider(seed=5, failed=0, unconfirmed=0, clock=lambda: T0)
+    policy = DeliveryPolicy(senders=4)
+    assert send_queued(session_factory, provider, ids, now=T0, addresses=Addresses(), policy=policy) == 20
+    assert send_queued(session_factory, provider, ids, now=T0, addresses=Addresses(), policy=policy) == 0
+    assert provider.sends == {i: 1 for i in ids}
+    assert {r.state for r in _rows(session_factory).values()} == {"sent"}

@@ -4,10 +4,9 @@ A 小米分期 plan (`pos`, interest-free: daily rate 0; the catalog's 12-period
 period) of ¥3,848.00 over 12 periods, bought on 2026-03-01 at a Xiaomi store, first installment due
 2026-04-01, autopay set up on the customer's card.
 
-* 03-31: the channel's bank side goes into maintenance; the D-1 reminder SMS is not delivered.
-  TODO(reminders): the reminders module is being built in parallel and is not on main yet, so the
-  ``reminder_undelivered`` fault is opened directly through ``servicing.faults.record_fault``, as the
-  reminders module will when a delivery receipt says "failed"; replace it with the real delivery then.
+* 03-31: the channel's bank side goes into maintenance; the D-1 reminder (SMS and push) is sent and
+  delivered on neither channel: the notifications sweep flags it and opens a ``reminder_undelivered``
+  window for the customer from the due date (``notify.delivery``, 7 days).
 * 04-01 09:30 and 15:30 (Asia/Shanghai): both autopay attempts fail with ``BANK_MAINTENANCE``.
 * 04-01 20:00: the customer repays the installment by hand; the channel accepts it and says nothing for
   three days. The sweep raises it to operations when its SLA (2 h) passes, which opens a
@@ -34,14 +33,14 @@ from lendcore.batch.jobs import default_registry, sweep_payments
 from lendcore.bureau.batch import build_batch
 from lendcore.core.bureau_status import event_report_date, is_negative
 from lendcore.core.consent import ConsentKind
-from lendcore.core.faults import FaultKind
 from lendcore.jobs.worker import Worker
+from lendcore.notify.delivery import DeliveryPolicy, queue_message, send_queued, sweep_notifications
+from lendcore.notify.simulated import SimulatedProvider
 from lendcore.origination.autopay import MandateRole, create_mandate
 from lendcore.origination.onboarding import ConsentGrantRequest, grant_consent
 from lendcore.payments.adapter import Accepted, ChannelCall, ChannelStatus, HandlerChannel
 from lendcore.payments.records import Observation, apply_observation, lock_payment
 from lendcore.payments.state import EventSource, PaymentState
-from lendcore.servicing.faults import record_fault
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
 from lendcore.store.engine import unit_of_work
@@ -49,6 +48,7 @@ from lendcore.store.models import BankCard, Contract, LoanTransaction, Payment
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_payments import LenderFault, PaymentIssue
 from lendcore.store.types import utc_now
+from tests.notify.test_delivery import Addresses
 from tests.servicing.support import assert_invariants, do_draw, open_line
 
 BOUGHT = date(2026, 3, 1)
@@ -93,6 +93,24 @@ def buy_with_autopay(factory: sessionmaker[Session]) -> tuple[str, str, str]:
         grant_consent(session, ConsentGrantRequest(customer_id, ConsentKind.AUTOPAY_DEBIT, "1.0"), at=at)
         create_mandate(session, customer_id, card.id, MandateRole.PRIMARY, actor=customer_id, at=at)
         return customer_id, contract_id, card.id
+
+
+def reminder_not_delivered(factory: sessionmaker[Session], customer_id: str) -> None:
+    """The D-1 reminder, on SMS and push, delivered on neither (the provider refuses both)."""
+    sent = shanghai(DUE - timedelta(days=1), 10)
+    with unit_of_work(factory) as session:
+        ids = [
+            queue_message(
+                session, customer_id=customer_id, channel=channel, template="reminder_before",
+                fields={"amount": 34_376, "due_date": DUE, "days": 1}, dedupe_key=f"story:{channel}",
+                now=sent, group_key="reminder:story", due_date=DUE,
+            )[0].id
+            for channel in ("sms", "push")
+        ]  # fmt: skip
+    provider = SimulatedProvider(seed=1, failed=0, unconfirmed=0, lost_receipt=0, clock=lambda: sent)
+    send_queued(factory, provider, ids, now=sent, addresses=Addresses(sms="fail:BLOCKED", push="fail:"))
+    for minutes in (1, 31, 40):
+        sweep_notifications(factory, provider, now=sent + timedelta(minutes=minutes))
 
 
 def run_jobs(factory: sessionmaker[Session], channel: HandlerChannel | None = None) -> None:
@@ -172,14 +190,7 @@ def test_the_story_stuck_three_days_then_paid_no_penalty_no_overdue_no_bureau_re
     bank = Channel()
     channel = HandlerChannel(bank)
     close(session_factory, DUE - timedelta(days=1))  # 03-31
-    with unit_of_work(session_factory) as session:  # the D-1 SMS was not delivered (see TODO above)
-        record_fault(
-            session,
-            kind=FaultKind.REMINDER_UNDELIVERED,
-            starts_on=DUE - timedelta(days=1),
-            customer_id=customer_id,
-            reason="D-1 reminder SMS: delivery receipt failed",
-        )
+    reminder_not_delivered(session_factory, customer_id)
     due = autopay_fails(session_factory, channel, contract_id)
     assert due == PRICE // 12 + 1 + 2_309  # principal of installment 1 (32,067) and its fee (0.6 %)
     bank.maintenance = False
@@ -208,7 +219,7 @@ def test_the_story_stuck_three_days_then_paid_no_penalty_no_overdue_no_bureau_re
         faults = sorted((f.kind, f.starts_on, f.ends_on) for f in session.scalars(select(LenderFault)))
     assert faults == [
         ("payment_past_sla", DUE, DUE + timedelta(days=3)),
-        ("reminder_undelivered", DUE - timedelta(days=1), None),
+        ("reminder_undelivered", DUE, DUE + timedelta(days=DeliveryPolicy().fault_days)),
     ]
     templates = [n["template"] for n in told(session_factory, customer_id)]
     assert templates.count("autopay_requested") == 2 and templates.count("repayment_failed") == 2

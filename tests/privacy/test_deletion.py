@@ -140,3 +140,21 @@ def test_the_revoked_consents_include_the_optional_ones(session_factory: session
         )
     result = _delete(session_factory, customer_id)
     assert result["consents_revoked"] == 4
+
+
+def test_money_held_for_the_customer_blocks_erasure_until_refunded(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from lendcore.store.models import UnappliedFunds
+    from tests.servicing.support import do_repay
+
+    customer_id, _ = customer_with_contract(session_factory)
+    do_repay(session_factory, customer_id, 550_000, D0)  # more than owed: the rest is held for them
+    with unit_of_work(session_factory, read_only=True) as session:
+        row = session.get(UnappliedFunds, customer_id)
+        assert row is not None and row.balance > 0
+        held = row.balance
+    with pytest.raises(BusinessRuleError) as error:
+        _delete(session_factory, customer_id)
+    assert error.value.code == "ERASURE_BLOCKED_OPEN_CONTRACTS"
+    assert error.value.details["unapplied_funds"] == held

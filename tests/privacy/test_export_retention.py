@@ -107,3 +107,36 @@ def test_declined_applications_lose_their_answers_after_the_configured_period(
     with unit_of_work(session_factory, read_only=True) as session:
         assert session.scalars(select(CreditApplication)).one().form == {"erased": True}
         assert session.scalar(select(func.count()).where(AuditRecord.action == "privacy.retention")) == 2
+
+
+def test_a_relationship_that_ended_long_ago_is_erased_without_a_request(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from lendcore.servicing.lines import close_line
+    from lendcore.store.models import CreditLine
+
+    customer_id, _ = customer_with_contract(session_factory, settled=True)
+    with unit_of_work(session_factory) as session:
+        line = session.scalars(select(CreditLine).where(CreditLine.customer_id == customer_id)).one()
+        close_line(session, line.id, reason_code="CUSTOMER_LEFT", business_date=D0, actor="ops")
+    with unit_of_work(session_factory) as session:
+        early = run_retention(session, date(2036, 2, 29), CIPHER, at=AT)
+    with unit_of_work(session_factory) as session:
+        due = run_retention(session, date(2036, 3, 1), CIPHER, at=AT)
+    assert early.relationships_ended == () and early.identities_erased == ()
+    assert due.relationships_ended == (customer_id,) and due.identities_erased == (customer_id,)
+    with unit_of_work(session_factory, read_only=True) as session:
+        customer = session.get(Customer, customer_id)
+        assert customer is not None and (customer.name_ciphertext, customer.phone_ciphertext) == (None, None)
+        restriction = session.get(ProcessingRestriction, customer_id)
+        assert restriction is not None and restriction.request_id is None
+    with unit_of_work(session_factory) as session:  # idempotent
+        again = run_retention(session, date(2036, 3, 2), CIPHER, at=AT)
+    assert again.relationships_ended == () and again.identities_erased == ()
+
+
+def test_a_customer_with_an_open_line_is_kept(session_factory: sessionmaker[Session]) -> None:
+    customer_with_contract(session_factory, settled=True)  # the line stays open: still a customer
+    with unit_of_work(session_factory) as session:
+        report = run_retention(session, date(2040, 1, 1), CIPHER, at=AT)
+    assert report.relationships_ended == () and report.identities_erased == ()

@@ -3,6 +3,7 @@ sees the new schedule, APR and total cost, and only their acceptance books the r
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from lendcore.servicing.hardship import (
     get_offer,
     list_offers,
 )
-from lendcore.store.engine import unit_of_work
+from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.models import AuditRecord, Contract, LoanTransaction, ScheduleRow
 from lendcore.store.models_hardship import HardshipOffer
 from tests.servicing.support import assert_invariants, do_draw, do_repay, key, open_line, snapshot
@@ -309,3 +310,32 @@ def test_a_plan_whose_disclosed_apr_exceeds_the_cap_is_not_offered(
     assert _code(excinfo) == "APR_CAP_EXCEEDED"
     offer = _offer(session_factory, contract, {"kind": "re-amortisation", "periods": 6}, on=on)
     assert float(offer["plan"]["apr"]) <= 0.24 and offer["plan"]["apr_method"] == "nominal-irr"
+
+
+def test_two_acceptances_at_once_book_one_restructure(postgres_database_url: str) -> None:
+    engine = create_engine(postgres_database_url, pool_size=10)
+    factory = create_session_factory(engine)
+    try:
+        customer, contract = _book(factory)
+        offer = _offer(factory, contract, {"kind": "extension", "periods": 1})["id"]
+
+        def one(i: int) -> str:
+            try:
+                return str(_decide(factory, offer, customer, k=f"race-{i}", accept=i % 2 == 0)["status"])
+            except LendcoreError as error:
+                return error.code
+
+        with ThreadPoolExecutor(6) as pool:
+            outcomes = sorted(pool.map(one, range(6)))
+        decided = [o for o in outcomes if o in ("accepted", "declined")]
+        assert len(decided) == 1 and outcomes.count("HARDSHIP_OFFER_DECIDED") == 5
+        with unit_of_work(factory, read_only=True) as session:
+            n = session.scalar(
+                select(func.count()).where(
+                    LoanTransaction.contract_id == contract, LoanTransaction.type == "restructure"
+                )
+            )
+            assert n == (1 if decided == ["accepted"] else 0)
+        assert_invariants(factory)
+    finally:
+        engine.dispose()

@@ -23,13 +23,12 @@ from lendcore.origination.onboarding import (
 )
 from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.invariants import check_invariants
+from lendcore.servicing.partner_checks import partner_ledger_mismatches, unsynced_entries
 from lendcore.servicing.partner_statement import partner_statement
 from lendcore.servicing.partners import (
     partner_exposure,
-    partner_ledger_mismatches,
     register_partner,
     sync_partner_ledgers,
-    unsynced_entries,
 )
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Posting
@@ -151,6 +150,18 @@ def test_bad_funding_is_refused_and_nothing_is_written(
     assert snapshot(session_factory) == before
 
 
+def test_the_lenders_minimum_share_is_configuration(session_factory: sessionmaker[Session]) -> None:
+    partner = _partner(session_factory)
+    _, line = _customer_line(session_factory, "")
+    request = DrawRequest(line, 1_000_000, 3, D0, key("draw"), funding=(Share(partner, 6_000),))
+    with unit_of_work(session_factory) as session, pytest.raises(BusinessRuleError) as error:
+        draw(session, request, gate=drawdown_gate(RELAXED), lender_min_share_bp=5_000)
+    assert error.value.code == "LENDER_SHARE_TOO_LOW"
+    with unit_of_work(session_factory) as session:
+        drawn = draw(session, request, gate=drawdown_gate(RELAXED), lender_min_share_bp=4_000)
+    assert drawn.funding == (Share(partner, 6_000),)
+
+
 def test_the_concentration_limit_is_checked_at_drawdown(session_factory: sessionmaker[Session]) -> None:
     partner = _partner(session_factory, limit=500_000)
     _, line = _customer_line(session_factory, "")
@@ -257,3 +268,26 @@ def test_parallel_drawdowns_never_push_a_partner_over_its_limit(postgres_databas
         assert_invariants(factory)
     finally:
         engine.dispose()
+
+
+def test_the_daily_close_books_the_partners_ledgers_and_checks_them(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from datetime import timedelta
+
+    from lendcore.batch.close import run_daily_close
+
+    partner = _partner(session_factory)
+    customer, line = _customer_line(session_factory, "")
+    do_draw(session_factory, line, 1_000_000, 3, funding=(Share(partner, 5_000),))
+    do_repay(session_factory, customer, 50_000, D0)  # booked outside the close: the mirror lags
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert unsynced_entries(session) == 1
+        assert check_invariants(session).partner_mismatches == ()  # a lag is not a fault
+    for day in range(1, 4):
+        report = run_daily_close(session_factory, D0 + timedelta(days=day))
+        assert report.invariants["partner_mismatches"] == []
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert unsynced_entries(session) == 0
+    interest = _partner_totals(session_factory, partner).get(("6011.01", "cr"), 0)
+    assert interest > 0  # the partner earns its share of the interest accrued by the close

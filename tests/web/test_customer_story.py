@@ -110,7 +110,9 @@ def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     assert page.locator("#allocation").is_visible()
     assert payments(site) == 1  # the payout only: the preview wrote nothing
     page.locator("#pay").click()
+    # recorded, submitted to the in-process channel, confirmed and booked before the page answered
     assert page.locator("#payment-status").inner_text() == "succeeded"
+    assert page.locator("#payment-next").inner_text() == "已入账。"
     view = loan_view_of(site, contract.id)
     assert view.installments[0].outstanding == 0  # the first installment is settled early
 

@@ -119,6 +119,7 @@ DEFAULT_RULES: Final[Mapping[str, RateRule]] = {
     "applications:principal": RateRule(10, 3600),
     "official_accounts:ip": RateRule(20, 300),
     "registration:ip": RateRule(30, 3600),  # onboarding: the API's POST /customers and the page
+    "unmask:principal": RateRule(30, 3600),  # fields a member of staff sees in clear (API and page)
 }
 
 

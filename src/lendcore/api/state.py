@@ -14,6 +14,7 @@ from lendcore.api.ratelimit import RateLimiter
 from lendcore.api.settings import ApiSettings
 from lendcore.auth.otp import OtpPolicy, OtpSender
 from lendcore.auth.tokens import AccessTokens
+from lendcore.payments.adapter import ChannelAdapter
 from lendcore.security.pii import PiiCipher
 
 
@@ -26,6 +27,9 @@ class AppState:
     rate_limiter: RateLimiter
     #: The shell's clock (aware UTC); tests pass their own.
     clock: Callable[[], datetime]
+    #: Where customers' repayments are submitted inline after they are recorded (the in-process
+    #: channel confirms at once); None: recorded only, the worker's payment.submit job submits them.
+    payment_channel: ChannelAdapter | None = None
 
     @property
     def access_tokens(self) -> AccessTokens:

@@ -2,10 +2,12 @@
 one generic form (the back office's ``/office/propose/{kind}``) serves every kind.
 
 A :class:`PayloadField` is a payload key with its type: ``fen`` (an amount, typed in yuan on a page),
-``choice`` (one of ``choices``) or ``text``; ``required`` says whether it may be left empty (then it is
-sent as null, which each kind's ``check_payload`` reads as its default: a waiver of everything, the
-decision's own grade). The kind's ``check_payload`` stays the one judge of a payload: this module only
-says what to ask. A kind not listed here (one added without a form) is proposed with its payload as a
+``count`` (a whole number), ``choice`` (one of ``choices``), ``date`` (ISO 8601, as a date input
+sends it) or ``text``;
+``required`` says whether it may be left empty (then it is sent as null, which each kind's
+``check_payload`` reads as its default: a waiver of everything, the decision's own grade). The kind's
+``check_payload`` stays the one judge of a payload: this module only says what to ask. A kind not
+listed here (one added without a form) is proposed with its payload as a
 JSON object (:data:`JSON_FIELD`).
 
 :func:`payload_of` turns what was typed (form names ``p_<field>``) into the payload: amounts typed in
@@ -23,10 +25,11 @@ from typing import Any, Final, Literal
 
 from lendcore.core.errors import ValidationError
 from lendcore.core.money import format_fen, parse_amount
+from lendcore.core.restructure import RestructureKind
 from lendcore.core.transactions import WaiverKind
 from lendcore.origination.decision_override import OUTCOMES
 
-FieldType = Literal["fen", "choice", "text", "json"]
+FieldType = Literal["fen", "count", "choice", "text", "date", "json"]
 #: Form names of payload fields carry this prefix (beside target_id, reason and the CSRF token).
 PREFIX: Final = "p_"
 
@@ -52,6 +55,15 @@ FORMS: Final[Mapping[str, tuple[PayloadField, ...]]] = {
     "limit-override": (PayloadField("new_limit", "fen"),),
     "line-freeze": (),
     "line-close": (),
+    "lender-fault": (
+        PayloadField("starts_on", "date"),
+        PayloadField("ends_on", "date", required=False),
+        PayloadField("contract_id", "text", required=False),
+    ),
+    "hardship-plan": (
+        PayloadField("kind", "choice", choices=tuple(k.value for k in RestructureKind)),
+        PayloadField("periods", "count"),
+    ),
     "decision-override": (
         PayloadField("outcome", "choice", choices=OUTCOMES),
         PayloadField("credit_limit", "fen", required=False),
@@ -69,6 +81,12 @@ def _value(field: PayloadField, text: str) -> Any:
     """The payload value of one field as typed (see the module docstring)."""
     if field.type == "fen":
         return parse_amount(text, allow_zero=False)
+    if field.type == "count":
+        if not text.isascii() or not text.isdigit():
+            raise ValidationError(
+                f"{field.name} is a whole number", code="INVALID_PROPOSAL_PAYLOAD", field=field.name
+            )
+        return int(text)
     if field.type == "json":
         try:
             value = json.loads(text or "{}")

@@ -67,6 +67,7 @@ from lendcore.servicing.business_day import (
 from lendcore.servicing.credit import apply_customer_credit
 from lendcore.servicing.faults import fault_windows, waive_penalty_in_fault_windows
 from lendcore.servicing.invariants import InvariantReport, check_invariants
+from lendcore.servicing.partners import sync_partner_ledgers
 from lendcore.servicing.repository import RowWriter, write_contracts
 from lendcore.servicing.standing import judgements
 from lendcore.store.engine import unit_of_work
@@ -349,6 +350,9 @@ def _accrue_all(factory: sessionmaker[Session], lease: Lease, options: CloseOpti
     timer.lap("faults")
     post_day_aggregates(factory, lease)
     timer.lap("aggregate")
+    with unit_of_work(factory) as session:  # funding partners' ledgers up to the day's entries
+        sync_partner_ledgers(session)
+    timer.lap("partners")
 
 
 def _close_one(

@@ -49,6 +49,7 @@ from lendcore.store.models import Contract, Payment
 from lendcore.store.models import JournalEntry as JournalEntryRow
 from lendcore.store.models import Posting as PostingRow
 from lendcore.store.models_close import AccrualAggregate, CloseRange
+from lendcore.store.models_privacy import ContractFunding
 from lendcore.store.types import utc_now
 
 __all__ = [
@@ -77,6 +78,9 @@ def quiet_on(day: date) -> ColumnElement[bool]:
         Contract.quiet_until >= day,
         Contract.accrual_basis.is_not(None),
         Contract.accrued_through < day,
+        # jointly funded contracts are folded: partners' ledgers share each contract's own entries
+        # (lendcore.servicing.partners); a contract's funding is fixed at its draw
+        ~exists().where(ContractFunding.contract_id == Contract.id),
     )
 
 

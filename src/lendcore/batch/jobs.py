@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.jobs.registry import JobContext, Registry
 from lendcore.jobs.worker import PermanentJobError
+from lendcore.notify.delivery import AddressBook
 from lendcore.notify.sinks import NotificationSink
 from lendcore.payments.adapter import ChannelAdapter
 
@@ -124,7 +125,7 @@ def autopay_run(ctx: JobContext) -> None:
     run_autopay(ctx.db(), business_date, attempt, now=ctx.now)
 
 
-def _notify(sink: NotificationSink) -> Callable[[JobContext], None]:
+def _notify(sink: NotificationSink, addresses: AddressBook) -> Callable[[JobContext], None]:
     def notify(ctx: JobContext) -> None:
         from lendcore.notify.jobs import NotifyPayloadError, notify_customer
 
@@ -132,7 +133,7 @@ def _notify(sink: NotificationSink) -> Callable[[JobContext], None]:
         try:
             notify_customer(
                 ctx.session_factory, sink, ctx.payload, key if isinstance(key, str) else f"job:{ctx.job_id}",
-                now=ctx.now,
+                now=ctx.now, addresses=addresses,
             )  # fmt: skip
         except NotifyPayloadError as error:
             raise PermanentJobError(f"job {ctx.job_id}: {error}") from None
@@ -156,11 +157,11 @@ def _business_date(ctx: JobContext) -> date:
         raise PermanentJobError(f"bad business_date in job {ctx.job_id}") from None
 
 
-def _reminders(sink: NotificationSink) -> Callable[[JobContext], None]:
+def _reminders(sink: NotificationSink, addresses: AddressBook) -> Callable[[JobContext], None]:
     def reminders(ctx: JobContext) -> None:
         from lendcore.batch.reminders import run_reminders
 
-        run_reminders(ctx.session_factory, sink, _business_date(ctx), now=ctx.now)
+        run_reminders(ctx.session_factory, sink, _business_date(ctx), now=ctx.now, addresses=addresses)
 
     return reminders
 
@@ -171,14 +172,19 @@ def scheduled_take(ctx: JobContext) -> None:
     take_scheduled(ctx.db(), _business_date(ctx), now=ctx.now)
 
 
-def default_registry(channel: ChannelAdapter | None = None, sink: NotificationSink | None = None) -> Registry:
-    from lendcore.notify.jobs import sink_from_env
+def default_registry(
+    channel: ChannelAdapter | None = None,
+    sink: NotificationSink | None = None,
+    addresses: AddressBook | None = None,
+) -> Registry:
+    from lendcore.notify.jobs import addresses_from_env, sink_from_env
 
     notifications = sink or sink_from_env()
+    book = addresses or addresses_from_env()
     registry = Registry()
-    registry.register("customer.notify", _notify(notifications), transactional=False)
+    registry.register("customer.notify", _notify(notifications, book), transactional=False)
     registry.register("notifications.sweep", _notifications_sweep(notifications), transactional=False)
-    registry.register("reminders.run", _reminders(notifications), transactional=False)
+    registry.register("reminders.run", _reminders(notifications, book), transactional=False)
     registry.register("scheduled.take", scheduled_take)
     registry.register("payments.sweep", _sweep(channel), transactional=False)
     registry.register("payment.settled", payment_settled)

@@ -251,9 +251,7 @@ def _correction(session: Session, dispute: BureauDispute, original: BureauRecord
             if monthly is not None:
                 rebuilt = month_end_account_record(contract_terms(contract), line, history, monthly)
         elif state_at_close(history, original.report_date) is not None:
-            reason = ReportReason(original.reason)
-            terms = contract_terms(contract)
-            rebuilt = event_account_record(terms, line, history, original.report_date, reason)
+            rebuilt = _rebuilt_event(session, contract, line, history, original)
     action = "correction" if rebuilt is not None else "deletion"
     mark = {
         "Action": action,
@@ -268,6 +266,20 @@ def _correction(session: Session, dispute: BureauDispute, original: BureauRecord
         built = BuiltFrom(original.contract_id, applied, original.report_date)
         return AccountRecord(original.report_date, ReportReason(original.reason), segments, built)
     return replace(rebuilt, segments=(*rebuilt.segments, ("DsptSgmt", tuple(mark.items()))))
+
+
+def _rebuilt_event(
+    session: Session, contract: Contract, line: Line, history: History, original: BureauRecord
+) -> AccountRecord | None:
+    """An event record rebuilt from the replay now held; a restructure (50) with its special segment."""
+    from lendcore.servicing.codecs import contract_terms
+
+    terms = contract_terms(contract)
+    reason = ReportReason(original.reason)
+    if reason is not ReportReason.RESTRUCTURED:
+        return event_account_record(terms, line, history, original.report_date, reason)
+    plans = _restructurings(session, [original.report_date]).get(contract.id, [])
+    return restructure_account_record(terms, line, history, plans[0]) if plans else None
 
 
 def _status(record: AccountRecord) -> str:

@@ -160,3 +160,44 @@ def take_command(date_: DateOpt = None, as_json: JsonOpt = False) -> None:
 
     data = database.run(body)
     _echo(data, as_json, f"{data['business_date']}: {len(data['taken'])} taken, {len(data['failed'])} failed")
+
+
+@commands.command("notify-sim")
+def notify_sim(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8766,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Seed of every fate.")] = 0,
+    failed: Annotated[float, typer.Option("--failed", help="Probability a message fails (0-1).")] = 0.05,
+    unconfirmed: Annotated[
+        float, typer.Option("--unconfirmed", help="Probability it is never confirmed (0-1).")
+    ] = 0.05,
+    lost_receipt: Annotated[
+        float, typer.Option("--lost-receipt", help="Probability a delivery's receipt is lost (0-1).")
+    ] = 0.1,
+    receipt_after: Annotated[
+        float, typer.Option("--receipt-after", min=0.0, max=86400.0, help="Seconds to the receipt.")
+    ] = 5.0,
+) -> None:
+    """Run the SMS / push provider simulator (seeded receipts) on loopback until interrupted."""
+    from datetime import timedelta
+
+    from lendcore.notify.simulated import SimulatedProvider
+
+    def prepare() -> SimulatedProvider:
+        try:
+            return SimulatedProvider(
+                seed=seed, failed=failed, unconfirmed=unconfirmed, lost_receipt=lost_receipt,
+                receipt_after=timedelta(seconds=receipt_after),
+            )  # fmt: skip
+        except ValueError as error:
+            raise ValidationError(str(error), code="NOTIFY_SIM_INVALID") from None
+
+    provider = database.run(prepare)
+    import uvicorn
+
+    from lendcore.notify.http import provider_app
+
+    typer.echo(f"notification provider simulator on http://{host}:{port} (seed {seed})")
+    uvicorn.run(
+        provider_app(provider), host=host, port=port, log_level="warning", timeout_graceful_shutdown=1
+    )

@@ -36,10 +36,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Final
 
-from lendcore.core.contract import LoanState, LoanTerms, Status
+from lendcore.core.contract import InstallmentState, LoanState, LoanTerms, Status
+from lendcore.core.evolve import evolve
 from lendcore.core.money import Fen, Rounding, to_fen
 
 _ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
 
 
 def interest_exact(basis: Fen, daily_rate: Decimal, days: int) -> Decimal:
@@ -100,28 +102,69 @@ class Accrued:
     fee: Fen = 0  # scheduled fees that fell due
 
     def __add__(self, other: Accrued) -> Accrued:
+        if other is NOTHING:
+            return self
+        if self is NOTHING:
+            return other
         return Accrued(self.interest + other.interest, self.penalty + other.penalty, self.fee + other.fee)
+
+
+#: Nothing accrued (shared: accrual is a no-op on most days for most rows).
+NOTHING: Final = Accrued()
 
 
 def accrue(state: LoanState, to: date, *, penalty: bool = True) -> tuple[LoanState, Accrued]:
     """Bring interest (and scheduled fees falling due, and penalty unless ``penalty=False``) up to
     ``to`` (exclusive). A no-op for dates already accrued and for contracts that are not active."""
     if state.status is not Status.ACTIVE:
-        return state, Accrued()
-    state, a = _accrue_interest(state, to)
-    if penalty:
-        state, b = _accrue_penalty(state, to)
-        a = a + b
-    return state, a
-
-
-def _accrue_interest(state: LoanState, to: date) -> tuple[LoanState, Accrued]:
-    t = state.accrued_through
-    if to <= t:
-        return state, Accrued()
-    terms = state.terms
-    rate = terms.daily_rate
+        return state, NOTHING
+    do_interest = to > state.accrued_through
+    do_penalty = penalty and to > state.penalty_through
+    if not (do_interest or do_penalty):
+        return state, NOTHING
+    # the fold's hot spot (issue 12): both passes work on one list of rows and the state is built
+    # once, instead of a state (and a replaced row) per pass
     rows = list(state.rows)
+    changed = False
+    interest = fee = charged = 0
+    if do_interest:
+        interest, fee = _accrue_interest(rows, state.terms, state.accrued_through, to)
+        changed = True
+    if do_penalty:
+        charged, penalty_changed = _accrue_penalty(rows, state.terms, state.penalty_through, to)
+        changed = changed or penalty_changed
+    new = evolve(
+        state,
+        rows=tuple(rows) if changed else state.rows,
+        accrued_through=to if do_interest else state.accrued_through,
+        penalty_through=to if do_penalty else state.penalty_through,
+    )
+    if not (interest or fee or charged):
+        return new, NOTHING
+    return new, Accrued(interest=interest, penalty=charged, fee=fee)
+
+
+def _with_interest(row: InstallmentState, exact: Decimal, accrued: Fen) -> InstallmentState:
+    return InstallmentState(
+        row.period, row.start_date, row.due_date, row.principal, row.scheduled_fee, row.principal_paid,
+        exact, accrued, row.interest_paid, row.interest_waived, row.fee_charged, row.fee_paid,
+        row.fee_waived, row.penalty_exact, row.penalty_accrued, row.penalty_paid, row.penalty_waived,
+        row.settled_on,
+    )  # fmt: skip
+
+
+def _with_penalty(row: InstallmentState, exact: Decimal, accrued: Fen) -> InstallmentState:
+    return InstallmentState(
+        row.period, row.start_date, row.due_date, row.principal, row.scheduled_fee, row.principal_paid,
+        row.interest_exact, row.interest_accrued, row.interest_paid, row.interest_waived, row.fee_charged,
+        row.fee_paid, row.fee_waived, exact, accrued, row.penalty_paid, row.penalty_waived, row.settled_on,
+    )  # fmt: skip
+
+
+def _accrue_interest(rows: list[InstallmentState], terms: LoanTerms, t: date, to: date) -> tuple[Fen, Fen]:
+    """Interest of ``[t, to)`` into ``rows`` (in place); returns (interest, fees) newly booked."""
+    rate = terms.daily_rate
+    mode = terms.rounding.decimal_mode
     n = len(rows)
     interest_total = 0
     fee_total = 0
@@ -129,9 +172,10 @@ def _accrue_interest(state: LoanState, to: date) -> tuple[LoanState, Accrued]:
     while k < n and rows[k].due_date <= t:
         k += 1
     # the interest base while row k is current: principal of rows k, k+1, … (not yet due)
-    basis = sum(r.principal_outstanding for r in rows[k:])
+    basis = sum(r.principal - r.principal_paid for r in rows[k:])
     while t < to and k < n:
-        seg_end = min(to, rows[k].due_date)
+        due = rows[k].due_date
+        seg_end = to if to < due else due
         if basis and rate:
             # the interest of these days belongs to row k, or to the next row not yet settled when
             # row k was paid in full early (it owes nothing more; the principal left is the next's)
@@ -140,52 +184,51 @@ def _accrue_interest(state: LoanState, to: date) -> tuple[LoanState, Accrued]:
                 j += 1
             target = rows[j]
             exact = target.interest_exact + interest_exact(basis, rate, (seg_end - t).days)
-            new_booked = booked(exact, terms.rounding)
+            new_booked = int(exact.quantize(_ONE, rounding=mode))  # booked(exact, terms.rounding)
             interest_total += new_booked - target.interest_accrued
-            rows[j] = replace(target, interest_exact=exact, interest_accrued=new_booked)
+            rows[j] = _with_interest(target, exact, new_booked)
         row = rows[k]
-        crossed = seg_end == row.due_date
+        crossed = seg_end == due
         if crossed and row.scheduled_fee and basis and row.settled_on is None:
             fee_total += row.scheduled_fee
-            row = replace(row, fee_charged=row.fee_charged + row.scheduled_fee)
-        rows[k] = row
+            rows[k] = row = evolve(row, fee_charged=row.fee_charged + row.scheduled_fee)
         t = seg_end
         if crossed:
             basis -= row.principal_outstanding
             k += 1
-    new = replace(state, rows=tuple(rows), accrued_through=max(to, state.accrued_through))
-    return new, Accrued(interest=interest_total, fee=fee_total)
+    return interest_total, fee_total
 
 
-def _accrue_penalty(state: LoanState, to: date) -> tuple[LoanState, Accrued]:
-    t0 = state.penalty_through
-    if to <= t0:
-        return state, Accrued()
-    terms = state.terms
+def _accrue_penalty(rows: list[InstallmentState], terms: LoanTerms, t0: date, to: date) -> tuple[Fen, bool]:
+    """Penalty of ``[t0, to)`` into ``rows`` (in place); returns (penalty newly booked, changed)."""
     prate = terms_penalty_rate(terms)
-    rows = list(state.rows)
+    on_interest = terms.penalty_on_interest
+    grace = terms.grace_days
+    mode = terms.rounding.decimal_mode
     total = 0
     changed = False
     for i, row in enumerate(rows):
-        if row.due_date >= to:
+        due = row.due_date
+        if due >= to:
             break
-        start = max(t0, row.due_date)
-        days = (to - start).days
+        days = (to - (t0 if t0 > due else due)).days
         if days <= 0:
             continue
-        base = row.principal_outstanding + (row.interest_outstanding if terms.penalty_on_interest else 0)
+        base = row.principal - row.principal_paid
+        if on_interest:
+            base += row.interest_outstanding
         if not base and not row.penalty_exact:
             continue
         exact = row.penalty_exact + (interest_exact(base, prate, days) if base else _ZERO)
-        lapsed = (to - row.due_date).days > terms.grace_days
-        new_booked = booked(exact, terms.rounding) if lapsed else 0
+        lapsed = (to - due).days > grace
+        # booked(exact, terms.rounding), inlined: the fold's innermost loop
+        new_booked = int(exact.quantize(_ONE, rounding=mode)) if lapsed else 0
         if not base and new_booked == row.penalty_accrued:
             continue  # nothing overdue any more and nothing newly recognised: the row is unchanged
         total += new_booked - row.penalty_accrued
-        rows[i] = replace(row, penalty_exact=exact, penalty_accrued=new_booked)
+        rows[i] = _with_penalty(row, exact, new_booked)
         changed = True
-    new = replace(state, rows=tuple(rows) if changed else state.rows, penalty_through=to)
-    return new, Accrued(penalty=total)
+    return total, changed
 
 
 def forgive_within_grace(state: LoanState, on: date) -> LoanState:

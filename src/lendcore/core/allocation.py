@@ -216,6 +216,8 @@ class _Payer:
         else:
             pairs = [(r, c) for c in w.order for r in rows]
         for row, component in pairs:
+            if not self.remaining:
+                return  # spent: no bucket can take more (the remainder never goes below zero)
             self.pay(row, component, _owed(row, component, early=early), bucket)
 
 
@@ -250,7 +252,7 @@ def allocate(
         payer.pay_rows([current], w, Bucket.CURRENT, early=bool(settled))
     later = [r for r in rows if r.due_date > on and (current is None or r.period != current.period)]
     for component in (Component.PENALTY, Component.FEE, Component.INTEREST):
-        for row in later:
+        for row in later if payer.remaining else ():
             payer.pay(row, component, _owed(row, component), Bucket.ADVANCE)
     prepaid = fee = 0
     prepayable = [r for r in later if r.settled_on is None]

@@ -22,7 +22,8 @@ from lendcore.core.accrual import Accrued, accrue, forgive_within_grace
 from lendcore.core.allocation import Allocation, Bucket, Component, allocate, recompute_plan
 from lendcore.core.contract import InstallmentState, LoanState, LoanTerms, Status
 from lendcore.core.errors import BusinessRuleError, InvariantViolationError, NotFoundError, ValidationError
-from lendcore.core.ledger import Account, Posting, Side, merge_postings
+from lendcore.core.evolve import evolve
+from lendcore.core.ledger import Account, Posting, Side
 from lendcore.core.money import Fen
 from lendcore.core.restructure import RestructureKind, restructured_state
 from lendcore.core.transactions import (
@@ -90,20 +91,27 @@ class Outcome:
 
 
 class _Poster:
+    """Collects a step's postings already merged: what :func:`merge_postings` of the lines would give
+    (one per account and side, in first-seen order), without building a posting per line first."""
+
     def __init__(self, terms: LoanTerms) -> None:
         self.contract_id = terms.contract_id
         self.customer_id = terms.customer_id
-        self.lines: list[Posting] = []
+        self.totals: dict[tuple[Account, Side], Fen] = {}
 
     def __call__(self, debit: Account, credit: Account, amount: Fen) -> None:
         if amount > 0:
-            self.lines.append(Posting(debit, Side.DEBIT, amount, self.contract_id, self.customer_id))
-            self.lines.append(Posting(credit, Side.CREDIT, amount, self.contract_id, self.customer_id))
+            totals = self.totals
+            key = (debit, Side.DEBIT)
+            totals[key] = totals.get(key, 0) + amount
+            key = (credit, Side.CREDIT)
+            totals[key] = totals.get(key, 0) + amount
         elif amount < 0:
             raise InvariantViolationError("negative amount to post", code="NEGATIVE_POSTING", amount=amount)
 
     def done(self) -> tuple[Posting, ...]:
-        return merge_postings(self.lines)
+        contract, customer = self.contract_id, self.customer_id
+        return tuple(Posting(a, side, n, contract, customer) for (a, side), n in self.totals.items())
 
 
 class _Step:
@@ -160,10 +168,17 @@ def _require_credit(state: LoanState, txn: CreditTransfer | CreditApplication) -
         )
 
 
+def _closing_status(state: LoanState) -> Status:
+    """The status after a step: an active contract owing nothing is closed."""
+    # the last rows are the last to be paid: scanning from the end finds what is owed at once
+    if state.status is Status.ACTIVE and not any(r.outstanding for r in reversed(state.rows)):
+        return Status.CLOSED
+    return state.status
+
+
 def _maybe_close(state: LoanState) -> LoanState:
-    if state.status is Status.ACTIVE and not any(r.outstanding for r in state.rows):
-        return replace(state, status=Status.CLOSED)
-    return state
+    status = _closing_status(state)
+    return state if status is state.status else evolve(state, status=status)
 
 
 # -- one handler per transaction type ----------------------------------------------------------------
@@ -194,10 +209,10 @@ def _repay(state: LoanState, txn: Repayment, step: _Step) -> LoanState:
     _require_disbursed(state)
     if state.status is Status.WRITTEN_OFF:
         raise BusinessRuleError("the contract is written off; book a recovery", code="CONTRACT_WRITTEN_OFF")
-    state = replace(step.accrue(state, txn.value_date), cash_in=state.cash_in + txn.amount)
+    state = evolve(step.accrue(state, txn.value_date), cash_in=state.cash_in + txn.amount)
     if state.status is Status.CLOSED or txn.hold:
         step.post(Account.CASH, Account.SUSPENSE, txn.amount)
-        return replace(state, suspense=state.suspense + txn.amount)
+        return evolve(state, suspense=state.suspense + txn.amount)
     alloc = allocate(state, txn.amount, txn.value_date, txn.waterfall)
     state = step.allocate(state, alloc, txn.value_date)
     return forgive_within_grace(state, txn.value_date)
@@ -363,8 +378,9 @@ def apply(state: LoanState, txn: Transaction) -> Outcome:
         raise ValidationError(f"unknown transaction {txn!r}", code="UNKNOWN_TRANSACTION")
     step = _Step(state.terms)
     after = handler(state, txn, step)
-    after = replace(
-        _maybe_close(after),
+    after = evolve(
+        after,
+        status=_closing_status(after),
         last_value_date=txn.value_date,
         transactions_applied=after.transactions_applied + 1,
     )
@@ -392,28 +408,28 @@ def apply_allocation(
         # nothing more (accrual moves the rest of its period's interest to the next row)
         row = rows[by_period[period]]
         post(Account.FEE_RECEIVABLE, Account.FEE_INCOME, row.scheduled_fee)
-        rows[by_period[period]] = replace(row, fee_charged=row.fee_charged + row.scheduled_fee, settled_on=on)
+        rows[by_period[period]] = evolve(row, fee_charged=row.fee_charged + row.scheduled_fee, settled_on=on)
     for line in alloc.lines:
         if line.component is Component.PRINCIPAL and line.bucket is Bucket.ADVANCE:
             continue  # the prepayment, handled below
         i = by_period[line.period]
         row = rows[i]
         if line.component is Component.PENALTY:
-            rows[i] = replace(row, penalty_paid=row.penalty_paid + line.amount)
+            rows[i] = evolve(row, penalty_paid=row.penalty_paid + line.amount)
             post(source, Account.PENALTY_RECEIVABLE, line.amount)
         elif line.component is Component.FEE:
-            rows[i] = replace(row, fee_paid=row.fee_paid + line.amount)
+            rows[i] = evolve(row, fee_paid=row.fee_paid + line.amount)
             post(source, Account.FEE_RECEIVABLE, line.amount)
         elif line.component is Component.INTEREST:
-            rows[i] = replace(row, interest_paid=row.interest_paid + line.amount)
+            rows[i] = evolve(row, interest_paid=row.interest_paid + line.amount)
             post(source, Account.INTEREST_RECEIVABLE, line.amount)
         else:
-            rows[i] = replace(row, principal_paid=row.principal_paid + line.amount)
+            rows[i] = evolve(row, principal_paid=row.principal_paid + line.amount)
             post(source, Account.LOAN_PRINCIPAL, line.amount)
-    state = replace(state, rows=tuple(rows))
+    state = evolve(state, rows=tuple(rows))
     if alloc.prepaid_principal:
         not_due = sum(r.principal_outstanding for r in state.rows if r.due_date > on)
-        state = replace(
+        state = evolve(
             state,
             rows=recompute_plan(state, on, not_due - alloc.prepaid_principal),
             principal_prepaid=state.principal_prepaid + alloc.prepaid_principal,
@@ -422,9 +438,9 @@ def apply_allocation(
         post(source, Account.LOAN_PRINCIPAL, alloc.prepaid_principal)
         post(source, Account.FEE_INCOME, alloc.prepayment_fee)
     if source is Account.SUSPENSE:
-        return replace(state, suspense=state.suspense - (alloc.amount - alloc.unapplied))
+        return evolve(state, suspense=state.suspense - (alloc.amount - alloc.unapplied))
     post(source, Account.SUSPENSE, alloc.unapplied)
-    return replace(state, suspense=state.suspense + alloc.unapplied)
+    return evolve(state, suspense=state.suspense + alloc.unapplied)
 
 
 # -- the fold ----------------------------------------------------------------------------------------

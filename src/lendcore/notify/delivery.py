@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Protocol
@@ -61,6 +62,7 @@ class DeliveryPolicy:
     poll_cap: timedelta = timedelta(minutes=15)
     fault_days: int = 7  # length of the reminder_undelivered window
     batch: int = 500  # rows a sweep step looks at
+    senders: int = 1  # sending threads (each has at most one message in flight when killed)
 
     def next_poll(self, polls: int) -> timedelta:
         """1, 2, 4 … minutes after each poll, capped (the payments sweeper's backoff, for messages)."""
@@ -81,7 +83,8 @@ class CustomerAddresses:
     cipher: PiiCipher | None = None
 
     def channels(self, customer: Customer, wanted: Sequence[str]) -> list[str]:
-        return [c for c in wanted if c == "push" or (c == "sms" and customer.phone_ciphertext)]
+        sms = self.cipher is not None and customer.phone_ciphertext is not None
+        return [c for c in wanted if c == "push" or (c == "sms" and sms)]
 
     def address(self, customer: Customer, channel: str) -> tuple[str, str] | None:
         if channel == "push":
@@ -177,15 +180,23 @@ def _lock(session: Session, message_id: str) -> Notification | None:
     return session.scalars(for_update(select(Notification).where(Notification.id == message_id))).first()
 
 
+def next_state(current: str, reported: str) -> str | None:
+    """What a report moves a message to, or None (pure): ``delivered`` and ``failed`` are final;
+    ``sent`` only moves a queued message (older news never overrides ``unconfirmed``); a definitive
+    answer turns ``unconfirmed`` into the truth."""
+    if reported == current or current in FINAL or (reported == "sent" and current != "queued"):
+        return None
+    return reported
+
+
 def record_report(
     session: Session, row: Notification, report: DeliveryReport, source: str, now: datetime
 ) -> bool:
     """Apply what a send, a receipt or a poll said (module docstring); whether the state moved."""
     if report.provider_message_id and row.provider_message_id is None:
         row.provider_message_id = report.provider_message_id
-    target = report.state
-    moves = target != row.state and row.state not in FINAL and (target != "sent" or row.state == "queued")
-    if not moves:
+    target = next_state(row.state, report.state)
+    if target is None:
         return False
     row.state = target
     if target in FINAL:
@@ -238,10 +249,27 @@ def send_queued(
     """Send each queued message once (module docstring); how many were handed to the sink.
 
     One transaction per message: it records the previous message's answer and claims the next one,
-    so at most one message is ever handed over without its answer recorded."""
+    so each of the ``policy.senders`` sending threads has at most one message handed over without its
+    answer recorded (one by default)."""
     book, rules = addresses or CustomerAddresses(), policy or DeliveryPolicy()
+    ids = list(message_ids)
+    if rules.senders <= 1 or len(ids) < 2:
+        return _send_sequence(factory, sink, ids, now, book, rules)
+    slices = [ids[k :: rules.senders] for k in range(rules.senders)]
+    with ThreadPoolExecutor(max_workers=rules.senders, thread_name_prefix="notify-send") as pool:
+        return sum(pool.map(lambda part: _send_sequence(factory, sink, part, now, book, rules), slices))
+
+
+def _send_sequence(
+    factory: sessionmaker[Session],
+    sink: NotificationSink,
+    ids: Sequence[str],
+    now: datetime,
+    book: AddressBook,
+    rules: DeliveryPolicy,
+) -> int:
     handed, answer = 0, None
-    pending = iter(message_ids)
+    pending = iter(ids)
     while True:
         message_id = next(pending, None)
         with unit_of_work(factory) as session:

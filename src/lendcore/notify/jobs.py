@@ -8,18 +8,21 @@ the ones still queued (:func:`~lendcore.notify.delivery.send_queued`: a message 
 however often the job runs).
 
 The sink: ``LENDCORE_NOTIFY_SINK`` = ``development`` (default: logged, masked, delivered at once) or
-``simulator`` (seeded receipts, ``LENDCORE_NOTIFY_SEED``; for rehearsals).
+``simulator`` (seeded receipts in process, ``LENDCORE_NOTIFY_SEED``) or ``http`` (a provider at
+``LENDCORE_NOTIFY_URL`` speaking :mod:`lendcore.notify.http`'s wire format: ``lendcore notify-sim``).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.core.errors import LendcoreError
 from lendcore.notify.delivery import (
     AddressBook,
     CustomerAddresses,
@@ -29,6 +32,7 @@ from lendcore.notify.delivery import (
 )
 from lendcore.notify.simulated import SimulatedProvider
 from lendcore.notify.sinks import DevelopmentSink, NotificationSink
+from lendcore.security.pii import PiiCipher
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Customer
 
@@ -36,6 +40,7 @@ NOTIFY_JOB: Final = "customer.notify"
 SWEEP_JOB: Final = "notifications.sweep"
 SINK_ENV: Final = "LENDCORE_NOTIFY_SINK"
 SEED_ENV: Final = "LENDCORE_NOTIFY_SEED"
+URL_ENV: Final = "LENDCORE_NOTIFY_URL"
 NOTICE_CHANNELS: Final = ("push", "sms")
 
 
@@ -50,7 +55,22 @@ def sink_from_env(environ: Mapping[str, str] | None = None) -> NotificationSink:
         return DevelopmentSink()
     if kind == "simulator":
         return SimulatedProvider(seed=int(env.get(SEED_ENV, "0") or 0))
-    raise ValueError(f"{SINK_ENV} is development or simulator, not {kind!r}")
+    if kind == "http":  # a provider speaking notify/http.py's wire format, e.g. lendcore notify-sim
+        from lendcore.notify.http import HttpSink
+
+        return HttpSink(env.get(URL_ENV, "http://127.0.0.1:8766"))
+    raise ValueError(f"{SINK_ENV} is development, simulator or http, not {kind!r}")
+
+
+def addresses_from_env() -> CustomerAddresses:
+    """Push always; SMS with the PII cipher of ``LENDCORE_PII_KEYS`` (the phone is decrypted at send
+    time). Without configured keys the development key ring is used, as everywhere else."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the CLI says it; a worker must not crash
+            return CustomerAddresses(PiiCipher.from_env())
+    except LendcoreError:  # a malformed key ring: no SMS, and the push messages still go out
+        return CustomerAddresses()
 
 
 def _due(value: object) -> date | None:

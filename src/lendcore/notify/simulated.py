@@ -107,7 +107,7 @@ class SimulatedProvider:
 
     def receipts(self) -> list[DeliveryReport]:
         now, out = self.clock(), []
-        for message_id, (_, fate) in sorted(self.accepted.items()):
+        for message_id, (_, fate) in sorted(list(self.accepted.items())):
             if message_id in self._pushed or not fate.receipt:
                 continue
             report = self._report(message_id, now)

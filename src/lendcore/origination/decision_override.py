@@ -8,7 +8,8 @@ field) is ``{"outcome": "approved", "credit_limit": fen, "grade": "B" | null}`` 
 
 * **approve** a declined application: opens the credit line for the application's product with the
   staff's limit and grade (the decision's grade when none is given; ``GRADE_REQUIRED`` if neither);
-  an application already approved: sets the open line's limit and grade (as a review override does).
+  an application already approved, or a customer who already holds an open line of the product: sets
+  that line's limit and grade (as a review override does; one line per customer and product).
   The limit is within the line bounds and the product's amounts (``LIMIT_OUT_OF_RANGE``), the grade one
   the product prices (``UNKNOWN_GRADE``), never below what the line lends (``LIMIT_BELOW_OUTSTANDING``);
 * **decline** an approved application: closes the customer's line of that product (refused while it

@@ -83,7 +83,7 @@ class DeletionResult(JsonRecord):
     lines_closed: tuple[str, ...]
 
 
-def _open_matters(session: Session, customer_id: str) -> dict[str, Any]:
+def open_matters(session: Session, customer_id: str) -> dict[str, Any]:
     contracts = session.scalars(
         select(Contract.id)
         .where(Contract.customer_id == customer_id, Contract.status.in_(OPEN_CONTRACT_STATUSES))
@@ -127,7 +127,7 @@ def request_deletion(
         first = session.get(PrivacyRequest, existing.request_id)
         assert first is not None  # foreign key
         return _result_of(first)
-    matters = _open_matters(session, customer.id)
+    matters = open_matters(session, customer.id)
     if matters:
         raise BusinessRuleError(
             "erasure waits until everything open is settled: "
@@ -141,7 +141,7 @@ def request_deletion(
     on = request.business_date
     revoked = _stop_processing(session, customer, on=on, at=at, actor=request.actor)
     lines = _close_lines(session, customer.id, on=on, actor=request.actor)
-    _erase_now(session, customer)
+    erase_now(session, customer)
     keep_until = policy.identity_kept_until(on)
     row = PrivacyRequest(
         customer_id=customer.id, kind="deletion", actor=request.actor, business_date=on, requested_at=at
@@ -211,7 +211,7 @@ def _close_lines(session: Session, customer_id: str, *, on: date, actor: str) ->
     return tuple(ids)
 
 
-def _erase_now(session: Session, customer: Customer) -> None:
+def erase_now(session: Session, customer: Customer) -> None:
     customer.phone_ciphertext = None
     customer.phone_hash = None
     session.execute(

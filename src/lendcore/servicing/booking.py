@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Final, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -61,8 +61,7 @@ class Posted:
 
 def lock_unapplied(session: Session, customer_id: str) -> UnappliedFunds:
     """The customer's unapplied-funds row under a row lock, created (race-safely) if missing."""
-    stmt = for_update(select(UnappliedFunds).where(UnappliedFunds.customer_id == customer_id))
-    row = session.scalars(stmt).one_or_none()
+    row = session.scalars(_LOCK_UNAPPLIED, {"customer_id": customer_id}).one_or_none()
     if row is not None:
         return row
     # INSERT … ON CONFLICT DO NOTHING: a concurrent creator's row wins (PostgreSQL waits for it to
@@ -71,7 +70,13 @@ def lock_unapplied(session: Session, customer_id: str) -> UnappliedFunds:
     values = {"customer_id": customer_id, "balance": 0, "version": 1, "updated_at": utc_now()}
     table = cast(Table, UnappliedFunds.__table__)
     session.execute(make_insert(table).values(values).on_conflict_do_nothing(index_elements=["customer_id"]))
-    return session.scalars(stmt).one()
+    return session.scalars(_LOCK_UNAPPLIED, {"customer_id": customer_id}).one()
+
+
+#: Built once: a booking pays for running it, not for building it (issue 12's hot path).
+_LOCK_UNAPPLIED: Final = for_update(
+    select(UnappliedFunds).where(UnappliedFunds.customer_id == bindparam("customer_id"))
+)
 
 
 def _on_time(before: LoanState, txn: Transaction) -> tuple[Outcome, tuple[ledger.JournalEntry, ...]]:
@@ -163,8 +168,6 @@ def post_transaction(
         payment_id=payment_id,
         idempotency_key=idempotency_key,
     )
-    if writer is None:
-        rows.write(session)
     version = None
     if before.status is not Status.PENDING and [(r.principal, r.due_date) for r in after.rows] != [
         (r.principal, r.due_date) for r in before.rows
@@ -174,6 +177,9 @@ def post_transaction(
         contract.schedule_version = version
     contract.last_replayed_seq = seq
     save_state(contract, after, business_date, judged=judge(after) if judge is not None else None)
+    if writer is None:
+        # the rows and the contract's new state together: one round trip on PostgreSQL
+        rows.write(session, contracts=(contract,))
     if after.suspense != before.suspense:
         lock_unapplied(session, contract.customer_id).balance += after.suspense - before.suspense
     return Posted(before, txn, outcome, entries, not on_time, version, after)

@@ -12,6 +12,7 @@ from lendcore.core.money import Fen, check_fen
 from lendcore.payments.channel import ChannelResult, PaymentChannel, PaymentInstruction
 from lendcore.payments.simulator import InstantSimulator
 from lendcore.payments.state import PaymentDirection, PaymentState, transition
+from lendcore.store.ids import new_id
 from lendcore.store.models import Payment
 
 #: The channel used when a use case is not given one (the built-in simulator, confirms at once).
@@ -65,9 +66,14 @@ def run_payment(
     bank_card_id: str | None = None,
     at: datetime | None = None,
 ) -> tuple[Payment, ChannelResult]:
-    """Create a payment record and drive it created → processing → succeeded / failed via the channel."""
+    """Create a payment record and drive it created → processing → succeeded / failed via the channel.
+
+    The record is inserted once, in the state the channel left it: the whole drive happens in the
+    caller's transaction, so no one could see the intermediate states anyway (one INSERT instead of
+    an INSERT and an UPDATE: issue 12's hot path). The state machine still checks every step."""
     channel = channel or DEFAULT_CHANNEL
     payment = Payment(
+        id=new_id("pay"),
         direction=direction.value,
         customer_id=customer_id,
         contract_id=contract_id,
@@ -80,8 +86,6 @@ def run_payment(
         value_date=value_date,
         attempts=0,
     )
-    session.add(payment)
-    session.flush()
     now = at or datetime.now(UTC)
     payment.state = transition(PaymentState(payment.state), PaymentState.PROCESSING).value
     payment.attempts += 1
@@ -91,6 +95,7 @@ def run_payment(
         payment.state = transition(PaymentState(payment.state), result.state).value
     payment.settled_at = result.settled_at
     payment.failure_reason = result.failure_reason
+    session.add(payment)
     session.flush()
     return payment, result
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Final
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lendcore.core.contract import Status
@@ -13,12 +15,16 @@ from lendcore.store.models import Contract, Customer
 
 def open_contracts(session: Session, customer_id: str, *, lock: bool) -> list[Contract]:
     """The customer's active contracts in id order (locked with ``lock``: the documented order)."""
-    stmt = (
-        select(Contract)
-        .where(Contract.customer_id == customer_id, Contract.status == Status.ACTIVE.value)
-        .order_by(Contract.id)
-    )
-    return list(session.scalars(for_update(stmt) if lock else stmt).all())
+    return list(session.scalars(_LOCKED if lock else _UNLOCKED, {"customer_id": customer_id}).all())
+
+
+# built once (issue 12's hot path: every repayment runs the locked one)
+_UNLOCKED: Final = (
+    select(Contract)
+    .where(Contract.customer_id == bindparam("customer_id"), Contract.status == Status.ACTIVE.value)
+    .order_by(Contract.id)
+)
+_LOCKED: Final = for_update(_UNLOCKED)
 
 
 def check_customer(session: Session, customer_id: str) -> None:

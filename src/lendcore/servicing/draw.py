@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
-from lendcore.core.funding import Share
+from lendcore.core.funding import DEFAULT_LENDER_MIN_SHARE_BP, Share
 from lendcore.core.loan import Disbursement
 from lendcore.core.money import Fen, format_fen
 from lendcore.core.records import JsonRecord
@@ -203,8 +203,10 @@ def draw(
     *,
     gate: DrawdownGate,
     channel: PaymentChannel | None = None,
+    lender_min_share_bp: int = DEFAULT_LENDER_MIN_SHARE_BP,
 ) -> DrawResult:
-    """Confirm a drawdown (see the module docstring)."""
+    """Confirm a drawdown (see the module docstring); ``lender_min_share_bp``: the lender's minimum
+    share of a jointly funded contract (configuration, 30 % by default)."""
     check_amount(request.amount)
     on = request.business_date
     line = _locked_line(session, request)
@@ -227,7 +229,12 @@ def draw(
         )
     to_merchant = _check_payee(product, request.merchant_id)
     funding = plan_funding(
-        session, customer_id=line.customer_id, amount=request.amount, shares=request.funding, at=utc_now()
+        session,
+        customer_id=line.customer_id,
+        amount=request.amount,
+        shares=request.funding,
+        at=utc_now(),
+        lender_min_share_bp=lender_min_share_bp,
     )
     decision = gate(session, line_id=line.id, amount=request.amount, business_date=on)
     if not decision.approved:

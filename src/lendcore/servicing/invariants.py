@@ -32,7 +32,7 @@ from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, T
 from lendcore.core.loan import replay
 from lendcore.servicing.aggregate_accrual import Coverage, aggregated_interest, coverage
 from lendcore.servicing.codecs import state_from_json, terms_from_json
-from lendcore.servicing.partners import partner_ledger_mismatches
+from lendcore.servicing.partner_checks import partner_ledger_mismatches
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
 from lendcore.store.models_close import AccrualAggregate

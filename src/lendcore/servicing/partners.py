@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
@@ -33,13 +33,12 @@ from lendcore.core.consent import ConsentKind, ConsentRecord, has_consent
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.core.funding import (
     DEFAULT_LENDER_MIN_SHARE_BP,
+    SHARED_ACCOUNTS,
     ContractEntry,
     EntryLine,
-    PartnerEntry,
     PartnerLine,
     Share,
     check_concentration,
-    check_partner_ledger,
     check_shares,
     part_of,
     partner_entries,
@@ -277,59 +276,33 @@ def funded_contracts(session: Session, partner_id: str | None = None) -> tuple[s
     return tuple(session.scalars(query))
 
 
+def contracts_to_sync(session: Session, partner_id: str | None = None) -> tuple[str, ...]:
+    """Funded contracts with a journal entry on a shared account that a partner has not mirrored: the
+    only ones :func:`sync_partner_ledgers` needs to read (one query; a settled contract drops out once
+    its last entry is mirrored). An entry whose share rounds to nothing is never mirrored, so its
+    contract stays listed; syncing it again books nothing."""
+    mirrored = (
+        select(PartnerPosting.id)
+        .where(
+            PartnerPosting.journal_entry_id == JournalEntry.id,
+            PartnerPosting.partner_id == ContractFunding.partner_id,
+        )
+        .exists()
+    )
+    query = (
+        select(JournalEntry.contract_id)
+        .distinct()
+        .join(ContractFunding, ContractFunding.contract_id == JournalEntry.contract_id)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(Posting.account_code.in_([a.value for a in SHARED_ACCOUNTS]), ~mirrored)
+        .order_by(JournalEntry.contract_id)
+    )
+    if partner_id is not None:
+        query = query.where(ContractFunding.partner_id == partner_id)
+    return tuple(c for c in session.scalars(query) if c is not None)
+
+
 def sync_partner_ledgers(session: Session, partner_id: str | None = None) -> int:
-    """:func:`sync_partner_ledger` for every funded contract (of one partner); entries booked."""
-    return sum(sync_partner_ledger(session, c) for c in funded_contracts(session, partner_id))
-
-
-def _totals(entries: Iterable[ContractEntry]) -> dict[tuple[Account, Side], Fen]:
-    out: dict[tuple[Account, Side], Fen] = {}
-    for e in entries:
-        for line in e.lines:
-            out[(line.account, line.side)] = out.get((line.account, line.side), 0) + line.amount
-    return out
-
-
-def _mismatches_of(session: Session, contract_id: str) -> list[str]:
-    shares = contract_shares(session, contract_id)
-    journal = _contract_journal(session, contract_id)
-    expected: dict[tuple[str, str], PartnerEntry] = {
-        (e.entry_id, e.partner_id): e for e in partner_entries(journal, shares)
-    }
-    booked = _booked(session, contract_id)
-    found = [
-        f"contract {contract_id}: partner entry {entry_id}/{partner_id} differs from its share of the ledger"
-        for (entry_id, partner_id), lines in booked.items()
-        if (entry_id, partner_id) not in expected or expected[(entry_id, partner_id)].lines != lines
-    ]
-    if not found and set(expected) == set(booked):
-        held: dict[tuple[str, str, Side], Fen] = {}
-        for (_, partner_id), lines in booked.items():
-            for x in lines:
-                held[(partner_id, x.account_code, x.side)] = (
-                    held.get((partner_id, x.account_code, x.side), 0) + x.amount
-                )
-        try:
-            check_partner_ledger(contract_id, _totals(journal), held, shares)
-        except Exception as error:  # an InvariantViolationError: reported, not raised
-            found.append(str(error))
-    return found
-
-
-def partner_ledger_mismatches(session: Session) -> tuple[str, ...]:
-    """Every difference between the partners' ledgers and their shares of the general ledger."""
-    return tuple(m for c in funded_contracts(session) for m in _mismatches_of(session, c))
-
-
-def unsynced_entries(session: Session) -> int:
-    """Journal entries of funded contracts whose partner mirror is not booked yet (a lag, not a fault)."""
-    lag = 0
-    for contract_id in funded_contracts(session):
-        expected = {
-            (e.entry_id, e.partner_id)
-            for e in partner_entries(
-                _contract_journal(session, contract_id), contract_shares(session, contract_id)
-            )
-        }
-        lag += len(expected - set(_booked(session, contract_id)))
-    return lag
+    """:func:`sync_partner_ledger` for every funded contract (of one partner) with something to book;
+    the number of partner entries booked."""
+    return sum(sync_partner_ledger(session, c) for c in contracts_to_sync(session, partner_id))

@@ -40,7 +40,7 @@ from lendcore.servicing.booking import Posted, lock_unapplied, post_transaction
 from lendcore.servicing.common import check_amount, check_value_date, run_payment, scoped_key
 from lendcore.servicing.customers import check_customer, open_contracts
 from lendcore.servicing.faults import waive_fault_penalty_before_payment
-from lendcore.servicing.repository import state_as_of
+from lendcore.servicing.repository import load_book, state_as_of
 from lendcore.store.idempotency import idempotent
 from lendcore.store.models import Contract, UnappliedFunds
 
@@ -248,6 +248,26 @@ def book_repayment(
     )
     session.flush()
     return lines
+
+
+def plan_lines(session: Session, plan: RepayPlan) -> tuple[ContractRepayment, ...]:
+    """What :func:`book_repayment` would book for ``plan`` (the exact allocation per contract and
+    installment), computed on each contract's book and written nowhere: the answer to a repayment
+    recorded and still to be confirmed by its channel."""
+    lines = []
+    for cid, share in plan.shares:
+        contract = plan.contracts[cid]
+        book = load_book(session, contract)
+        txn = _repayment(plan.value_date, share)("planned", contract.last_replayed_seq + 1)
+        rebooked, entries = book.book(txn)
+        outcome = next(a.outcome for a in rebooked.applied if a.txn.txn_id == txn.txn_id)
+        after = rebooked.state
+        replanned = [r.principal for r in after.rows] != [r.principal for r in book.state.rows]
+        version = contract.schedule_version + 1 if replanned else None
+        backdated = book.state.last_value_date is not None and txn.value_date < book.state.last_value_date
+        posted = Posted(book.state, txn, outcome, entries, backdated, version, after)
+        lines.append(_contract_line(cid, share, posted))
+    return tuple(lines)
 
 
 @idempotent("repay", RepayResult)

@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Connection, Table, TextClause, bindparam, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -123,6 +125,7 @@ _ENTRY_TABLE = cast(Table, JournalEntryRow.__table__)
 _POSTING_TABLE = cast(Table, PostingRow.__table__)
 _CONTRACT_TABLE = cast(Table, Contract.__table__)
 _CONTRACT_COLUMNS: Final = tuple(c.key for c in _CONTRACT_TABLE.c)
+_ALWAYS_SET: Final = ("version", "updated_at")  # every contract write sets them
 
 
 class RowWriter:
@@ -195,42 +198,124 @@ class RowWriter:
     def pending_for(self, contract_id: str) -> bool:
         return contract_id in self.contract_ids
 
-    def write(self, session: Session) -> None:
-        """Insert the collected rows (after flushing the session: the rows they refer to come first)."""
+    def write(self, session: Session, *, contracts: Sequence[Contract] = ()) -> None:
+        """Insert the collected rows (after flushing the session: the rows they refer to come first).
+
+        With ``contracts`` (locked rows whose columns the caller changed) their changes are written
+        too, version-checked exactly as :func:`write_contracts` does. On PostgreSQL one contract and
+        the rows go in **one statement**: the inserts are data-modifying CTEs of the version-checked
+        ``UPDATE … RETURNING`` (foreign keys are checked at the end of the statement, so rows may refer
+        to each other and to the contract): a booking's writes cost one round trip (issue 12)."""
+        changed = _contract_changes(session, contracts)
+        now = utc_now()
+        params = _update_params(changed, now)
+        _mark_written(session, changed, now)  # before the flush: the ORM must not write them again
         session.flush()
         connection = session.connection()
-        now = utc_now()
+        if connection.dialect.name == "postgresql" and len(changed) == 1:
+            self._write_in_one_statement(connection, now, changed[0][1], params[0])
+        else:
+            self._insert_rows(connection, now)
+            _execute_updates(connection, changed, params)
+        self.transactions, self.entries, self.postings = [], [], []
+        self.contract_ids = set()
+
+    def _insert_rows(self, connection: Connection, now: datetime) -> None:
         if self.transactions:
             connection.execute(insert(_TXN_TABLE), [r | {"created_at": now} for r in self.transactions])
         if self.entries:
             connection.execute(insert(_ENTRY_TABLE), [r | {"created_at": now} for r in self.entries])
         if self.postings:
             connection.execute(insert(_POSTING_TABLE), self.postings)
-        self.transactions, self.entries, self.postings = [], [], []
-        self.contract_ids = set()
+
+    def _write_in_one_statement(
+        self, connection: Connection, now: datetime, names: Sequence[str], params: Mapping[str, Any]
+    ) -> None:
+        # each table's rows travel as one JSON array (jsonb_populate_recordset): the statement's text
+        # depends only on which tables and contract columns it writes, so it is built and compiled
+        # once per shape, not once per booking (multi-row VALUES would be recompiled every time)
+        ctes: list[str] = []
+        documents: dict[str, str] = {}
+        for table, rows in (
+            (_TXN_TABLE, [r | {"created_at": now} for r in self.transactions]),
+            (_ENTRY_TABLE, [r | {"created_at": now} for r in self.entries]),
+            (_POSTING_TABLE, self.postings),
+        ):
+            if rows:
+                ctes.append(_recordset_insert(table, tuple(rows[0])))
+                documents[f"rows_{table.name}"] = json.dumps(rows, default=_json_value)
+        statement = _one_statement(tuple(ctes), tuple(names))
+        written = connection.execute(statement, dict(params) | documents).all()
+        if len(written) != 1:
+            raise StaleDataError(
+                "UPDATE statement on table 'contracts' expected to update 1 row(s); 0 were matched."
+            )
 
 
-def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: bool = False) -> int:
-    """Write the changed columns of many (locked) contract rows with one executemany ``UPDATE``,
-    checking and bumping ``version`` exactly as the ORM's flush would (``StaleDataError`` if a row
-    changed under us). The rows are left clean in the session, or with ``detach`` removed from it
-    (their in-memory version is then stale: the caller is done with them). Returns the rows written."""
+def _json_value(value: object) -> object:
+    if isinstance(value, date | datetime):  # a datetime is a date: isoformat keeps its time and zone
+        return value.isoformat()
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+
+
+@functools.cache
+def _recordset_insert(table: Table, columns: tuple[str, ...]) -> str:
+    listed = ", ".join(f'"{c}"' for c in columns)
+    return (
+        f"new_{table.name} AS (INSERT INTO {table.name} ({listed}) SELECT {listed} FROM "
+        f"jsonb_populate_recordset(NULL::{table.name}, CAST(:rows_{table.name} AS JSONB)))"
+    )
+
+
+@functools.cache
+def _one_statement(ctes: tuple[str, ...], names: tuple[str, ...]) -> TextClause:
+    """``WITH <inserts> UPDATE contracts SET <names>, version, updated_at WHERE id AND version``."""
+    table = _CONTRACT_TABLE
+    assignments = [f'"{k}" = :b_{k}' for k in names]
+    assignments += ["version = :b_new_version", "updated_at = :b_updated_at"]
+    prefix = f"WITH {', '.join(ctes)} " if ctes else ""
+    sql = f"{prefix}UPDATE contracts SET {', '.join(assignments)} WHERE id = :b_id AND version = :b_version"
+    sql += " RETURNING id"
+    binds = [bindparam(f"b_{k}", type_=table.c[k].type) for k in names] + [
+        bindparam("b_new_version", type_=table.c.version.type),
+        bindparam("b_updated_at", type_=table.c.updated_at.type),
+        bindparam("b_id", type_=table.c.id.type),
+        bindparam("b_version", type_=table.c.version.type),
+    ]
+    return text(sql).bindparams(*binds)
+
+
+def _contract_changes(session: Session, contracts: Sequence[Contract]) -> list[tuple[Contract, list[str]]]:
+    """The contracts of ``session`` with changed columns, and those columns (less version and
+    ``updated_at``, which every write sets)."""
     changed: list[tuple[Contract, list[str]]] = []
-    keys: set[str] = set()
     for contract in contracts:
         state = inspect(contract)
         if not state.persistent or state.session is not session or not state.modified:
             continue
         unmodified = state.unmodified
-        modified = [k for k in _CONTRACT_COLUMNS if k not in unmodified]
+        modified = [k for k in _CONTRACT_COLUMNS if k not in unmodified and k not in _ALWAYS_SET]
         if modified:
             changed.append((contract, modified))
-            keys.update(modified)
+    return changed
+
+
+def _update_params(changed: Sequence[tuple[Contract, list[str]]], now: datetime) -> list[dict[str, Any]]:
+    names = sorted({k for _, modified in changed for k in modified})
+    return [
+        {"b_id": c.id, "b_version": c.version, "b_new_version": c.version + 1, "b_updated_at": now}
+        | {f"b_{k}": getattr(c, k) for k in names}
+        for c, _ in changed
+    ]
+
+
+def _execute_updates(
+    connection: Connection, changed: Sequence[tuple[Contract, list[str]]], params: list[dict[str, Any]]
+) -> None:
+    """One executemany ``UPDATE`` of ``changed``, checking and bumping ``version`` as the ORM would."""
     if not changed:
-        return 0
-    keys.discard("version")
-    keys.discard("updated_at")
-    names = sorted(keys)
+        return
+    names = sorted({k for _, modified in changed for k in modified})
     table = _CONTRACT_TABLE
     statement = (
         update(table)
@@ -243,27 +328,37 @@ def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: 
             }
         )
     )
-    now = utc_now()
-    params = [
-        {"b_id": c.id, "b_version": c.version, "b_new_version": c.version + 1, "b_updated_at": now}
-        | {f"b_{k}": getattr(c, k) for k in names}
-        for c, _ in changed
-    ]
-    result = session.connection().execute(statement, params)
+    result = connection.execute(statement, params)
     if result.rowcount != len(params):
         raise StaleDataError(
             f"UPDATE statement on table 'contracts' expected to update {len(params)} row(s); "
             f"{result.rowcount} were matched."
         )
+
+
+def _mark_written(
+    session: Session, changed: Sequence[tuple[Contract, list[str]]], now: datetime, *, detach: bool = False
+) -> None:
+    """Leave written rows clean in the session at their new version (or, ``detach``, out of it)."""
     for contract, modified in changed:
         if detach:
             session.expunge(contract)
             continue
         for k in modified:
-            if k not in ("version", "updated_at"):
-                set_committed_value(contract, k, getattr(contract, k))
+            set_committed_value(contract, k, getattr(contract, k))
         set_committed_value(contract, "version", contract.version + 1)
         set_committed_value(contract, "updated_at", now)
+
+
+def write_contracts(session: Session, contracts: Sequence[Contract], *, detach: bool = False) -> int:
+    """Write the changed columns of many (locked) contract rows with one executemany ``UPDATE``,
+    checking and bumping ``version`` exactly as the ORM's flush would (``StaleDataError`` if a row
+    changed under us). The rows are left clean in the session, or with ``detach`` removed from it
+    (their in-memory version is then stale: the caller is done with them). Returns the rows written."""
+    changed = _contract_changes(session, contracts)
+    now = utc_now()
+    _execute_updates(session.connection(), changed, _update_params(changed, now))
+    _mark_written(session, changed, now, detach=detach)
     return len(changed)
 
 

@@ -48,11 +48,13 @@ from lendcore.servicing.common import scoped_key
 from lendcore.servicing.faults import end_payment_faults
 from lendcore.servicing.repay import (
     DEFAULT_MAX_OVERPAYMENT,
+    ContractRepayment,
     RepayPlan,
     RepayRequest,
     RepayResult,
     book_repayment,
     check_repay_request,
+    plan_lines,
     plan_repayment,
 )
 from lendcore.servicing.repository import CANCELLED
@@ -76,8 +78,12 @@ def request_repayment(
     channel: str = DEFAULT_CHANNEL_NAME,
     now: datetime | None = None,
     max_overpayment: Fen = DEFAULT_MAX_OVERPAYMENT,
+    with_plan: bool = False,
 ) -> RepayResult:
-    """Record a repayment to be submitted (see the module docstring); status ``processing``."""
+    """Record a repayment to be submitted (see the module docstring); status ``processing``. With
+    ``with_plan`` (a customer waiting for the answer) the result carries the exact allocation it will
+    book when confirmed (:func:`~lendcore.servicing.repay.plan_lines`: one replay per contract; the
+    autopay run does without)."""
     value_date = check_repay_request(request)
     customer_id, ids = request.customer_id, request.contract_ids
     plan = plan_repayment(
@@ -104,8 +110,17 @@ def request_repayment(
         "shares": [[contract_id, amount] for contract_id, amount in plan.shares],
     }
     session.flush()
+    lines = plan_lines(session, plan) if with_plan else ()  # what it will book when confirmed
     return RepayResult(
-        payment.id, customer_id, plan.amount, request.mode, value_date, request.business_date, "processing"
+        payment.id,
+        customer_id,
+        plan.amount,
+        request.mode,
+        value_date,
+        request.business_date,
+        "processing",
+        contracts=lines,
+        unapplied=sum(line.unapplied for line in lines),
     )
 
 
@@ -119,6 +134,7 @@ class Settlement(JsonRecord):
     state: str
     outcome: str
     contracts: tuple[str, ...] = ()
+    lines: tuple[ContractRepayment, ...] = ()  # a repayment booked: what each contract received
 
 
 def _booked(session: Session, payment_id: str) -> bool:
@@ -216,14 +232,14 @@ def _settle_inbound(session: Session, payment: Payment, today: date | None, now:
             details={"code": error.code, "message": error.message[:300]},
         )
         return Settlement(payment.id, payment.state, "unbookable")
-    book_repayment(
+    lines = book_repayment(
         session,
         plan,
         business_date=_booking_date(session, payment, today),
         payment_id=payment.id,
         idempotency_key=payment.idempotency_key,
     )
-    return Settlement(payment.id, payment.state, "booked", tuple(cid for cid, _ in plan.shares))
+    return Settlement(payment.id, payment.state, "booked", tuple(cid for cid, _ in plan.shares), lines)
 
 
 def _settle_outbound(session: Session, payment: Payment, today: date | None) -> Settlement:

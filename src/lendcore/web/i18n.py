@@ -98,6 +98,10 @@ MESSAGES: Final[dict[Lang, dict[str, str]]] = {
         "fee": "费用",
         "prepaid_principal": "提前还本",
         "back_home": "返回首页",
+        "next_processing": "还款中：银行确认后按您开始还款的日期入账，"
+        "期间不产生罚息、不计逾期；结果会通知您。",
+        "next_succeeded": "已入账。",
+        "next_failed": "银行未能扣款，本次未入账；请换卡或稍后再试。",
         "error": "出错了",
         "contract_title": "合同详情",
         "dpd": "逾期天数",
@@ -274,6 +278,10 @@ MESSAGES: Final[dict[Lang, dict[str, str]]] = {
         "fee": "Fees",
         "prepaid_principal": "Principal prepaid",
         "back_home": "Back to home",
+        "next_processing": "In progress: once the bank confirms it is booked on the day you paid; meanwhile"
+        " no penalty accrues and you are not overdue. We will tell you the outcome.",
+        "next_succeeded": "Booked.",
+        "next_failed": "The bank did not take the payment; nothing was booked. Try another card or later.",
         "error": "Something went wrong",
         "contract_title": "Contract",
         "dpd": "Days past due",

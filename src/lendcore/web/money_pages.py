@@ -24,6 +24,7 @@ from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.drawdown_quote import quote_drawdown
 from lendcore.servicing.lines import available_limit
 from lendcore.servicing.repay import RepayRequest, RepayResult, repay
+from lendcore.servicing.repay_channel import record_repayment, settle_at_once
 from lendcore.web.common import (
     PRODUCT,
     Csrf,
@@ -275,9 +276,19 @@ def repay_pay(
         with state.database.write() as session:
             on = business_date(state, session)
             enter_business_date(session, on)
-            result = repay(
-                session, _repay_request(customer_id, on, mode, amount, contract_id, idempotency_key)
+            recorded = record_repayment(
+                session,
+                _repay_request(customer_id, on, mode, amount, contract_id, idempotency_key),
+                now=state.clock(),
             )
+        # committed: submitted with no transaction open (servicing.repay_channel)
+        result = settle_at_once(
+            state.database.session_factory,
+            recorded,
+            account_token=f"customer:{customer_id}",
+            channel=state.payment_channel,
+            now=state.clock(),
+        )
     except LendcoreError as error:
         return _repay_page(
             state,

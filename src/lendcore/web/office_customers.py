@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from lendcore.api.ratelimit import client_address
+from lendcore.api.ratelimit import client_address, limiter_of
 from lendcore.api.state import AppState, StateDep
 from lendcore.auth.principal import Principal
 from lendcore.core.errors import LendcoreError
@@ -114,6 +114,7 @@ def unmask_field(
         customer_id, field, reason, staff.subject, staff.roles, client_address(request), card_id or None
     )
     try:
+        limiter_of(request).check("unmask:principal", staff.subject)  # shared with the API's
         with state.database.write() as session:
             seen = unmask(session, ask, cipher=state.cipher, at=state.clock())
     except LendcoreError as error:

@@ -119,7 +119,7 @@ class DecisionOut(BaseModel):
     "/hardship-offers",
     response_model=list[OfferOut],
     summary="The customer's hardship offers: new schedule, APR and total cost",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 422),  # dated: as of the open business date
 )
 def my_offers(principal: CurrentCustomer, state: StateDep) -> list[OfferOut]:
     with state.database.read() as session:

@@ -1,10 +1,14 @@
 """``POST /api/v1/repayments``: a customer repays (money-moving: Idempotency-Key required) by amount,
-by contract (按合同) or paying off everything (一次性还清), through
-:func:`lendcore.servicing.repay.repay`. The answer is the use case's own result: the exact allocation
-per contract and installment (penalty, fee, interest, principal, prepaid principal, prepayment fee,
-customer credit), never recomputed here.
+by contract (按合同) or paying off everything (一次性还清), through the channel
+(:mod:`lendcore.servicing.repay_channel`): recorded and committed, then submitted with no transaction
+open; the in-process channel of development confirms at once and it is booked at once, a real one
+(``LENDCORE_CHANNEL_URL``) answers later and the worker books it at its value date. The answer is the
+use case's own result: the exact allocation per contract and installment (penalty, fee, interest,
+principal, prepaid principal, prepayment fee, customer credit), booked or (processing) planned, never
+recomputed here.
 
-* succeeded → 201 (``Location: /api/v1/payments/{id}``); the channel answers later → 202 ``processing``;
+* succeeded → 201 (``Location: /api/v1/payments/{id}``); the channel answers later → 202 ``processing``
+  with the allocation it will book;
   the channel declined → 409 ``PAYMENT_FAILED`` after the unit of work commits (the failed payment is
   kept, as the use case intends);
 * a contract id that is not the customer's → 404 ``CONTRACT_NOT_FOUND``, as if it did not exist.
@@ -29,7 +33,8 @@ from lendcore.api.state import StateDep
 from lendcore.api.types import ApiModel, ContractId, InstallmentRef, Money, PositiveFen
 from lendcore.core.allocation import Bucket, CustomerMode
 from lendcore.core.errors import BusinessRuleError
-from lendcore.servicing.repay import ContractRepayment, InstallmentPaid, RepayRequest, RepayResult, repay
+from lendcore.servicing.repay import ContractRepayment, InstallmentPaid, RepayRequest, RepayResult
+from lendcore.servicing.repay_channel import record_repayment, settle_at_once
 
 router = APIRouter(prefix=API_PREFIX, tags=["repayments"])
 
@@ -159,7 +164,15 @@ def create_repayment(
             mode=body.mode,
             contract_ids=tuple(body.contract_ids) if body.contract_ids is not None else None,
         )
-        result = repay(session, request)
+        recorded = record_repayment(session, request, now=state.clock())
+    # committed: submitted with no transaction open; the in-process channel confirms at once
+    result = settle_at_once(
+        state.database.session_factory,
+        recorded,
+        account_token=f"customer:{principal.customer_id}",
+        channel=state.payment_channel,
+        now=state.clock(),
+    )
     if result.status == "failed":
         raise BusinessRuleError(
             f"the payment channel declined the payment: {result.failure_reason or 'no reason given'}",

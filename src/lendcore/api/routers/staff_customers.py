@@ -6,7 +6,8 @@ to see a field in clear (:mod:`lendcore.origination.unmask`).
 * ``GET /staff/customers/{id}``: the customer as the customer sees themselves (masked), with cards,
   consents and lines.
 * ``POST /staff/customers/{id}/unmask`` ``{"field", "reason", "card_id"?}``: risk (admin); the
-  value in clear, audited with who, which field, when, why and the client address.
+  value in clear, audited with who, which field, when, why and the client address; at most
+  30 an hour per member of staff (rule ``unmask:principal``, 429 ``RATE_LIMITED``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from lendcore.api.auth import require_roles
 from lendcore.api.pagination import Page, PageRequest, page_request, paginate
 from lendcore.api.problems import problem_responses
-from lendcore.api.ratelimit import client_address
+from lendcore.api.ratelimit import client_address, limiter_of
 from lendcore.api.routers import API_PREFIX
 from lendcore.api.routers.customers import CustomerView
 from lendcore.api.state import StateDep
@@ -103,7 +104,7 @@ def show_customer(customer_id: CustomerId, _principal: Reader, state: StateDep) 
     "/{customer_id}/unmask",
     response_model=UnmaskedOut,
     summary="See one personal field in clear (risk; a reason; audited)",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 def unmask_field(
     customer_id: CustomerId, body: UnmaskBody, principal: Unmasker, request: Request, state: StateDep
@@ -117,6 +118,7 @@ def unmask_field(
         client_address(request),
         body.card_id,
     )
+    limiter_of(request).check("unmask:principal", principal.subject)  # bulk reading stops here
     with state.database.write() as session:
         seen = unmask(session, ask, cipher=state.cipher, at=state.clock())
     return UnmaskedOut(customer_id=seen.customer_id, field=seen.field, card_id=seen.card_id, value=seen.value)

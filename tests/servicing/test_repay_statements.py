@@ -1,0 +1,74 @@
+"""How many SQL statements one on-time repayment issues (issue 12: the hot path), on both databases.
+
+A regression guard, not a timing test: the count is exact and deterministic. The ceiling is what the
+hot path was cut down to; a change that adds a round trip to every repayment fails here and has to
+say why (and move the ceiling) in the same commit. BEGIN and COMMIT are not counted (every
+transaction has them; pgbench TPC-B's five statements do not count them either).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from lendcore.servicing.repay import RepayRequest, repay
+from lendcore.store.engine import unit_of_work
+from tests.servicing.support import D0, assert_invariants, do_draw, key, open_line
+
+#: Statements of one on-time, single-contract repayment (the unapplied-funds row already exists): the
+#: hot path's 6 on PostgreSQL (9 on SQLite, which has no data-modifying CTEs), plus the lender-fault
+#: check's read of the open business date (``servicing.faults``; one more, the fault windows, when a
+#: payment is on the open business date, which no business date is in this test).
+CEILING = {"sqlite": 10, "postgresql": 7}
+
+
+@contextmanager
+def _counting(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.split()[0].upper() not in ("BEGIN", "COMMIT"):
+            seen.append(" ".join(statement.split())[:80])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _repay(factory: sessionmaker[Session], customer_id: str, amount: int) -> None:
+    with unit_of_work(factory) as session:
+        repay(session, RepayRequest(customer_id, D0 + timedelta(days=3), key("repay"), amount=amount))
+
+
+def test_an_on_time_repayment_stays_within_its_statement_budget(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    customer_id, line_id = open_line(session_factory)
+    do_draw(session_factory, line_id, 1_000_000, 6)
+    _repay(session_factory, customer_id, 100)  # the customer's unapplied-funds row now exists
+    with _counting(engine) as seen:
+        _repay(session_factory, customer_id, 100)
+    assert len(seen) <= CEILING[engine.dialect.name], "\n".join(seen)
+    # and the lean path still keeps every invariant (replay = stored state included)
+    assert_invariants(session_factory)
+
+
+def test_a_replayed_key_costs_a_claim_and_a_read_and_writes_nothing(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    customer_id, line_id = open_line(session_factory)
+    do_draw(session_factory, line_id, 1_000_000, 6)
+    request = RepayRequest(customer_id, D0 + timedelta(days=3), key("repay"), amount=100)
+    with unit_of_work(session_factory) as session:
+        first = repay(session, request)
+    with _counting(engine) as seen, unit_of_work(session_factory) as session:
+        again = repay(session, request)
+    assert again == first
+    assert len(seen) == 2, "\n".join(seen)
+    assert seen[0].startswith("INSERT INTO idempotency_keys") and seen[1].startswith("SELECT")
