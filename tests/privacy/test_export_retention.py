@@ -140,3 +140,35 @@ def test_a_customer_with_an_open_line_is_kept(session_factory: sessionmaker[Sess
     with unit_of_work(session_factory) as session:
         report = run_retention(session, date(2040, 1, 1), CIPHER, at=AT)
     assert report.relationships_ended == () and report.identities_erased == ()
+
+
+def test_the_retention_job_runs_on_the_worker_from_its_daily_schedule(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The scheduler's ``privacy-retention`` (02:30, for the day before) enqueues ``privacy.retention``,
+    whose handler runs the same erasure in the job's transaction; a redelivered job erases nothing
+    more."""
+    from datetime import UTC, datetime
+
+    from lendcore.batch.jobs import default_registry
+    from lendcore.jobs.outbox import enqueue
+    from lendcore.jobs.scheduler import DEFAULT_SCHEDULES, local_date
+    from lendcore.jobs.worker import Worker
+    from lendcore.store.types import utc_now
+
+    schedule = next(s for s in DEFAULT_SCHEDULES if s.name == "privacy-retention")
+    at = datetime(2036, 3, 1, 18, 30, tzinfo=UTC)  # 02:30 on 03-02 in Shanghai
+    assert local_date(at) == date(2036, 3, 2)
+    assert schedule.kind == "privacy.retention" and schedule.payload(at) == {"business_date": "2036-03-01"}
+    customer_id, _ = customer_with_contract(session_factory, settled=True)
+    with unit_of_work(session_factory) as session:
+        request_deletion(session, DeletionRequest(customer_id, D0, customer_id), at=AT)
+        enqueue(session, "privacy.retention", schedule.payload(at))
+        enqueue(session, "privacy.retention", schedule.payload(at))  # delivered twice
+    worker = Worker(session_factory, default_registry(None), clock=lambda: max(at, utc_now()))
+    assert worker.run_until_idle() == 2
+    with unit_of_work(session_factory, read_only=True) as session:
+        customer = session.get(Customer, customer_id)
+        assert customer is not None and customer.name_ciphertext is None
+        erased = session.scalars(select(AuditRecord.details).where(AuditRecord.action == "privacy.retention"))
+        assert [d["identities_erased"] for d in erased] == [1, 0]

@@ -172,6 +172,21 @@ def scheduled_take(ctx: JobContext) -> None:
     take_scheduled(ctx.db(), _business_date(ctx), now=ctx.now)
 
 
+def privacy_retention(ctx: JobContext) -> None:
+    """The retention job of the payload's business date, transactional: the erasures and the
+    acknowledgement commit together (idempotent: a rerun finds nothing more past its period). The
+    key ring is the worker's own (``LENDCORE_PII_KEYS``); a malformed one fails the job for a person."""
+    import warnings
+
+    from lendcore.privacy.retention import run_retention
+    from lendcore.security.pii import PiiCipher
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the development key ring, as everywhere else
+        cipher = PiiCipher.from_env()
+    run_retention(ctx.db(), _business_date(ctx), cipher, at=ctx.now)
+
+
 def default_registry(
     channel: ChannelAdapter | None = None,
     sink: NotificationSink | None = None,
@@ -190,6 +205,7 @@ def default_registry(
     registry.register("payment.settled", payment_settled)
     registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))
     registry.register("autopay.run", autopay_run)
+    registry.register("privacy.retention", privacy_retention)
     if channel is not None:
         registry.register("payment.submit", _submit(channel), transactional=False)
     return registry

@@ -110,4 +110,7 @@ DEFAULT_SCHEDULES: Final = (
     ScheduledJob("daily-close", "5 0 * * *", "daily-close", _yesterday, grace=timedelta(hours=23)),
     ScheduledJob("notifications-sweep", "every 1m", "notifications.sweep", grace=timedelta(minutes=5)),
     ScheduledJob("scheduled-repayments", "0 8 * * *", "scheduled.take", _today, grace=timedelta(hours=12)),
+    ScheduledJob(
+        "privacy-retention", "30 2 * * *", "privacy.retention", _yesterday, grace=timedelta(hours=20)
+    ),
 )
