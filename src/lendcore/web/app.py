@@ -23,6 +23,7 @@ from lendcore.web import (
     proposal_pages,
     register_pages,
     review_pages,
+    scheduled_pages,
 )
 from lendcore.web.common import SignInNeededError, to_login
 
@@ -40,6 +41,7 @@ PAGE_ROUTERS: Final[tuple[APIRouter, ...]] = (
     card_pages.router,
     office_customers.router,
     proposal_pages.router,
+    scheduled_pages.router,
 )
 
 

@@ -390,10 +390,12 @@ def translate(lang: Lang, key: str) -> str:
 
 def _merge_more() -> None:
     from lendcore.web.i18n_more import MORE  # the cards, customers and approval-form pages
+    from lendcore.web.i18n_scheduled import SCHEDULED  # the 预约还款 page
 
-    for language in LANGS:
-        assert not MESSAGES[language].keys() & MORE[language].keys(), "a key is defined twice"
-        MESSAGES[language].update(MORE[language])
+    for extra in (MORE, SCHEDULED):
+        for language in LANGS:
+            assert not MESSAGES[language].keys() & extra[language].keys(), "a key is defined twice"
+            MESSAGES[language].update(extra[language])
 
 
 _merge_more()
