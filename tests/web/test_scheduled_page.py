@@ -1,7 +1,8 @@
 """``/app/scheduled`` (预约还款) in a real browser: reached from home and the repay page, the next
 installment offered with the amount that will be due on its due date; a take date outside the window
 is stopped by the browser's date bounds and, forced past them, refused by the use case with its code
-(nothing written); booking lists it, a double submit of the same form books once; cancelling before
+(nothing written), as are a replayed key with another date, a date that is not one and an unknown
+contract; booking lists it, a double submit of the same form books once; cancelling before
 the take date shows it cancelled (twice: still once), the installment can be booked again; another's
 or an unknown booking is not found. Every input labelled, the form usable from the keyboard, no
 console error; screenshots in Chinese and English."""
@@ -109,6 +110,21 @@ def test_a_customer_books_sees_it_listed_double_submits_once_cancels_and_is_refu
     # the same form submitted again (a double submit): the first booking replayed, still one
     replay = page.request.post("/app/scheduled", form={**form, "take_on": str(TAKE)})
     assert replay.status == 200
+    assert _bookings(site) == [(booking_id, TAKE, "booked")]
+    # a stranger's forms: the same key with another date, a date that is not one, an unknown
+    # contract, an installment that is not a number: each refused with its code, nothing written
+    strangers = [
+        ({"take_on": str(TAKE + timedelta(days=1))}, "IDEMPOTENCY_KEY_REUSED"),
+        ({"take_on": "2026-02-30", "key": "web-sched-other-1"}, "INVALID_INPUT"),
+        (
+            {"take_on": str(TAKE), "key": "web-sched-other-2", "contract_id": "ln_unknown"},
+            "CONTRACT_NOT_FOUND",
+        ),
+        ({"take_on": str(TAKE), "key": "web-sched-other-3", "period": "0"}, "INVALID_INPUT"),
+    ]
+    for change, code in strangers:
+        answer = page.request.post("/app/scheduled", form={**form, **change})
+        assert answer.status >= 400 and code in answer.text(), (change, answer.status)
     assert _bookings(site) == [(booking_id, TAKE, "booked")]
 
     # cancel before the take date; a second cancel shows it cancelled, nothing more
