@@ -13,14 +13,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import close_business_days
 from lendcore.core.allocation import amount_due
+from lendcore.core.errors import LendcoreError
 from lendcore.servicing.codecs import contract_state
+from lendcore.servicing.repository import state_as_of
+from lendcore.servicing.scheduled import ScheduleRepaymentRequest, book_scheduled
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract
 from lendcore.store.models_notify import ScheduledRepayment
-from tests.servicing.support import do_draw, open_line
+from lendcore.web.scheduled_pages import offer_of
+from tests.servicing.support import D0, do_draw, key, open_line
 from tests.web.conftest import Site
 from tests.web.test_card_pages import UNLABELLED
 from tests.web.test_customer_story import shoot, sign_in, yuan
@@ -167,3 +172,31 @@ def test_before_the_window_opens_the_page_says_when_and_offers_no_form(site: Sit
     assert f"此日期起可预约: {due - timedelta(days=10)}" in offer
     assert page.locator(f"#book-form-{contract_id}").count() == 0
     assert site.console_errors == []
+
+
+def test_the_page_offers_a_form_exactly_on_the_days_the_use_case_books_and_for_its_amount(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The offer (window open, amount) agrees with ``book_scheduled`` on every day from the draw to the
+    due date: booking the due date itself succeeds exactly when the page shows a form, for the amount
+    shown. Each attempt is rolled back. SQLite and PostgreSQL."""
+    customer_id, line = open_line(session_factory)
+    contract_id = do_draw(session_factory, line, 1_000_000, 1, method="bullet")["contract_id"]
+    with session_factory() as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        due = contract_state(contract).rows[0].due_date
+        seen = set()
+        for offset in range((due - D0).days + 2):
+            today = D0 + timedelta(days=offset)
+            offer = offer_of(contract_id, state_as_of(session, contract, today), today)
+            request = ScheduleRepaymentRequest(customer_id, contract_id, due, today, key("web-offer"))
+            try:
+                booked: int | None = book_scheduled(session, request).amount
+            except LendcoreError as refusal:
+                booked, seen = None, seen | {refusal.code}
+            session.rollback()
+            assert (offer is not None and offer.bookable) == (booked is not None), today
+            assert offer is None or booked is None or offer.amount == booked, today
+    # the premise: the walk met the window's refusals and the day after the due date (no offer)
+    assert {"SCHEDULED_TOO_EARLY", "SCHEDULED_DATE_NOT_FUTURE", "SCHEDULED_NO_INSTALLMENT"} <= seen
