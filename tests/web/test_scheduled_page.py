@@ -3,8 +3,9 @@ installment offered with the amount that will be due on its due date; a take dat
 is stopped by the browser's date bounds and, forced past them, refused by the use case with its code
 (nothing written), as are a replayed key with another date, a date that is not one and an unknown
 contract; booking lists it, a double submit of the same form books once; cancelling before
-the take date shows it cancelled (twice: still once), the installment can be booked again; another's
-or an unknown booking is not found. Every input labelled, the form usable from the keyboard, no
+the take date shows it cancelled (twice: still once), the installment can be booked again;
+an unknown booking is not found; on its take date a booking cannot be cancelled and, taken, shows
+so. Every input labelled, the form usable from the keyboard, no
 console error; screenshots in Chinese and English."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lendcore.core.allocation import amount_due
 from lendcore.core.errors import LendcoreError
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.repository import state_as_of
-from lendcore.servicing.scheduled import ScheduleRepaymentRequest, book_scheduled
+from lendcore.servicing.scheduled import ScheduleRepaymentRequest, book_scheduled, take_scheduled
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract
 from lendcore.store.models_notify import ScheduledRepayment
@@ -200,3 +201,28 @@ def test_the_page_offers_a_form_exactly_on_the_days_the_use_case_books_and_for_i
             assert offer is None or booked is None or offer.amount == booked, today
     # the premise: the walk met the window's refusals and the day after the due date (no offer)
     assert {"SCHEDULED_TOO_EARLY", "SCHEDULED_DATE_NOT_FUTURE", "SCHEDULED_NO_INSTALLMENT"} <= seen
+
+
+def test_on_its_take_date_a_booking_is_taken_shown_so_and_can_no_longer_be_cancelled(
+    site: Site, new_page: Any
+) -> None:
+    customer_id, phone, contract_id, _ = _borrower_within_the_window(site)
+    request = ScheduleRepaymentRequest(customer_id, contract_id, TAKE, TODAY, key("web-take"))
+    with unit_of_work(site.factory) as session:
+        booking_id = book_scheduled(session, request).id
+    close_business_days(site.factory, TAKE - timedelta(days=1))  # the app on the take date …
+    site.clock.now = datetime.combine(TAKE, time(2), tzinfo=UTC)
+    page = new_page("zh")
+    sign_in(page, site, phone)
+    page.goto("/app/scheduled")
+    assert page.locator(f"#cancel-{booking_id}").count() == 0  # on its day: too late to cancel
+    cancel_form = {"csrf_token": page.locator("input[name=csrf_token]").first.input_value()}
+    forced = page.request.post(f"/app/scheduled/{booking_id}/cancel", form=cancel_form)
+    assert forced.status == 409 and "SCHEDULED_NOT_CANCELLABLE" in forced.text()
+    with unit_of_work(site.factory) as session:  # … when the scheduled.take job takes it
+        assert list(take_scheduled(session, TAKE, now=site.clock.now).taken) == [booking_id]
+    page.reload()
+    assert page.locator(f"#booking-{booking_id} .state").inner_text() == "已扣款，待还款日入账"
+    assert "本期已预约" in page.locator(f"#offer-{contract_id}").inner_text()  # not bookable twice
+    assert [s for _, _, s in _bookings(site)] == ["taken"]
+    assert site.console_errors == []
