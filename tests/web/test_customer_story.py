@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lendcore.auth.principal import StaffRole
@@ -189,7 +190,9 @@ def test_every_input_has_a_label_and_the_sign_in_form_works_from_the_keyboard(
     page.keyboard.press("Enter")  # submits: a code is sent
     page.locator("#code-sent").wait_for()
     # autofocus is applied by the browser after the page has loaded: wait for it (bounded), then check
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'code'", timeout=5000)
+    # a locator assertion polls from Playwright's side: a string predicate would be evaluated in the
+    # page, which its Content-Security-Policy (script-src 'self', no unsafe-eval) rightly refuses
+    expect(page.locator("#code")).to_be_focused(timeout=5000)
     assert page.evaluate("document.activeElement.id") == "code"
     page.keyboard.type(site.last_code(phone))
     page.keyboard.press("Enter")
