@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import resource
 import tempfile
 import time
@@ -34,31 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from lendcore.batch import close
 from lendcore.batch.close import CloseOptions, run_daily_close
 from lendcore.batch.seed import DEFAULT_AS_OF, seed_book
 from lendcore.store.engine import create_engine, create_session_factory
 from lendcore.store.migrate import upgrade_database
-
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/lendcore_bench"
-
-
-def _pg_url() -> str:
-    """The benchmark database, created if missing and emptied (its schema dropped and recreated)."""
-    url = make_url(os.environ.get("LENDCORE_BENCH_DATABASE_URL", PG_DEFAULT))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
-            c.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as c:
-        c.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        c.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return url.render_as_string(hide_password=False)
+from pg_scratch import emptied_database
 
 
 def _peak_mb() -> float:
@@ -193,7 +174,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run(f"sqlite:///{Path(tmp) / 'close.db'}", "sqlite", args)
     if not args.skip_postgres:
-        run(_pg_url(), "postgresql", args)
+        run(emptied_database(), "postgresql", args)
 
 
 if __name__ == "__main__":

@@ -14,17 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
 
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.registry import JobContext, Registry
@@ -36,23 +30,7 @@ from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.migrate import upgrade_database
 from lendcore.store.models import AuditRecord, Customer
-
-SERVER_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def pg_database() -> Iterator[str]:
-    server = make_url(os.environ.get("LENDCORE_BENCH_SERVER_URL", SERVER_DEFAULT))
-    name = f"lendcore_bench_jobs_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+from pg_scratch import scratch_database
 
 
 def write_audit(ctx: JobContext) -> None:
@@ -119,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.jobs, args.callbacks)
-    with pg_database() as url:
+    with scratch_database("jobs") as url:
         run("postgresql", url, args.jobs, args.callbacks)
 
 

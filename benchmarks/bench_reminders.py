@@ -23,19 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.reminders import queue_reminders
@@ -48,24 +43,9 @@ from lendcore.store.engine import create_engine, create_session_factory, unit_of
 from lendcore.store.migrate import upgrade_database
 from lendcore.store.models import ScheduleRow
 from lendcore.store.models_notify import Notification
+from pg_scratch import scratch_database
 
-SERVER_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ONE_DUE_DATE = (Template("quick", 300_000, 3, Method.EQUAL_INSTALLMENT, 10),)
-
-
-@contextmanager
-def pg_database() -> Iterator[str]:
-    server = make_url(os.environ.get("LENDCORE_BENCH_SERVER_URL", SERVER_DEFAULT))
-    name = f"lendcore_bench_remind_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def _reference(factory: sessionmaker[Session], now: datetime) -> tuple[float, float, int]:
@@ -139,7 +119,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print(json.dumps(run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.contracts, "sqlite", args.senders)))
     if not args.skip_postgres:
-        with pg_database() as url:
+        with scratch_database("remind") as url:
             print(json.dumps(run(url, args.contracts, "postgresql", args.senders)))
 
 

@@ -12,37 +12,16 @@ seconds and the process's peak RSS (the check streams: its memory must not grow 
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
 from lendcore.batch.seed import seed_book
 from lendcore.servicing.invariants import check_invariants
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.migrate import upgrade_database
-
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/lendcore_bench"
-
-
-def _pg_url() -> str:
-    """The benchmark database, created if missing and emptied (its schema dropped and recreated)."""
-    url = make_url(os.environ.get("LENDCORE_BENCH_DATABASE_URL", PG_DEFAULT))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
-            c.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as c:
-        c.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        c.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return url.render_as_string(hide_password=False)
+from pg_scratch import emptied_database
 
 
 def _peak_mb() -> float:
@@ -75,7 +54,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{Path(tmp) / 'seed.db'}", "sqlite", args.contracts, args.batch)
     if not args.skip_postgres:
-        run(_pg_url(), "postgresql", args.contracts, args.batch)
+        run(emptied_database(), "postgresql", args.contracts, args.batch)
 
 
 if __name__ == "__main__":

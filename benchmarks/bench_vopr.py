@@ -18,21 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from lendcore.simulation.world import SimConfig, SimReport, simulate
 from lendcore.store.engine import create_engine, create_session_factory
 from lendcore.store.migrate import upgrade_database
-
-SERVER_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from pg_scratch import scratch_database
 
 
 @contextmanager
@@ -41,17 +36,8 @@ def database(kind: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{Path(folder) / 'sim.db'}"
         return
-    server = make_url(os.environ.get("LENDCORE_BENCH_SERVER_URL", SERVER_DEFAULT))
-    name = f"lendcore_bench_vopr_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_database("vopr") as url:
+        yield url
 
 
 def run_seed(kind: str, config: SimConfig) -> SimReport:
