@@ -153,6 +153,9 @@ def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     office.locator(f"a[href='/office/contracts/{contract.id}']").click()
     assert office.locator("#dpd").inner_text() == "0"
     assert office.locator("#transactions tr").count() > 1
+    assert office.locator("#dpd-history tr").count() >= 2  # the header and at least the drawdown day
+    postings = office.locator("#postings").inner_text()
+    assert office.locator("#postings tr").count() > 2 and "Disbursement" in postings
     shoot(office, "office-contract-en")
     office.goto("/office/dashboard")  # the portfolio: one closed contract, nothing on the book
     assert office.locator("#products tr").count() == 1  # the header only

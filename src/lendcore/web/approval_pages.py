@@ -31,6 +31,7 @@ from lendcore.core.errors import LendcoreError
 from lendcore.core.money import parse_amount
 from lendcore.core.transactions import WaiverKind
 from lendcore.error_table import spec_for
+from lendcore.queries.contract_ledger import MAX_POSTINGS, contract_postings, dpd_history
 from lendcore.queries.loans import loan_view
 from lendcore.web.common import Csrf
 from lendcore.web.office import is_staff
@@ -67,10 +68,13 @@ def contract_page(
     """The back office's contract page with its waiver form and the contract's proposals."""
     with state.database.read() as session:
         view = loan_view(session, contract_id)
+        postings = contract_postings(session, contract_id)
+        dpd = dpd_history(session, contract_id)
         proposals = [p for p in list_proposals(session, limit=200) if p.target_id == contract_id]
     return page(
         state, request, "office_contract.html", "contract_title", status_code=status_code,
-        signed_in=True, v=view, waiver_kinds=WAIVER_KINDS, proposals=proposals, **context,
+        signed_in=True, v=view, waiver_kinds=WAIVER_KINDS, proposals=proposals, postings=postings,
+        postings_cut=len(postings) >= MAX_POSTINGS, dpd_history=dpd, **context,
     )  # fmt: skip
 
 
