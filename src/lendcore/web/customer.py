@@ -70,10 +70,17 @@ def static(name: str) -> Response:
     return FileResponse(Path(HERE, "static", name), media_type=STATIC[name])
 
 
+def language_return_path(next_path: str) -> str:
+    """Where the language toggle goes back to: the page it was on, in the customer app or the back
+    office, and nowhere else (a local path only: no scheme, no ``//`` host, no backslash)."""
+    first = next_path.split("/", 2)[1] if next_path.startswith("/") else ""
+    local = "//" not in next_path and "\\" not in next_path and ":" not in next_path.split("?", 1)[0]
+    return next_path if local and first.split("?", 1)[0] in ("app", "office") else "/app"
+
+
 @router.get("/lang/{language}")
 def switch_language(language: str, next: str = "/app") -> RedirectResponse:
-    target = next if next.startswith("/app") and "//" not in next else "/app"
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(language_return_path(next), status_code=303)
     response.set_cookie(LANG_COOKIE, language if language in LANGS else "zh", max_age=YEAR, samesite="strict")
     return response
 
