@@ -289,10 +289,8 @@ def waive_fault_penalty_before_payment(session: Session, contracts: Iterable[Con
     would add and collect before the close could waive it (the simulation found customers paying
     penalty for an outage day). Only for a payment on the open business date: a backdated one is
     replayed after that day's close, whose waiver comes first. How many contracts had penalty waived."""
-    if on != open_business_date(session):
-        return 0
-    windows = fault_windows(session, on)
-    if not windows:
+    windows = fault_windows(session, on)  # first: usually none, and then one query is all it costs
+    if not windows or on != open_business_date(session):
         return 0
     waived = 0
     for contract in contracts:
