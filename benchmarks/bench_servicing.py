@@ -14,14 +14,10 @@ invariant check).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
-
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from lendcore.batch.close import run_daily_close
 from lendcore.origination.drawdown_check import drawdown_gate
@@ -32,25 +28,10 @@ from lendcore.servicing.repay import RepayRequest, repay
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.migrate import upgrade_database
 from lendcore.store.models import Customer
+from pg_scratch import emptied_database
 
 D0 = date(2026, 3, 1)
 RELAXED = DrawdownConfig(max_drawdowns_per_window=10**6, max_failed_repayments=10**6)
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/lendcore_bench"
-
-
-def _pg_url() -> str:
-    url = make_url(os.environ.get("LENDCORE_BENCH_DATABASE_URL", PG_DEFAULT))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
-            c.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as c:
-        c.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        c.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return url.render_as_string(hide_password=False)
 
 
 def _setup(factory, contracts: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -111,7 +92,7 @@ def main() -> None:
     if args.only != "postgresql":
         bench("sqlite", f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}", *run)
     if args.only != "sqlite":
-        bench("postgresql", _pg_url(), *run)
+        bench("postgresql", emptied_database(), *run)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from lendcore.store.engine import create_engine, create_session_factory, unit_of
 from lendcore.store.migrate import upgrade_database
 from lendcore.store.models import Contract, Customer, LoanTransaction
 from lendcore.store.shards import ShardMap, ShardRouter, new_customer_id
+from tests.db_fixtures import skip_unless_ci
 from tests.servicing.support import D0, do_draw, do_repay, open_line
 
 SHARDS = 2
@@ -60,17 +61,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _unavailable(why: str) -> None:
-    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
-        pytest.fail(f"{why}. CI=true: the sharding demonstration must run.", pytrace=False)
-    pytest.skip(why)
-
-
 @pytest.fixture(scope="module")
 def pg_clusters() -> Iterator[list[str]]:
     """Two PostgreSQL clusters of this module's own (trust auth on loopback), dropped after it."""
     if shutil.which("pg_createcluster") is None or os.geteuid() != 0:
-        _unavailable("pg_createcluster (Debian postgresql-common) and root are needed")
+        skip_unless_ci("pg_createcluster (Debian postgresql-common) and root are needed")
     version = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".")])[-1]
     names, urls = [], []
     try:
