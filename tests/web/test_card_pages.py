@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from lendcore.store.engine import unit_of_work
@@ -55,7 +56,7 @@ def test_a_customer_binds_a_card_makes_it_the_default_and_unbinds_the_old_one(
     page.wait_for_url("**/app/cards")
     assert page.evaluate(UNLABELLED) == []
     (onboarding_card,) = _active_cards(site, customer_id)
-    assert page.locator("#cards .default").count() == 1
+    expect(page.locator("#cards .default")).to_have_count(1)
     assert onboarding_card.last4 in page.locator("#cards").inner_text()
 
     number = make_card("621700")
@@ -68,7 +69,7 @@ def test_a_customer_binds_a_card_makes_it_the_default_and_unbinds_the_old_one(
     shoot(page, "app-cards-zh")
     new_card = next(c for c in _active_cards(site, customer_id) if c.id != onboarding_card.id)
     assert new_card.is_default and new_card.bank_name == "中国建设银行"
-    assert page.locator(f"#card-{new_card.id} .default").count() == 1
+    expect(page.locator(f"#card-{new_card.id} .default")).to_have_count(1)
 
     page.locator(f"#unbind-{onboarding_card.id}").click()
     assert onboarding_card.last4 in page.locator("#unbound").inner_text()

@@ -59,7 +59,7 @@ def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     page.wait_for_url("**/app/login")  # no session: the sign-in page
     shoot(page, "login-zh")
     sign_in(page, site, phone)
-    assert page.locator("#go-apply").is_visible()
+    expect(page.locator("#go-apply")).to_be_visible()
 
     # apply: each consent its own box, 征信授权 separate and optional (left unticked here)
     page.locator("#go-apply").click()
@@ -83,7 +83,7 @@ def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     page.get_by_label("金额（元）").fill(f"{amount / 100:.2f}")
     page.get_by_label("期数").select_option("3")
     page.locator("#get-quote").click()
-    assert page.locator("#quote .schedule tr").count() == 1 + 3
+    expect(page.locator("#quote .schedule tr")).to_have_count(1 + 3)
     assert yuan(page.locator("#total-interest").inner_text()) > 0
     assert "借" in page.locator("#contract-text").inner_text()
     shoot(page, "quote-zh")
@@ -108,7 +108,7 @@ def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     shoot(page, "repay-zh")
     page.get_by_label("金额（元）").fill(f"{bill / 100:.2f}")
     page.locator("#preview").click()
-    assert page.locator("#allocation").is_visible()
+    expect(page.locator("#allocation")).to_be_visible()
     assert payments(site) == 1  # the payout only: the preview wrote nothing
     page.locator("#pay").click()
     # recorded, submitted to the in-process channel, confirmed and booked before the page answered
@@ -147,18 +147,18 @@ def test_a_customer_signs_in_applies_borrows_and_repays_early_then_pays_off(
     office.locator("#staff-sign-in").click()
     office.wait_for_url("**/office")
     assert contract.id in office.locator("#office-contracts").inner_text()
-    assert office.locator("#office-payments tr").count() == 1 + 4
+    expect(office.locator("#office-payments tr")).to_have_count(1 + 4)
     assert "succeeded" in office.locator("#office-payments").inner_text()
     shoot(office, "office-en")
     office.locator(f"a[href='/office/contracts/{contract.id}']").click()
-    assert office.locator("#dpd").inner_text() == "0"
-    assert office.locator("#transactions tr").count() > 1
-    assert office.locator("#dpd-history tr").count() >= 2  # the header and at least the drawdown day
-    postings = office.locator("#postings").inner_text()
-    assert office.locator("#postings tr").count() > 2 and "Disbursement" in postings
+    expect(office.locator("#dpd")).to_have_text("0")
+    expect(office.locator("#transactions tr").nth(1)).to_be_attached()
+    expect(office.locator("#dpd-history tr").nth(1)).to_be_attached()  # the header, the drawdown day
+    expect(office.locator("#postings tr").nth(2)).to_be_attached()
+    assert "Disbursement" in office.locator("#postings").inner_text()
     shoot(office, "office-contract-en")
     office.goto("/office/dashboard")  # the portfolio: one closed contract, nothing on the book
-    assert office.locator("#products tr").count() == 1  # the header only
+    expect(office.locator("#products tr")).to_have_count(1)  # the header only
     assert office.locator("#approvals").inner_text().split("\n")[-1].split() == ["2026-03", "1", "1"]
     for chart in ("chart-products", "chart-dpd", "chart-approvals"):
         assert office.evaluate(f"Chart.getChart(document.getElementById('{chart}')) !== undefined")
@@ -248,10 +248,10 @@ def test_a_customer_sees_why_and_asks_for_a_human_review_which_staff_see_queued(
         page.locator(f"#consent_{kind}").check()
     page.locator("#submit-application").click()
     page.locator("#explain").click()
-    assert page.locator("#contributions tr").count() > 1  # per-feature points, worst first
+    expect(page.locator("#contributions tr").nth(1)).to_be_attached()  # per-feature points, worst first
     page.get_by_label("申请人工复核的理由（可选）").fill("收入已提高")
     page.locator("#request-review").click()
-    assert page.locator("#review-requested").is_visible()
+    expect(page.locator("#review-requested")).to_be_visible()
     shoot(page, "explain-zh")
     office = new_page("en")
     office.goto("/office/login")
@@ -262,7 +262,7 @@ def test_a_customer_sees_why_and_asks_for_a_human_review_which_staff_see_queued(
     assert "收入已提高" in office.locator("#reviews").inner_text()
     assert "queued" in office.locator("#reviews").inner_text()
     office.goto("/office/applications")  # the application with its decision's score and grade
-    assert office.locator("#applications tr").count() == 1 + 1
+    expect(office.locator("#applications tr")).to_have_count(1 + 1)
     office.goto("/office/audit")  # the consents granted and the review request, among others
     audit = office.locator("#audit").inner_text()
     assert "consent.granted" in audit

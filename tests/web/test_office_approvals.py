@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from lendcore.auth.principal import StaffRole
@@ -98,8 +99,8 @@ def test_an_operator_proposes_a_waiver_and_finance_approves_it(site: Site, new_p
 
     # the proposer's queue: no approve button on their own proposal, only withdrawing it
     ops.goto("/office/approvals")
-    assert ops.locator("#approvals article.proposal").count() == 1
-    assert ops.locator("button.approve").count() == 0
+    expect(ops.locator("#approvals article.proposal")).to_have_count(1)
+    expect(ops.locator("button.approve")).to_have_count(0)
     assert "Your own proposal" in ops.locator("#approvals").inner_text()
     shoot(ops, "office-approvals-own-en")
     proposal_id = ops.locator("#approvals .proposal-id").inner_text()
@@ -122,7 +123,7 @@ def test_an_operator_proposes_a_waiver_and_finance_approves_it(site: Site, new_p
     fin.get_by_label("Checker's note").fill("late SMS confirmed")
     fin.locator(f"#approve-{proposal_id}").click()
     assert proposal_id in fin.locator("#decided").inner_text()
-    assert fin.locator("#approvals article.proposal").count() == 0  # nothing open
+    expect(fin.locator("#approvals article.proposal")).to_have_count(0)  # nothing open
     decided = fin.locator("#decided-proposals").inner_text()
     assert "executed" in decided and "late SMS confirmed" in decided
     assert penalty_of(site, contract_id) == PENALTY_ON_APPROVAL - 1_000

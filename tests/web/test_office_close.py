@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lendcore.auth.principal import StaffRole
@@ -40,7 +41,7 @@ def test_finance_closes_the_open_date_and_reads_the_report_with_its_invariants(
     assert fin.locator("#invariants-ok").inner_text() == "all hold"
     assert "trial_balance_balanced\nTrue" in fin.locator("#invariants").inner_text()
     assert fin.locator("#next-date").inner_text() == "2026-03-21"
-    assert fin.locator("#not-yet").is_visible()  # tomorrow cannot be closed today
+    expect(fin.locator("#not-yet")).to_be_visible()  # tomorrow cannot be closed today
     shoot(fin, "office-close-en")
     stale.locator("#run-close").click()  # that date is closed already: nothing more is
     assert "already closed" in stale.locator("#closed").inner_text()

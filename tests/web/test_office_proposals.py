@@ -9,6 +9,7 @@ import re
 import uuid
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from lendcore.approvals.forms import form_of
@@ -101,7 +102,7 @@ def test_risk_overrides_a_declined_application_and_an_operator_may_not(site: Sit
     assert decided["outcome"] == "declined"
     ops = signed_in_staff(site, new_page, "ops", StaffRole.OPERATOR, "en")
     ops.goto(f"/office/propose/decision-override?target={decided['decision_id']}")
-    assert ops.locator("#may-not-propose").count() == 1
+    expect(ops.locator("#may-not-propose")).to_have_count(1)
     ops.get_by_label("Reason").fill("I think so")
     assert refused(site, ops, ops.locator("#propose").click) == 403
     assert "PERMISSION_DENIED" in ops.locator("#error").inner_text()

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from playwright.sync_api import expect
+
 from lendcore.payments.official_accounts import AddOfficialAccountRequest, add_official_account
 from lendcore.store.engine import unit_of_work
 from tests.web.conftest import Site
@@ -60,8 +62,8 @@ def test_a_customer_checks_an_account_before_paying_into_it(site: Site, new_page
     assert "请勿向其付款" in page.locator("#account-not-official").inner_text()
 
     _check(page, "6222020000000000034")  # never registered
-    assert page.locator("#account-not-official").is_visible()
-    assert page.locator("#account-official").count() == 0
+    expect(page.locator("#account-not-official")).to_be_visible()
+    expect(page.locator("#account-official")).to_have_count(0)
 
     labels = page.evaluate(
         "[...document.querySelectorAll('input')].filter(e => e.labels.length === 0).length"
@@ -73,7 +75,7 @@ def test_a_malformed_number_is_refused_with_its_reason_not_answered(site: Site, 
     page = new_page("en")
     response = page.goto("/app/official-account?number=62ab")
     assert response.status == 422
-    assert page.locator("#account-error").is_visible()
+    expect(page.locator("#account-error")).to_be_visible()
     assert (
         page.locator("#account-official").count() == 0 and page.locator("#account-not-official").count() == 0
     )

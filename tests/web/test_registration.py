@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from lendcore.core.consent import ConsentKind
@@ -64,7 +65,7 @@ def test_the_id_and_card_are_refused_without_the_sensitive_consent_then_accepted
     page.get_by_label("借记卡卡号").fill(card)
     page.locator("#register").click()
     page.wait_for_url("**/app/login?registered=1")
-    assert page.locator("#registered").is_visible()
+    expect(page.locator("#registered")).to_be_visible()
     granted = sorted((kind, texts.latest(ConsentKind(kind)).version) for kind in REGISTRATION_KINDS)
     assert customers(site) == (1, 1, granted)  # exactly the consents ticked, at the versions shown
     sign_in(page, site, phone)  # the one-time code goes to the phone just registered

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -138,7 +139,7 @@ def test_a_customer_books_sees_it_listed_double_submits_once_cancels_and_is_refu
     page.locator(f"#cancel-{booking_id}").click()
     page.locator("#cancelled").wait_for()
     assert page.locator(f"#booking-{booking_id} .state").inner_text() == "已取消"
-    assert page.locator(f"#cancel-{booking_id}").count() == 0
+    expect(page.locator(f"#cancel-{booking_id}")).to_have_count(0)
     again = page.request.post(f"/app/scheduled/{booking_id}/cancel", form=cancel_form)
     assert again.status == 200
     assert _bookings(site) == [(booking_id, TAKE, "cancelled")]
@@ -171,7 +172,7 @@ def test_before_the_window_opens_the_page_says_when_and_offers_no_form(site: Sit
     page.wait_for_url("**/app/scheduled")
     offer = page.locator(f"#offer-{contract_id}").inner_text()
     assert f"此日期起可预约: {due - timedelta(days=10)}" in offer
-    assert page.locator(f"#book-form-{contract_id}").count() == 0
+    expect(page.locator(f"#book-form-{contract_id}")).to_have_count(0)
     assert site.console_errors == []
 
 
@@ -215,7 +216,7 @@ def test_on_its_take_date_a_booking_is_taken_shown_so_and_can_no_longer_be_cance
     page = new_page("zh")
     sign_in(page, site, phone)
     page.goto("/app/scheduled")
-    assert page.locator(f"#cancel-{booking_id}").count() == 0  # on its day: too late to cancel
+    expect(page.locator(f"#cancel-{booking_id}")).to_have_count(0)  # on its day: too late to cancel
     cancel_form = {"csrf_token": page.locator("input[name=csrf_token]").first.input_value()}
     forced = page.request.post(f"/app/scheduled/{booking_id}/cancel", form=cancel_form)
     assert forced.status == 409 and "SCHEDULED_NOT_CANCELLABLE" in forced.text()
