@@ -20,18 +20,18 @@ exactly that id range, so peak memory does not grow with the number of contracts
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Row, Subquery, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Subquery, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from lendcore.core.contract import LoanState, Status
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
 from lendcore.servicing.aggregate_accrual import Coverage, aggregated_interest, coverage
 from lendcore.servicing.codecs import state_from_json, terms_from_json
+from lendcore.servicing.invariants_sql import contract_mismatches, contract_totals
 from lendcore.servicing.partner_checks import partner_ledger_mismatches
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
@@ -102,25 +102,6 @@ _SIGN = {a: (1 if a.normal_side is Side.DEBIT else -1) for a in Account}
 #: Contracts checked per partition: memory of the check is bounded by this, not by the book's size.
 DEFAULT_PARTITION: Final = 2_000
 
-_CONTRACT_COLUMNS = (
-    Contract.id,
-    Contract.terms,
-    Contract.state,
-    Contract.status,
-    Contract.outstanding_principal,
-    Contract.interest_receivable,
-    Contract.penalty_receivable,
-    Contract.fee_receivable,
-    Contract.product_code,
-    Contract.accrual_basis,
-    Contract.accrual_rate,
-    Contract.accrual_exact,
-    Contract.accrual_booked,
-    Contract.accrued_through,
-    Contract.aggregated_from,
-    Contract.quiet_until,
-)
-
 
 @dataclass(slots=True)
 class _Tally:
@@ -136,69 +117,42 @@ class _Tally:
     coverage: Coverage = field(default_factory=lambda: Coverage(None))
 
 
-def _contract_partitions(session: Session, size: int) -> Iterator[Sequence[Row[Any]]]:
-    """The contracts in id order, ``size`` at a time (keyset pagination: plain columns, no ORM objects
-    in the identity map, so nothing accumulates in the session)."""
-    last: str | None = None
+def _partition_bounds(session: Session, size: int) -> Iterator[tuple[str, str]]:
+    """The contracts' ids cut into ranges (lo, hi] of ``size`` contracts, in id order (keyset: one
+    indexed query per range, nothing read but the boundary id)."""
+    lo = ""
     while True:
-        query = select(*_CONTRACT_COLUMNS).order_by(Contract.id).limit(size)
-        if last is not None:
-            query = query.where(Contract.id > last)
-        rows = session.execute(query).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].id
+        hi = session.scalar(
+            select(Contract.id).where(Contract.id > lo).order_by(Contract.id).offset(size - 1).limit(1)
+        )
+        if hi is None:
+            hi = session.scalar(select(func.max(Contract.id)).where(Contract.id > lo))
+            if hi is None:
+                return
+        yield lo, hi
+        lo = hi
 
 
 def _control_balances(
     session: Session, *conditions: ColumnElement[bool]
 ) -> dict[tuple[str | None, str], int]:
     """(contract id, control account) → signed balance booked in the ledger, for the postings matching
-    ``conditions`` (one aggregate query)."""
+    ``conditions`` on no existing contract, where not zero (one aggregate query: only orphans return)."""
     booked: dict[tuple[str | None, str], int] = {}
-    for cid, code, d, c in session.execute(
-        select(Posting.contract_id, Posting.account_code, func.sum(Posting.debit), func.sum(Posting.credit))
-        .where(Posting.account_code.in_([a.value for a in CONTROL_ACCOUNTS]), *conditions)
-        .group_by(Posting.contract_id, Posting.account_code)
-    ).all():
-        booked[(cid, code)] = _SIGN[Account(code)] * (int(d or 0) - int(c or 0))
-    return booked
-
-
-def _check_contract(row: Row[Any], gl: dict[tuple[str | None, str], int], tally: _Tally) -> LoanState:
-    """Invariants 2 and 4 for one contract against its booked balances (popped from ``gl``)."""
-    state = state_from_json(terms_from_json(row.terms), row.state)
-    mirrors = {
-        Account.LOAN_PRINCIPAL: row.outstanding_principal,
-        Account.INTEREST_RECEIVABLE: row.interest_receivable,
-        Account.PENALTY_RECEIVABLE: row.penalty_receivable,
-        Account.FEE_RECEIVABLE: row.fee_receivable,
-    }
-    for account, sub in state.subledger().items():
-        booked = gl.pop((row.id, account.value), 0)
-        if booked != sub:
-            tally.mismatches.append(f"{row.id} {account.name}: ledger {booked}, sub-ledger {sub}")
-        if account in mirrors and mirrors[account] != sub:
-            tally.mismatches.append(f"{row.id} {account.name}: mirror {mirrors[account]}, state {sub}")
-    if state.funds_in != state.allocated + state.suspense:
-        tally.cash.append(
-            f"{row.id}: cash in {state.cash_in} + credit in {state.credit_in} − credit out "
-            f"{state.credit_out} ≠ allocated {state.allocated} + unapplied {state.suspense}"
+    signed = func.sum(Posting.debit) - func.sum(Posting.credit)
+    for cid, code, amount in session.execute(
+        select(Posting.contract_id, Posting.account_code, signed)
+        .where(
+            Posting.account_code.in_([a.value for a in CONTROL_ACCOUNTS]),
+            ~exists().where(Contract.id == Posting.contract_id),
+            *conditions,
         )
-    if state.suspense < 0 or any(v < 0 for v in mirrors.values()):
-        tally.mismatches.append(f"{row.id}: negative balance (suspense {state.suspense}, {mirrors})")
-    if row.status != state.status.value and not (
-        row.status == "cancelled" and state.status is Status.PENDING
-    ):
-        tally.mismatches.append(f"{row.id}: status {row.status}, state {state.status.value}")
-    share = aggregated_interest(row, tally.coverage.until(row.id)) if row.aggregated_from else 0
-    if share:
-        tally.aggregated[row.product_code] = tally.aggregated.get(row.product_code, 0) + share
-    tally.contracts += 1
-    tally.cash_in += state.cash_in
-    tally.disbursed += state.principal_disbursed
-    return state
+        .group_by(Posting.contract_id, Posting.account_code)
+        .having(signed != 0)
+        .order_by(Posting.contract_id, Posting.account_code)
+    ).all():
+        booked[(cid, code)] = _SIGN[Account(code)] * int(amount)
+    return booked
 
 
 def _orphans(gl: dict[tuple[str | None, str], int], tally: _Tally) -> None:
@@ -207,32 +161,69 @@ def _orphans(gl: dict[tuple[str | None, str], int], tally: _Tally) -> None:
             tally.mismatches.append(f"{cid} {Account(code).name}: ledger {booked} with no contract")
 
 
+def _replay_partition(session: Session, lo: str, hi: str, tally: _Tally) -> None:
+    """Invariant 5 (optional, costly) for the contracts in (lo, hi]: the one place the check still
+    decodes the JSON state in Python, as the oracle it is."""
+    rows = session.execute(
+        select(Contract.id, Contract.terms, Contract.state)
+        .where(Contract.id > lo, Contract.id <= hi)
+        .order_by(Contract.id)
+    ).all()
+    # the replay reads ORM rows: a scratch session on the same connection (same transaction) holds
+    # them, and is closed after the partition, so the caller's session does not grow
+    with Session(bind=session.connection()) as scratch:
+        for row in rows:
+            terms = terms_from_json(row.terms)
+            if replay(terms, stored_transactions(scratch, row.id)) != state_from_json(terms, row.state):
+                tally.replays.append(row.id)
+
+
+def _aggregate_partition(session: Session, lo: str, hi: str, tally: _Tally) -> None:
+    """The partition's share of invariant 6: each quiet contract's interest the aggregate holds, from
+    its quiet-day columns (no JSON)."""
+    for row in session.execute(
+        select(*_QUIET_COLUMNS).where(
+            Contract.id > lo, Contract.id <= hi, Contract.aggregated_from.is_not(None)
+        )
+    ).all():
+        share = aggregated_interest(row, tally.coverage.until(row.id))
+        if share:
+            tally.aggregated[row.product_code] = tally.aggregated.get(row.product_code, 0) + share
+
+
+_QUIET_COLUMNS = (
+    Contract.id,
+    Contract.product_code,
+    Contract.accrual_basis,
+    Contract.accrual_rate,
+    Contract.accrual_exact,
+    Contract.accrual_booked,
+    Contract.accrued_through,
+    Contract.aggregated_from,
+    Contract.quiet_until,
+)
+
+
 def _check_contracts(session: Session, tally: _Tally, *, replay_contracts: bool, partition: int) -> None:
-    """Invariants 2, 4 (and 5) per contract, one id-range partition at a time: the partition's
-    contracts and the ledger's balances for exactly that id range (prev last, last], so every posting
-    is compared once; postings beyond the last contract or on no contract are checked at the end."""
-    previous: str | None = None
-    for rows in _contract_partitions(session, partition):
-        last = rows[-1].id
-        in_range = [Posting.contract_id <= last]
-        if previous is not None:
-            in_range.append(Posting.contract_id > previous)
-        gl = _control_balances(session, *in_range)
-        # the replay reads ORM rows: a scratch session on the same connection (same transaction)
-        # holds them, and is closed after the partition, so the caller's session does not grow
-        with Session(bind=session.connection()) as scratch:
-            for row in rows:
-                state = _check_contract(row, gl, tally)
-                if replay_contracts:
-                    transactions = stored_transactions(scratch, row.id)
-                    if replay(terms_from_json(row.terms), transactions) != state:
-                        tally.replays.append(row.id)
-        _orphans(gl, tally)
-        previous = last
+    """Invariants 2, 4 (and 5) per contract, one id-range partition (lo, hi] at a time: one set-based
+    query compares the partition's state figures, mirror columns and ledger balances and returns only
+    the mismatches (:mod:`lendcore.servicing.invariants_sql`); postings on no contract come from an
+    anti-join, per partition and once for those beyond the last contract or on none."""
+    previous = ""
+    for lo, hi in _partition_bounds(session, partition):
+        subledger, cash = contract_mismatches(session, lo, hi)
+        tally.mismatches.extend(subledger)
+        tally.cash.extend(cash)
+        _orphans(_control_balances(session, Posting.contract_id > lo, Posting.contract_id <= hi), tally)
+        _aggregate_partition(session, lo, hi, tally)
+        if replay_contracts:
+            _replay_partition(session, lo, hi, tally)
+        previous = hi
     beyond: ColumnElement[bool] = Posting.contract_id.is_(None)
-    if previous is not None:
+    if previous:
         beyond = or_(beyond, Posting.contract_id > previous)
     _orphans(_control_balances(session, beyond), tally)
+    tally.contracts, tally.cash_in, tally.disbursed = contract_totals(session)
 
 
 def _suspense_by_customer() -> Subquery:
