@@ -14,8 +14,11 @@
    entry nor a contract.
 
 The check streams: ledger-wide checks are SQL aggregates that return only what is wrong; the
-per-contract checks read contracts in id order, a partition at a time, with the ledger balances of
-exactly that id range, so peak memory does not grow with the number of contracts.
+per-contract checks (2 and 4) are one set-based query per id-range partition that compares each
+contract's state figures (read by the database's JSON functions), mirror columns and ledger balances
+and returns only the mismatches (:mod:`lendcore.servicing.invariants_sql`: no contract's JSON is
+decoded in Python). Peak memory does not grow with the number of contracts. Only the optional replay
+(5) and the derived shares of invariant 6 (from the quiet-day columns) still loop in Python.
 """
 
 from __future__ import annotations

@@ -23,8 +23,7 @@ are the same sums :class:`~lendcore.core.contract.InstallmentState` computes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from sqlalchemy import text
@@ -65,31 +64,61 @@ MIRRORS: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Dialect:
-    """How one database reads a number or a string out of a JSON document, and a document's rows."""
-
-    number: str  # format with doc, key
-    string: str
-    rows: str  # a FROM item over c.state's "rows" array, each element as r.value
+_ROW_FIELDS: Final = tuple(
+    dict.fromkeys([f for _, plus, minus in _ROW_BALANCES for f in (plus, *minus)] + list(_ROW_PAID))
+)
+_MIRROR_LIST: Final = ", ".join(column for _, column, _ in MIRRORS)
 
 
-_DIALECTS: Final = {
-    "sqlite": _Dialect(
-        number="COALESCE(json_extract({doc}, '$.{key}'), 0)",
-        string="json_extract({doc}, '$.{key}')",
-        rows="json_each(c.state, '$.rows') AS r",
-    ),
-    "postgresql": _Dialect(
-        number="COALESCE(({doc} ->> '{key}')::bigint, 0)",
-        string="({doc} ->> '{key}')",
-        rows="jsonb_array_elements(c.state -> 'rows') AS r(value)",
-    ),
-}
+def _row_sums(value: Callable[[str], str]) -> str:
+    """Σ over the installment rows of each outstanding balance (r_<alias>) and of what was paid."""
+    sums = [
+        f"SUM({value(plus)}{''.join(f' - {value(m)}' for m in minus)}) AS r_{alias}"
+        for alias, plus, minus in _ROW_BALANCES
+    ]
+    return ", ".join([*sums, f"SUM({' + '.join(value(k) for k in _ROW_PAID)}) AS paid"])
 
 
-def _dialect(session: Session) -> _Dialect:
-    return _DIALECTS[session.get_bind().dialect.name]
+def _sqlite_figures(where: Callable[[str], str]) -> str:
+    """SQLite: ``json_extract`` for the top-level figures (its parse cache decodes the document once)
+    and ``json_each`` over the rows, grouped per contract."""
+
+    def num(doc: str, key: str) -> str:
+        return f"COALESCE(json_extract({doc}, '$.{key}'), 0)"
+
+    scalars = ", ".join(f"{num('c.state', k)} AS {k}" for k in _STATE_FIGURES)
+    sums = ", ".join(f"r.r_{alias}" for alias, *_ in _ROW_BALANCES)
+    return f"""
+  SELECT c.id AS id, c.status AS status, {_MIRROR_LIST},
+         COALESCE(json_extract(c.state, '$.status'), :pending) AS st, {scalars}, {sums}, r.paid AS paid
+  FROM contracts c LEFT JOIN (
+    SELECT x.id AS id, {_row_sums(lambda k: num("e.value", k))}
+    FROM contracts x, json_each(x.state, '$.rows') AS e WHERE {where("x")} GROUP BY x.id
+  ) r ON r.id = c.id
+  WHERE {where("c")}"""
+
+
+def _postgres_figures(where: Callable[[str], str]) -> str:
+    """PostgreSQL: ``jsonb_to_record`` / ``jsonb_to_recordset`` read every figure of the document and
+    of each row in one pass (separate ``->>`` operators would de-TOAST the document once each)."""
+    record = ", ".join([*(f"{k} bigint" for k in _STATE_FIGURES), "status text", '"rows" jsonb'])
+    fields = ", ".join(f"{k} bigint" for k in _ROW_FIELDS)
+    scalars = ", ".join(f"COALESCE(x.{k}, 0) AS {k}" for k in _STATE_FIGURES)
+    return f"""
+  SELECT c.id AS id, c.status AS status, {_MIRROR_LIST},
+         COALESCE(x.status, :pending) AS st, {scalars}, r.*
+  FROM contracts c CROSS JOIN LATERAL jsonb_to_record(c.state) AS x({record})
+  LEFT JOIN LATERAL (
+    SELECT {_row_sums(lambda k: f"COALESCE(e.{k}, 0)")} FROM jsonb_to_recordset(x."rows") AS e({fields})
+  ) r ON true
+  WHERE {where("c")}"""
+
+
+_FIGURES: Final = {"sqlite": _sqlite_figures, "postgresql": _postgres_figures}
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _ledger_columns() -> str:
@@ -112,25 +141,18 @@ def _subledger_alias(account: Account) -> str:
     raise AssertionError(account)  # pragma: no cover - CONTROL_ACCOUNTS is the six above
 
 
-def _mismatch_sql(d: _Dialect, upper: bool) -> str:
+def _mismatch_sql(dialect: str, upper: bool) -> str:
     """The partition query: contracts with id in (lo, hi], each with its state figures (from JSON),
     mirror columns and ledger balances; only the rows where some comparison fails come back."""
-    num = d.number.format
-    balances = ",\n".join(
-        f"SUM({num(doc='r.value', key=plus)}"
-        + "".join(f" - {num(doc='r.value', key=m)}" for m in minus)
-        + f") AS {alias}"
-        for alias, plus, minus in _ROW_BALANCES
-    )
-    paid = " + ".join(num(doc="r.value", key=k) for k in _ROW_PAID)
-    figures = ",\n".join(f"{num(doc='c.state', key=k)} AS {k}" for k in _STATE_FIGURES)
-    state_status = f"COALESCE({d.string.format(doc='state', key='status')}, :pending)"
+
+    def where(alias: str) -> str:
+        return f"{alias}.id > :lo" + (f" AND {alias}.id <= :hi" if upper else "")
+
     active = ", ".join(
-        f"CASE WHEN st = :active THEN COALESCE(r.{alias}, 0) ELSE 0 END AS {alias}"
+        f"CASE WHEN st = :active THEN COALESCE(c.r_{alias}, 0) ELSE 0 END AS {alias}"
         for alias, *_ in _ROW_BALANCES
     )
     ledger = ", ".join(f"COALESCE(g.g_{i}, 0) AS g_{i}" for i in range(len(CONTROL_ACCOUNTS)))
-    hi = " AND id <= :hi" if upper else ""
     hi_p = " AND contract_id <= :hi" if upper else ""
     checks = [f"g_{i} <> {_subledger_alias(a)}" for i, a in enumerate(CONTROL_ACCOUNTS)]
     checks += [f"{column} <> {alias}" for _, column, alias in MIRRORS]
@@ -140,13 +162,8 @@ def _mismatch_sql(d: _Dialect, upper: bool) -> str:
         "cash_in + credit_in - credit_out <> allocated + suspense",
         "(status <> st AND NOT (status = :cancelled AND st = :pending))",
     ]
-    mirrors = ", ".join(column for _, column, _ in MIRRORS)
     return f"""
-WITH c AS (
-  SELECT id, status, {mirrors}, state, {state_status} AS st FROM contracts WHERE id > :lo{hi}
-),
-r AS (
-  SELECT c.id AS id, {balances}, SUM({paid}) AS paid FROM c, {d.rows} GROUP BY c.id
+WITH c AS MATERIALIZED ({_FIGURES[dialect](where)}
 ),
 g AS (
   SELECT contract_id AS id, {_ledger_columns()} FROM postings
@@ -154,10 +171,10 @@ g AS (
     AND contract_id > :lo{hi_p}
   GROUP BY contract_id
 ),
-s AS (
-  SELECT c.id AS id, c.status AS status, st, {mirrors}, {figures}, {active},
-         COALESCE(r.paid, 0) AS paid, {ledger}
-  FROM c LEFT JOIN r ON r.id = c.id LEFT JOIN g ON g.id = c.id
+s AS MATERIALIZED (
+  SELECT c.id AS id, c.status AS status, st, {_MIRROR_LIST}, {", ".join(_STATE_FIGURES)}, {active},
+         COALESCE(c.paid, 0) AS paid, {ledger}
+  FROM c LEFT JOIN g ON g.id = c.id
 ),
 t AS (SELECT s.*, paid + principal_prepaid + prepayment_fees + recovered AS allocated FROM s)
 SELECT * FROM t WHERE {" OR ".join(checks)} ORDER BY id
@@ -216,12 +233,17 @@ def _messages(m: Mapping[Any, Any], out: list[str], cash: list[str]) -> None:
 
 def contract_totals(session: Session) -> tuple[int, int, int]:
     """(contracts, Σ cash in, Σ principal disbursed) over every contract's state: one aggregate."""
-    num = _dialect(session).number.format
+    if _dialect(session) == "postgresql":
+        cash_in, disbursed = "(state ->> 'cash_in')::bigint", "(state ->> 'principal_disbursed')::bigint"
+    else:
+        cash_in, disbursed = (
+            "json_extract(state, '$.cash_in')",
+            "json_extract(state, '$.principal_disbursed')",
+        )
     row: tuple[Any, ...] = tuple(
         session.execute(
             text(
-                f"SELECT COUNT(*), COALESCE(SUM({num(doc='state', key='cash_in')}), 0), "
-                f"COALESCE(SUM({num(doc='state', key='principal_disbursed')}), 0) FROM contracts"
+                f"SELECT COUNT(*), COALESCE(SUM({cash_in}), 0), COALESCE(SUM({disbursed}), 0) FROM contracts"
             )
         ).one()
     )
