@@ -26,15 +26,23 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def check(url: str, partition: int, replay: bool) -> None:
+    """One check; CPU seconds are this process's (all of SQLite's work, none of PostgreSQL's server)."""
     factory = create_session_factory(create_engine(url))
     baseline = _peak_mb()
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     with unit_of_work(factory, read_only=True) as session:
         report = check_invariants(session, replay_contracts=replay, partition=partition)
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
     print(
-        f"N={report.contracts:,} ok={report.ok} {seconds:.1f} s "
+        f"N={report.contracts:,} ok={report.ok} {seconds:.1f} s (cpu {cpu:.1f} s) "
         f"{report.contracts / seconds:,.0f} contracts/s peak {_peak_mb():.0f} MB (baseline {baseline:.0f} MB)"
     )
 
