@@ -223,6 +223,12 @@ def test_an_outage_of_the_real_simulator_on_a_due_day_costs_nobody_penalty_or_ov
     assert sorted(t["customer_id"] for t in told if t["template"] == "lender_fault_opened") == sorted(
         [paying, idle]
     )
+    Worker(
+        session_factory, default_registry(None), clock=lambda: max(due_morning, utc_now())
+    ).run_until_idle()
+    with unit_of_work(session_factory, read_only=True) as session:
+        sent = session.scalars(select(Job.status).where(Job.kind == "customer.notify")).all()
+    assert sent == ["succeeded", "succeeded"]  # the messages went out (the default sink)
     run_daily_close(session_factory, DUE + timedelta(days=1))
     for contract_id in (paying_contract, idle_contract):
         assert (penalty(session_factory, contract_id), standing(session_factory, contract_id)) == (
@@ -236,3 +242,19 @@ def test_an_outage_of_the_real_simulator_on_a_due_day_costs_nobody_penalty_or_ov
     assert windows(session_factory) == [("channel_outage", DUE, DUE + timedelta(days=1), None, None)]
     run_daily_close(session_factory, DUE + timedelta(days=2))
     assert standing(session_factory, idle_contract)[0] > 0  # the window is over: the rows count again
+
+
+def test_an_outage_longer_than_the_look_back_stays_one_window(session_factory: sessionmaker[Session]) -> None:
+    """Down for five hours (the look back is two): the detector reads back to the open outage's first
+    failure, so it neither opens a second window nor loses the first; the answer ends it."""
+    calls(session_factory, HandlerChannel(down), T0, [0, 3, 6])
+    assert len(detect(session_factory, T0 + timedelta(minutes=7)).opened) == 1
+    calls(session_factory, HandlerChannel(down), T0, list(range(30, 300, 30)))
+    assert detect(session_factory, T0 + timedelta(minutes=300)).opened == []
+    calls(session_factory, HandlerChannel(up), T0, [301])
+    report = detect(session_factory, T0 + timedelta(minutes=302))
+    assert (report.opened, len(report.ended)) == ([], 1)
+    assert windows(session_factory) == [("channel_outage", DAY, DAY, None, None)]
+    with unit_of_work(session_factory, read_only=True) as session:
+        outage = session.scalars(select(ChannelOutage)).one()
+        assert (outage.failures, outage.started_at) == (12, T0)

@@ -97,9 +97,10 @@ def detect_channel_outages(
     session: Session, *, now: datetime, rule: OutageRule = DEFAULT_RULE, lookback: timedelta = LOOKBACK
 ) -> OutageReport:
     """Open a window per new outage and end the windows of outages that are over (module docstring)."""
-    known = list(session.scalars(select(ChannelOutage).order_by(ChannelOutage.started_at)))
-    since = min([now - lookback, *(o.started_at for o in known if o.ended_at is None)])
-    known = [o for o in known if o.ended_at is None or o.ended_at >= since]
+    still_open = list(session.scalars(select(ChannelOutage).where(ChannelOutage.ended_at.is_(None))))
+    since = min([now - lookback, *(o.started_at for o in still_open)])
+    ended = select(ChannelOutage).where(ChannelOutage.ended_at >= since)  # a few: outages are rare
+    known = sorted([*still_open, *session.scalars(ended)], key=lambda o: o.started_at)
     report = OutageReport()
     for span in outage_spans(channel_outcomes(session, since, now), rule):
         same = next((o for o in known if _same_outage(o, span)), None)
