@@ -29,10 +29,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,19 +39,6 @@ from lendcore.jobs.worker import PermanentJobError
 from lendcore.notify.delivery import AddressBook
 from lendcore.notify.sinks import NotificationSink
 from lendcore.payments.adapter import ChannelAdapter
-
-CHANNEL_URL_ENV: Final = "LENDCORE_CHANNEL_URL"
-CALLBACK_URL_ENV: Final = "LENDCORE_CALLBACK_URL"
-
-
-def channel_from_env() -> ChannelAdapter | None:
-    """The HTTP channel at ``LENDCORE_CHANNEL_URL`` (e.g. the simulator), or None."""
-    url = os.environ.get(CHANNEL_URL_ENV, "").strip()
-    if not url:
-        return None
-    from lendcore.payments.http_channel import HttpChannel
-
-    return HttpChannel(url, callback_url=os.environ.get(CALLBACK_URL_ENV) or None, name="simulator")
 
 
 def _payload_text(ctx: JobContext, key: str) -> str:
