@@ -108,6 +108,8 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
             "EMPTY_DATA",
             "GRADE_REQUIRED",
             "FAULT_WINDOW_INVALID",
+            "OUTAGE_RULE_INVALID",  # lendcore.core.outages
+            "OUTCOMES_UNORDERED",
             "INVALID_AMOUNT",
             "INVALID_ARGUMENT",
             "INVALID_BAD_DPD",

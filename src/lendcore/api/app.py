@@ -21,7 +21,6 @@ database, keys and settings, the development OTP sink.
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -84,10 +83,9 @@ from lendcore.api.settings import ApiSettings
 from lendcore.api.state import AppState
 from lendcore.api.strict import reject_unknown_query_parameters
 from lendcore.auth.otp import DevelopmentOtpSink, OtpSender
-from lendcore.batch.jobs import CHANNEL_URL_ENV
 from lendcore.core.errors import LendcoreError
 from lendcore.security.pii import PiiCipher
-from lendcore.servicing.repay_channel import instant_channel
+from lendcore.servicing.repay_channel import inline_channel
 from lendcore.store.types import utc_now
 
 log = logging.getLogger("lendcore.api")
@@ -139,7 +137,7 @@ def create_app(
         rate_limiter=rate_limiter or RateLimiter(settings.rate_limits, enabled=settings.rate_limits_enabled),
         clock=clock,
         # a real channel configured: the worker submits; otherwise the in-process one, at once
-        payment_channel=None if os.environ.get(CHANNEL_URL_ENV) else instant_channel(),
+        payment_channel=inline_channel(),
     )
 
     @asynccontextmanager

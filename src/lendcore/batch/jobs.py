@@ -3,7 +3,11 @@
 * ``payments.sweep``: :func:`lendcore.payments.sweeper.sweep_stuck_payments` (queries need a channel:
   ``LENDCORE_CHANNEL_URL``; without one the sweep still raises payments past their SLA), then
   :func:`lendcore.servicing.faults.open_payment_faults` (a repayment past its SLA opens a
-  ``payment_past_sla`` window for its customer, who is told);
+  ``payment_past_sla`` window for its customer, who is told), then
+  :func:`lendcore.servicing.outages.detect_channel_outages` (a channel outage opens a ``channel_outage``
+  window for everyone, ended when the channel answers again);
+* ``channel.outages``: the outage detector alone (scheduled every 5 minutes, so it runs even when no
+  sweep does);
 * ``payment.submit``: :func:`lendcore.payments.submit.submit_payment` (registered with a channel);
 * ``payment.settled``: :func:`lendcore.servicing.settlement.settle_payment`, transactional: the booking
   and the job's acknowledgement commit together (exactly once for a recorded repayment or drawdown);
@@ -25,10 +29,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,19 +39,6 @@ from lendcore.jobs.worker import PermanentJobError
 from lendcore.notify.delivery import AddressBook
 from lendcore.notify.sinks import NotificationSink
 from lendcore.payments.adapter import ChannelAdapter
-
-CHANNEL_URL_ENV: Final = "LENDCORE_CHANNEL_URL"
-CALLBACK_URL_ENV: Final = "LENDCORE_CALLBACK_URL"
-
-
-def channel_from_env() -> ChannelAdapter | None:
-    """The HTTP channel at ``LENDCORE_CHANNEL_URL`` (e.g. the simulator), or None."""
-    url = os.environ.get(CHANNEL_URL_ENV, "").strip()
-    if not url:
-        return None
-    from lendcore.payments.http_channel import HttpChannel
-
-    return HttpChannel(url, callback_url=os.environ.get(CALLBACK_URL_ENV) or None, name="simulator")
 
 
 def _payload_text(ctx: JobContext, key: str) -> str:
@@ -63,14 +52,29 @@ def sweep_payments(
     session_factory: sessionmaker[Session], channel: ChannelAdapter | None, *, now: datetime
 ) -> list[str]:
     """What the ``payments.sweep`` job does: query and escalate stuck payments, then open a lender-fault
-    window for each repayment raised past its SLA (the customer is told). The faults opened."""
+    window for each repayment raised past its SLA (the customer is told), then for each channel outage
+    the sweep's own queries may have revealed. The faults opened."""
     from lendcore.payments.sweeper import sweep_stuck_payments
     from lendcore.servicing.faults import open_payment_faults
     from lendcore.store.engine import unit_of_work
 
     sweep_stuck_payments(session_factory, channel, now=now)
     with unit_of_work(session_factory) as session:  # a repayment past its SLA is our fault
-        return [w.fault_id for w in open_payment_faults(session, now=now)]
+        opened = [w.fault_id for w in open_payment_faults(session, now=now)]
+    return opened + detect_outages(session_factory, now=now)
+
+
+def detect_outages(session_factory: sessionmaker[Session], *, now: datetime) -> list[str]:
+    """What the ``channel.outages`` job does (and each sweep after it): the outage windows opened."""
+    from lendcore.servicing.outages import detect_channel_outages
+    from lendcore.store.engine import unit_of_work
+
+    with unit_of_work(session_factory) as session:  # a channel outage is our fault
+        return detect_channel_outages(session, now=now).opened
+
+
+def channel_outages(ctx: JobContext) -> None:
+    detect_outages(ctx.session_factory, now=ctx.now)
 
 
 def _sweep(channel: ChannelAdapter | None) -> Callable[[JobContext], None]:
@@ -202,6 +206,7 @@ def default_registry(
     registry.register("reminders.run", _reminders(notifications, book), transactional=False)
     registry.register("scheduled.take", scheduled_take)
     registry.register("payments.sweep", _sweep(channel), transactional=False)
+    registry.register("channel.outages", channel_outages, transactional=False)
     registry.register("payment.settled", payment_settled)
     registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))
     registry.register("autopay.run", autopay_run)

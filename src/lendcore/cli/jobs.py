@@ -36,9 +36,10 @@ def worker_command(
     json_out: database.JsonOption = False,
 ) -> None:
     """Run background jobs (timed jobs included) until stopped, or once with --once."""
-    from lendcore.batch.jobs import channel_from_env, default_registry
+    from lendcore.batch.jobs import default_registry
     from lendcore.jobs.scheduler import DEFAULT_SCHEDULES, tick
     from lendcore.jobs.worker import Worker
+    from lendcore.payments.http_channel import channel_from_env
     from lendcore.store.types import utc_now
 
     def body() -> dict[str, Any]:

@@ -285,8 +285,13 @@ def repay_command(
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Repay by amount, by contract, or pay off everything."""
-    from lendcore.servicing.repay import RepayRequest, repay
+    """Repay by amount, by contract, or pay off everything: recorded and committed first, then submitted
+    to the payment channel with no transaction open (the in-process channel confirms at once; with
+    ``LENDCORE_CHANNEL_URL`` set it stays processing and ``lendcore worker`` submits it)."""
+    from lendcore.servicing.repay import RepayRequest
+    from lendcore.servicing.repay_channel import inline_channel, settle_at_once
+    from lendcore.servicing.settlement import request_repayment
+    from lendcore.store.types import utc_now
 
     with database.errors():
         on = database.business_date(date_)
@@ -314,11 +319,24 @@ def repay_command(
             contract_ids=tuple(contract) if contract else None,
             value_date=vd,
         )
-        result = database.in_session(lambda s: repay(s, request).to_json(), business_date=on)
+        now = utc_now()
+        recorded = database.in_session(
+            lambda s: request_repayment(s, request, now=now, with_plan=True), business_date=on
+        )
+        result = settle_at_once(
+            database.session_factory(),
+            recorded,
+            account_token=f"customer:{customer}",
+            channel=inline_channel(),
+            now=now,
+        ).to_json()
     if as_json:
         database.echo_json(result)
     else:
         _print_repayment(result)
+    if result["status"] == "processing":
+        notice(f"payment {result['payment_id']} is processing: `lendcore worker` submits it to the channel")
+        return
     if result["status"] != "succeeded":
         err_console.print(
             error_line(f"payment {result['status']}: {result.get('failure_reason')}", "PAYMENT_FAILED"),

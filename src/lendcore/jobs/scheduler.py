@@ -104,6 +104,7 @@ def _yesterday(instant: datetime) -> dict[str, Any]:
 #: handlers with the servicing integration (docs/payments.md, "Integration").
 DEFAULT_SCHEDULES: Final = (
     ScheduledJob("payments-sweep", "every 1m", "payments.sweep", grace=timedelta(minutes=5)),
+    ScheduledJob("channel-outages", "every 5m", "channel.outages", grace=timedelta(minutes=10)),
     ScheduledJob("autopay", "30 9,15 * * *", "autopay.run", _autopay, grace=timedelta(hours=2)),
     ScheduledJob("reminders", "0 10 * * *", "reminders.run", _today, grace=timedelta(hours=6)),
     ScheduledJob("reconciliation", "0 11 * * *", "reconciliation.run", _yesterday, grace=timedelta(hours=12)),

@@ -15,6 +15,7 @@ Pass ``transport=httpx.MockTransport(...)`` (or an ASGI transport) to test witho
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Final, TypeVar
@@ -37,6 +38,9 @@ from lendcore.payments.adapter import (
 from lendcore.payments.channel import PaymentInstruction
 from lendcore.payments.statement import Statement, parse_statement
 
+#: Where the deployment's channel listens (e.g. ``lendcore channel-sim``), and where it calls us back.
+CHANNEL_URL_ENV: Final = "LENDCORE_CHANNEL_URL"
+CALLBACK_URL_ENV: Final = "LENDCORE_CALLBACK_URL"
 DEFAULT_TIMEOUT: Final = 5.0
 _T = TypeVar("_T")
 
@@ -164,3 +168,11 @@ class AsyncHttpChannel(AsyncChannelAdapter):
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def channel_from_env() -> HttpChannel | None:
+    """The HTTP channel at ``LENDCORE_CHANNEL_URL`` (e.g. the simulator), or None."""
+    url = os.environ.get(CHANNEL_URL_ENV, "").strip()
+    if not url:
+        return None
+    return HttpChannel(url, callback_url=os.environ.get(CALLBACK_URL_ENV) or None, name="simulator")

@@ -14,6 +14,7 @@ chose (``VALUE_DATE_NOT_ALLOWED``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import ValidationError
 from lendcore.payments.adapter import Accepted, ChannelAdapter, ChannelCall, ChannelStatus, HandlerChannel
+from lendcore.payments.http_channel import CHANNEL_URL_ENV
 from lendcore.payments.state import PaymentState
 from lendcore.payments.submit import submit_payment
 from lendcore.servicing.repay import RepayRequest, RepayResult
@@ -28,7 +30,7 @@ from lendcore.servicing.settlement import request_repayment, settle_payment
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Payment
 
-__all__ = ["customer_request", "instant_channel", "record_repayment", "settle_at_once"]
+__all__ = ["customer_request", "inline_channel", "instant_channel", "record_repayment", "settle_at_once"]
 
 
 def _confirm_at_once(call: ChannelCall) -> Accepted | ChannelStatus:
@@ -42,6 +44,12 @@ def _confirm_at_once(call: ChannelCall) -> Accepted | ChannelStatus:
 def instant_channel() -> HandlerChannel:
     """The in-process channel: every instruction is confirmed at once (development, demos, CI)."""
     return HandlerChannel(_confirm_at_once)
+
+
+def inline_channel() -> HandlerChannel | None:
+    """The channel a repayment is submitted to right after it is committed: the in-process channel,
+    unless a real one is configured (``LENDCORE_CHANNEL_URL``: then None, the worker submits)."""
+    return None if os.environ.get(CHANNEL_URL_ENV, "").strip() else instant_channel()
 
 
 def customer_request(request: RepayRequest) -> RepayRequest:

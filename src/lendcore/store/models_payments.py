@@ -52,6 +52,7 @@ class PaymentEvent(Base):
             postgresql_where=text("kind = 'transition'"),
             sqlite_where=text("kind = 'transition'"),
         ),
+        Index(None, "at"),  # the outage detector reads the recent ones (0018_channel_outages)
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -118,3 +119,19 @@ class LenderFault(Base):
     actor: Mapped[str] = mapped_column(String(64))
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
     raised_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ChannelOutage(Base):
+    """A channel outage the detector found (:mod:`lendcore.servicing.outages`; migration
+    ``0018_channel_outages``): ``started_at`` (its first unavailable call) is unique, so however many
+    detectors run at once one outage opens one ``channel_outage`` fault window (``fault_id``)."""
+
+    __tablename__ = "channel_outages"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("out"))
+    started_at: Mapped[datetime] = mapped_column(unique=True)
+    last_failure_at: Mapped[datetime] = mapped_column()
+    failures: Mapped[int] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    fault_id: Mapped[str | None] = mapped_column(ForeignKey("lender_faults.id"))
+    detected_at: Mapped[datetime] = mapped_column(default=utc_now)
