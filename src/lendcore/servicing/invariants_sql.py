@@ -18,7 +18,9 @@ compare copies with copies: a JSON figure tampered behind its mirror's back woul
 JSON-reading check anyway. Reading the JSON in SQL keeps the state the single source of truth and
 costs nothing on the write path. PostgreSQL stores the state as ``JSONB`` (already decoded, binary);
 SQLite's ``json_extract``/``json_each`` run in C. Both are spelled out per dialect below; the figures
-are the same sums :class:`~lendcore.core.contract.InstallmentState` computes.
+are the same sums :class:`~lendcore.core.contract.InstallmentState` computes. ``WITH … AS
+MATERIALIZED`` (PostgreSQL ≥ 12, SQLite ≥ 3.35) makes each figure computed once per contract rather
+than once per comparison that reads it.
 """
 
 from __future__ import annotations
