@@ -55,6 +55,7 @@ def approve_in_queue(site: Site, page: Any, proposal_id: str, note: str) -> None
 def test_every_kind_has_a_form_with_a_labelled_field_per_parameter(site: Site, new_page: Any) -> None:
     admin = signed_in_staff(site, new_page, "ada", StaffRole.ADMIN, "en")
     admin.locator("#go-propose").click()
+    expect(admin.locator("#kinds a")).to_have_count(len(KINDS))
     assert {a.get_attribute("id") for a in admin.locator("#kinds a").all()} == {f"kind-{k}" for k in KINDS}
     shoot(admin, "office-propose-kinds-en")
     for kind in KINDS:
