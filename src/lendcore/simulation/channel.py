@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from lendcore.payments.http_channel import DEFAULT_TIMEOUT, HttpChannel
-from lendcore.payments.sim.engine import ChannelSimulation, Reply
+from lendcore.payments.sim.engine import ChannelSimulation, Delivery, Reply
 
 CALLBACK_URL = "sim://lendcore/callbacks"  # the engine only queues callbacks for an instruction naming one
 
@@ -56,6 +56,13 @@ class OrderedChannelSimulation(ChannelSimulation):
             for p in parts
         )
         return super()._rng(*keyed)
+
+    def due_callbacks(self, now: float | None = None) -> list[Delivery]:
+        """As the engine's, but a channel that is down sends no callbacks either: they wait."""
+        at = self.clock() if now is None else now
+        if self.faults.in_outage(at - self.started):
+            return []
+        return super().due_callbacks(at)
 
 
 def _route(engine: ChannelSimulation, request: httpx.Request) -> Reply:
