@@ -22,6 +22,7 @@ from lendcore.core.allocation import CustomerMode
 from lendcore.core.errors import LendcoreError
 from lendcore.payments.state import PaymentState
 from lendcore.servicing.codecs import contract_state
+from lendcore.servicing.scheduled import mark_hold
 from lendcore.servicing.settlement import NOTIFY_JOB
 from lendcore.servicing.writeoff import WriteOffRequest, write_off
 from lendcore.store.engine import unit_of_work
@@ -61,6 +62,22 @@ def outcomes(factory: sessionmaker[Session], payment_id: str) -> list[str]:
     with unit_of_work(factory, read_only=True) as session:
         payloads = session.scalars(select(Job.payload).where(Job.kind == NOTIFY_JOB)).all()
         return [p["outcome"] for p in payloads if p["payment_id"] == payment_id]
+
+
+def written_off(factory: sessionmaker[Session], contract_id: str) -> date:
+    """Close through DPD 181 (past the quick product's 180) and write the contract off; the date."""
+    on = DUE + timedelta(days=181)
+    assert run_daily_close(factory, on).ok
+    with unit_of_work(factory) as session:
+        request = WriteOffRequest(
+            contract_id=contract_id,
+            reason="uncollectable",
+            actor="risk",
+            business_date=on,
+            idempotency_key=key(),
+        )
+        write_off(session, request)
+    return on
 
 
 @pytest.mark.parametrize("mode", [CustomerMode.BY_CONTRACT, CustomerMode.BY_AMOUNT])
@@ -114,17 +131,7 @@ def test_money_for_a_contract_written_off_meanwhile_is_a_recovery_dated_no_earli
 ) -> None:
     cid, contract_id = bullet(session_factory)
     payment_id = ask(session_factory, cid, 10_000, STARTED)["payment_id"]
-    on = DUE + timedelta(days=181)  # past the quick product's 180 days: eligible for write-off
-    assert run_daily_close(session_factory, on).ok
-    with unit_of_work(session_factory) as session:
-        request = WriteOffRequest(
-            contract_id=contract_id,
-            reason="uncollectable",
-            actor="risk-1",
-            business_date=on,
-            idempotency_key=key(),
-        )
-        write_off(session, request)
+    on = written_off(session_factory, contract_id)
     settle_by_callback(session_factory, payment_id, PaymentState.SUCCEEDED, AT)
     run_jobs(session_factory, AT)
     assert booked(session_factory, payment_id) == [(contract_id, "recovery", 10_000, on)]
@@ -215,3 +222,22 @@ def test_every_succeeded_payment_is_booked_whatever_was_paid_meanwhile(
         assert received == taken
         assert_invariants(factory)
         assert run_daily_close(factory, today + timedelta(days=1)).ok
+
+
+def test_a_scheduled_repayments_held_money_for_a_contract_written_off_meanwhile_is_a_recovery(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The sibling on the held path (预约还款's money, held as credit until the due date)."""
+    cid, contract_id = bullet(session_factory)
+    named = (contract_id,)
+    payment_id = ask(
+        session_factory, cid, 10_000, STARTED, mode=CustomerMode.BY_CONTRACT, contract_ids=named
+    )["payment_id"]
+    with unit_of_work(session_factory) as session:
+        mark_hold(session, payment_id, "srp_test")
+    on = written_off(session_factory, contract_id)
+    settle_by_callback(session_factory, payment_id, PaymentState.SUCCEEDED, AT)
+    run_jobs(session_factory, AT)
+    assert booked(session_factory, payment_id) == [(contract_id, "recovery", 10_000, on)]
+    assert unbookable(session_factory) == 0
+    assert_invariants(session_factory)

@@ -206,10 +206,15 @@ def _book_held(session: Session, payment: Payment, today: date | None) -> Settle
     contract_ids = (payment.allocation or {}).get("contract_ids") or [payment.contract_id]
     contract = session.scalars(for_update(select(Contract).where(Contract.id == str(contract_ids[0])))).one()
     on, amount = payment.value_date, payment.amount
+    held: Callable[[str, int], Repayment | Recovery] = lambda txn_id, seq: Repayment(  # noqa: E731
+        txn_id, on, seq, amount, hold=True
+    )
+    if contract.status == Status.WRITTEN_OFF.value:  # written off since it was booked: a recovery
+        held = _credit_booking(session, contract, payment)
     post_transaction(
         session,
         contract,
-        lambda txn_id, seq: Repayment(txn_id, on, seq, amount, hold=True),
+        held,
         business_date=_booking_date(session, payment, today),
         payment_id=payment.id,
         idempotency_key=payment.idempotency_key,
