@@ -17,7 +17,7 @@ the world's mortal worker, so a worker may die inside any of them too):
   job does pulls receipts and statuses, raises what is past its deadline and flags the undelivered, opening a
   ``reminder_undelivered`` fault window.
 * **Scheduled repayments** (:mod:`lendcore.servicing.scheduled`): ``scheduled_rate`` of the customers
-  (never mandate holders while the known bug stands, see ``CollectConfig.mandate_holders_pay_too``)
+  (mandate holders too, unless ``CollectConfig.mandate_holders_pay_too`` is off)
   book each installment as it comes within reach (up to :data:`BOOKABLE_DAYS` before its due date)
   for a take date up to the due date; ``cancel_rate`` of the bookings are cancelled the day before
   their take date (the installment is then paid by hand on its due date). A ``scheduled.take`` job at

@@ -29,11 +29,11 @@ class CollectConfig:
     reminder_lost_receipt: float = 0.1  # … delivered, but only polling finds out
     scheduled_rate: float = 0.1  # customers who book each installment ahead (预约还款)
     cancel_rate: float = 0.2  # of their bookings, cancelled before the take date (then paid by hand)
-    # KNOWN BUG (lead's fix pending in main): a manual repayment while an autopay debit for the same
-    # contract is in flight, both succeeding, books the second onto a settled contract as
-    # NOTHING_TO_PAY → settlement_unbookable, which halts the close. Until the fix lands, mandate
-    # holders neither pay by hand nor book scheduled repayments: autopay alone collects from them.
-    mandate_holders_pay_too: bool = False
+    # Mandate holders also pay by hand and book ahead, racing autopay. Until main's 5473580 a manual
+    # repayment settling after an autopay debit had paid the contract was NOTHING_TO_PAY →
+    # settlement_unbookable and halted the close; now the surplus is customer credit. False keeps
+    # autopay alone collecting from mandate holders (the world before that fix).
+    mandate_holders_pay_too: bool = True
 
 
 @dataclass(frozen=True, slots=True)
