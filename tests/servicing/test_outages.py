@@ -258,3 +258,29 @@ def test_an_outage_longer_than_the_look_back_stays_one_window(session_factory: s
     with unit_of_work(session_factory, read_only=True) as session:
         outage = session.scalars(select(ChannelOutage)).one()
         assert (outage.failures, outage.started_at) == (12, T0)
+
+
+def test_a_quiet_channels_outage_with_failures_hours_apart_is_found_whole(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Three failures two hours apart, nothing between them (the simulation met this: no two-hour look
+    back holds all three): the detector follows the run back to the channel's last answer."""
+    calls(session_factory, HandlerChannel(up), T0 - timedelta(hours=3), [0])
+    for hour in (0, 2, 4):
+        calls(session_factory, HandlerChannel(down), T0 + timedelta(hours=hour), [5])
+        report = detect(session_factory, T0 + timedelta(hours=hour, minutes=10))
+    assert (len(report.opened), report.open_now) == (1, 1)
+    with unit_of_work(session_factory, read_only=True) as session:
+        outage = session.scalars(select(ChannelOutage)).one()
+        assert (outage.failures, outage.started_at) == (3, T0 + timedelta(minutes=5))
+    assert windows(session_factory) == [("channel_outage", DAY, None, None, None)]
+
+
+def test_failures_hours_apart_with_an_answer_between_them_are_no_outage(
+    session_factory: sessionmaker[Session],
+) -> None:
+    for hour in (0, 2, 4):
+        calls(session_factory, HandlerChannel(down), T0 + timedelta(hours=hour), [5])
+        calls(session_factory, HandlerChannel(up), T0 + timedelta(hours=hour), [30])
+        report = detect(session_factory, T0 + timedelta(hours=hour, minutes=40))
+    assert (report.opened, windows(session_factory)) == ([], [])

@@ -14,7 +14,10 @@ nothing about the channel being up and is left out; anything else the channel sa
 duplicate, a refusal with the channel's own code, a query that found the payment processing) is an
 answer: the channel is alive.
 
-Bounded: the look back is :data:`LOOKBACK` (or back to the first failure of an outage still open).
+Bounded: the look back is :data:`LOOKBACK` (or back to the first failure of an outage still open);
+when it begins with a failure, it reaches further back, a look back at a time, to the channel's last
+answer (at most :data:`MAX_REACH_BACK`), so a quiet channel's outage whose failures are hours apart is
+found whole.
 Exactly once: ``channel_outages.started_at`` is unique; a detector that loses the race to insert it
 (another worker, a rerun) opens nothing. Customers told: those with an installment due inside the
 window (at most :data:`NOTIFY_LIMIT` per run), when it opens and again, for the days it grew by, when it
@@ -44,6 +47,8 @@ from lendcore.store.models import Contract, ScheduleRow
 from lendcore.store.models_payments import ChannelOutage, LenderFault, PaymentEvent
 
 LOOKBACK: Final = timedelta(hours=2)
+#: How far before the look back a run of failures is followed back to the channel's last answer.
+MAX_REACH_BACK: Final = timedelta(days=1)
 NOTIFY_LIMIT: Final = 10_000
 UNAVAILABLE_CODES: Final = frozenset({"CHANNEL_UNAVAILABLE", "BANK_MAINTENANCE"})
 SILENT_CODES: Final = frozenset({"CHANNEL_TIMEOUT", "CHANNEL_SERVER_ERROR", "CHANNEL_ERROR"})
@@ -73,13 +78,16 @@ def classify(kind: str, details: dict[str, Any]) -> bool | None:
     return None if code in SILENT_CODES or not code else True
 
 
-def channel_outcomes(session: Session, since: datetime, now: datetime) -> list[ChannelOutcome]:
-    """The channel's answers recorded in ``[since, now]``, in time order (index on ``at``)."""
+def channel_outcomes(
+    session: Session, since: datetime, now: datetime, *, include_end: bool = True
+) -> list[ChannelOutcome]:
+    """The channel's answers recorded in ``[since, now]`` (``[since, now)`` without ``include_end``),
+    in time order (index on ``at``)."""
     stmt = (
         select(PaymentEvent.at, PaymentEvent.kind, PaymentEvent.details)
         .where(
             PaymentEvent.at >= since,
-            PaymentEvent.at <= now,
+            PaymentEvent.at < now if not include_end else PaymentEvent.at <= now,
             PaymentEvent.source.in_(_SOURCES),
             PaymentEvent.kind.in_(_KINDS),
         )
@@ -99,10 +107,11 @@ def detect_channel_outages(
     """Open a window per new outage and end the windows of outages that are over (module docstring)."""
     still_open = list(session.scalars(select(ChannelOutage).where(ChannelOutage.ended_at.is_(None))))
     since = min([now - lookback, *(o.started_at for o in still_open)])
+    since, outcomes = _reach_back(session, since, channel_outcomes(session, since, now), lookback)
     ended = select(ChannelOutage).where(ChannelOutage.ended_at >= since)  # a few: outages are rare
     known = sorted([*still_open, *session.scalars(ended)], key=lambda o: o.started_at)
     report = OutageReport()
-    for span in outage_spans(channel_outcomes(session, since, now), rule):
+    for span in outage_spans(outcomes, rule):
         same = next((o for o in known if _same_outage(o, span)), None)
         if same is None:
             opened = _open(session, span, now)
@@ -115,6 +124,23 @@ def detect_channel_outages(
         session.scalars(select(ChannelOutage.id).where(ChannelOutage.ended_at.is_(None))).all()
     )
     return report
+
+
+def _reach_back(
+    session: Session, since: datetime, outcomes: list[ChannelOutcome], step: timedelta
+) -> tuple[datetime, list[ChannelOutcome]]:
+    """Read further back while the look back begins with a failure and holds no answer before it: a
+    quiet channel's outage may have begun before the look back (three failures two hours apart are
+    an outage, yet no two-hour look back holds them all). Back to the channel's last answer, never
+    more than :data:`MAX_REACH_BACK` before ``since``."""
+    floor = since - MAX_REACH_BACK
+    while outcomes and not outcomes[0].ok and since > floor:
+        earlier = max(floor, since - step)
+        chunk = channel_outcomes(session, earlier, since, include_end=False)
+        outcomes, since = chunk + outcomes, earlier
+        if any(o.ok for o in chunk):
+            break
+    return since, outcomes
 
 
 def _same_outage(outage: ChannelOutage, span: OutageSpan) -> bool:
