@@ -34,11 +34,12 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.jobs.registry import JobContext, Registry
+from lendcore.jobs.registry import DEFAULT_LEASE, JobContext, Registry
 from lendcore.jobs.worker import PermanentJobError
 from lendcore.notify.delivery import AddressBook
 from lendcore.notify.sinks import NotificationSink
 from lendcore.payments.adapter import ChannelAdapter
+from lendcore.payments.sweeper import DEFAULT_LIMITS, SweepLimits, limits_from_env
 
 
 def _payload_text(ctx: JobContext, key: str) -> str:
@@ -49,7 +50,11 @@ def _payload_text(ctx: JobContext, key: str) -> str:
 
 
 def sweep_payments(
-    session_factory: sessionmaker[Session], channel: ChannelAdapter | None, *, now: datetime
+    session_factory: sessionmaker[Session],
+    channel: ChannelAdapter | None,
+    *,
+    now: datetime,
+    limits: SweepLimits = DEFAULT_LIMITS,
 ) -> list[str]:
     """What the ``payments.sweep`` job does: query and escalate stuck payments, then open a lender-fault
     window for each repayment raised past its SLA (the customer is told), then for each channel outage
@@ -58,7 +63,7 @@ def sweep_payments(
     from lendcore.servicing.faults import open_payment_faults
     from lendcore.store.engine import unit_of_work
 
-    sweep_stuck_payments(session_factory, channel, now=now)
+    sweep_stuck_payments(session_factory, channel, now=now, limits=limits)
     with unit_of_work(session_factory) as session:  # a repayment past its SLA is our fault
         opened = [w.fault_id for w in open_payment_faults(session, now=now)]
     return opened + detect_outages(session_factory, now=now)
@@ -77,9 +82,9 @@ def channel_outages(ctx: JobContext) -> None:
     detect_outages(ctx.session_factory, now=ctx.now)
 
 
-def _sweep(channel: ChannelAdapter | None) -> Callable[[JobContext], None]:
+def _sweep(channel: ChannelAdapter | None, limits: SweepLimits) -> Callable[[JobContext], None]:
     def sweep(ctx: JobContext) -> None:
-        sweep_payments(ctx.session_factory, channel, now=ctx.now)
+        sweep_payments(ctx.session_factory, channel, now=ctx.now, limits=limits)
 
     return sweep
 
@@ -195,6 +200,7 @@ def default_registry(
     channel: ChannelAdapter | None = None,
     sink: NotificationSink | None = None,
     addresses: AddressBook | None = None,
+    sweep_limits: SweepLimits | None = None,
 ) -> Registry:
     from lendcore.notify.jobs import addresses_from_env, sink_from_env
 
@@ -205,7 +211,10 @@ def default_registry(
     registry.register("notifications.sweep", _notifications_sweep(notifications), transactional=False)
     registry.register("reminders.run", _reminders(notifications, book), transactional=False)
     registry.register("scheduled.take", scheduled_take)
-    registry.register("payments.sweep", _sweep(channel), transactional=False)
+    limits = sweep_limits or limits_from_env()
+    # the lease outlasts the sweep's time budget: a long backlog is never taken over mid-run
+    sweep_lease = max(DEFAULT_LEASE, limits.time_budget + timedelta(minutes=1))
+    registry.register("payments.sweep", _sweep(channel, limits), transactional=False, lease=sweep_lease)
     registry.register("channel.outages", channel_outages, transactional=False)
     registry.register("payment.settled", payment_settled)
     registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))
