@@ -13,9 +13,11 @@
   and the job's acknowledgement commit together (exactly once for a recorded repayment or drawdown);
 * ``daily-close``: :func:`lendcore.batch.close.run_daily_close` for the payload's business date (itself
   idempotent per date; a close whose invariant check fails is dead at once, for a person to look at);
-* ``autopay.run``: :func:`lendcore.batch.autopay.run_autopay` for the payload's ``business_date`` and
-  ``attempt`` (1 at 09:30, 2 at 15:30), transactional (the requests and the acknowledgement commit
-  together); attempt 1 first records missed runs of the day before (``autopay_missed`` faults).
+* ``autopay.run``: :func:`lendcore.batch.autopay.run_autopay_chunked` for the payload's
+  ``business_date`` and ``attempt`` (1 at 09:30, 2 at 15:30), 1,000 contracts per transaction, so not
+  transactional with its acknowledgement: a run that dies is run again and requests only what it had
+  not (the per-contract key is the marker); attempt 1 first records missed runs of the day before
+  (``autopay_missed`` faults).
 
 * ``customer.notify``: :func:`lendcore.notify.jobs.notify_customer` through the sink of
   ``LENDCORE_NOTIFY_SINK`` (not transactional: it calls the sink; each message is sent at most once);
@@ -40,6 +42,9 @@ from lendcore.notify.delivery import AddressBook
 from lendcore.notify.sinks import NotificationSink
 from lendcore.payments.adapter import ChannelAdapter
 from lendcore.payments.sweeper import DEFAULT_LIMITS, SweepLimits, limits_from_env
+
+#: A day's autopay run over a large book takes minutes: no other worker takes it over meanwhile.
+AUTOPAY_LEASE = timedelta(hours=1)
 
 
 def _payload_text(ctx: JobContext, key: str) -> str:
@@ -120,7 +125,8 @@ def daily_close(ctx: JobContext) -> None:
 
 
 def autopay_run(ctx: JobContext) -> None:
-    from lendcore.batch.autopay import record_missed_runs, run_autopay, yesterday
+    from lendcore.batch.autopay import record_missed_runs, run_autopay_chunked, yesterday
+    from lendcore.store.engine import unit_of_work
 
     try:
         business_date = date.fromisoformat(_payload_text(ctx, "business_date"))
@@ -130,8 +136,9 @@ def autopay_run(ctx: JobContext) -> None:
     if attempt not in (1, 2):
         raise PermanentJobError(f"job {ctx.job_id} ({ctx.kind}): attempt must be 1 or 2, got {attempt!r}")
     if attempt == 1:
-        record_missed_runs(ctx.db(), yesterday(business_date), now=ctx.now)
-    run_autopay(ctx.db(), business_date, attempt, now=ctx.now)
+        with unit_of_work(ctx.session_factory) as session:
+            record_missed_runs(session, yesterday(business_date), now=ctx.now)
+    run_autopay_chunked(ctx.session_factory, business_date, attempt, now=ctx.now)
 
 
 def _notify(sink: NotificationSink, addresses: AddressBook) -> Callable[[JobContext], None]:
@@ -218,7 +225,8 @@ def default_registry(
     registry.register("channel.outages", channel_outages, transactional=False)
     registry.register("payment.settled", payment_settled)
     registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))
-    registry.register("autopay.run", autopay_run)
+    # chunked commits, resumable: a rerun requests nothing twice (lendcore.batch.autopay)
+    registry.register("autopay.run", autopay_run, transactional=False, lease=AUTOPAY_LEASE)
     registry.register("privacy.retention", privacy_retention)
     if channel is not None:
         registry.register("payment.submit", _submit(channel), transactional=False)
