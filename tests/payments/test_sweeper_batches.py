@@ -60,6 +60,19 @@ def test_one_run_over_several_batches_queries_every_due_payment_exactly_once(
         assert stored.query_attempts == (0 if stored.state == "succeeded" else 1)
 
 
+def test_with_several_threads_every_due_payment_is_still_queried_exactly_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    ids = backlog(session_factory, 10)
+    channel = answering(resolve_every=2)
+    limits = SweepLimits(batch=4, concurrency=3)
+    report = sweep_stuck_payments(session_factory, channel, now=SWEEP_AT, limits=limits)
+    assert queried(channel) == Counter(ids)
+    assert (report.queried, report.resolved + report.still_open, report.batches) == (10, 10, 3)
+    states = Counter(payment(session_factory, pid).state for pid in ids)
+    assert states == Counter({"succeeded": 5, "processing": 5})
+
+
 def test_a_deadline_moved_back_during_the_run_is_not_queried_twice_in_it(
     session_factory: sessionmaker[Session],
 ) -> None:
@@ -120,13 +133,15 @@ def test_the_limits_are_settings_and_the_job_lease_outlasts_the_budget(
 ) -> None:
     monkeypatch.setenv("LENDCORE_SWEEP_BATCH", "2000")
     monkeypatch.setenv("LENDCORE_SWEEP_SECONDS", "600")
+    monkeypatch.setenv("LENDCORE_SWEEP_CONCURRENCY", "4")
     limits = limits_from_env()
-    assert limits == SweepLimits(batch=2000, time_budget=timedelta(minutes=10))
+    assert limits == SweepLimits(batch=2000, time_budget=timedelta(minutes=10), concurrency=4)
     handler = default_registry(sink=DevelopmentSink()).get("payments.sweep")
     assert handler is not None and handler.lease > limits.time_budget
-    for batch, seconds in [("0", "60"), ("10", "0"), ("ten", "60")]:
+    for batch, seconds, threads in [("0", "60", "1"), ("10", "0", "1"), ("ten", "60", "1"), ("9", "9", "0")]:
         monkeypatch.setenv("LENDCORE_SWEEP_BATCH", batch)
         monkeypatch.setenv("LENDCORE_SWEEP_SECONDS", seconds)
+        monkeypatch.setenv("LENDCORE_SWEEP_CONCURRENCY", threads)
         with pytest.raises(LendcoreError) as caught:
             limits_from_env()
         assert caught.value.code == "INVALID_SWEEP_LIMITS"

@@ -20,8 +20,11 @@ on ``(next_query_at, id)`` so a payment is queried at most once per run even if 
 deadline back meanwhile), until nothing is left or ``limits.time_budget`` is spent: then it stops
 before the next query (``SweepReport.more``) and the next run goes on. The budget stays below the
 ``payments.sweep`` job's lease, so a long backlog (100,000 payments stuck after an outage) never
-makes a second worker take the job over while the first is still sweeping. Settings:
-``LENDCORE_SWEEP_BATCH`` (default 500) and ``LENDCORE_SWEEP_SECONDS`` (default 240).
+makes a second worker take the job over while the first is still sweeping. With
+``limits.concurrency`` > 1 the payments of a batch are queried by that many threads at once (each
+its own query and its own unit of work, as above): the channel's round trips overlap; the order of
+the queries within a batch is then not fixed. Settings: ``LENDCORE_SWEEP_BATCH`` (default 500),
+``LENDCORE_SWEEP_SECONDS`` (default 240) and ``LENDCORE_SWEEP_CONCURRENCY`` (default 1).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -53,6 +57,7 @@ from lendcore.store.models import Payment
 OPEN_STATES = (PaymentState.CREATED.value, PaymentState.PROCESSING.value)
 BATCH_ENV: Final = "LENDCORE_SWEEP_BATCH"
 SECONDS_ENV: Final = "LENDCORE_SWEEP_SECONDS"
+CONCURRENCY_ENV: Final = "LENDCORE_SWEEP_CONCURRENCY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +67,13 @@ class SweepLimits:
 
     batch: int = 500
     time_budget: timedelta = timedelta(minutes=4)  # below the payments.sweep job's 5-minute lease
+    concurrency: int = 1  # payments queried at once (threads): the round trips overlap
 
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValidationError("the sweep batch must be at least 1", code="INVALID_SWEEP_LIMITS")
+        if not 1 <= self.concurrency <= 64:
+            raise ValidationError("the sweep concurrency must be 1 to 64", code="INVALID_SWEEP_LIMITS")
         if self.time_budget <= timedelta(0):
             raise ValidationError("the sweep time budget must be positive", code="INVALID_SWEEP_LIMITS")
 
@@ -76,7 +84,7 @@ DEFAULT_LIMITS: Final = SweepLimits()
 def limits_from_env() -> SweepLimits:
     """``LENDCORE_SWEEP_BATCH`` and ``LENDCORE_SWEEP_SECONDS`` (unset: the defaults)."""
     values = {}
-    for name, env in (("batch", BATCH_ENV), ("seconds", SECONDS_ENV)):
+    for name, env in (("batch", BATCH_ENV), ("seconds", SECONDS_ENV), ("concurrency", CONCURRENCY_ENV)):
         text = os.environ.get(env, "").strip()
         if text:
             try:
@@ -88,7 +96,8 @@ def limits_from_env() -> SweepLimits:
     batch = values.get("batch", DEFAULT_LIMITS.batch)
     seconds = values.get("seconds")
     budget = DEFAULT_LIMITS.time_budget if seconds is None else timedelta(seconds=seconds)
-    return SweepLimits(batch=batch, time_budget=budget)
+    concurrency = values.get("concurrency", DEFAULT_LIMITS.concurrency)
+    return SweepLimits(batch=batch, time_budget=budget, concurrency=concurrency)
 
 
 @dataclass
@@ -133,24 +142,45 @@ def sweep_stuck_payments(
     report = SweepReport()
     deadline = clock() + limits.time_budget.total_seconds()
     after: Cursor | None = None
-    while channel is not None and not report.more:
-        with unit_of_work(session_factory, read_only=True) as session:
-            due = due_for_query(session, now, limits.batch, after)
-        if not due:
-            break
-        report.batches += 1
-        for at, payment_id in due:
-            if clock() >= deadline:
-                report.more = True
+    pool = ThreadPoolExecutor(limits.concurrency) if channel is not None and limits.concurrency > 1 else None
+    try:
+        while channel is not None and not report.more:
+            with unit_of_work(session_factory, read_only=True) as session:
+                due = due_for_query(session, now, limits.batch, after)
+            if not due:
                 break
-            _query_one(session_factory, channel, payment_id, now, policy, report)
-            after = (at, payment_id)
-        if len(due) < limits.batch:
-            break
+            report.batches += 1
+
+            def one(item: Cursor, channel: ChannelAdapter = channel) -> SweepReport | None:
+                if clock() >= deadline:
+                    return None  # the budget is spent: left for the next run
+                part = SweepReport()
+                _query_one(session_factory, channel, item[1], now, policy, part)
+                return part
+
+            parts = pool.map(one, due) if pool is not None else map(one, due)
+            for item, part in zip(due, parts, strict=True):
+                if part is None:
+                    report.more = True
+                    continue
+                _merge(report, part)
+                after = item
+            if len(due) < limits.batch:
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown()
     report.escalated = escalate_past_sla(
         session_factory, now=now, limit=limits.batch, deadline=deadline, clock=clock
     )
     return report
+
+
+def _merge(report: SweepReport, part: SweepReport) -> None:
+    report.queried += part.queried
+    report.resolved += part.resolved
+    report.still_open += part.still_open
+    report.channel_errors += part.channel_errors
 
 
 def _query_one(
