@@ -14,6 +14,16 @@ attempt 1's payment: paid or still in flight, nothing to do; failed with a retry
 (:data:`RETRYABLE_FAILURES`: the money may be there in the afternoon) the same card again; failed
 otherwise (a frozen card, a revoked agreement), the fallback card, or nothing if there is none.
 
+The job runs :func:`run_autopay_chunked`: the contracts due, in id order, ``chunk`` (default 1,000)
+per transaction, each chunk's requests, submit jobs and notifications committed together, so memory
+and transaction length are bounded by the chunk, not by the day's book (one transaction for 100,000
+contracts held 2.3 GB and 13 minutes of locks). A run killed between chunks (or in one: that chunk
+rolls back whole) is resumed by running it again: the key above is the marker, a contract whose key
+already has a payment is skipped (``already_requested``, looked up for the whole chunk in one query),
+so a rerun of the same date and attempt requests nothing twice; two runs racing meet on the key's
+unique index and one chunk rolls back. :func:`run_autopay` does the same in the caller's transaction
+(the CLI, tests).
+
 A missed run is a lender fault: :func:`record_missed_runs` (run at the start of each morning run for
 the day before) finds contracts due on a day for which no ``autopay.run`` job succeeded and records an
 ``autopay_missed`` window from that day (:func:`~lendcore.servicing.faults.record_fault`), so the
@@ -22,12 +32,13 @@ close charges no penalty for our failure to collect.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.allocation import CustomerMode, amount_due
 from lendcore.core.contract import Status
@@ -39,6 +50,7 @@ from lendcore.servicing.faults import record_fault
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.repository import state_as_of
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
+from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Payment, ScheduleRow, UnappliedFunds
 from lendcore.store.models_autopay import AutopayMandate
 from lendcore.store.models_jobs import Job
@@ -49,6 +61,7 @@ ATTEMPTS: Final = (1, 2)
 #: Failure codes worth a second try the same day on the same card.
 RETRYABLE_FAILURES: Final = frozenset({"INSUFFICIENT_FUNDS", "BANK_MAINTENANCE"})
 IN_FLIGHT: Final = ("created", "processing")
+DEFAULT_CHUNK: Final = 1_000
 
 
 def autopay_key(contract_id: str, day: date, attempt: int) -> str:
@@ -69,8 +82,11 @@ class AutopayReport:
         }  # fmt: skip
 
 
-def contracts_due(session: Session, day: date) -> list[Contract]:
-    """Active contracts with an installment of their current schedule due on ``day``, by id."""
+def contracts_due(
+    session: Session, day: date, *, after: str | None = None, limit: int | None = None
+) -> list[Contract]:
+    """Active contracts with an installment of their current schedule due on ``day``, by id (those
+    after ``after``, at most ``limit``)."""
     stmt = (
         select(Contract)
         .join(ScheduleRow, ScheduleRow.contract_id == Contract.id)
@@ -81,6 +97,10 @@ def contracts_due(session: Session, day: date) -> list[Contract]:
         )
         .order_by(Contract.id)
     )
+    if after is not None:
+        stmt = stmt.where(Contract.id > after)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return list(session.scalars(stmt).unique())
 
 
@@ -127,44 +147,90 @@ def _notify(session: Session, contract: Contract, payment_id: str, amount: int, 
 def run_autopay(session: Session, business_date: date, attempt: int, *, now: datetime) -> AutopayReport:
     """Request today's autopay debits (see the module docstring), in the caller's transaction."""
     report = AutopayReport(business_date, attempt)
-    for contract in contracts_due(session, business_date):
-        key = autopay_key(contract.id, business_date, attempt)
-        why = _skip_reason(session, contract, business_date, key, now)
-        if why is not None:
-            report.skipped[contract.id] = why
-            continue
-        # customer credit already held (a scheduled repayment taken) pays at the close: not debited again
-        owed = amount_due(state_as_of(session, contract, business_date), business_date) - _credit(
-            session, contract.customer_id
-        )
-        mandate, no_card = _card(
-            session, contract, business_date, attempt, active_mandates(session, contract.customer_id)
-        )
-        if mandate is None:
-            report.skipped[contract.id] = no_card
-            continue
-        request = RepayRequest(
-            customer_id=contract.customer_id,
-            business_date=business_date,
-            idempotency_key=key,
-            amount=owed,
-            mode=CustomerMode.BY_CONTRACT,
-            contract_ids=(contract.id,),
-            account_token=f"card:{mandate.bank_card_id}",
-        )
-        result = request_repayment(session, request, now=now)
-        report.requested[contract.id] = result.payment_id
-        _notify(session, contract, result.payment_id, owed, attempt)
+    contracts = contracts_due(session, business_date)
+    requested = _requested(session, contracts, business_date, attempt)
+    for contract in contracts:
+        _autopay_one(session, contract, report, requested, now)
     return report
 
 
-def _skip_reason(session: Session, contract: Contract, day: date, key: str, now: datetime) -> str | None:
-    if _payment_by_key(session, key) is not None:
-        return "already_requested"
-    owed = amount_due(state_as_of(session, contract, day), day)
-    if owed <= 0:
+def run_autopay_chunked(
+    session_factory: sessionmaker[Session],
+    business_date: date,
+    attempt: int,
+    *,
+    now: datetime,
+    chunk: int = DEFAULT_CHUNK,
+    after_chunk: Callable[[AutopayReport], None] | None = None,
+) -> AutopayReport:
+    """:func:`run_autopay`, ``chunk`` contracts per transaction, resumable (see the module docstring).
+    ``after_chunk`` is called with the report so far after each chunk commits."""
+    if chunk < 1:
+        raise ValueError("chunk must be at least 1")
+    report = AutopayReport(business_date, attempt)
+    after: str | None = None
+    while True:
+        with unit_of_work(session_factory) as session:
+            contracts = contracts_due(session, business_date, after=after, limit=chunk)
+            requested = _requested(session, contracts, business_date, attempt)
+            for contract in contracts:
+                _autopay_one(session, contract, report, requested, now)
+        if not contracts:
+            return report
+        after = contracts[-1].id
+        if after_chunk is not None:
+            after_chunk(report)
+        if len(contracts) < chunk:
+            return report
+
+
+def _requested(session: Session, contracts: Sequence[Contract], day: date, attempt: int) -> frozenset[str]:
+    """The contracts among ``contracts`` already requested on this date and attempt (one query)."""
+    keys = {scoped_key("repay-request", autopay_key(c.id, day, attempt)): c.id for c in contracts}
+    if not keys:
+        return frozenset()
+    found = session.scalars(select(Payment.idempotency_key).where(Payment.idempotency_key.in_(keys)))
+    return frozenset(keys[k] for k in found if k is not None)
+
+
+def _autopay_one(
+    session: Session, contract: Contract, report: AutopayReport, requested: frozenset[str], now: datetime
+) -> None:
+    day, attempt = report.business_date, report.attempt
+    key = autopay_key(contract.id, day, attempt)
+    if contract.id in requested:
+        report.skipped[contract.id] = "already_requested"
+        return
+    due = amount_due(state_as_of(session, contract, day), day)
+    credit = _credit(session, contract.customer_id)
+    why = _skip_reason(session, contract, due, credit, now)
+    if why is not None:
+        report.skipped[contract.id] = why
+        return
+    # customer credit already held (a scheduled repayment taken) pays at the close: not debited again
+    owed = due - credit
+    mandate, no_card = _card(session, contract, day, attempt, active_mandates(session, contract.customer_id))
+    if mandate is None:
+        report.skipped[contract.id] = no_card
+        return
+    request = RepayRequest(
+        customer_id=contract.customer_id,
+        business_date=day,
+        idempotency_key=key,
+        amount=owed,
+        mode=CustomerMode.BY_CONTRACT,
+        contract_ids=(contract.id,),
+        account_token=f"card:{mandate.bank_card_id}",
+    )
+    result = request_repayment(session, request, now=now)
+    report.requested[contract.id] = result.payment_id
+    _notify(session, contract, result.payment_id, owed, attempt)
+
+
+def _skip_reason(session: Session, contract: Contract, due: int, credit: int, now: datetime) -> str | None:
+    if due <= 0:
         return "nothing_due"
-    if owed <= _credit(session, contract.customer_id):
+    if due <= credit:
         return "covered_by_credit"
     if not has_autopay_consent(session, contract.customer_id, now):
         return "no_consent"

@@ -13,9 +13,11 @@
   and the job's acknowledgement commit together (exactly once for a recorded repayment or drawdown);
 * ``daily-close``: :func:`lendcore.batch.close.run_daily_close` for the payload's business date (itself
   idempotent per date; a close whose invariant check fails is dead at once, for a person to look at);
-* ``autopay.run``: :func:`lendcore.batch.autopay.run_autopay` for the payload's ``business_date`` and
-  ``attempt`` (1 at 09:30, 2 at 15:30), transactional (the requests and the acknowledgement commit
-  together); attempt 1 first records missed runs of the day before (``autopay_missed`` faults).
+* ``autopay.run``: :func:`lendcore.batch.autopay.run_autopay_chunked` for the payload's
+  ``business_date`` and ``attempt`` (1 at 09:30, 2 at 15:30), 1,000 contracts per transaction, so not
+  transactional with its acknowledgement: a run that dies is run again and requests only what it had
+  not (the per-contract key is the marker); attempt 1 first records missed runs of the day before
+  (``autopay_missed`` faults).
 
 * ``customer.notify``: :func:`lendcore.notify.jobs.notify_customer` through the sink of
   ``LENDCORE_NOTIFY_SINK`` (not transactional: it calls the sink; each message is sent at most once);
@@ -34,11 +36,15 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.jobs.registry import JobContext, Registry
+from lendcore.jobs.registry import DEFAULT_LEASE, JobContext, Registry
 from lendcore.jobs.worker import PermanentJobError
 from lendcore.notify.delivery import AddressBook
 from lendcore.notify.sinks import NotificationSink
 from lendcore.payments.adapter import ChannelAdapter
+from lendcore.payments.sweeper import DEFAULT_LIMITS, SweepLimits, limits_from_env
+
+#: A day's autopay run over a large book takes minutes: no other worker takes it over meanwhile.
+AUTOPAY_LEASE = timedelta(hours=1)
 
 
 def _payload_text(ctx: JobContext, key: str) -> str:
@@ -49,7 +55,11 @@ def _payload_text(ctx: JobContext, key: str) -> str:
 
 
 def sweep_payments(
-    session_factory: sessionmaker[Session], channel: ChannelAdapter | None, *, now: datetime
+    session_factory: sessionmaker[Session],
+    channel: ChannelAdapter | None,
+    *,
+    now: datetime,
+    limits: SweepLimits = DEFAULT_LIMITS,
 ) -> list[str]:
     """What the ``payments.sweep`` job does: query and escalate stuck payments, then open a lender-fault
     window for each repayment raised past its SLA (the customer is told), then for each channel outage
@@ -58,7 +68,7 @@ def sweep_payments(
     from lendcore.servicing.faults import open_payment_faults
     from lendcore.store.engine import unit_of_work
 
-    sweep_stuck_payments(session_factory, channel, now=now)
+    sweep_stuck_payments(session_factory, channel, now=now, limits=limits)
     with unit_of_work(session_factory) as session:  # a repayment past its SLA is our fault
         opened = [w.fault_id for w in open_payment_faults(session, now=now)]
     return opened + detect_outages(session_factory, now=now)
@@ -77,9 +87,9 @@ def channel_outages(ctx: JobContext) -> None:
     detect_outages(ctx.session_factory, now=ctx.now)
 
 
-def _sweep(channel: ChannelAdapter | None) -> Callable[[JobContext], None]:
+def _sweep(channel: ChannelAdapter | None, limits: SweepLimits) -> Callable[[JobContext], None]:
     def sweep(ctx: JobContext) -> None:
-        sweep_payments(ctx.session_factory, channel, now=ctx.now)
+        sweep_payments(ctx.session_factory, channel, now=ctx.now, limits=limits)
 
     return sweep
 
@@ -115,7 +125,8 @@ def daily_close(ctx: JobContext) -> None:
 
 
 def autopay_run(ctx: JobContext) -> None:
-    from lendcore.batch.autopay import record_missed_runs, run_autopay, yesterday
+    from lendcore.batch.autopay import record_missed_runs, run_autopay_chunked, yesterday
+    from lendcore.store.engine import unit_of_work
 
     try:
         business_date = date.fromisoformat(_payload_text(ctx, "business_date"))
@@ -125,8 +136,9 @@ def autopay_run(ctx: JobContext) -> None:
     if attempt not in (1, 2):
         raise PermanentJobError(f"job {ctx.job_id} ({ctx.kind}): attempt must be 1 or 2, got {attempt!r}")
     if attempt == 1:
-        record_missed_runs(ctx.db(), yesterday(business_date), now=ctx.now)
-    run_autopay(ctx.db(), business_date, attempt, now=ctx.now)
+        with unit_of_work(ctx.session_factory) as session:
+            record_missed_runs(session, yesterday(business_date), now=ctx.now)
+    run_autopay_chunked(ctx.session_factory, business_date, attempt, now=ctx.now)
 
 
 def _notify(sink: NotificationSink, addresses: AddressBook) -> Callable[[JobContext], None]:
@@ -195,6 +207,7 @@ def default_registry(
     channel: ChannelAdapter | None = None,
     sink: NotificationSink | None = None,
     addresses: AddressBook | None = None,
+    sweep_limits: SweepLimits | None = None,
 ) -> Registry:
     from lendcore.notify.jobs import addresses_from_env, sink_from_env
 
@@ -205,11 +218,15 @@ def default_registry(
     registry.register("notifications.sweep", _notifications_sweep(notifications), transactional=False)
     registry.register("reminders.run", _reminders(notifications, book), transactional=False)
     registry.register("scheduled.take", scheduled_take)
-    registry.register("payments.sweep", _sweep(channel), transactional=False)
+    limits = sweep_limits or limits_from_env()
+    # the lease outlasts the sweep's time budget: a long backlog is never taken over mid-run
+    sweep_lease = max(DEFAULT_LEASE, limits.time_budget + timedelta(minutes=1))
+    registry.register("payments.sweep", _sweep(channel, limits), transactional=False, lease=sweep_lease)
     registry.register("channel.outages", channel_outages, transactional=False)
     registry.register("payment.settled", payment_settled)
     registry.register("daily-close", daily_close, transactional=False, lease=timedelta(hours=2))
-    registry.register("autopay.run", autopay_run)
+    # chunked commits, resumable: a rerun requests nothing twice (lendcore.batch.autopay)
+    registry.register("autopay.run", autopay_run, transactional=False, lease=AUTOPAY_LEASE)
     registry.register("privacy.retention", privacy_retention)
     if channel is not None:
         registry.register("payment.submit", _submit(channel), transactional=False)

@@ -27,23 +27,27 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.allocation import CustomerMode
+from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import ConflictError, InvariantViolationError, ValidationError
 from lendcore.core.schedule import Method
+from lendcore.origination.autopay import MandateRole, create_mandate
 from lendcore.origination.drawdown_check import drawdown_gate
+from lendcore.origination.onboarding import ConsentGrantRequest, grant_consent
 from lendcore.risk.decision import DrawdownConfig
 from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.drawdown_quote import DEFAULT_PURPOSE
 from lendcore.servicing.lines import open_credit_line
 from lendcore.servicing.repay import RepayRequest, repay
 from lendcore.store.engine import unit_of_work
-from lendcore.store.models import Base, Contract, Customer, ScheduleRow
+from lendcore.store.models import BankCard, Base, Contract, Customer, ScheduleRow
 
 __all__ = [
     "DEFAULT_AS_OF",
@@ -66,6 +70,9 @@ _ID: Final = re.compile(r"\b[a-z][a-z0-9]{0,7}_[0-9A-HJKMNP-TV-Z]{26}\b")
 #: business dates, jobs, origination) is not cloned.
 BOOK_TABLES: Final = (
     "customers",
+    "bank_cards",
+    "consents",
+    "autopay_mandates",
     "credit_lines",
     "contracts",
     "schedule_rows",
@@ -92,7 +99,8 @@ class Template:
     """One template contract: product, amount (fen), term, method, age in days at the seed date and
     behaviour: ``current`` (every due installment paid on its due date), ``overdue`` (the last
     ``late`` due installments unpaid), ``ahead`` (paid as current plus the next installment early) or
-    ``paid-off`` (settled in full)."""
+    ``paid-off`` (settled in full). With ``autopay`` the customer has a bound card, the
+    ``autopay_debit`` consent and a primary mandate on that card (given on the drawdown day)."""
 
     product: str
     amount: int
@@ -101,6 +109,7 @@ class Template:
     age_days: int
     behaviour: str = "current"
     late: int = 1
+    autopay: bool = False
 
 
 TEMPLATES: Final[tuple[Template, ...]] = (
@@ -181,6 +190,8 @@ def _build_template(factory: sessionmaker[Session], number: int, spec: Template,
             purpose=_PURPOSES.get(spec.product, DEFAULT_PURPOSE),
         )
         contract_id = draw(session, request, gate=drawdown_gate(_RELAXED)).contract_id
+        if spec.autopay:
+            _mandate(session, customer.id, number, datetime.combine(start, clock_time(1, 0), UTC))
         rows = session.execute(
             select(ScheduleRow.due_date, ScheduleRow.total)
             .where(ScheduleRow.contract_id == contract_id)
@@ -201,6 +212,19 @@ def _build_template(factory: sessionmaker[Session], number: int, spec: Template,
     if spec.behaviour == "paid-off":
         with unit_of_work(factory) as session:
             _repay(session, customer_id, None, on, f"seed-payoff-{number}", CustomerMode.PAY_OFF_ALL)
+
+
+def _mandate(session: Session, customer_id: str, number: int, at: datetime) -> None:
+    """A bound card (its number never stored: a placeholder ciphertext and hash), the autopay consent
+    and a primary mandate, through the use cases."""
+    card = BankCard(
+        customer_id=customer_id, card_number_ciphertext=b"seed", card_number_hash=f"seed{number:060d}",
+        bin="622202", bank_name="ICBC", last4="0018", is_default=True,
+    )  # fmt: skip
+    session.add(card)
+    session.flush()
+    grant_consent(session, ConsentGrantRequest(customer_id, ConsentKind.AUTOPAY_DEBIT, "1.0"), at=at)
+    create_mandate(session, customer_id, card.id, MandateRole.PRIMARY, actor="seed", at=at)
 
 
 # --- reading the templates back as clonable rows ------------------------------------------------------

@@ -14,16 +14,33 @@ Then every unresolved payment past ``sla_at`` that was not yet raised gets a ``s
 an ``escalated`` event, ``escalated_at`` and the ``payments.escalated`` metric. It stays queried: being
 raised is not being given up on. An id unknown to the channel is never taken as a failure (it may
 still arrive); it is queried on and raised at its SLA.
+
+One run goes through everything due, ``limits.batch`` payments at a time (one read per batch, keyset
+on ``(next_query_at, id)`` so a payment is queried at most once per run even if something moves its
+deadline back meanwhile), until nothing is left or ``limits.time_budget`` is spent: then it stops
+before the next query (``SweepReport.more``) and the next run goes on. The budget stays below the
+``payments.sweep`` job's lease, so a long backlog (100,000 payments stuck after an outage) never
+makes a second worker take the job over while the first is still sweeping. With
+``limits.concurrency`` > 1 the payments of a batch are queried by that many threads at once (each
+its own query and its own unit of work, as above): the channel's round trips overlap; the order of
+the queries within a batch is then not fixed. Settings: ``LENDCORE_SWEEP_BATCH`` (default 500),
+``LENDCORE_SWEEP_SECONDS`` (default 240) and ``LENDCORE_SWEEP_CONCURRENCY`` (default 1).
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lendcore.core.errors import ConfigurationError, ValidationError
 from lendcore.payments import metrics
 from lendcore.payments.adapter import (
     ChannelAdapter,
@@ -38,6 +55,49 @@ from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Payment
 
 OPEN_STATES = (PaymentState.CREATED.value, PaymentState.PROCESSING.value)
+BATCH_ENV: Final = "LENDCORE_SWEEP_BATCH"
+SECONDS_ENV: Final = "LENDCORE_SWEEP_SECONDS"
+CONCURRENCY_ENV: Final = "LENDCORE_SWEEP_CONCURRENCY"
+
+
+@dataclass(frozen=True, slots=True)
+class SweepLimits:
+    """How much one sweep run does: payments read per batch, and the time after which it starts no
+    further query (the rest wait for the next run)."""
+
+    batch: int = 500
+    time_budget: timedelta = timedelta(minutes=4)  # below the payments.sweep job's 5-minute lease
+    concurrency: int = 1  # payments queried at once (threads): the round trips overlap
+
+    def __post_init__(self) -> None:
+        if self.batch < 1:
+            raise ValidationError("the sweep batch must be at least 1", code="INVALID_SWEEP_LIMITS")
+        if not 1 <= self.concurrency <= 64:
+            raise ValidationError("the sweep concurrency must be 1 to 64", code="INVALID_SWEEP_LIMITS")
+        if self.time_budget <= timedelta(0):
+            raise ValidationError("the sweep time budget must be positive", code="INVALID_SWEEP_LIMITS")
+
+
+DEFAULT_LIMITS: Final = SweepLimits()
+
+
+def limits_from_env() -> SweepLimits:
+    """``LENDCORE_SWEEP_BATCH`` and ``LENDCORE_SWEEP_SECONDS`` (unset: the defaults)."""
+    values = {}
+    for name, env in (("batch", BATCH_ENV), ("seconds", SECONDS_ENV), ("concurrency", CONCURRENCY_ENV)):
+        text = os.environ.get(env, "").strip()
+        if text:
+            try:
+                values[name] = int(text)
+            except ValueError:
+                raise ConfigurationError(
+                    f"{env} must be an integer, got {text!r}", code="INVALID_SWEEP_LIMITS"
+                ) from None
+    batch = values.get("batch", DEFAULT_LIMITS.batch)
+    seconds = values.get("seconds")
+    budget = DEFAULT_LIMITS.time_budget if seconds is None else timedelta(seconds=seconds)
+    concurrency = values.get("concurrency", DEFAULT_LIMITS.concurrency)
+    return SweepLimits(batch=batch, time_budget=budget, concurrency=concurrency)
 
 
 @dataclass
@@ -46,17 +106,26 @@ class SweepReport:
     resolved: int = 0
     still_open: int = 0
     channel_errors: int = 0
+    batches: int = 0
+    more: bool = False  # stopped by the time budget with payments still due
     escalated: list[str] = field(default_factory=list)
 
 
-def due_for_query(session: Session, now: datetime, limit: int) -> list[str]:
-    statement = (
-        select(Payment.id)
-        .where(Payment.state.in_(OPEN_STATES), Payment.next_query_at <= now)
-        .order_by(Payment.next_query_at, Payment.id)
-        .limit(limit)
+Cursor = tuple[datetime, str]
+
+
+def due_for_query(session: Session, now: datetime, limit: int, after: Cursor | None = None) -> list[Cursor]:
+    """(next_query_at, id) of the open payments due by ``now``, oldest first, after ``after``."""
+    statement = select(Payment.next_query_at, Payment.id).where(
+        Payment.state.in_(OPEN_STATES), Payment.next_query_at <= now
     )
-    return list(session.scalars(statement))
+    if after is not None:
+        at, last = after
+        statement = statement.where(
+            or_(Payment.next_query_at > at, and_(Payment.next_query_at == at, Payment.id > last))
+        )
+    rows = session.execute(statement.order_by(Payment.next_query_at, Payment.id).limit(limit))
+    return [(at, payment_id) for at, payment_id in rows if at is not None]
 
 
 def sweep_stuck_payments(
@@ -65,17 +134,53 @@ def sweep_stuck_payments(
     *,
     now: datetime,
     policy: DeadlinePolicy = DEFAULT_POLICY,
-    limit: int = 500,
+    limits: SweepLimits = DEFAULT_LIMITS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SweepReport:
-    """Query due payments (when a channel is given) and raise those past their SLA."""
+    """Query due payments (when a channel is given) and raise those past their SLA, batch after batch
+    within the time budget (see the module docstring)."""
     report = SweepReport()
-    if channel is not None:
-        with unit_of_work(session_factory, read_only=True) as session:
-            due = due_for_query(session, now, limit)
-        for payment_id in due:
-            _query_one(session_factory, channel, payment_id, now, policy, report)
-    report.escalated = escalate_past_sla(session_factory, now=now, limit=limit)
+    deadline = clock() + limits.time_budget.total_seconds()
+    after: Cursor | None = None
+    pool = ThreadPoolExecutor(limits.concurrency) if channel is not None and limits.concurrency > 1 else None
+    try:
+        while channel is not None and not report.more:
+            with unit_of_work(session_factory, read_only=True) as session:
+                due = due_for_query(session, now, limits.batch, after)
+            if not due:
+                break
+            report.batches += 1
+
+            def one(item: Cursor, channel: ChannelAdapter = channel) -> SweepReport | None:
+                if clock() >= deadline:
+                    return None  # the budget is spent: left for the next run
+                part = SweepReport()
+                _query_one(session_factory, channel, item[1], now, policy, part)
+                return part
+
+            parts = pool.map(one, due) if pool is not None else map(one, due)
+            for item, part in zip(due, parts, strict=True):
+                if part is None:
+                    report.more = True
+                    continue
+                _merge(report, part)
+                after = item
+            if len(due) < limits.batch:
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    report.escalated = escalate_past_sla(
+        session_factory, now=now, limit=limits.batch, deadline=deadline, clock=clock
+    )
     return report
+
+
+def _merge(report: SweepReport, part: SweepReport) -> None:
+    report.queried += part.queried
+    report.resolved += part.resolved
+    report.still_open += part.still_open
+    report.channel_errors += part.channel_errors
 
 
 def _query_one(
@@ -121,9 +226,25 @@ def _query_one(
 
 
 def escalate_past_sla(
-    session_factory: sessionmaker[Session], *, now: datetime, limit: int = 500
+    session_factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    limit: int = DEFAULT_LIMITS.batch,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[str]:
-    """Raise every open payment past its SLA that was not raised yet; their ids."""
+    """Raise every open payment past its SLA that was not raised yet, ``limit`` per transaction,
+    until none is left or ``deadline`` (of ``clock``) is passed; their ids. Escalation always gets
+    one batch, however late the queries left it."""
+    raised: list[str] = []
+    while True:
+        batch = _escalate_batch(session_factory, now, limit)
+        raised.extend(batch)
+        if len(batch) < limit or (deadline is not None and clock() >= deadline):
+            return raised
+
+
+def _escalate_batch(session_factory: sessionmaker[Session], now: datetime, limit: int) -> list[str]:
     raised: list[str] = []
     with unit_of_work(session_factory) as session:
         statement = (

@@ -1,0 +1,108 @@
+"""The autopay run commits chunk by chunk and is resumable: a run killed between chunks keeps what it
+committed, and running it again (same date, same attempt) requests only the rest, so each contract is
+debited exactly once. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lendcore.batch.autopay import AutopayReport, autopay_key, run_autopay_chunked
+from lendcore.jobs.outbox import enqueue
+from lendcore.payments.adapter import Accepted, ChannelCall, ChannelStatus, HandlerChannel
+from lendcore.payments.state import PaymentState
+from lendcore.servicing.settlement import NOTIFY_JOB
+from lendcore.store.engine import unit_of_work
+from lendcore.store.models import Contract, Payment
+from lendcore.store.models_jobs import Job
+from tests.batch.test_autopay import DUE, MORNING, _borrower, _enqueue_run, _work
+
+
+class KilledError(Exception):
+    """The run dies here (a worker killed between two chunks)."""
+
+
+def borrowers(factory: sessionmaker[Session], count: int) -> list[str]:
+    return sorted(_borrower(factory)["contract"] for _ in range(count))
+
+
+def autopay_payments(factory: sessionmaker[Session]) -> Counter[str]:
+    """Autopay payments per contract."""
+    with unit_of_work(factory, read_only=True) as session:
+        rows = session.scalars(select(Payment.contract_id).where(Payment.idempotency_key.like("%autopay:%")))
+        return Counter(c for c in rows if c is not None)
+
+
+def jobs_per_payment(factory: sessionmaker[Session], kind: str) -> Counter[str]:
+    with unit_of_work(factory, read_only=True) as session:
+        return Counter(p["payment_id"] for p in session.scalars(select(Job.payload).where(Job.kind == kind)))
+
+
+def test_a_run_over_several_chunks_requests_every_contract_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    contracts = borrowers(session_factory, 5)
+    seen: list[int] = []
+    report = run_autopay_chunked(
+        session_factory, DUE, 1, now=MORNING, chunk=2, after_chunk=lambda r: seen.append(len(r.requested))
+    )
+    assert sorted(report.requested) == contracts and report.skipped == {}
+    assert seen == [2, 4, 5]  # three chunks, each committed before the next began
+    assert autopay_payments(session_factory) == Counter(contracts)
+
+
+def test_a_run_killed_between_chunks_and_run_again_debits_each_contract_exactly_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    contracts = borrowers(session_factory, 5)
+
+    def die_after_the_second_chunk(report: AutopayReport) -> None:
+        if len(report.requested) == 4:
+            raise KilledError
+
+    with pytest.raises(KilledError):
+        run_autopay_chunked(
+            session_factory, DUE, 1, now=MORNING, chunk=2, after_chunk=die_after_the_second_chunk
+        )
+    assert autopay_payments(session_factory) == Counter(contracts[:4])  # two chunks committed
+    again = run_autopay_chunked(session_factory, DUE, 1, now=MORNING, chunk=2)
+    assert list(again.requested) == contracts[4:]
+    assert again.skipped == dict.fromkeys(contracts[:4], "already_requested")
+    assert autopay_payments(session_factory) == Counter(contracts)  # once each
+    payments = jobs_per_payment(session_factory, "payment.submit")
+    assert len(payments) == 5 and set(payments.values()) == {1}
+    assert jobs_per_payment(session_factory, NOTIFY_JOB) == payments
+
+    submitted: list[str] = []
+
+    def confirm(call: ChannelCall) -> Accepted | ChannelStatus:
+        submitted.append(call.payment_id)
+        return Accepted(call.payment_id, f"ref_{call.payment_id}", state=PaymentState.SUCCEEDED)
+
+    _work(session_factory, HandlerChannel(confirm))
+    assert Counter(submitted) == payments  # each sent to the channel once
+    with unit_of_work(session_factory, read_only=True) as session:
+        for contract_id in contracts:
+            contract = session.get(Contract, contract_id)
+            assert contract is not None and contract.outstanding_principal == 0  # debited, booked once
+            key = f"repay-request:{autopay_key(contract_id, DUE, 1)}"
+            [state] = session.scalars(select(Payment.state).where(Payment.idempotency_key == key)).all()
+            assert state == "succeeded"
+
+
+def test_the_job_run_again_for_the_same_day_and_attempt_requests_nothing_more(
+    session_factory: sessionmaker[Session],
+) -> None:
+    contracts = borrowers(session_factory, 3)
+    channel = HandlerChannel(lambda call: Accepted(call.payment_id, f"ref_{call.payment_id}"))
+    _enqueue_run(session_factory, DUE, 1)
+    _work(session_factory, channel)
+    assert autopay_payments(session_factory) == Counter(contracts)
+    with unit_of_work(session_factory) as session:  # redelivered: another job for the same run
+        enqueue(session, "autopay.run", {"business_date": DUE.isoformat(), "attempt": 1}, run_at=MORNING)
+    _work(session_factory, channel)
+    assert autopay_payments(session_factory) == Counter(contracts)
+    assert len(channel.calls) == 3
