@@ -34,7 +34,7 @@ from lendcore.store.models_autopay import AutopayMandate
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
-from tests.servicing.support import do_draw, open_line
+from tests.servicing.support import D0, do_draw, open_line
 
 DUE = date(2026, 4, 1)  # a one-month bullet drawn on 2026-03-01
 AT = datetime(2026, 3, 31, 2, 0, tzinfo=UTC)
@@ -234,3 +234,41 @@ def test_a_day_that_had_its_run_raises_nothing(session_factory: sessionmaker[Ses
     with unit_of_work(session_factory) as session:
         assert record_missed_runs(session, DUE, now=MORNING) == []
         assert session.scalar(select(func.count()).select_from(LenderFault)) == 0
+
+
+def test_a_scheduler_down_for_days_leaves_a_fault_for_every_missed_day_not_only_the_last(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Contracts due on DUE and DUE+1, no run on either; the run of DUE+2 (attempt 1) records both days
+    (it used to look at yesterday only, so DUE's customer carried the penalty of our failure)."""
+    early = _borrower(session_factory)
+    next_day = D0 + timedelta(days=1)
+    cid, line = open_line(session_factory, on=next_day)
+    late = do_draw(session_factory, line, 1_000_000, 1, method="bullet", on=next_day)["contract_id"]
+    with unit_of_work(session_factory) as session:
+        card = _card(session, cid, "3333")
+        grant_consent(session, ConsentGrantRequest(cid, ConsentKind.AUTOPAY_DEBIT, "1.0"), at=AT)
+        create_mandate(session, cid, card, MandateRole.PRIMARY, actor=cid, at=AT)
+    _enqueue_run(session_factory, DUE + timedelta(days=2), 1)
+    _work(session_factory, HandlerChannel(_processing))
+    with unit_of_work(session_factory, read_only=True) as session:
+        faults = session.scalars(select(LenderFault).order_by(LenderFault.starts_on)).all()
+        found = [(f.kind, f.contract_id, f.starts_on) for f in faults]
+    assert found == [
+        ("autopay_missed", early["contract"], DUE),
+        ("autopay_missed", late, DUE + timedelta(days=1)),
+    ]
+
+
+def test_a_mandate_made_after_a_day_is_no_missed_run_of_that_day(
+    session_factory: sessionmaker[Session],
+) -> None:
+    cid, line = open_line(session_factory)
+    do_draw(session_factory, line, 1_000_000, 1, method="bullet")
+    later = datetime(2026, 4, 2, 2, 0, tzinfo=UTC)  # the day after the due date
+    with unit_of_work(session_factory) as session:
+        card = _card(session, cid, "4444")
+        grant_consent(session, ConsentGrantRequest(cid, ConsentKind.AUTOPAY_DEBIT, "1.0"), at=later)
+        create_mandate(session, cid, card, MandateRole.PRIMARY, actor=cid, at=later)
+    with unit_of_work(session_factory) as session:
+        assert record_missed_runs(session, DUE, now=later) == []

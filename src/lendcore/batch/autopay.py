@@ -24,10 +24,12 @@ so a rerun of the same date and attempt requests nothing twice; two runs racing 
 unique index and one chunk rolls back. :func:`run_autopay` does the same in the caller's transaction
 (the CLI, tests).
 
-A missed run is a lender fault: :func:`record_missed_runs` (run at the start of each morning run for
-the day before) finds contracts due on a day for which no ``autopay.run`` job succeeded and records an
-``autopay_missed`` window from that day (:func:`~lendcore.servicing.faults.record_fault`), so the
-close charges no penalty for our failure to collect.
+A missed run is a lender fault: :func:`record_missed_runs`, run at the start of each morning run for
+each of the days before (:func:`record_missed_days`: a scheduler down for days misses none), finds
+contracts due on a day for which no ``autopay.run`` job succeeded, whose customer had a mandate by
+then, and records an ``autopay_missed`` window from that day
+(:func:`~lendcore.servicing.faults.record_fault`), so the close charges no penalty for our failure
+to collect.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from lendcore.core.allocation import CustomerMode, amount_due
 from lendcore.core.contract import Status
 from lendcore.core.faults import FaultKind
 from lendcore.jobs.outbox import enqueue
+from lendcore.jobs.schedule import BUSINESS_TZ
 from lendcore.origination.autopay import MandateRole, active_mandates, has_autopay_consent
 from lendcore.servicing.common import scoped_key
 from lendcore.servicing.faults import record_fault
@@ -57,6 +60,8 @@ from lendcore.store.models_jobs import Job
 from lendcore.store.models_payments import LenderFault
 
 JOB_KIND: Final = "autopay.run"
+#: How many days back each morning run looks for days that had no successful run.
+MISSED_RUN_LOOK_BACK_DAYS: Final = 7
 ATTEMPTS: Final = (1, 2)
 #: Failure codes worth a second try the same day on the same card.
 RETRYABLE_FAILURES: Final = frozenset({"INSUFFICIENT_FUNDS", "BANK_MAINTENANCE"})
@@ -250,6 +255,23 @@ def _ran_for(session: Session, day: date) -> bool:
     return any(p.get("business_date") == day.isoformat() for p in jobs)
 
 
+def _mandated_on(session: Session, customer_id: str, day: date) -> bool:
+    """Whether the customer had an active mandate by the end of ``day`` (one made later was not ours
+    to run that day)."""
+    return any(
+        m.created_at.astimezone(BUSINESS_TZ).date() <= day
+        for m in active_mandates(session, customer_id).values()
+    )
+
+
+def record_missed_days(session: Session, today: date, *, now: datetime) -> list[str]:
+    """:func:`record_missed_runs` for each of the :data:`MISSED_RUN_LOOK_BACK_DAYS` days before
+    ``today``, oldest first: a scheduler down for several days leaves every one of them a fault, not
+    only the last (each is raised once, so looking again costs queries, not faults)."""
+    days = (today - timedelta(days=back) for back in range(MISSED_RUN_LOOK_BACK_DAYS, 0, -1))
+    return [cid for day in days for cid in record_missed_runs(session, day, now=now)]
+
+
 def record_missed_runs(session: Session, day: date, *, now: datetime) -> list[str]:
     """Record an ``autopay_missed`` fault from ``day`` for each contract due that day with a mandate
     when no autopay run for ``day`` succeeded (none enqueued, or dead); the contracts raised (once each)."""
@@ -257,7 +279,7 @@ def record_missed_runs(session: Session, day: date, *, now: datetime) -> list[st
         return []
     raised = []
     for contract in contracts_due(session, day):
-        if not active_mandates(session, contract.customer_id):
+        if not _mandated_on(session, contract.customer_id, day):
             continue
         exists = session.scalars(
             select(LenderFault.id).where(
@@ -273,7 +295,3 @@ def record_missed_runs(session: Session, day: date, *, now: datetime) -> list[st
             )  # fmt: skip
             raised.append(contract.id)
     return raised
-
-
-def yesterday(day: date) -> date:
-    return day - timedelta(days=1)

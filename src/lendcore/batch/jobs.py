@@ -125,7 +125,7 @@ def daily_close(ctx: JobContext) -> None:
 
 
 def autopay_run(ctx: JobContext) -> None:
-    from lendcore.batch.autopay import record_missed_runs, run_autopay_chunked, yesterday
+    from lendcore.batch.autopay import record_missed_days, run_autopay_chunked
     from lendcore.store.engine import unit_of_work
 
     try:
@@ -137,7 +137,7 @@ def autopay_run(ctx: JobContext) -> None:
         raise PermanentJobError(f"job {ctx.job_id} ({ctx.kind}): attempt must be 1 or 2, got {attempt!r}")
     if attempt == 1:
         with unit_of_work(ctx.session_factory) as session:
-            record_missed_runs(session, yesterday(business_date), now=ctx.now)
+            record_missed_days(session, business_date, now=ctx.now)
     run_autopay_chunked(ctx.session_factory, business_date, attempt, now=ctx.now)
 
 
