@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.simulation.collect import missed_run_days
@@ -44,8 +43,8 @@ def test_a_collection_heavy_world_holds_every_check_every_day(session_factory: s
     assert report.operations["autopay_runs"] > 0 and report.operations["autopay_runs_missed"] > 0
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_missed_autopay_runs_are_never_two_days_running(seed: int) -> None:
-    """record_missed_runs looks one day back: the world does not act out two missed days running."""
-    missed = missed_run_days(random.Random(seed), 60, 0.5)
-    assert missed and all(day + 1 not in missed for day in missed)
+def test_missed_autopay_runs_are_drawn_day_by_day_and_may_run_for_days() -> None:
+    """A scheduler down for days is acted out (record_missed_days raises every one of them)."""
+    missed = missed_run_days(random.Random(1), 60, 0.5)
+    assert any(day + 1 in missed for day in missed)
+    assert missed_run_days(random.Random(1), 60, 0.5) == missed  # seeded

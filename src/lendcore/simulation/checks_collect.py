@@ -16,10 +16,11 @@
    the days before;
 10. **every channel outage gets exactly one window**: for each outage the world injected, if the
     outage rule (:func:`~lendcore.core.outages.outage_spans`) finds an outage in what the channel
-    answered within the look back of one of the detector's runs, exactly one ``channel_outages`` row
-    started inside it, with a ``channel_outage`` fault covering its day; otherwise no row; and no row
-    starts outside an injected outage. (An outage whose failures lie further apart than the look back
-    is not found: the world counts those, ``outages_too_sparse``.)
+    answered within the reach of one of the detector's runs (its look back, followed back to the
+    channel's last answer), exactly one ``channel_outages`` row started inside it, with a
+    ``channel_outage`` fault covering its day; otherwise no row; and no row starts outside an injected
+    outage. (``outages_too_sparse`` counts outages the rule finds over their whole length with no row:
+    0 since the detector follows a run of failures back past its look back.)
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from lendcore.core.outages import DEFAULT_RULE, outage_spans
 from lendcore.jobs.schedule import BUSINESS_TZ
 from lendcore.notify.delivery import UNDELIVERED
 from lendcore.origination.autopay import active_mandates
-from lendcore.servicing.outages import LOOKBACK, channel_outcomes
+from lendcore.servicing.outages import LOOKBACK, MAX_REACH_BACK, channel_outcomes
 from lendcore.store.models import LoanTransaction, Payment
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_notify import Notification, ScheduledRepayment
@@ -161,7 +162,9 @@ def _seen(session: Session, start: datetime, end: datetime, sweeps: Sequence[dat
     the rule over what the channel answered in that run's look back."""
     for at in sweeps:
         if start < at <= end + LOOKBACK:
-            spans = outage_spans(channel_outcomes(session, at - LOOKBACK, at), DEFAULT_RULE)
+            # the detector's reach: its look back, followed back to the channel's last answer
+            since = at - LOOKBACK - MAX_REACH_BACK
+            spans = outage_spans(channel_outcomes(session, since, at), DEFAULT_RULE)
             if any(start <= span.started_at < end for span in spans):
                 return True
     return False
@@ -202,8 +205,8 @@ def outages_windowed(
 
 
 def outages_too_sparse(session: Session, injected: Sequence[tuple[datetime, datetime]]) -> int:
-    """Injected outages the rule finds over their whole length but no detector look back holds
-    (failures further apart than :data:`~lendcore.servicing.outages.LOOKBACK`): left without a window."""
+    """Injected outages the rule finds over their whole length that have no row (none expected: the
+    detector reaches back past :data:`~lendcore.servicing.outages.LOOKBACK` to the last answer)."""
     rows = session.scalars(select(ChannelOutage.started_at)).all()
     return sum(
         1

@@ -8,9 +8,7 @@ the world's mortal worker, so a worker may die inside any of them too):
   business day an ``autopay.run`` job is enqueued for attempt 1 at 09:30 and attempt 2 at 15:30, except
   on a *missed-run day* (``missed_run_rate``: the scheduler was down), when none is: the next morning's
   attempt 1 must record an ``autopay_missed`` fault for every mandated contract due that day. Missed
-  days are never consecutive: :func:`~lendcore.batch.autopay.record_missed_runs` looks one day back
-  only, so the first of two missed days running would never be raised (a gap of autopay's own, not
-  acted out here).
+  days may run consecutively (:func:`~lendcore.batch.autopay.record_missed_days` looks a week back).
 * **Reminders** (:mod:`lendcore.batch.reminders`): a ``reminders.run`` job at 10:00, delivered to the
   customers' app (push) through :class:`OrderedProvider`, the simulated provider with seeded fates
   (failed, never confirmed, delivered without a receipt); every round, what the ``notifications.sweep``
@@ -84,12 +82,9 @@ def _card(session: Session, borrower: Borrower, role: MandateRole, at: datetime)
 
 
 def missed_run_days(rng: random.Random, days: int, rate: float) -> set[int]:
-    """The day indexes without an autopay run: drawn at ``rate``, never two running (docstring)."""
-    missed: set[int] = set()
-    for index in range(days):
-        if rng.random() < rate and index - 1 not in missed:
-            missed.add(index)
-    return missed
+    """The day indexes without an autopay run, each drawn at ``rate`` (two or more running happen: the
+    scheduler down for days; every one of them must be raised)."""
+    return {index for index in range(days) if rng.random() < rate}
 
 
 class Collection:
