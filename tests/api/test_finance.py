@@ -4,7 +4,9 @@ finance (and admin) only; the trial balance balances; the journal pages; a close
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import httpx
 import pytest
 
 from lendcore.auth.principal import Principal, StaffRole
@@ -95,3 +97,29 @@ def test_daily_close_runs_reports_and_is_skipped_when_repeated(api: LiveApi) -> 
         headers={**finance, "Idempotency-Key": "k3"},
     )
     assert bad_date.status_code == 422
+
+
+def test_the_close_takes_a_replay_sample_of_0_to_10000(api: LiveApi) -> None:
+    """``replay_sample``: active contracts the close replays against their snapshots; refused
+    (problem+json, ``INVALID_ARGUMENT``, nothing closed) outside 0–10,000 or when not a whole number."""
+    for _ in range(3):
+        _, line_id = open_line(api.factory)
+        do_draw(api.factory, line_id, 1_000_000, 3)
+    finance = _as(api, "fay", StaffRole.FINANCE)
+    client = api.client()
+
+    def close(body: dict[str, Any]) -> httpx.Response:
+        return client.post(
+            f"{STAFF}/daily-close", json=body, headers={**finance, "Idempotency-Key": uuid.uuid4().hex}
+        )
+
+    for bad in (-1, 10_001, True, 2.5, "5", None):
+        refused = close({"replay_sample": bad})
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "INVALID_ARGUMENT", refused.json()
+    assert client.get(f"{STAFF}/daily-close/2026-03-20", headers=finance).status_code == 404
+    ran = close({"replay_sample": 2})
+    assert ran.status_code == 200, ran.text
+    report = ran.json()
+    assert (report["status"], report["invariants"]["replay_sampled"]) == ("succeeded", 2)

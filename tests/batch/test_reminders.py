@@ -9,9 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day_type
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,12 +26,14 @@ from lendcore.core.notices import ReminderPolicy, chinese_date
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.worker import Worker
 from lendcore.notify.delivery import sweep_notifications
+from lendcore.notify.simulated import SimulatedProvider
 from lendcore.notify.sinks import DevelopmentSink
 from lendcore.servicing.codecs import contract_state
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.models import Contract
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_notify import Notification
+from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
 from tests.batch.remind_until_killed import FileSink
 from tests.servicing.support import do_draw, do_repay, open_line
@@ -36,6 +41,7 @@ from tests.servicing.support import do_draw, do_repay, open_line
 DUE = date(2026, 4, 1)  # a one-month bullet drawn on 2026-03-01
 AT = datetime(2026, 3, 29, 2, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
+time_of_day = time_of_day_type(2, 0)  # 10:00 in Shanghai
 
 
 def _borrower(factory: sessionmaker[Session]) -> tuple[str, str]:
@@ -142,3 +148,36 @@ def test_a_reminder_run_killed_in_the_middle_sends_the_rest_and_nothing_twice(
             assert job is not None and (job.status, job.attempts) == ("succeeded", 2)
     finally:
         engine.dispose()
+
+
+class Unreachable:
+    """Every customer on every channel at an address the simulated provider fails."""
+
+    def channels(self, customer: object, wanted: Sequence[str]) -> list[str]:
+        return list(wanted)
+
+    def address(self, customer: object, channel: str) -> tuple[str, str] | None:
+        return "fail:UNREACHABLE", f"masked-{channel}"
+
+
+@pytest.mark.parametrize("offset", [-3, -1, 0, 1, 3])
+@pytest.mark.parametrize("late_days", [0, 4])
+def test_an_undelivered_reminders_fault_starts_on_its_business_day_or_due_date_never_the_clocks(
+    session_factory: sessionmaker[Session], offset: int, late_days: int
+) -> None:
+    """The rule: the window starts on the later of the due date and the business day the reminder was
+    sent for, whenever the run actually happened (a run caught up ``late_days`` after the worker was
+    down queues it days later by the clock: that must not shorten the customer's window)."""
+    customer, _ = _borrower(session_factory)
+    day = DUE + timedelta(days=offset)
+    clock = datetime.combine(day, time_of_day, tzinfo=UTC) + timedelta(days=late_days)
+    provider = SimulatedProvider(seed=1, failed=0, unconfirmed=0, lost_receipt=0, clock=lambda: clock)
+    policy = ReminderPolicy(offsets=(-3, -1, 0, 1, 3))
+    report = run_reminders(session_factory, provider, day, now=clock, policy=policy, addresses=Unreachable())
+    assert report.sent >= 1
+    sweep_notifications(session_factory, provider, now=clock + timedelta(hours=1))
+    with unit_of_work(session_factory, read_only=True) as session:
+        [fault] = session.execute(
+            select(LenderFault.customer_id, LenderFault.kind, LenderFault.starts_on)
+        ).all()
+    assert tuple(fault) == (customer, "reminder_undelivered", max(DUE, day))

@@ -843,6 +843,8 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "INVALID_ARGUMENT", "eod", "run", "--engine", "bogus", "--date", SEEDED_DAY),
         r(OTHER, "INVALID_ARGUMENT", "eod", "run", "--workers", "0", "--date", SEEDED_DAY),
         r(OTHER, "INVALID_ARGUMENT", "eod", "run", "--partition", "0", "--date", SEEDED_DAY),
+        r(OTHER, "INVALID_ARGUMENT", "eod", "run", "--replay-sample", "-1", "--date", SEEDED_DAY),
+        r(OTHER, "INVALID_ARGUMENT", "eod", "run", "--replay-sample", "10001", "--date", SEEDED_DAY),
         r(OTHER, "OPTION_TAKES_NO_VALUE", "eod", "run", "--json=1"),
         r(BAD_DATE, "INVALID_DATE", "eod", "run", "--date", "2026-13-01"),
     ],

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.allocation import CustomerMode
@@ -19,7 +23,7 @@ from lendcore.servicing.drawdown_quote import DEFAULT_PURPOSE
 from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.lines import open_credit_line
 from lendcore.servicing.repay import RepayRequest, repay
-from lendcore.store.engine import unit_of_work
+from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.models import (
     AuditRecord,
     Contract,
@@ -157,3 +161,34 @@ def snapshot(factory: sessionmaker[Session]) -> dict[str, Any]:
             ).order_by(Contract.id)
         ).all()
         return {"counts": counts, "balances": [tuple(b) for b in balances]}
+
+
+_copies = itertools.count()
+
+
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A database of its own for one hypothesis example: a copy of the migrated SQLite template, or
+    the run's PostgreSQL database emptied (function-scoped fixtures are shared by the examples)."""
+    if request.node.callspec.params["database_url"] == "sqlite":
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / f"p{next(_copies)}.db"
+        shutil.copyfile(template, path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_database_url")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            tables = c.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ).all()
+            c.exec_driver_sql(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        engine.dispose()
+    engine = create_engine(url)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        engine.dispose()

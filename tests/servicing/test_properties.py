@@ -7,16 +7,13 @@ leave a negative balance (contract receivables and suspense, customer unapplied 
 from __future__ import annotations
 
 import itertools
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.close import run_daily_close
@@ -25,9 +22,17 @@ from lendcore.core.loan import WaiverKind
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
 from lendcore.servicing.waive import WaiveRequest, waive
-from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, UnappliedFunds
-from tests.servicing.support import AMPLE_CREDIT, D0, assert_invariants, do_draw, do_repay, open_line
+from tests.servicing.support import (
+    AMPLE_CREDIT,
+    D0,
+    assert_invariants,
+    do_draw,
+    do_repay,
+    fresh_database,
+    open_line,
+)
 
 _n = itertools.count()
 
@@ -66,38 +71,12 @@ def _assert_no_negative_balances(factory: sessionmaker[Session]) -> None:
         assert all(b >= 0 for b in balances), balances
 
 
-@contextmanager
-def _fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    if request.node.callspec.params["database_url"] == "sqlite":
-        template: Path = request.getfixturevalue("_sqlite_template")
-        path = tmp_path / f"p{next(_n)}.db"
-        shutil.copyfile(template, path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_database_url")
-        engine = create_engine(url)
-        with engine.begin() as c:
-            tables = c.scalars(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
-                )
-            ).all()
-            c.exec_driver_sql(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE")
-        engine.dispose()
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps=st.lists(step, min_size=3, max_size=12))
 def test_random_servicing_never_breaks_invariants(
     request: pytest.FixtureRequest, database_url: str, tmp_path: Path, steps: list[tuple[object, ...]]
 ) -> None:
-    with _fresh(request, tmp_path) as factory:
+    with fresh_database(request, tmp_path) as factory:
         cid, quick = open_line(factory, product="quick", limit=5_000_000)
         _, premium = open_line(factory, product="premium", limit=5_000_000, customer_id=cid)
         lines = {"quick": quick, "premium": premium}
@@ -193,7 +172,7 @@ def test_customer_credit_and_reversals_keep_the_books(
     """Overpay a contract (credit), draw another, let closes apply the credit to its dues, then
     reverse the overpayment or a later payment (unwinding the credit it funded): invariants hold and
     no balance is ever negative."""
-    with _fresh(request, tmp_path) as factory:
+    with fresh_database(request, tmp_path) as factory:
         cid, quick = open_line(factory, product="quick", limit=5_000_000)
         _, premium = open_line(factory, product="premium", limit=5_000_000, customer_id=cid)
         lines = {"quick": quick, "premium": premium}

@@ -26,8 +26,11 @@ The close of one date D:
    close reports the whole date;
 4. **checks the invariants** (:func:`~lendcore.servicing.invariants.check_invariants`): every entry
    balances, the trial balance balances, sub-ledger = control accounts, cash received = allocated +
-   unapplied. A failed check marks the job ``failed`` and leaves the business date on D (a rerun
-   processes nothing new and checks again);
+   unapplied; then replays a sample of active contracts (``replay_sample``, 50 by default, picked by
+   D: :func:`~lendcore.servicing.replay_sample.check_replay_sample`) against their stored snapshots,
+   unless ``verify_replay`` replayed them all. A failed check (a mismatch of the sample included)
+   marks the job ``failed`` and leaves the business date on D (a rerun processes nothing new and
+   checks again);
 5. **advances the business date** to D+1 in the final transaction, which waits for the operations in
    flight on D to commit (:func:`~lendcore.servicing.business_day.advance_business_date`), accrues any
    contract drawn on D while the close ran, and marks the job ``succeeded`` with its report.
@@ -46,7 +49,14 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.batch.close_options import DEFAULT_CHUNK, DEFAULT_ENGINE, ENGINES, CloseOptions, Timer
+from lendcore.batch.close_options import (
+    DEFAULT_CHUNK,
+    DEFAULT_ENGINE,
+    ENGINES,
+    CloseOptions,
+    Timer,
+    replay_seed,
+)
 from lendcore.batch.close_partitions import Progress, accrue_quiet, post_day_aggregates
 from lendcore.batch.close_sql import in_flight, quiet_on
 from lendcore.batch.lease import DEFAULT_LEASE, Clock, Lease, claim, process_owner
@@ -68,6 +78,7 @@ from lendcore.servicing.credit import apply_customer_credit
 from lendcore.servicing.faults import fault_windows, waive_penalty_in_fault_windows
 from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.partners import sync_partner_ledgers
+from lendcore.servicing.replay_sample import check_replay_sample
 from lendcore.servicing.repository import RowWriter, write_contracts
 from lendcore.servicing.standing import judgements
 from lendcore.store.engine import unit_of_work
@@ -291,7 +302,7 @@ def _finish(
             classes=classes,
             invariants=check.to_dict(),
             seconds=time.perf_counter() - started,
-            accrual_seconds=sum(v for k, v in steps.items() if k != "check"),
+            accrual_seconds=sum(v for k, v in steps.items() if k not in ("check", "replay_sample")),
             open_business_date=opened,
             engine=options.engine,
             steps={k: round(v, 4) for k, v in steps.items()},
@@ -385,7 +396,12 @@ def _close_one(
         with unit_of_work(factory, read_only=True) as session:
             portfolio = _portfolio(session)
             check = check_invariants(session, replay_contracts=options.verify_replay)
-        timer.lap("check")
+            timer.lap("check")
+            if options.sample_size:
+                seed = replay_seed(day)
+                sample = check_replay_sample(session, size=options.sample_size, seed=seed, active_only=True)
+                check = check.with_replay_sample(sample, seed)
+                timer.lap("replay_sample")
         return _finish(factory, lease, check, portfolio, options=options, started=started, steps=timer.steps)
     except BaseException as error:
         lease.release(factory, error)

@@ -133,7 +133,7 @@ def _remind(
     for channel in run.addresses.channels(customer, run.policy.channels):
         spec = MessageSpec(
             contract.customer_id, channel, reminder_template(offset), fields, f"{group}:{channel}",
-            group_key=group, contract_id=contract.id, due_date=due,
+            group_key=group, contract_id=contract.id, due_date=due, business_date=run.day,
         )  # fmt: skip
         run.specs.append(spec)
 

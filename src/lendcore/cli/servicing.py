@@ -28,6 +28,7 @@ from lendcore.core.ledger import TrialBalance
 from lendcore.core.loan import WaiverKind
 from lendcore.core.money import format_fen, parse_amount
 from lendcore.core.rates import format_percent
+from lendcore.core.replay_sampling import DEFAULT_REPLAY_SAMPLE, MAX_SAMPLE
 from lendcore.core.schedule import MAX_PERIODS, Method
 
 #: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
@@ -606,6 +607,16 @@ def trial_balance_command(as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+def replay_line(invariants: dict[str, Any]) -> str:
+    """What the close's replay check covered: every contract, a sample (its seed) or nothing."""
+    if invariants.get("replay_checked"):
+        return "replay: every contract replayed"
+    seed = invariants.get("replay_sample_seed")
+    if seed is None:
+        return "replay sample: off"
+    return f"replay sample: {invariants.get('replay_sampled', 0)} active contract(s) replayed, seed {seed}"
+
+
 @eod_app.command("run")
 def eod_run(
     date_: Annotated[
@@ -619,6 +630,14 @@ def eod_run(
         int, typer.Option(help="Contracts per transaction.", min=1, max=MAX_CHUNK_SIZE)
     ] = 500,
     verify_replay: Annotated[bool, typer.Option(help="Also replay every contract (slow).")] = False,
+    replay_sample: Annotated[
+        int,
+        typer.Option(
+            help="Active contracts replayed against their snapshots after the check (0: none).",
+            min=0,
+            max=MAX_SAMPLE,
+        ),
+    ] = DEFAULT_REPLAY_SAMPLE,
     as_json: JsonOpt = False,
     engine: Annotated[
         str,
@@ -646,6 +665,7 @@ def eod_run(
             partition=partition,
             workers=workers,
             verify_replay=verify_replay,
+            replay_sample=replay_sample,
             progress=bar,
         )
         reports = close_business_days(database.session_factory(), on, options=options)
@@ -691,6 +711,7 @@ def eod_run(
             f"{report.partitions} partition(s); seconds per step {report.steps}"
         )
         console.print(f"invariants: {'ok' if report.invariants.get('ok') else report.invariants}")
+        console.print(replay_line(report.invariants))
         if report.open_business_date:
             console.print(f"open business date: {report.open_business_date}")
     if not all(r.ok for r in reports):

@@ -142,6 +142,7 @@ class MessageSpec:
     group_key: str | None = None
     contract_id: str | None = None
     due_date: date | None = None
+    business_date: date | None = None  # the day it is sent for (a reminder run's day)
 
 
 def queue_messages(
@@ -165,8 +166,8 @@ def queue_messages(
         row = Notification(
             id=new_id("ntf"), customer_id=spec.customer_id, channel=spec.channel, template=spec.template,
             dedupe_key=spec.dedupe_key, group_key=spec.group_key, text=render(spec.template, spec.fields),
-            state="queued", contract_id=spec.contract_id, due_date=spec.due_date, queued_at=now,
-            send_attempts=0, polls=0,
+            state="queued", contract_id=spec.contract_id, due_date=spec.due_date,
+            business_date=spec.business_date, queued_at=now, send_attempts=0, polls=0,
         )  # fmt: skip
         found[spec.dedupe_key] = row.id
         rows.append(row)
@@ -391,7 +392,10 @@ def _fault_for_group(session: Session, group: str, now: datetime, policy: Delive
     first = members[0]
     if first.due_date is None:
         return 0
-    starts = max(first.due_date, _local_day(first.queued_at))
+    # the window starts when missing the reminder can first cost the customer: the later of its due
+    # date and the business day it was sent for (not the clock's day: a run caught up late is late)
+    sent_for = first.business_date or _local_day(first.queued_at)
+    starts = max(first.due_date, sent_for)
     fault_id = _existing_fault(session, first.customer_id, starts)
     opened = 0
     if fault_id is None:

@@ -7,7 +7,8 @@
    between contracts: cash in + credit in − credit out = allocated + suspense; credit in transfer nets
    to zero per customer; no negative balance) and every succeeded inbound
    payment is booked exactly once (Σ inbound = Σ contracts' cash in); Σ outbound = Σ disbursed;
-5. (optional, costly) replaying each contract's stored transactions gives its stored state;
+5. (optional, costly) replaying each contract's stored transactions gives its stored state; the close
+   replays a sample of active contracts instead (:meth:`InvariantReport.with_replay_sample`);
 6. interest accrued in aggregate (account 1132.91, :mod:`lendcore.servicing.aggregate_accrual`): per
    product, its balance equals Σ over the product's contracts of the interest the aggregate holds for
    each, derived from the contract's quiet-day columns; no 1132.91 posting is on neither an aggregate
@@ -24,7 +25,7 @@ decoded in Python). Peak memory does not grow with the number of contracts. Only
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Subquery, exists, func, literal, or_, select
@@ -36,6 +37,7 @@ from lendcore.servicing.aggregate_accrual import Coverage, aggregated_interest, 
 from lendcore.servicing.codecs import state_from_json, terms_from_json
 from lendcore.servicing.invariants_sql import contract_mismatches, contract_totals
 from lendcore.servicing.partner_checks import partner_ledger_mismatches
+from lendcore.servicing.replay_sample import ReplaySample
 from lendcore.servicing.repository import stored_transactions
 from lendcore.store.models import Contract, Payment, Posting, UnappliedFunds
 from lendcore.store.models_close import AccrualAggregate
@@ -70,6 +72,10 @@ class InvariantReport:
     cash_mismatches: tuple[str, ...] = ()
     replay_mismatches: tuple[str, ...] = ()
     replay_checked: bool = False
+    # active contracts replayed by the close's sample (servicing.replay_sample), its seed; mismatches
+    # found by it are in replay_mismatches, so they fail the check like any broken invariant
+    replay_sampled: int = 0
+    replay_sample_seed: int | None = None
     # funding partners' ledgers against their shares of the general ledger (servicing.partners)
     partner_mismatches: tuple[str, ...] = ()
 
@@ -95,9 +101,21 @@ class InvariantReport:
             "subledger_mismatches": list(self.subledger_mismatches),
             "cash_mismatches": list(self.cash_mismatches),
             "replay_checked": self.replay_checked,
+            "replay_sampled": self.replay_sampled,
+            "replay_sample_seed": self.replay_sample_seed,
             "replay_mismatches": list(self.replay_mismatches),
             "partner_mismatches": list(self.partner_mismatches),
         }
+
+    def with_replay_sample(self, sample: ReplaySample, seed: int) -> InvariantReport:
+        """This report with a replay sample's result: its mismatches are invariant 5 violations."""
+        known = set(self.replay_mismatches)
+        return replace(
+            self,
+            replay_sampled=len(sample.checked),
+            replay_sample_seed=seed,
+            replay_mismatches=self.replay_mismatches + tuple(m for m in sample.mismatches if m not in known),
+        )
 
 
 _SIGN = {a: (1 if a.normal_side is Side.DEBIT else -1) for a in Account}

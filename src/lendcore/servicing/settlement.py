@@ -13,7 +13,10 @@ worker (or the caller itself) submits.
   value-dated at the payment's ``value_date`` (the day the customer started it, never the day the
   channel confirmed: a close that accrued penalty meanwhile is replayed away, invariant 6). The money
   has arrived, so it is never refused for being too much: what no contract owes is customer credit;
-  a contract named in the request that is no longer open falls back to allocation by amount;
+  a contract named in the request that is no longer open falls back to allocation by amount; when
+  nothing open can take it (the contract was paid off or written off while the money was in flight)
+  it is customer credit on the contract it was paid for (a recovery if that one was written off),
+  never refused and never left unbooked (the cash invariant holds and the close goes on);
 * inbound ``failed``: nothing booked;
 * outbound ``succeeded``: the disbursement is booked and the pending contract becomes active;
   outbound ``failed``: the pending contract is cancelled, which releases the limit it held;
@@ -26,6 +29,7 @@ the database refuses a second transaction of a type per payment and contract (mi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
@@ -38,13 +42,14 @@ from lendcore.core.contract import Status
 from lendcore.core.errors import BusinessRuleError
 from lendcore.core.money import Fen
 from lendcore.core.records import JsonRecord
-from lendcore.core.transactions import Disbursement, Repayment
+from lendcore.core.transactions import Disbursement, Recovery, Repayment
 from lendcore.jobs.outbox import enqueue
 from lendcore.payments.records import create_payment, lock_payment, raise_issue
 from lendcore.payments.state import EventSource, PaymentDirection, PaymentState
 from lendcore.servicing.booking import post_transaction
 from lendcore.servicing.business_day import open_business_date
 from lendcore.servicing.common import scoped_key
+from lendcore.servicing.credit import CREDIT_HOLDING_STATUSES
 from lendcore.servicing.faults import end_payment_faults
 from lendcore.servicing.repay import (
     DEFAULT_MAX_OVERPAYMENT,
@@ -58,6 +63,7 @@ from lendcore.servicing.repay import (
     plan_repayment,
 )
 from lendcore.servicing.repository import CANCELLED
+from lendcore.servicing.writeoff import written_off_on
 from lendcore.store.engine import for_update
 from lendcore.store.idempotency import idempotent
 from lendcore.store.models import Contract, LoanTransaction, Payment
@@ -128,7 +134,8 @@ def request_repayment(
 class Settlement(JsonRecord):
     """What settling a payment did: ``booked``, ``held`` (a scheduled repayment's money held as customer
     credit until its due date), ``already_booked``, ``nothing_booked`` (failed),
-    ``activated``, ``cancelled``, ``not_settled`` (not terminal), ``unbookable`` (raised)."""
+    ``credited`` (nothing open could take it: customer credit), ``activated``, ``cancelled``,
+    ``not_settled`` (not terminal), ``unbookable`` (raised)."""
 
     payment_id: str
     state: str
@@ -199,16 +206,92 @@ def _book_held(session: Session, payment: Payment, today: date | None) -> Settle
     contract_ids = (payment.allocation or {}).get("contract_ids") or [payment.contract_id]
     contract = session.scalars(for_update(select(Contract).where(Contract.id == str(contract_ids[0])))).one()
     on, amount = payment.value_date, payment.amount
+    held: Callable[[str, int], Repayment | Recovery] = lambda txn_id, seq: Repayment(  # noqa: E731
+        txn_id, on, seq, amount, hold=True
+    )
+    if contract.status == Status.WRITTEN_OFF.value:  # written off since it was booked: a recovery
+        held = _credit_booking(session, contract, payment)
     post_transaction(
         session,
         contract,
-        lambda txn_id, seq: Repayment(txn_id, on, seq, amount, hold=True),
+        held,
         business_date=_booking_date(session, payment, today),
         payment_id=payment.id,
         idempotency_key=payment.idempotency_key,
     )
     session.flush()
     return Settlement(payment.id, payment.state, "held", (contract.id,))
+
+
+def _anything_open(session: Session, payment: Payment) -> bool:
+    """Whether the customer has an active contract started by the payment's value date (unlocked: a
+    contract closed meanwhile only sends the money to :func:`_book_as_credit`, which locks)."""
+    stmt = select(Contract.id).where(
+        Contract.customer_id == payment.customer_id,
+        Contract.status == Status.ACTIVE.value,
+        Contract.start_date <= payment.value_date,
+    )
+    return session.scalars(stmt.limit(1)).first() is not None
+
+
+def _credit_holder(session: Session, payment: Payment) -> Contract | None:
+    """The contract that holds money no open contract can take, locked: the one it was paid for if it
+    can hold credit, else the customer's latest contract started by the value date, else their latest."""
+    named = [str(c) for c in (payment.allocation or {}).get("contract_ids") or [payment.contract_id] if c]
+    stmt = select(Contract).where(
+        Contract.customer_id == payment.customer_id, Contract.status.in_(CREDIT_HOLDING_STATUSES)
+    )
+    candidates = session.scalars(stmt).all()
+    if not candidates:
+        return None
+
+    def preference(c: Contract) -> tuple[bool, bool, date, str]:
+        return (c.id in named, c.start_date <= payment.value_date, c.start_date, c.id)
+
+    chosen = max(candidates, key=preference)
+    return session.scalars(for_update(select(Contract).where(Contract.id == chosen.id))).one()
+
+
+def _credit_booking(
+    session: Session, contract: Contract, payment: Payment
+) -> Callable[[str, int], Repayment | Recovery]:
+    """What money arriving for ``contract`` books as when nothing open takes it (never refused)."""
+    amount = payment.amount
+    if contract.status == Status.WRITTEN_OFF.value:  # a recovery, never value-dated before the write-off
+        on = max(payment.value_date, written_off_on(session, contract.id) or payment.value_date)
+        return lambda txn_id, seq: Recovery(txn_id, on, seq, amount)
+    # closed: the fold holds it as the contract's suspense (or allocates it, if the contract was still
+    # open on the value date); active but started after the value date: held until it can pay
+    on = max(payment.value_date, contract.start_date)
+    hold = contract.status == Status.ACTIVE.value
+    return lambda txn_id, seq: Repayment(txn_id, on, seq, amount, hold=hold)
+
+
+def _book_as_credit(session: Session, payment: Payment, today: date | None, now: datetime) -> Settlement:
+    """Money that arrived when nothing open could take it (the contract was paid off or written off
+    while it was in flight): customer credit (unapplied funds) on the contract it was paid for."""
+    holder = _credit_holder(session, payment)
+    if holder is None:  # no contract ever disbursed: a request could not have been made; a person looks
+        raise_issue(
+            session,
+            kind="settlement_unbookable",
+            dedupe_key=f"settlement_unbookable:{payment.id}",
+            source=EventSource.OPERATOR,
+            now=now,
+            payment_id=payment.id,
+            details={"code": "NOTHING_TO_PAY", "message": "the customer has no contract to hold it"},
+        )
+        return Settlement(payment.id, payment.state, "unbookable")
+    post_transaction(
+        session,
+        holder,
+        _credit_booking(session, holder, payment),
+        business_date=_booking_date(session, payment, today),
+        payment_id=payment.id,
+        idempotency_key=payment.idempotency_key,
+    )
+    session.flush()
+    return Settlement(payment.id, payment.state, "credited", (holder.id,))
 
 
 def _settle_inbound(session: Session, payment: Payment, today: date | None, now: datetime) -> Settlement:
@@ -219,19 +302,14 @@ def _settle_inbound(session: Session, payment: Payment, today: date | None, now:
         return Settlement(payment.id, payment.state, "already_booked")
     if (payment.allocation or {}).get("hold"):
         return _book_held(session, payment, today)
+    if not _anything_open(session, payment):
+        return _book_as_credit(session, payment, today, now)
     try:
         plan = _plan_settled(session, payment)
-    except BusinessRuleError as error:  # nothing open to book it on: a person decides (refund, credit)
-        raise_issue(
-            session,
-            kind="settlement_unbookable",
-            dedupe_key=f"settlement_unbookable:{payment.id}",
-            source=EventSource.OPERATOR,
-            now=now,
-            payment_id=payment.id,
-            details={"code": error.code, "message": error.message[:300]},
-        )
-        return Settlement(payment.id, payment.state, "unbookable")
+    except BusinessRuleError as error:
+        if error.code != "NOTHING_TO_PAY":
+            raise
+        return _book_as_credit(session, payment, today, now)  # closed meanwhile, under our feet
     lines = book_repayment(
         session,
         plan,

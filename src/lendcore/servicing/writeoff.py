@@ -167,6 +167,15 @@ def write_off(session: Session, request: WriteOffRequest) -> WriteOffResult:
     )
 
 
+def written_off_on(session: Session, contract_id: str) -> date | None:
+    """The value date of the contract's write-off (a recovery is never value-dated before it)."""
+    return session.scalar(
+        select(func.max(LoanTransaction.value_date)).where(
+            LoanTransaction.contract_id == contract_id, LoanTransaction.type == "write-off"
+        )
+    )
+
+
 @idempotent("recover", RecoverResult)
 def recover(
     session: Session, request: RecoverRequest, *, channel: PaymentChannel | None = None
@@ -179,13 +188,9 @@ def recover(
     check_not_before(on, contract.start_date, code="DATE_BEFORE_CONTRACT_START", what="the contract started")
     if contract.status != Status.WRITTEN_OFF.value:
         raise BusinessRuleError("only a written-off contract takes recoveries", code="NOT_WRITTEN_OFF")
-    written_off_on = session.scalar(
-        select(func.max(LoanTransaction.value_date)).where(
-            LoanTransaction.contract_id == contract.id, LoanTransaction.type == "write-off"
-        )
-    )
-    if written_off_on is not None:
-        check_not_before(on, written_off_on, code="DATE_BEFORE_WRITE_OFF", what="the write-off")
+    written_off = written_off_on(session, contract.id)
+    if written_off is not None:
+        check_not_before(on, written_off, code="DATE_BEFORE_WRITE_OFF", what="the write-off")
     lock_unapplied(session, contract.customer_id)  # the lock order: contract, then unapplied funds
     key = scoped_key("recover", request.idempotency_key)
     payment, sent = run_payment(

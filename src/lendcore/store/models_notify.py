@@ -59,6 +59,8 @@ class Notification(Base):
     polls: Mapped[int] = mapped_column(Integer, default=0)
     contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
     due_date: Mapped[date | None] = mapped_column(Date)
+    #: the business date it was queued for (a reminder run's day; migration 0020)
+    business_date: Mapped[date | None] = mapped_column(Date)
     queued_at: Mapped[datetime] = mapped_column(default=utc_now)
     sent_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()

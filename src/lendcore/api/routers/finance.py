@@ -3,7 +3,8 @@ report of the end-of-day close): finance's endpoints (``admin`` too). Roles: doc
 
 Running a close is synchronous (the request returns the report of the last date closed) and
 idempotent per date (a closed date reports ``skipped``); it also takes an ``Idempotency-Key`` so a
-retried request replays the first answer.
+retried request replays the first answer. ``replay_sample`` (0–10,000, default 50) is how many active
+contracts the close replays against their snapshots after the invariant check.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainValidator, WithJsonSchema
 from sqlalchemy import select
 
 from lendcore.api.auth import require_roles
@@ -21,9 +22,15 @@ from lendcore.api.pagination import Page, PageRequest, page_request, paginate
 from lendcore.api.problems import problem_responses
 from lendcore.api.routers import API_PREFIX
 from lendcore.api.state import StateDep
-from lendcore.api.types import ApiModel, ContractId, IsoDate
+from lendcore.api.types import ApiModel, ContractId, IsoDate, as_field_error
 from lendcore.auth.principal import StaffRole
 from lendcore.batch.close import JOB, close_business_days
+from lendcore.batch.close_options import (
+    DEFAULT_REPLAY_SAMPLE,
+    MAX_SAMPLE,
+    CloseOptions,
+    check_replay_sample_size,
+)
 from lendcore.core.errors import NotFoundError
 from lendcore.servicing.business_day import resolve_close_date
 from lendcore.servicing.invariants import trial_balance_from_db
@@ -69,8 +76,23 @@ class JournalEntryOut(BaseModel):
         )  # fmt: skip
 
 
+ReplaySample = Annotated[
+    int,
+    PlainValidator(as_field_error(check_replay_sample_size)),
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_SAMPLE,
+            "description": "active contracts replayed against their snapshots after the check (0: none)",
+        }
+    ),
+]
+
+
 class CloseBody(ApiModel):
     business_date: IsoDate | None = None
+    replay_sample: ReplaySample = DEFAULT_REPLAY_SAMPLE
 
 
 class CloseStatus(BaseModel):
@@ -124,7 +146,8 @@ def run_close(body: CloseBody, state: StateDep, _key: IdempotencyKeyDep) -> dict
     today = state.clock().date()
     with state.database.read() as session:
         through = resolve_close_date(session, body.business_date, today=today)
-    reports = close_business_days(state.database.session_factory, through, clock=state.clock)
+    options = CloseOptions(replay_sample=body.replay_sample)
+    reports = close_business_days(state.database.session_factory, through, clock=state.clock, options=options)
     return reports[-1].to_dict() | {"closed": [r.business_date.isoformat() for r in reports]}
 
 
