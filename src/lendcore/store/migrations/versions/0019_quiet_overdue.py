@@ -1,11 +1,12 @@
 """Quiet overdue contracts: penalty columns on ``contracts``, the penalty of ``accrual_aggregates``.
 
 Revision ID: 0019_quiet_overdue
-Revises: 0018_channel_outages
+Revises: 0020_notification_business_date
 Create Date: 2026-12-03
 
-Written by hand. ``contracts`` gains ``accrual_penalty`` (an overdue snapshot's penalty rate and its
-rows' penalty base, exact and booked penalty, :mod:`lendcore.core.quiet_overdue`) and
+Written by hand; chained after 0020 (which landed on 0018 first). ``contracts`` gains
+``accrual_penalty`` (an overdue snapshot's penalty rate and its rows' penalty base, exact and
+booked penalty, :mod:`lendcore.core.quiet_overdue`) and
 ``overdue_since`` (its oldest overdue row's due date: DPD on D is D − overdue_since). Both nullable:
 an existing contract has them NULL, and its next fold fills them. ``accrual_aggregates.penalty``: the
 penalty posted in aggregate for a date and product (0 for the dates before).
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_quiet_overdue"
-down_revision: str | None = "0018_channel_outages"
+down_revision: str | None = "0020_notification_business_date"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
