@@ -1,7 +1,8 @@
 """The daily close at portfolio scale, side by side in one run, on SQLite and PostgreSQL (issue 12).
 
     python benchmarks/bench_close.py [--contracts 10000] [--sample 10000] [--partition 10000]
-                                     [--workers 1] [--days 2] [--skip-sqlite] [--skip-postgres]
+                                     [--workers 1] [--days 2] [--quiet-overdue]
+                                     [--skip-sqlite] [--skip-postgres]
 
 For each database: seed a book of ``--contracts`` contracts (``lendcore bench seed``,
 :mod:`lendcore.batch.seed`), then time, each step in its own process (so its peak RSS is its own):
@@ -111,10 +112,10 @@ def _reference(url: str) -> dict[str, Any]:
     return {"contracts": n, "seconds": seconds, "peak_mb": _peak_mb()}
 
 
-def _aggregate(url: str, days: int, partition: int, workers: int) -> dict[str, Any]:
+def _aggregate(url: str, days: int, partition: int, workers: int, overdue: bool) -> dict[str, Any]:
     """(c): the new close of ``days`` business dates from the seed date, committed."""
     factory = create_session_factory(create_engine(url))
-    options = CloseOptions(engine="aggregate", partition=partition, workers=workers)
+    options = CloseOptions(engine="aggregate", partition=partition, workers=workers, quiet_overdue=overdue)
     closes = []
     for t in range(days):
         report = run_daily_close(factory, DEFAULT_AS_OF + timedelta(days=t), options=options)
@@ -150,7 +151,7 @@ def run(url: str, label: str, args: argparse.Namespace) -> None:
     print(f"{label}: seeded {seeded['contracts']:,} contracts in {seeded['seconds']:.1f} s")
     per = _line("(a) per-contract (sample)", _in_child(_per_contract, url, args.sample))
     ref = _line("(b) plain-SQL reference", _in_child(_reference, url))
-    new = _in_child(_aggregate, url, args.days, args.partition, args.workers)
+    new = _in_child(_aggregate, url, args.days, args.partition, args.workers, args.quiet_overdue)
     for c in new["closes"]:
         rate = _line(f"(c) aggregate {c['date']}", c | {"peak_mb": new["peak_mb"]})
         steps = " ".join(f"{k} {v:.2f}" for k, v in c["steps"].items())
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--partition", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--quiet-overdue", action="store_true", help="CloseOptions.quiet_overdue")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()

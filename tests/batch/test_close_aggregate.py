@@ -4,8 +4,8 @@ Quiet contracts are accrued in aggregate (one entry per product and date, no con
 event contracts are folded. Whatever happens to a book (draws, early and late repayments, backdated
 payments, reversals, waivers), after closing the same days with each engine every contract's state,
 brought to the last closed date, its mirrors, and every general-ledger balance agree (the aggregate
-account 1132.91 counting as interest receivable), and both books pass every invariant, replay
-included. New engine on SQLite and PostgreSQL; the oracle on SQLite.
+accounts 1132.91 and 1132.92 counting as interest and penalty receivable), and both books pass every
+invariant, replay included. New engine on SQLite and PostgreSQL; the oracle on SQLite.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from tests.batch.books import comparable
 from tests.db_fixtures import DATABASES
 from tests.servicing.support import AMPLE_CREDIT, D0, do_draw, do_repay, key, open_line, snapshot
 
-AGGREGATE = CloseOptions(engine="aggregate", partition=2, verify_replay=False)
+AGGREGATE = CloseOptions(engine="aggregate", partition=2, verify_replay=False, quiet_overdue=True)
 PER_CONTRACT = CloseOptions(engine="per-contract")
 
 
@@ -172,12 +172,14 @@ def contract_view(factory: sessionmaker[Session], contract_id: str, last: date) 
 
 
 def ledger_view(factory: sessionmaker[Session]) -> dict[str, int]:
-    """Balance per account, with interest accrued in aggregate counted as interest receivable."""
+    """Balance per account, with interest (penalty) accrued in aggregate counted as interest (penalty)
+    receivable."""
     with unit_of_work(factory, read_only=True) as session:
         report = check_invariants(session, replay_contracts=True)
         assert report.ok, report.to_dict()
         balances = {line.account: line.balance for line in report.trial_balance.lines}
     balances[Account.INTEREST_RECEIVABLE] += balances.pop(Account.INTEREST_ACCRUED_AGGREGATE)
+    balances[Account.PENALTY_RECEIVABLE] += balances.pop(Account.PENALTY_ACCRUED_AGGREGATE)
     return {a.value: b for a, b in balances.items() if b}
 
 
@@ -322,10 +324,10 @@ def test_a_crashed_partition_rolls_back_and_the_rerun_resumes_to_the_same_books(
     real = close_partitions.accrue_partition
     calls = 0
 
-    def dies_third(session: Session, day: date, after: str | None, upto: str | None) -> Any:
+    def dies_third(session: Session, day: date, after: str | None, upto: str | None, **options: Any) -> Any:
         nonlocal calls
         calls += 1
-        totals = real(session, day, after, upto)
+        totals = real(session, day, after, upto, **options)
         if calls == 3:
             raise PartitionCrashError("killed inside partition 3")
         return totals

@@ -173,7 +173,10 @@ def _accrue_chunk(session: Session, business_date: date, ids: list[str]) -> tupl
         ):
             continue
         # accrued already, in aggregate: not this date's interest (booking moves it onto the contract)
-        moved = aggregated_interest(contract, in_runs.until(contract.id)) if contract.aggregated_from else 0
+        # (an overdue contract's run is first booked on it by its own accrual, servicing.booking)
+        in_run = contract.aggregated_from is not None and contract.accrual_penalty is None
+        until = in_runs.until(contract.id) if in_run else None
+        moved = aggregated_interest(contract, until) if until is not None else 0
         judgement = judged.get(contract.id)
         covered = judgement.covered if judgement else 0
         posted = post_transaction(
@@ -352,7 +355,12 @@ def _accrue_all(factory: sessionmaker[Session], lease: Lease, options: CloseOpti
         # money in flight: folded first (its rules live on the per-contract path), so not quiet
         _accrue(factory, lease, options.chunk_size, None, in_flight_only=True)
         accrue_quiet(
-            factory, lease, partition=options.partition, workers=options.workers, progress=options.progress
+            factory,
+            lease,
+            partition=options.partition,
+            workers=options.workers,
+            progress=options.progress,
+            overdue=options.quiet_overdue,
         )
         timer.lap("quiet")
     _accrue(factory, lease, options.chunk_size, options.progress)

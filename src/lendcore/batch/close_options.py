@@ -51,6 +51,10 @@ class CloseOptions:
     verify_replay: bool = False
     replay_sample: int = DEFAULT_REPLAY_SAMPLE
     progress: Progress | None = None
+    #: overdue contracts to which only time happens join the quiet path (penalty in aggregate, DPD by
+    #: one UPDATE per partition: lendcore.core.quiet_overdue); off by default: their receivable
+    #: mirrors (penalty_receivable) then stay as of their snapshot, as quiet contracts' interest does
+    quiet_overdue: bool = False
 
     def validate(self) -> None:
         if self.engine not in ENGINES:

@@ -32,7 +32,7 @@ from lendcore.batch.close_sql import (
     stored_totals,
 )
 from lendcore.batch.lease import Lease
-from lendcore.servicing.faults import fault_windows
+from lendcore.servicing.faults import fault_windows, recent_fault_windows
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 
 __all__ = ["DEFAULT_PARTITION", "Progress", "accrue_quiet", "post_day_aggregates"]
@@ -47,11 +47,11 @@ _worker_factory: sessionmaker[Session] | None = None
 
 
 def _run_partition(
-    factory: sessionmaker[Session], lease: Lease, after: str | None, upto: str | None
+    factory: sessionmaker[Session], lease: Lease, after: str | None, upto: str | None, overdue: bool
 ) -> tuple[int, int]:
     day = lease.business_date
     with unit_of_work(factory) as session:
-        totals = accrue_partition(session, day, after, upto)
+        totals = accrue_partition(session, day, after, upto, overdue=overdue)
         run = lease.renew(session)  # after the contracts: the job row is held only to commit
         contracts = sum(t.contracts for t in totals.values())
         interest = sum(t.interest for t in totals.values())
@@ -62,6 +62,7 @@ def _run_partition(
             contracts=contracts,
             quiet_contracts=contracts,
             interest_accrued=interest,
+            penalty_accrued=sum(t.penalty for t in totals.values()),
             **progress_counts(totals),
         )
     return contracts, interest
@@ -72,15 +73,16 @@ def _init_worker(url: str) -> None:
     _worker_factory = create_session_factory(create_engine(url))
 
 
-def _worker_partition(lease: Lease, after: str | None, upto: str | None) -> tuple[int, int]:
+def _worker_partition(lease: Lease, after: str | None, upto: str | None, overdue: bool) -> tuple[int, int]:
     if _worker_factory is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker not initialised")
-    return _run_partition(_worker_factory, lease, after, upto)
+    return _run_partition(_worker_factory, lease, after, upto, overdue)
 
 
-def _has_fault_window(factory: sessionmaker[Session], day: date) -> bool:
+def _fault_windows(factory: sessionmaker[Session], day: date) -> tuple[bool, bool]:
+    """(a window covers the date, a window covers it or ended in the waiver's look-back)."""
     with unit_of_work(factory, read_only=True) as session:
-        return bool(fault_windows(session, day))
+        return bool(fault_windows(session, day)), bool(recent_fault_windows(session, day))
 
 
 def accrue_quiet(
@@ -90,19 +92,25 @@ def accrue_quiet(
     partition: int = DEFAULT_PARTITION,
     workers: int = 1,
     progress: Progress | None = None,
+    overdue: bool = False,
 ) -> int:
     """Accrue every quiet contract of the lease's date in aggregate, partition by partition; the
     number of partitions run. A date inside a lender fault window has no quiet contract: every
-    contract is folded (its penalty waiver runs on the per-contract path)."""
+    contract is folded (its penalty waiver runs on the per-contract path). Overdue contracts are quiet
+    only with ``overdue`` (CloseOptions.quiet_overdue), and not within the waiver's look-back after a
+    window."""
     day = lease.business_date
-    if _has_fault_window(factory, day):
+    covering, recent = _fault_windows(factory, day)
+    if covering:
         return 0
+    # the close's penalty waiver reads snapshots for the recent windows: overdue contracts are folded
+    overdue = overdue and not recent
     with unit_of_work(factory, read_only=True) as session:
         ranges = id_ranges(partition_bounds(session, partition))
     done = 0
     if workers <= 1:
         for after, upto in ranges:
-            _run_partition(factory, lease, after, upto)
+            _run_partition(factory, lease, after, upto, overdue)
             done += 1
             if progress is not None:
                 progress("quiet", done, len(ranges))
@@ -110,7 +118,7 @@ def accrue_quiet(
     url = factory.kw["bind"].url.render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(url,)) as pool:
-        futures = [pool.submit(_worker_partition, lease, after, upto) for after, upto in ranges]
+        futures = [pool.submit(_worker_partition, lease, after, upto, overdue) for after, upto in ranges]
         for future in as_completed(futures):
             future.result()  # a failed partition fails the close (the others' work is kept)
             done += 1

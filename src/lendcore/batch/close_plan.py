@@ -19,8 +19,9 @@ from typing import NamedTuple
 
 from lendcore.core.money import Fen
 from lendcore.core.quiet import day_interest
+from lendcore.core.quiet_overdue import cumulative_penalty, decode
 
-__all__ = ["ProductDay", "QuietRow", "aggregate_day", "id_ranges", "merge_days"]
+__all__ = ["ProductDay", "QuietRow", "aggregate_day", "day_penalty", "id_ranges", "merge_days"]
 
 
 class QuietRow(NamedTuple):
@@ -34,14 +35,16 @@ class QuietRow(NamedTuple):
     booked: Fen
     accrued_through: date
     previous: date
+    penalty: str | None = None  # an overdue contract's penalty columns (core.quiet_overdue.encode)
 
 
 @dataclass(slots=True)
 class ProductDay:
-    """One product's aggregate for one business date: contracts covered and interest (fen)."""
+    """One product's aggregate for one business date: contracts covered, interest and penalty (fen)."""
 
     contracts: int = 0
     interest: Fen = 0
+    penalty: Fen = 0
 
 
 @lru_cache(maxsize=4096)
@@ -64,7 +67,18 @@ def aggregate_day(rows: Iterable[QuietRow], day: date) -> dict[str, ProductDay]:
             t = totals[r.product_code] = ProductDay()
         t.contracts += 1
         t.interest += amount
+        if r.penalty is not None:
+            t.penalty += day_penalty(r.penalty, r.accrued_through, r.previous, day)
     return totals
+
+
+def day_penalty(columns: str, accrued_through: date, previous: date, through: date) -> Fen:
+    """Penalty of the days ``[previous, through)`` of a quiet overdue contract whose aggregate covers
+    ``[accrued_through, previous)``: the difference of two cumulative values (it telescopes)."""
+    rate, rows = decode(columns)
+    return cumulative_penalty(rate, rows, accrued_through, through) - cumulative_penalty(
+        rate, rows, accrued_through, previous
+    )
 
 
 def merge_days(into: dict[str, ProductDay], more: dict[str, ProductDay]) -> dict[str, ProductDay]:
@@ -73,6 +87,7 @@ def merge_days(into: dict[str, ProductDay], more: dict[str, ProductDay]) -> dict
         mine = into.setdefault(product, ProductDay())
         mine.contracts += t.contracts
         mine.interest += t.interest
+        mine.penalty += t.penalty
     return into
 
 

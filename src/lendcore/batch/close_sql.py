@@ -36,7 +36,22 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, String, Table, and_, exists, func, insert, select, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from lendcore.batch.close_plan import ProductDay, QuietRow, aggregate_day
@@ -127,14 +142,52 @@ def range_done(session: Session, day: date, after: str | None) -> bool:
     )
 
 
+def days_since(session: Session, day: date, column: ColumnElement[date]) -> ColumnElement[int]:
+    """``day − column`` in days, in SQL (PostgreSQL: date − date is an integer; SQLite: Julian days)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(literal(day, Date) - column, Integer)
+    return sql_cast(func.julianday(day.isoformat()) - func.julianday(column), Integer)
+
+
+def _greater(session: Session, a: ColumnElement[int], b: ColumnElement[int]) -> ColumnElement[int]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.greatest(a, b)
+    return func.max(a, b)  # SQLite's scalar max of its arguments
+
+
+def _standing(session: Session, day: date, where: list[ColumnElement[bool]]) -> None:
+    """Quiet overdue contracts' DPD on ``day``, one set-based UPDATE: DPD = day − overdue_since (their
+    oldest overdue row stays the oldest while nothing is paid; core.delinquency.days_past_due), worst
+    DPD the greater of it and the stored one; bucket and class do not change inside a run
+    (core.quiet_overdue bounds quiet_until by their next change)."""
+    dpd = days_since(session, day, _CONTRACTS.c.overdue_since)
+    session.connection().execute(
+        update(_CONTRACTS)
+        .where(*where, _CONTRACTS.c.overdue_since.is_not(None))
+        .values(
+            days_past_due=dpd,
+            max_days_past_due=_greater(session, _CONTRACTS.c.max_days_past_due, dpd),
+            version=_CONTRACTS.c.version + 1,
+        )
+    )
+
+
 def accrue_partition(
-    session: Session, day: date, after: str | None, upto: str | None
+    session: Session, day: date, after: str | None, upto: str | None, *, overdue: bool = True
 ) -> dict[str, ProductDay]:
     """Accrue the quiet contracts of ``(after, upto]`` for ``day`` in aggregate (module docstring):
-    per product, the contracts covered and their interest; nothing if the range is done already."""
+    per product, the contracts covered, their interest and penalty; nothing if the range is done
+    already. Without ``overdue`` (a lender-fault window is open or ended recently: its penalty waiver
+    reads snapshots) the range's quiet overdue contracts end their run the day before and are folded."""
     if range_done(session, day, after):
         return {}
     where = [quiet_on(day), *_in_range(after, upto)]
+    if not overdue:
+        session.connection().execute(
+            update(_CONTRACTS)
+            .where(*where, _CONTRACTS.c.accrual_penalty.is_not(None))
+            .values(quiet_until=day - timedelta(days=1), version=_CONTRACTS.c.version + 1)
+        )
     read = (
         select(
             Contract.id,
@@ -145,6 +198,7 @@ def accrue_partition(
             Contract.accrual_booked,
             type_coerce(Contract.accrued_through, String),  # SQLite's text as is: parsed below, cached
             type_coerce(Contract.aggregated_from, String),
+            Contract.accrual_penalty,
         )
         .where(*where)
         .with_for_update(of=_CONTRACTS)
@@ -153,14 +207,17 @@ def accrue_partition(
     rows: list[QuietRow] = []
     starting = 0  # contracts whose run of quiet days starts today: from their accrued_through
     # the predicate guarantees the columns are set (quiet_until and accrual_basis come together)
-    for cid, product, basis, rate, exact, booked, start_, run in cast(
+    for cid, product, basis, rate, exact, booked, start_, run, penalty in cast(
         list[tuple[Any, ...]], session.connection().execute(read).all()
     ):
         start = _day(start_)
         starting += run is None
         rows.append(
-            QuietRow(cid, product, basis, rate, exact, booked, start, start if run is None else yesterday)
+            QuietRow(
+                cid, product, basis, rate, exact, booked, start, start if run is None else yesterday, penalty
+            )
         )
+    _standing(session, day, where)
     if starting:
         new_runs = [*where, Contract.aggregated_from.is_(None)]
         marked = (
@@ -203,22 +260,45 @@ def progress_counts(totals: Mapping[str, ProductDay]) -> dict[str, int]:
     for product, t in totals.items():
         counts[f"aggregate:{product}:contracts"] = t.contracts
         counts[f"aggregate:{product}:interest"] = t.interest
+        counts[f"aggregate:{product}:penalty"] = t.penalty
     return counts
+
+
+def cast_table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _aggregate_postings(entry_id: str, t: ProductDay) -> list[dict[str, Any]]:
+    """Dr 1132.91 / Cr 6011.01 the interest, Dr 1132.92 / Cr 6011.02 the penalty (no contract)."""
+    legs = (
+        (t.interest, Account.INTEREST_ACCRUED_AGGREGATE, Account.INTEREST_INCOME),
+        (t.penalty, Account.PENALTY_ACCRUED_AGGREGATE, Account.PENALTY_INCOME),
+    )
+    postings: list[dict[str, Any]] = []
+    for amount, debit, credit in legs:
+        if amount:
+            postings += [
+                {"entry_id": entry_id, "account_code": debit.value, "contract_id": None,
+                 "customer_id": None, "debit": amount, "credit": 0},
+                {"entry_id": entry_id, "account_code": credit.value, "contract_id": None,
+                 "customer_id": None, "debit": 0, "credit": amount},
+            ]  # fmt: skip
+    return postings
 
 
 def post_aggregates(session: Session, day: date, totals: Mapping[str, ProductDay]) -> int:
     """Post ``day``'s aggregate accrual, one entry per product not yet posted (idempotent); the
-    interest posted by this call."""
+    interest and penalty posted by this call."""
     done = set(
         session.scalars(select(AccrualAggregate.product_code).where(AccrualAggregate.business_date == day))
     )
     posted = 0
     for product in sorted(set(totals) - done):
         t = totals[product]
-        entry_id = new_id("je") if t.interest else None
+        entry_id = new_id("je") if t.interest or t.penalty else None
         if entry_id is not None:
             session.execute(
-                insert(cast(Table, JournalEntryRow.__table__)).values(
+                insert(cast_table(JournalEntryRow)).values(
                     id=entry_id,
                     business_date=day,
                     value_date=day,
@@ -226,22 +306,15 @@ def post_aggregates(session: Session, day: date, totals: Mapping[str, ProductDay
                     created_at=utc_now(),
                 )
             )
-            session.execute(
-                insert(cast(Table, PostingRow.__table__)),
-                [
-                    {"entry_id": entry_id, "account_code": Account.INTEREST_ACCRUED_AGGREGATE.value,
-                     "contract_id": None, "customer_id": None, "debit": t.interest, "credit": 0},
-                    {"entry_id": entry_id, "account_code": Account.INTEREST_INCOME.value,
-                     "contract_id": None, "customer_id": None, "debit": 0, "credit": t.interest},
-                ],
-            )  # fmt: skip
-            posted += t.interest
+            session.execute(insert(cast_table(PostingRow)), _aggregate_postings(entry_id, t))
+            posted += t.interest + t.penalty
         session.add(
             AccrualAggregate(
                 business_date=day,
                 product_code=product,
                 contracts=t.contracts,
                 interest=t.interest,
+                penalty=t.penalty,
                 entry_id=entry_id,
             )
         )

@@ -44,6 +44,9 @@ class Account(StrEnum):
     #: (lendcore.core.quiet, lendcore.batch.close_sql). Not a control account: it is checked against
     #: the contracts' derivable aggregated interest instead.
     INTEREST_ACCRUED_AGGREGATE = "1132.91"
+    #: 应收罚息-汇总计提: the same for the penalty of quiet overdue contracts (lendcore.core.quiet_overdue);
+    #: it moves to a contract's own 1132.02 when its next transaction is folded.
+    PENALTY_ACCRUED_AGGREGATE = "1132.92"
     SUSPENSE = "2241.01"  # 暂收款/待处理: unapplied funds, a credit owed to the customer (liability)
     #: 暂收款-合同间转移: customer credit moving from one of the customer's contracts to another. The
     #: two legs (Cr on the source contract, Dr on the target) are booked in one unit of work, so the
@@ -72,6 +75,7 @@ _NORMAL_SIDE: Final[Mapping[Account, Side]] = {
     Account.PENALTY_RECEIVABLE: Side.DEBIT,
     Account.FEE_RECEIVABLE: Side.DEBIT,
     Account.INTEREST_ACCRUED_AGGREGATE: Side.DEBIT,
+    Account.PENALTY_ACCRUED_AGGREGATE: Side.DEBIT,
     Account.SUSPENSE: Side.CREDIT,
     Account.CREDIT_TRANSFER: Side.CREDIT,
     Account.INTEREST_INCOME: Side.CREDIT,
@@ -89,6 +93,7 @@ _TITLES: Final[Mapping[Account, str]] = {
     Account.PENALTY_RECEIVABLE: "Penalty interest receivable (应收罚息)",
     Account.FEE_RECEIVABLE: "Fees receivable (应收手续费)",
     Account.INTEREST_ACCRUED_AGGREGATE: "Interest accrued in aggregate (应收利息-汇总计提)",
+    Account.PENALTY_ACCRUED_AGGREGATE: "Penalty accrued in aggregate (应收罚息-汇总计提)",
     Account.SUSPENSE: "Unapplied funds / suspense (暂收款)",
     Account.CREDIT_TRANSFER: "Unapplied funds moved between contracts (暂收款-合同间转移)",
     Account.INTEREST_INCOME: "Interest income (利息收入)",

@@ -28,6 +28,7 @@ from typing import Final
 from lendcore.core.accrual import booked, interest_exact
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.money import Fen, Rounding
+from lendcore.core.quiet_overdue import OverdueColumns, overdue_columns
 
 __all__ = ["QuietColumns", "cumulative_interest", "day_interest", "quiet_columns"]
 
@@ -45,6 +46,8 @@ class QuietColumns:
     booked: Fen  # the target row's booked interest so far
     accrued_through: date  # t₀
     quiet_until: date  # the last business date the contract can be quiet (the next due date − 1)
+    #: an overdue contract's penalty and DPD (lendcore.core.quiet_overdue); None when nothing is overdue
+    overdue: OverdueColumns | None = None
 
 
 def _settled_clean(state: LoanState, k: int) -> bool:
@@ -69,19 +72,28 @@ def quiet_columns(state: LoanState) -> QuietColumns | None:
     k = 0
     while k < n and rows[k].due_date <= t0:
         k += 1
+    overdue = None
     if k == n or not _settled_clean(state, k):
-        return None
+        # overdue: quiet too while only penalty and DPD move (lendcore.core.quiet_overdue)
+        overdue = overdue_columns(state, k)
+        if overdue is None:
+            return None
+    if k == n:  # matured and overdue: no interest any more, penalty only
+        assert overdue is not None
+        return QuietColumns(0, state.terms.daily_rate, Decimal(0), 0, t0, overdue.stable_until, overdue)
     j = k
     while j < n - 1 and rows[j].settled_on is not None:
         j += 1
     target = rows[j]
+    until = rows[k].due_date - _ONE_DAY
     return QuietColumns(
         basis=sum(r.principal_outstanding for r in rows[k:]),
         daily_rate=state.terms.daily_rate,
         exact=target.interest_exact,
         booked=target.interest_accrued,
         accrued_through=t0,
-        quiet_until=rows[k].due_date - _ONE_DAY,
+        quiet_until=until if overdue is None else min(until, overdue.stable_until),
+        overdue=overdue,
     )
 
 

@@ -23,6 +23,11 @@ contract. The invariant (checked by :func:`lendcore.servicing.invariants.check_i
 product::
 
     balance of 1132.91 = Σ over the product's contracts of aggregated_interest(contract)
+
+An overdue contract in a run (:mod:`lendcore.core.quiet_overdue`) has its penalty accrued in aggregate
+the same way: Dr 1132.92 / Cr 6011.02 per product and date, its share
+:func:`aggregated_penalty` (same days as its interest), moved back by :func:`transfer_entry` (Dr 6011.02
+/ Cr 1132.92) when its next transaction is folded; invariant 6 checks 1132.92 as it checks 1132.91.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from lendcore.core import ledger
 from lendcore.core.ledger import Account, Posting, Side
 from lendcore.core.money import Fen
 from lendcore.core.quiet import cumulative_interest
+from lendcore.core.quiet_overdue import cumulative_penalty, decode
 from lendcore.store.models_close import CloseRange
 
 __all__ = [
@@ -49,8 +55,10 @@ __all__ = [
     "AccrualColumns",
     "Coverage",
     "aggregated_interest",
+    "aggregated_penalty",
     "coverage",
     "covered_until",
+    "overdue_run_end",
     "transfer_entry",
 ]
 
@@ -79,6 +87,8 @@ class AccrualColumns(Protocol):
     def aggregated_from(self) -> date | None: ...
     @property
     def quiet_until(self) -> date | None: ...
+    @property
+    def accrual_penalty(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +156,44 @@ def aggregated_interest(row: AccrualColumns, until: date | None) -> Fen:
     )
 
 
+def aggregated_penalty(row: AccrualColumns, until: date | None) -> Fen:
+    """The contract's penalty the aggregate account 1132.92 holds: the same days as
+    :func:`aggregated_interest`, over its overdue rows (0 if it is in no run or nothing is overdue)."""
+    start, last = row.accrued_through, row.quiet_until
+    if row.aggregated_from is None or until is None or start is None or last is None:
+        return 0
+    if row.accrual_penalty is None:
+        return 0
+    rate, rows = decode(row.accrual_penalty)
+    return cumulative_penalty(rate, rows, start, min(until, last))
+
+
+def overdue_run_end(row: AccrualColumns, until: date | None) -> date | None:
+    """The last date an overdue contract's run holds in aggregate (its penalty is accrued to it), if
+    it is in a run that holds anything: where booking first books the run on the contract."""
+    start, last = row.accrued_through, row.quiet_until
+    if row.aggregated_from is None or row.accrual_penalty is None or until is None:
+        return None
+    if start is None or last is None:
+        return None
+    end = min(until, last)
+    return end if end > start else None
+
+
 def transfer_entry(
-    amount: Fen, *, contract_id: str, customer_id: str, on: date, txn_id: str
+    amount: Fen, *, contract_id: str, customer_id: str, on: date, txn_id: str, penalty: Fen = 0
 ) -> ledger.JournalEntry:
-    """The entry that takes a contract's aggregated interest back out of the aggregate (its fold books
-    it on the contract itself): Dr interest income, Cr interest accrued in aggregate."""
-    return ledger.JournalEntry(
-        f"aggregate:{txn_id}",
-        on,
-        (
+    """The entry that takes a contract's aggregated interest (and penalty) back out of the aggregate
+    (its fold books them on the contract itself): Dr income, Cr accrued in aggregate."""
+    postings = []
+    if amount:
+        postings += [
             Posting(Account.INTEREST_INCOME, Side.DEBIT, amount, contract_id, customer_id),
             Posting(Account.INTEREST_ACCRUED_AGGREGATE, Side.CREDIT, amount, contract_id, customer_id),
-        ),
-        "",
-        "AggregateAccrualToContract",
-    )
+        ]
+    if penalty:
+        postings += [
+            Posting(Account.PENALTY_INCOME, Side.DEBIT, penalty, contract_id, customer_id),
+            Posting(Account.PENALTY_ACCRUED_AGGREGATE, Side.CREDIT, penalty, contract_id, customer_id),
+        ]
+    return ledger.JournalEntry(f"aggregate:{txn_id}", on, tuple(postings), "", "AggregateAccrualToContract")

@@ -27,10 +27,16 @@ from lendcore.core import ledger
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.delinquency import Delinquency
 from lendcore.core.errors import InvariantViolationError
-from lendcore.core.loan import Outcome, apply
+from lendcore.core.loan import Outcome, PenaltyAccrual, apply
 from lendcore.core.performance import worst_days_past_due
 from lendcore.core.transactions import Reversal, Transaction
-from lendcore.servicing.aggregate_accrual import aggregated_interest, covered_until, transfer_entry
+from lendcore.servicing.aggregate_accrual import (
+    aggregated_interest,
+    aggregated_penalty,
+    covered_until,
+    overdue_run_end,
+    transfer_entry,
+)
 from lendcore.servicing.codecs import contract_terms, state_from_json
 from lendcore.servicing.repository import (
     RowWriter,
@@ -111,6 +117,38 @@ def _rebooked(
     return outcome, after, entries
 
 
+def _end_overdue_run(
+    session: Session,
+    contract: Contract,
+    *,
+    business_date: date,
+    writer: RowWriter | None,
+    judge: Callable[[LoanState], Delinquency] | None,
+) -> None:
+    """A booking ends an overdue contract's run of quiet days: first book the run's accrual on the
+    contract as the per-contract close would have, one ``PenaltyAccrual`` value-dated on the run's
+    last covered date (its catch-up is exactly the share the aggregate held, which its booking moves
+    back out). Rules that read the state as of a date (a fault window's penalty since its start,
+    ``servicing.faults``) then see the same history as after nightly folds."""
+    if contract.aggregated_from is None or contract.accrual_penalty is None:
+        return
+    last = overdue_run_end(contract, covered_until(session, contract.id))
+    if last is None:
+        return
+    # the standing stays what the nightly closes stored (the DPD of the run's last date): the
+    # booking that follows judges the contract on its own date
+    standing = (contract.days_past_due, contract.max_days_past_due, contract.classification)
+    _post(
+        session,
+        contract,
+        lambda txn_id, seq: PenaltyAccrual(txn_id, last, seq, 0),
+        business_date=business_date,
+        writer=writer,
+        judge=judge,
+    )
+    contract.days_past_due, contract.max_days_past_due, contract.classification = standing
+
+
 def post_transaction(
     session: Session,
     contract: Contract,
@@ -132,6 +170,30 @@ def post_transaction(
     unapplied funds by the same amount. ``judge`` (the daily close's) gives the DPD, bucket and
     classification stored from the state after (:mod:`lendcore.servicing.standing`).
     """
+    _end_overdue_run(session, contract, business_date=business_date, writer=writer, judge=judge)
+    return _post(
+        session,
+        contract,
+        make,
+        business_date=business_date,
+        payment_id=payment_id,
+        idempotency_key=idempotency_key,
+        writer=writer,
+        judge=judge,
+    )
+
+
+def _post(
+    session: Session,
+    contract: Contract,
+    make: Callable[[str, int], Transaction],
+    *,
+    business_date: date,
+    payment_id: str | None = None,
+    idempotency_key: str | None = None,
+    writer: RowWriter | None = None,
+    judge: Callable[[LoanState], Delinquency] | None = None,
+) -> Posted:
     before = state_from_json(contract_terms(contract), contract.state)
     seq = contract.last_replayed_seq + 1
     txn = make(new_id("txn"), seq)
@@ -148,15 +210,15 @@ def post_transaction(
     rows = writer if writer is not None else RowWriter()
     # the fold booked the interest since the snapshot on the contract: what the close's aggregate
     # already holds of it goes back out of the aggregate (lendcore.servicing.aggregate_accrual)
-    aggregated = (
-        aggregated_interest(contract, covered_until(session, contract.id)) if contract.aggregated_from else 0
-    )
+    until = covered_until(session, contract.id) if contract.aggregated_from else None
+    aggregated = aggregated_interest(contract, until) if until is not None else 0
+    aggregated_pen = aggregated_penalty(contract, until) if until is not None else 0
     transfer: tuple[ledger.JournalEntry, ...] = ()
-    if aggregated:
+    if aggregated or aggregated_pen:
         transfer = (
             transfer_entry(
                 aggregated, contract_id=contract.id, customer_id=contract.customer_id, on=business_date,
-                txn_id=txn.txn_id,
+                txn_id=txn.txn_id, penalty=aggregated_pen,
             ),
         )  # fmt: skip
     contract.aggregated_from = None

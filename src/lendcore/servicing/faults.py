@@ -244,6 +244,10 @@ def penalty_to_waive(
     payment in flight that failed) is still ours."""
     now = contract_state(contract) if now is None else now
     before = state_as_of(session, contract, window.starts_on - timedelta(days=1))
+    if before.penalty_through == before.accrued_through:  # not held by money in flight
+        # accrued to the day before the window, as a nightly fold leaves it (a contract quiet in
+        # aggregate has no nightly accrual to read; lendcore.core.quiet_overdue)
+        before, _ = accrue(before, window.starts_on - timedelta(days=1))
     (accrued, waived), (accrued_before, waived_before) = _penalty(now), _penalty(before)
     outstanding = sum(r.penalty_outstanding for r in now.rows)
     amount = min(outstanding, (accrued - accrued_before) - (waived - waived_before))

@@ -12,7 +12,7 @@
 6. interest accrued in aggregate (account 1132.91, :mod:`lendcore.servicing.aggregate_accrual`): per
    product, its balance equals Σ over the product's contracts of the interest the aggregate holds for
    each, derived from the contract's quiet-day columns; no 1132.91 posting is on neither an aggregate
-   entry nor a contract.
+   entry nor a contract; the same for the penalty of quiet overdue contracts (account 1132.92).
 
 The check streams: ledger-wide checks are SQL aggregates that return only what is wrong; the
 per-contract checks (2 and 4) are one set-based query per id-range partition that compares each
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
-from lendcore.servicing.aggregate_accrual import Coverage, aggregated_interest, coverage
+from lendcore.servicing.aggregate_accrual import Coverage, aggregated_interest, aggregated_penalty, coverage
 from lendcore.servicing.codecs import state_from_json, terms_from_json
 from lendcore.servicing.invariants_sql import contract_mismatches, contract_totals
 from lendcore.servicing.partner_checks import partner_ledger_mismatches
@@ -135,6 +135,7 @@ class _Tally:
     cash: list[str] = field(default_factory=list)
     replays: list[str] = field(default_factory=list)
     aggregated: dict[str, int] = field(default_factory=dict)  # product → Σ derived aggregated interest
+    aggregated_penalty: dict[str, int] = field(default_factory=dict)  # product → Σ derived penalty
     coverage: Coverage = field(default_factory=lambda: Coverage(None))
 
 
@@ -207,9 +208,14 @@ def _aggregate_partition(session: Session, lo: str, hi: str, tally: _Tally) -> N
             Contract.id > lo, Contract.id <= hi, Contract.aggregated_from.is_not(None)
         )
     ).all():
-        share = aggregated_interest(row, tally.coverage.until(row.id))
+        until = tally.coverage.until(row.id)
+        share = aggregated_interest(row, until)
         if share:
             tally.aggregated[row.product_code] = tally.aggregated.get(row.product_code, 0) + share
+        penalty = aggregated_penalty(row, until)
+        if penalty:
+            held = tally.aggregated_penalty
+            held[row.product_code] = held.get(row.product_code, 0) + penalty
 
 
 _QUIET_COLUMNS = (
@@ -222,6 +228,7 @@ _QUIET_COLUMNS = (
     Contract.accrued_through,
     Contract.aggregated_from,
     Contract.quiet_until,
+    Contract.accrual_penalty,
 )
 
 
@@ -280,8 +287,15 @@ def _check_unapplied(session: Session, tally: _Tally) -> None:
 
 
 def _check_aggregate(session: Session, tally: _Tally) -> None:
-    """Invariant 6: the aggregate account per product against the contracts' derived shares."""
-    pool = Account.INTEREST_ACCRUED_AGGREGATE.value
+    """Invariant 6: the aggregate accounts per product against the contracts' derived shares."""
+    _check_pool(session, tally, Account.INTEREST_ACCRUED_AGGREGATE, tally.aggregated, "interest")
+    _check_pool(session, tally, Account.PENALTY_ACCRUED_AGGREGATE, tally.aggregated_penalty, "penalty")
+
+
+def _check_pool(
+    session: Session, tally: _Tally, account: Account, derived: dict[str, int], what: str
+) -> None:
+    pool = account.value
     signed = func.sum(Posting.debit) - func.sum(Posting.credit)
     booked: dict[str, int] = {}
     on_aggregates = (
@@ -300,11 +314,11 @@ def _check_aggregate(session: Session, tally: _Tally) -> None:
         booked[product] = booked.get(product, 0) + int(amount or 0)
     total = int(session.scalar(select(func.coalesce(signed, 0)).where(Posting.account_code == pool)) or 0)
     if total != sum(booked.values()):
-        tally.mismatches.append(f"aggregate interest: {total} booked, {sum(booked.values())} on products")
-    for product in sorted(set(booked) | set(tally.aggregated)):
-        gl, sub = booked.get(product, 0), tally.aggregated.get(product, 0)
+        tally.mismatches.append(f"aggregate {what}: {total} booked, {sum(booked.values())} on products")
+    for product in sorted(set(booked) | set(derived)):
+        gl, sub = booked.get(product, 0), derived.get(product, 0)
         if gl != sub:
-            tally.mismatches.append(f"product {product} aggregate interest: ledger {gl}, contracts {sub}")
+            tally.mismatches.append(f"product {product} aggregate {what}: ledger {gl}, contracts {sub}")
 
 
 def _payments_total(session: Session, direction: str) -> int:

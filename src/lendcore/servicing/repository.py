@@ -29,6 +29,7 @@ from lendcore.core.contract import LoanState, LoanTerms, Status
 from lendcore.core.delinquency import Delinquency, LoanClass, assess
 from lendcore.core.errors import InvariantViolationError, NotFoundError, ValidationError
 from lendcore.core.quiet import quiet_columns
+from lendcore.core.quiet_overdue import encode as encode_penalty
 from lendcore.core.rates import to_ppm
 from lendcore.core.schedule import Installment, InterestRule
 from lendcore.core.transactions import Transaction
@@ -373,12 +374,17 @@ def _save_quiet_columns(contract: Contract, state: LoanState) -> None:
         contract.accrual_basis = contract.accrual_rate = contract.accrual_exact = contract.accrual_booked = (
             None
         )
+        contract.accrual_penalty = None
+        contract.overdue_since = None
         return
     contract.quiet_until = quiet.quiet_until
     contract.accrual_basis = quiet.basis
     contract.accrual_rate = str(quiet.daily_rate)
     contract.accrual_exact = str(quiet.exact)
     contract.accrual_booked = quiet.booked
+    overdue = quiet.overdue
+    contract.accrual_penalty = None if overdue is None else encode_penalty(overdue)
+    contract.overdue_since = None if overdue is None else overdue.since
 
 
 def save_state(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lendcore.store.models import CODE, Base
@@ -36,6 +36,7 @@ class AccrualAggregate(Base):
     product_code: Mapped[str] = mapped_column(CODE)
     contracts: Mapped[int] = mapped_column(Integer)
     interest: Mapped[int] = mapped_column(BigInteger)
+    penalty: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     entry_id: Mapped[str | None] = mapped_column(ForeignKey("journal_entries.id"))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
