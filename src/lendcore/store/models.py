@@ -227,7 +227,7 @@ class Contract(Base):
     accrued_through: Mapped[date | None] = mapped_column(Date)
     quiet_until: Mapped[date | None] = mapped_column(Date)
     aggregated_from: Mapped[date | None] = mapped_column(Date)
-    # an overdue snapshot's penalty (lendcore.core.quiet_overdue, migration 0019_quiet_overdue)
+    # an overdue snapshot's penalty (lendcore.core.quiet_overdue, migration 0021_quiet_overdue)
     accrual_penalty: Mapped[str | None] = mapped_column(Text)
     overdue_since: Mapped[date | None] = mapped_column(Date)
 

@@ -1,6 +1,6 @@
 """Quiet overdue contracts: penalty columns on ``contracts``, the penalty of ``accrual_aggregates``.
 
-Revision ID: 0019_quiet_overdue
+Revision ID: 0021_quiet_overdue
 Revises: 0020_notification_business_date
 Create Date: 2026-12-03
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_quiet_overdue"
+revision: str = "0021_quiet_overdue"
 down_revision: str | None = "0020_notification_business_date"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
