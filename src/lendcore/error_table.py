@@ -325,6 +325,7 @@ _FAMILIES: Final[tuple[tuple[ErrorSpec, tuple[str, ...]], ...]] = (
         CONFIGURATION,
         (
             "INVALID_CONFIGURATION",
+            "INVALID_SWEEP_LIMITS",
             "INVALID_RATE_LIMIT",
             "JWT_SECRET_INVALID",
             "CONSENT_TEXT_ALTERED",

@@ -40,7 +40,7 @@ from typing import Final
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.core.errors import ConfigurationError, ValidationError
+from lendcore.core.errors import ConfigurationError
 from lendcore.payments import metrics
 from lendcore.payments.adapter import (
     ChannelAdapter,
@@ -71,11 +71,11 @@ class SweepLimits:
 
     def __post_init__(self) -> None:
         if self.batch < 1:
-            raise ValidationError("the sweep batch must be at least 1", code="INVALID_SWEEP_LIMITS")
+            raise ConfigurationError("the sweep batch must be at least 1", code="INVALID_SWEEP_LIMITS")
         if not 1 <= self.concurrency <= 64:
-            raise ValidationError("the sweep concurrency must be 1 to 64", code="INVALID_SWEEP_LIMITS")
+            raise ConfigurationError("the sweep concurrency must be 1 to 64", code="INVALID_SWEEP_LIMITS")
         if self.time_budget <= timedelta(0):
-            raise ValidationError("the sweep time budget must be positive", code="INVALID_SWEEP_LIMITS")
+            raise ConfigurationError("the sweep time budget must be positive", code="INVALID_SWEEP_LIMITS")
 
 
 DEFAULT_LIMITS: Final = SweepLimits()
