@@ -249,10 +249,10 @@ def _credit(session: Session, customer_id: str) -> int:
     return row.balance if row is not None else 0
 
 
-def _ran_for(session: Session, day: date) -> bool:
+def _days_run(session: Session) -> set[str]:
+    """The business dates (ISO) with a succeeded autopay run (read once per look back)."""
     done = select(Job.payload).where(Job.kind == JOB_KIND, Job.status == "succeeded")
-    jobs = session.scalars(done).all()
-    return any(p.get("business_date") == day.isoformat() for p in jobs)
+    return {str(p.get("business_date")) for p in session.scalars(done).all()}
 
 
 def _mandated_on(session: Session, customer_id: str, day: date) -> bool:
@@ -269,13 +269,17 @@ def record_missed_days(session: Session, today: date, *, now: datetime) -> list[
     ``today``, oldest first: a scheduler down for several days leaves every one of them a fault, not
     only the last (each is raised once, so looking again costs queries, not faults)."""
     days = (today - timedelta(days=back) for back in range(MISSED_RUN_LOOK_BACK_DAYS, 0, -1))
-    return [cid for day in days for cid in record_missed_runs(session, day, now=now)]
+    ran = _days_run(session)
+    return [cid for day in days for cid in record_missed_runs(session, day, now=now, days_run=ran)]
 
 
-def record_missed_runs(session: Session, day: date, *, now: datetime) -> list[str]:
+def record_missed_runs(
+    session: Session, day: date, *, now: datetime, days_run: set[str] | None = None
+) -> list[str]:
     """Record an ``autopay_missed`` fault from ``day`` for each contract due that day with a mandate
-    when no autopay run for ``day`` succeeded (none enqueued, or dead); the contracts raised (once each)."""
-    if _ran_for(session, day):
+    when no autopay run for ``day`` succeeded (none enqueued, or dead); the contracts raised (once each).
+    ``days_run``: the days with a succeeded run, when the caller has read them already."""
+    if day.isoformat() in (_days_run(session) if days_run is None else days_run):
         return []
     raised = []
     for contract in contracts_due(session, day):
