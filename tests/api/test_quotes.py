@@ -3,6 +3,7 @@ interest, APR), exactly the numbers a confirmed drawdown books; nothing is writt
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy import func, select
 from lendcore.auth.principal import StaffRole
 from lendcore.store.engine import unit_of_work
 from lendcore.store.ids import new_id
-from lendcore.store.models import Contract
+from lendcore.store.models import BUSINESS_CALENDAR, BusinessDate, Contract
+from lendcore.store.types import utc_now
 from tests.api.conftest import LiveApi
 from tests.api.support import borrower, problem, staff_principal
 
@@ -98,3 +100,16 @@ def test_a_term_the_product_does_not_offer_is_refused_by_the_product(api: LiveAp
             "/api/v1/quotes", json={"line_id": me.line_id, "amount": 100_000, "term": 599}, headers=me.headers
         )
     assert answer.status_code == 422 and answer.json()["code"] not in ("INVALID_INPUT", "INTERNAL_ERROR")
+
+
+def test_a_quote_starts_on_the_open_business_date_not_on_the_clocks_date(api: LiveApi) -> None:
+    me = borrower(api, draw=None)
+    with unit_of_work(api.factory) as session:  # the close has not yet run for 2026-03-18 and 19
+        stored = BusinessDate(name=BUSINESS_CALENDAR, business_date=date(2026, 3, 18), updated_at=utc_now())
+        session.merge(stored)
+    with api.client() as client:
+        body = {"line_id": me.line_id, "amount": 100_000, "term": 3}
+        answer = client.post("/api/v1/quotes", json=body, headers=me.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["start_date"] == "2026-03-18"
+    assert answer.json()["installments"][0]["start_date"] == "2026-03-18"

@@ -17,11 +17,14 @@
 * :func:`require_roles`: staff with one of the roles, ``admin`` always (403 ``PERMISSION_DENIED``).
 * :func:`ensure_owner`: a customer asking for another customer's record gets 404 with the record's
   own not-found code, exactly as if it did not exist (no 403: that would confirm it exists).
+
+The dependencies are ``async def``: they only compute (a JWT check, a role test), and FastAPI runs a
+plain ``def`` dependency in the thread pool, one thread hop per dependency per request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -36,7 +39,7 @@ bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description="an access
 _CACHE = "lendcore.principal"
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -54,7 +57,7 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def current_customer(principal: CurrentPrincipal) -> Principal:
+async def current_customer(principal: CurrentPrincipal) -> Principal:
     if principal.customer_id is None:
         raise PermissionDeniedError("only customers can do this", code="CUSTOMERS_ONLY")
     return principal
@@ -63,11 +66,11 @@ def current_customer(principal: CurrentPrincipal) -> Principal:
 CurrentCustomer = Annotated[Principal, Depends(current_customer)]
 
 
-def require_roles(*roles: StaffRole) -> Callable[[Principal], Principal]:
+def require_roles(*roles: StaffRole) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting staff with any of ``roles`` (``admin`` always); returns the principal."""
     wanted = frozenset(roles)
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any_role(wanted):
             names = ", ".join(sorted(r.value for r in wanted)) or "admin"
             raise PermissionDeniedError(f"this needs a staff role: {names}", code="PERMISSION_DENIED")

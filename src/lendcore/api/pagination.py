@@ -41,7 +41,7 @@ class PageRequest:
     cursor: str | None = None
 
 
-def page_request(
+async def page_request(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, 1 to {MAX_LIMIT}")
     ] = DEFAULT_LIMIT,

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -165,11 +165,11 @@ def limiter_of(request: Request) -> RateLimiter:
     return limiter
 
 
-def rate_limit(name: str) -> Callable[[Request], None]:
+def rate_limit(name: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency limiting an endpoint by client address (rule ``<name>:ip``). Per-principal or
     per-field limits call ``limiter_of(request).check(f"{name}:principal", principal.key)``."""
 
-    def dependency(request: Request) -> None:
+    async def dependency(request: Request) -> None:
         limiter_of(request).check(f"{name}:ip", client_address(request))
 
     dependency.__name__ = f"rate_limit_{name}"

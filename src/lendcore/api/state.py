@@ -41,7 +41,7 @@ class AppState:
         return OtpPolicy(s.otp_key, s.otp_ttl, s.otp_max_attempts, s.otp_resend_interval)
 
 
-def app_state(request: Request) -> AppState:
+async def app_state(request: Request) -> AppState:
     state = getattr(request.app.state, "lendcore", None)
     if not isinstance(state, AppState):  # pragma: no cover - create_app always sets it
         raise RuntimeError("the application was not made by lendcore.api.app.create_app")

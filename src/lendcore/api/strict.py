@@ -31,7 +31,7 @@ def _query_aliases(dependant: Any) -> set[str]:
     return names
 
 
-def reject_unknown_query_parameters(request: Request) -> None:
+async def reject_unknown_query_parameters(request: Request) -> None:
     declared = _declared_query_parameters(request.scope.get("route"))
     names = request.query_params
     unknown = sorted({name for name in names if name not in declared})

@@ -37,6 +37,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from lendcore.core.errors import BusinessRuleError, ConflictError, ValidationError
 from lendcore.store.models import BUSINESS_CALENDAR, BusinessDate
@@ -118,9 +119,19 @@ def _mismatch(requested: date, stored: date) -> BusinessRuleError:
     )
 
 
+def stored_business_date() -> ScalarSelect[date]:
+    """The stored open business date as a scalar subquery (``NULL`` on a fresh database), for a read
+    that fetches it beside its own rows in one statement; then :func:`decide_business_date`."""
+    return select(BusinessDate.business_date).where(BusinessDate.name == BUSINESS_CALENDAR).scalar_subquery()
+
+
 def resolve_business_date(session: Session, requested: date | None, *, today: date) -> date:
     """The business date an operation runs on (module docstring). Reads only."""
-    stored = open_business_date(session)
+    return decide_business_date(open_business_date(session), requested, today=today)
+
+
+def decide_business_date(stored: date | None, requested: date | None, *, today: date) -> date:
+    """:func:`resolve_business_date` given the stored open business date (``None``: fresh database)."""
     on = requested if requested is not None else (stored or today)
     check_business_date(on, today=today)
     if stored is not None and on != stored:

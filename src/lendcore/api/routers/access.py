@@ -22,7 +22,7 @@ from lendcore.auth.principal import Principal, StaffRole
 READING_ROLES: Final = frozenset({StaffRole.VIEWER, StaffRole.OPERATOR, StaffRole.RISK, StaffRole.FINANCE})
 
 
-def current_reader(principal: CurrentPrincipal) -> Principal:
+async def current_reader(principal: CurrentPrincipal) -> Principal:
     if principal.customer_id is None and not principal.has_any_role(READING_ROLES):
         raise PermissionDeniedError("this needs a staff role: viewer", code="PERMISSION_DENIED")
     return principal

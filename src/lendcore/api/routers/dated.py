@@ -11,12 +11,18 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from lendcore.api.state import AppState
-from lendcore.servicing.business_day import enter_business_date, resolve_business_date
+from lendcore.servicing.business_day import decide_business_date, enter_business_date, resolve_business_date
 
 
 def business_date(session: Session, state: AppState) -> date:
     """The open business date (today, by the application's clock, on a fresh database)."""
     return resolve_business_date(session, None, today=state.clock().date())
+
+
+def business_date_from(stored: date | None, state: AppState) -> date:
+    """:func:`business_date` from the stored open business date a read fetched beside its rows
+    (:func:`~lendcore.servicing.business_day.stored_business_date`)."""
+    return decide_business_date(stored, None, today=state.clock().date())
 
 
 @contextmanager

@@ -10,16 +10,18 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from lendcore.api.auth import ensure_owner
 from lendcore.api.problems import problem_responses
 from lendcore.api.routers import API_PREFIX
 from lendcore.api.routers.access import Reader
-from lendcore.api.routers.dated import business_date
+from lendcore.api.routers.dated import business_date_from
 from lendcore.api.state import StateDep
 from lendcore.api.types import ApiModel, LineId, Money, PositiveFen
 from lendcore.core.errors import NotFoundError
 from lendcore.core.schedule import MAX_PERIODS, Installment, Method
+from lendcore.servicing.business_day import stored_business_date
 from lendcore.servicing.drawdown_quote import DEFAULT_PURPOSE, DrawdownQuote, quote_drawdown
 from lendcore.store.models import CreditLine
 
@@ -107,19 +109,27 @@ class QuoteView(BaseModel):
 )
 def quote(body: QuoteBody, principal: Reader, state: StateDep) -> QuoteView:
     with state.database.read() as session:
-        line = session.get(CreditLine, body.line_id)
-        if line is None:
-            raise NotFoundError("no such credit line", code="LINE_NOT_FOUND")
-        ensure_owner(principal, line.customer_id, code="LINE_NOT_FOUND", what="credit line")
-        on = business_date(session, state)
-        return QuoteView.of(
-            quote_drawdown(
-                line.product_code,
-                amount=body.amount,
-                term=body.term,
-                grade=line.pricing_grade,
-                start=on,
-                method=body.method,
-                purpose=body.purpose,
-            )
+        # one round trip: the line's three columns and the open business date
+        line = session.execute(
+            select(
+                CreditLine.customer_id,
+                CreditLine.product_code,
+                CreditLine.pricing_grade,
+                stored_business_date(),
+            ).where(CreditLine.id == body.line_id)
+        ).one_or_none()
+    if line is None:
+        raise NotFoundError("no such credit line", code="LINE_NOT_FOUND")
+    customer_id, product_code, grade, stored = line
+    ensure_owner(principal, customer_id, code="LINE_NOT_FOUND", what="credit line")
+    return QuoteView.of(
+        quote_drawdown(
+            product_code,
+            amount=body.amount,
+            term=body.term,
+            grade=grade,
+            start=business_date_from(stored, state),
+            method=body.method,
+            purpose=body.purpose,
         )
+    )
