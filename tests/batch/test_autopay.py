@@ -57,7 +57,7 @@ def _borrower(
     cid, line = open_line(factory)
     contract = do_draw(factory, line, 1_000_000, 1, method="bullet")["contract_id"]
     with unit_of_work(factory) as session:
-        cards = {"customer": cid, "contract": contract, "primary": _card(session, cid, "1111")}
+        cards = {"customer": cid, "contract": contract, "line": line, "primary": _card(session, cid, "1111")}
         cards["fallback"] = _card(session, cid, "2222")
         if consent:
             grant_consent(session, ConsentGrantRequest(cid, ConsentKind.AUTOPAY_DEBIT, "1.0"), at=AT)

@@ -19,6 +19,7 @@ from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Payment
 from lendcore.store.models_jobs import Job
 from tests.batch.test_autopay import DUE, MORNING, _borrower, _enqueue_run, _work
+from tests.servicing.support import do_draw
 
 
 class KilledError(Exception):
@@ -106,3 +107,17 @@ def test_the_job_run_again_for_the_same_day_and_attempt_requests_nothing_more(
     _work(session_factory, channel)
     assert autopay_payments(session_factory) == Counter(contracts)
     assert len(channel.calls) == 3
+
+
+@pytest.mark.parametrize("chunk", [1, 10])  # the two contracts in two chunks, or in one
+def test_a_customer_with_two_contracts_due_is_debited_once_the_other_waits_for_it(
+    session_factory: sessionmaker[Session], chunk: int
+) -> None:
+    who = _borrower(session_factory)
+    second = do_draw(session_factory, who["line"], 500_000, 1, method="bullet")["contract_id"]
+    first, later = sorted([who["contract"], second])
+    report = run_autopay_chunked(session_factory, DUE, 1, now=MORNING, chunk=chunk)
+    # the chunk's reads saw no payment in flight; the request made for the first is one all the same
+    assert list(report.requested) == [first]
+    assert report.skipped == {later: "payment_in_flight"}
+    assert autopay_payments(session_factory) == Counter([first])

@@ -37,27 +37,32 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import select
+from sqlalchemy import Select, Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.allocation import CustomerMode, amount_due
+from lendcore.core.consent import ConsentKind, ConsentRecord, has_consent
 from lendcore.core.contract import Status
 from lendcore.core.faults import FaultKind
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.schedule import BUSINESS_TZ
-from lendcore.origination.autopay import MandateRole, active_mandates, has_autopay_consent
+from lendcore.origination.autopay import MandateRole
 from lendcore.servicing.common import scoped_key
 from lendcore.servicing.faults import record_fault
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.repository import state_as_of
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
-from lendcore.store.engine import unit_of_work
+from lendcore.store.engine import for_update, unit_of_work
 from lendcore.store.models import Contract, Payment, ScheduleRow, UnappliedFunds
 from lendcore.store.models_autopay import AutopayMandate
 from lendcore.store.models_jobs import Job
+from lendcore.store.models_origination import Consent
 from lendcore.store.models_payments import LenderFault
+from lendcore.store.types import utc_now
 
 JOB_KIND: Final = "autopay.run"
 #: How many days back each morning run looks for days that had no successful run.
@@ -67,6 +72,7 @@ ATTEMPTS: Final = (1, 2)
 RETRYABLE_FAILURES: Final = frozenset({"INSUFFICIENT_FUNDS", "BANK_MAINTENANCE"})
 IN_FLIGHT: Final = ("created", "processing")
 DEFAULT_CHUNK: Final = 1_000
+ACTIVE: Final = Status.ACTIVE.value
 
 
 def autopay_key(contract_id: str, day: date, attempt: int) -> str:
@@ -109,27 +115,99 @@ def contracts_due(
     return list(session.scalars(stmt).unique())
 
 
-def _payment_by_key(session: Session, key: str) -> Payment | None:
-    stmt = select(Payment).where(Payment.idempotency_key == scoped_key("repay-request", key))
-    return session.scalars(stmt).first()
+@dataclass(slots=True)
+class _ChunkReads:
+    """What the run reads once per chunk of contracts instead of once per contract (:func:`_read_chunk`
+    says why each read is still as good as the per-contract read it replaces)."""
+
+    credit: dict[str, int]  # customer -> unapplied funds held
+    consented: frozenset[str]  # customers with an active autopay_debit consent at ``now``
+    in_flight: set[str]  # customers with an inbound payment in flight (grows as the chunk requests)
+    mandates: dict[str, dict[MandateRole, AutopayMandate]]  # customer -> active mandates by role
+    first: dict[str, Payment]  # attempt 2: contract -> attempt 1's payment
 
 
-def _in_flight(session: Session, customer_id: str) -> bool:
-    stmt = select(Payment.id).where(
-        Payment.customer_id == customer_id, Payment.direction == "inbound", Payment.state.in_(IN_FLIGHT)
+def _read_chunk(
+    session: Session, contracts: Sequence[Contract], day: date, attempt: int, now: datetime
+) -> _ChunkReads:
+    """Everything the checks of :func:`_autopay_one` read, for the customers of ``contracts`` at once.
+
+    First their active contracts are locked, in id order, in one statement: the lock
+    :func:`~lendcore.servicing.settlement.request_repayment` takes per customer anyway (every inbound
+    payment is planned under it: ``repay.plan_repayment``), taken for the whole chunk before anything is
+    read, so each read below is at least as fresh as the per-contract read it replaces:
+
+    * in flight: a payment another process requests for one of these customers either committed before
+      the lock (and is seen: READ COMMITTED reads it) or waits for this chunk to commit; the check per
+      contract ran before the lock, so this one is stricter. The chunk's own requests are added as it
+      makes them (a customer's second contract due that day is ``payment_in_flight``, as before);
+    * credit, the contract rows (``populate_existing``: fresh values for ``amount_due``): every booking
+      and credit movement locks the contract first (the documented lock order), so neither can change
+      until this chunk commits; the unapplied-funds rows are locked after the contracts (that order);
+    * consent, mandates and attempt 1's payment are not covered by that lock: a revocation or a
+      settlement committed while the chunk runs is treated as if it came after the chunk, which commits
+      as one transaction (a serial order, as for one committed during a per-contract check). On SQLite
+      ``BEGIN IMMEDIATE`` holds the write lock for the whole chunk: nothing can commit meanwhile.
+    """
+    customers = sorted({c.customer_id for c in contracts})
+    if not customers:
+        return _ChunkReads({}, frozenset(), set(), {}, {})
+    session.execute(
+        for_update(
+            select(Contract).where(Contract.customer_id.in_(customers), Contract.status == ACTIVE)
+        ).order_by(Contract.id)
+    ).all()
+    held = for_update(select(UnappliedFunds).where(UnappliedFunds.customer_id.in_(customers)))
+    credit = {row.customer_id: row.balance for row in session.scalars(held)}
+    in_flight = select(Payment.customer_id).where(
+        Payment.customer_id.in_(customers), Payment.direction == "inbound", Payment.state.in_(IN_FLIGHT)
     )
-    return session.scalars(stmt.limit(1)).first() is not None
+    mandates: dict[str, dict[MandateRole, AutopayMandate]] = {}
+    for m in session.scalars(_active_mandates(customers)):
+        mandates.setdefault(m.customer_id, {})[MandateRole(m.role)] = m
+    return _ChunkReads(
+        credit,
+        _consented(session, customers, now),
+        set(session.scalars(in_flight.distinct())),
+        mandates,
+        _first_attempts(session, contracts, day) if attempt != 1 else {},
+    )
 
 
-def _card(
-    session: Session, contract: Contract, day: date, attempt: int, mandates: dict[MandateRole, AutopayMandate]
-) -> tuple[AutopayMandate | None, str]:
+def _active_mandates(customers: Sequence[str]) -> Select[AutopayMandate]:
+    """``origination.autopay.active_mandates`` for many customers in one statement."""
+    return select(AutopayMandate).where(
+        AutopayMandate.customer_id.in_(customers), AutopayMandate.status == "active"
+    )
+
+
+def _consented(session: Session, customers: Sequence[str], at: datetime) -> frozenset[str]:
+    """The customers among ``customers`` with an active ``autopay_debit`` consent at ``at``: the rule of
+    ``origination.autopay.has_autopay_consent`` (``core.consent.has_consent`` on the same records), one
+    statement for all of them."""
+    records: dict[str, list[ConsentRecord]] = {c: [] for c in customers}
+    rows = select(Consent).where(Consent.customer_id.in_(customers)).order_by(Consent.id)
+    for r in session.scalars(rows):
+        record = ConsentRecord(ConsentKind(r.kind), r.text_version, r.granted_at, r.scope, r.revoked_at)
+        records[r.customer_id].append(record)
+    return frozenset(c for c, rs in records.items() if has_consent(rs, ConsentKind.AUTOPAY_DEBIT, at))
+
+
+def _first_attempts(session: Session, contracts: Sequence[Contract], day: date) -> dict[str, Payment]:
+    """Attempt 1's payment of each contract that has one (one statement; the keys are unique)."""
+    keys = {scoped_key("repay-request", autopay_key(c.id, day, 1)): c.id for c in contracts}
+    found = session.scalars(select(Payment).where(Payment.idempotency_key.in_(keys)))
+    return {keys[p.idempotency_key]: p for p in found if p.idempotency_key is not None}
+
+
+def _card(contract: Contract, attempt: int, reads: _ChunkReads) -> tuple[AutopayMandate | None, str]:
     """The mandate to debit on this attempt, or None and why not."""
+    mandates = reads.mandates.get(contract.customer_id, {})
     primary = mandates.get(MandateRole.PRIMARY) or mandates.get(MandateRole.FALLBACK)
     fallback = mandates.get(MandateRole.FALLBACK) if MandateRole.PRIMARY in mandates else None
     if attempt == 1:
         return primary, "no_mandate"
-    first = _payment_by_key(session, autopay_key(contract.id, day, 1))
+    first = reads.first.get(contract.id)
     if first is None or first.state != "failed":  # not tried this morning: try now, as a first
         return primary, "no_mandate"
     if first.failure_code in RETRYABLE_FAILURES:
@@ -153,9 +231,8 @@ def run_autopay(session: Session, business_date: date, attempt: int, *, now: dat
     """Request today's autopay debits (see the module docstring), in the caller's transaction."""
     report = AutopayReport(business_date, attempt)
     contracts = contracts_due(session, business_date)
-    requested = _requested(session, contracts, business_date, attempt)
-    for contract in contracts:
-        _autopay_one(session, contract, report, requested, now)
+    for start in range(0, len(contracts), DEFAULT_CHUNK):  # bounded IN lists; still one transaction
+        _autopay_chunk(session, contracts[start : start + DEFAULT_CHUNK], report, now)
     return report
 
 
@@ -177,9 +254,7 @@ def run_autopay_chunked(
     while True:
         with unit_of_work(session_factory) as session:
             contracts = contracts_due(session, business_date, after=after, limit=chunk)
-            requested = _requested(session, contracts, business_date, attempt)
-            for contract in contracts:
-                _autopay_one(session, contract, report, requested, now)
+            _autopay_chunk(session, contracts, report, now)
         if not contracts:
             return report
         after = contracts[-1].id
@@ -198,55 +273,82 @@ def _requested(session: Session, contracts: Sequence[Contract], day: date, attem
     return frozenset(keys[k] for k in found if k is not None)
 
 
-def _autopay_one(
-    session: Session, contract: Contract, report: AutopayReport, requested: frozenset[str], now: datetime
+def _autopay_chunk(
+    session: Session, contracts: Sequence[Contract], report: AutopayReport, now: datetime
 ) -> None:
+    """Decide every contract of the chunk on the chunk's reads, then request the debits decided."""
     day, attempt = report.business_date, report.attempt
-    key = autopay_key(contract.id, day, attempt)
+    requested = _requested(session, contracts, day, attempt)
+    reads = _read_chunk(session, [c for c in contracts if c.id not in requested], day, attempt, now)
+    debits = []
+    for contract in contracts:
+        debit = _autopay_one(session, contract, report, requested, reads)
+        if debit is not None:
+            debits.append(debit)
+    _open_credit(session, {contract.customer_id for contract, _, _ in debits} - set(reads.credit))
+    for contract, owed, mandate in debits:
+        request = RepayRequest(
+            customer_id=contract.customer_id,
+            business_date=day,
+            idempotency_key=autopay_key(contract.id, day, attempt),
+            amount=owed,
+            mode=CustomerMode.BY_CONTRACT,
+            contract_ids=(contract.id,),
+            account_token=f"card:{mandate.bank_card_id}",
+        )
+        result = request_repayment(session, request, now=now)
+        report.requested[contract.id] = result.payment_id
+        _notify(session, contract, result.payment_id, owed, attempt)
+
+
+def _autopay_one(
+    session: Session, contract: Contract, report: AutopayReport, requested: frozenset[str], reads: _ChunkReads
+) -> tuple[Contract, int, AutopayMandate] | None:
+    """What to debit on ``contract`` (the amount and the mandate), or None with the reason recorded."""
+    day = report.business_date
     if contract.id in requested:
         report.skipped[contract.id] = "already_requested"
-        return
+        return None
     due = amount_due(state_as_of(session, contract, day), day)
-    credit = _credit(session, contract.customer_id)
-    why = _skip_reason(session, contract, due, credit, now)
+    credit = reads.credit.get(contract.customer_id, 0)
+    why = _skip_reason(contract, due, credit, reads)
     if why is not None:
         report.skipped[contract.id] = why
-        return
+        return None
     # customer credit already held (a scheduled repayment taken) pays at the close: not debited again
     owed = due - credit
-    mandate, no_card = _card(session, contract, day, attempt, active_mandates(session, contract.customer_id))
+    mandate, no_card = _card(contract, report.attempt, reads)
     if mandate is None:
         report.skipped[contract.id] = no_card
-        return
-    request = RepayRequest(
-        customer_id=contract.customer_id,
-        business_date=day,
-        idempotency_key=key,
-        amount=owed,
-        mode=CustomerMode.BY_CONTRACT,
-        contract_ids=(contract.id,),
-        account_token=f"card:{mandate.bank_card_id}",
-    )
-    result = request_repayment(session, request, now=now)
-    report.requested[contract.id] = result.payment_id
-    _notify(session, contract, result.payment_id, owed, attempt)
+        return None
+    # requested below, in this transaction: the customer's next contract in this chunk waits for it
+    reads.in_flight.add(contract.customer_id)
+    return contract, owed, mandate
 
 
-def _skip_reason(session: Session, contract: Contract, due: int, credit: int, now: datetime) -> str | None:
+def _skip_reason(contract: Contract, due: int, credit: int, reads: _ChunkReads) -> str | None:
     if due <= 0:
         return "nothing_due"
     if due <= credit:
         return "covered_by_credit"
-    if not has_autopay_consent(session, contract.customer_id, now):
+    if contract.customer_id not in reads.consented:
         return "no_consent"
-    if _in_flight(session, contract.customer_id):
+    if contract.customer_id in reads.in_flight:
         return "payment_in_flight"
     return None
 
 
-def _credit(session: Session, customer_id: str) -> int:
-    row = session.get(UnappliedFunds, customer_id)
-    return row.balance if row is not None else 0
+def _open_credit(session: Session, customers: set[str]) -> None:
+    """Create the unapplied-funds rows ``request_repayment`` would create one by one (customers about to
+    be debited who never held credit), in one statement: race-safe like ``booking.lock_unapplied``
+    (``ON CONFLICT DO NOTHING``), after the contracts are locked (the documented lock order)."""
+    if not customers:
+        return
+    now = utc_now()
+    rows = [{"customer_id": c, "balance": 0, "version": 1, "updated_at": now} for c in sorted(customers)]
+    make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = cast(Table, UnappliedFunds.__table__)
+    session.execute(make_insert(table).values(rows).on_conflict_do_nothing(index_elements=["customer_id"]))
 
 
 def _days_run(session: Session) -> set[str]:
@@ -255,13 +357,14 @@ def _days_run(session: Session) -> set[str]:
     return {str(p.get("business_date")) for p in session.scalars(done).all()}
 
 
-def _mandated_on(session: Session, customer_id: str, day: date) -> bool:
-    """Whether the customer had an active mandate by the end of ``day`` (one made later was not ours
-    to run that day)."""
-    return any(
-        m.created_at.astimezone(BUSINESS_TZ).date() <= day
-        for m in active_mandates(session, customer_id).values()
-    )
+def _mandated_on(session: Session, customers: Sequence[str], day: date) -> set[str]:
+    """The customers among ``customers`` with an active mandate made by the end of ``day`` (one made
+    later was not ours to run that day), in one statement."""
+    return {
+        m.customer_id
+        for m in session.scalars(_active_mandates(customers))
+        if m.created_at.astimezone(BUSINESS_TZ).date() <= day
+    }
 
 
 def record_missed_days(session: Session, today: date, *, now: datetime) -> list[str]:
@@ -281,18 +384,25 @@ def record_missed_runs(
     ``days_run``: the days with a succeeded run, when the caller has read them already."""
     if day.isoformat() in (_days_run(session) if days_run is None else days_run):
         return []
-    raised = []
-    for contract in contracts_due(session, day):
-        if not _mandated_on(session, contract.customer_id, day):
-            continue
-        exists = session.scalars(
-            select(LenderFault.id).where(
-                LenderFault.kind == FaultKind.AUTOPAY_MISSED.value,
-                LenderFault.contract_id == contract.id,
-                LenderFault.starts_on == day,
+    # the day's faults read once and the mandates once per slice, not per contract: only this function
+    # raises autopay_missed faults, each below for a contract met once (contracts_due lists each once);
+    # the look back is one transaction, so a concurrent run's faults were unseen by a read per contract
+    # too until that run committed (on SQLite no other writer can commit meanwhile)
+    faulted = set(
+        session.scalars(
+            select(LenderFault.contract_id).where(
+                LenderFault.kind == FaultKind.AUTOPAY_MISSED.value, LenderFault.starts_on == day
             )
-        ).first()
-        if exists is None:
+        )
+    )
+    raised = []
+    contracts = contracts_due(session, day)
+    for start in range(0, len(contracts), DEFAULT_CHUNK):  # bounded IN lists
+        chunk = contracts[start : start + DEFAULT_CHUNK]
+        mandated = _mandated_on(session, sorted({c.customer_id for c in chunk}), day)
+        for contract in chunk:
+            if contract.customer_id not in mandated or contract.id in faulted:
+                continue
             record_fault(
                 session, kind=FaultKind.AUTOPAY_MISSED, starts_on=day, contract_id=contract.id,
                 customer_id=contract.customer_id, reason=f"no autopay run for {day}", now=now,
