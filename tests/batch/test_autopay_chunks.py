@@ -4,17 +4,19 @@ debited exactly once. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.autopay import AutopayReport, autopay_key, run_autopay_chunked
 from lendcore.jobs.outbox import enqueue
 from lendcore.payments.adapter import Accepted, ChannelCall, ChannelStatus, HandlerChannel
 from lendcore.payments.state import PaymentState
-from lendcore.servicing.settlement import NOTIFY_JOB
+from lendcore.servicing.repay import RepayRequest
+from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Payment
 from lendcore.store.models_jobs import Job
@@ -121,3 +123,50 @@ def test_a_customer_with_two_contracts_due_is_debited_once_the_other_waits_for_i
     assert list(report.requested) == [first]
     assert report.skipped == {later: "payment_in_flight"}
     assert autopay_payments(session_factory) == Counter([first])
+
+
+def test_a_repayment_requested_while_a_chunk_runs_waits_for_it_so_its_reads_miss_nothing(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    """The chunk reads payments in flight once, after locking its customers' contracts: another
+    process's request for one of them (planned under the same lock) cannot commit between that read
+    and the chunk's own request; it waits for the chunk (PostgreSQL: the row locks; SQLite: the write
+    lock) and then goes through."""
+    who = _borrower(session_factory)
+    other = threading.Thread(target=_manual_repayment, args=(session_factory, who["customer"]))
+    waited: list[bool] = []
+
+    def after_the_lock(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not waited and CHUNK_LOCK in " ".join(statement.split()):
+            other.start()
+            other.join(timeout=0.5)
+            waited.append(other.is_alive())
+
+    event.listen(engine, "after_cursor_execute", after_the_lock)
+    try:
+        report = run_autopay_chunked(session_factory, DUE, 1, now=MORNING)
+    finally:
+        event.remove(engine, "after_cursor_execute", after_the_lock)
+    other.join(timeout=30)
+    assert waited == [True] and not other.is_alive()  # it waited for the chunk, then finished
+    assert list(report.requested) == [who["contract"]]
+    with unit_of_work(session_factory, read_only=True) as session:
+        keys = session.scalars(
+            select(Payment.idempotency_key).where(
+                Payment.customer_id == who["customer"], Payment.direction == "inbound"
+            )
+        )
+        assert sorted(k or "" for k in keys) == [
+            f"repay-request:{autopay_key(who['contract'], DUE, 1)}",
+            "repay-request:manual",
+        ]
+
+
+#: The chunk's lock of its customers' contracts (the statement the other process waits behind).
+CHUNK_LOCK = "FROM contracts WHERE contracts.customer_id IN"
+
+
+def _manual_repayment(factory: sessionmaker[Session], customer_id: str) -> None:
+    with unit_of_work(factory) as session:
+        request = RepayRequest(customer_id, DUE, "manual", amount=10_000)
+        request_repayment(session, request, now=MORNING)

@@ -22,7 +22,10 @@ rolls back whole) is resumed by running it again: the key above is the marker, a
 already has a payment is skipped (``already_requested``, looked up for the whole chunk in one query),
 so a rerun of the same date and attempt requests nothing twice; two runs racing meet on the key's
 unique index and one chunk rolls back. :func:`run_autopay` does the same in the caller's transaction
-(the CLI, tests).
+(the CLI, tests). What the checks read is read per chunk, not per contract (:func:`_read_chunk`, which
+says why that is safe): the chunk's customers' active contracts locked in id order, then their credit,
+consents, payments in flight, mandates and attempt 1's payments, one statement each; a contract costs
+only its request and notification (10 statements; tests/batch/test_autopay_statements.py).
 
 A missed run is a lender fault: :func:`record_missed_runs`, run at the start of each morning run for
 each of the days before (:func:`record_missed_days`: a scheduler down for days misses none), finds
@@ -152,7 +155,7 @@ def _read_chunk(
     customers = sorted({c.customer_id for c in contracts})
     if not customers:
         return _ChunkReads({}, frozenset(), set(), {}, {})
-    session.execute(
+    session.scalars(
         for_update(
             select(Contract).where(Contract.customer_id.in_(customers), Contract.status == ACTIVE)
         ).order_by(Contract.id)
