@@ -133,40 +133,70 @@ def test_a_repayment_requested_while_a_chunk_runs_waits_for_it_so_its_reads_miss
     and the chunk's own request; it waits for the chunk (PostgreSQL: the row locks; SQLite: the write
     lock) and then goes through."""
     who = _borrower(session_factory)
-    other = threading.Thread(target=_manual_repayment, args=(session_factory, who["customer"]))
-    waited: list[bool] = []
+    report, finished_meanwhile = _repay_during_the_chunk_lock(engine, session_factory, who["customer"], 0.5)
+    assert finished_meanwhile is False  # it waited for the chunk, then finished
+    assert list(report.requested) == [who["contract"]]
+    assert _inbound_keys(session_factory, who["customer"]) == [
+        f"repay-request:{autopay_key(who['contract'], DUE, 1)}",
+        "repay-request:manual",
+    ]
+
+
+def test_a_customer_the_chunk_will_not_debit_is_not_held_up_by_it(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    """Only the customers left to debit after the consent and mandate reads are locked: one due the
+    same day without the consent repays while the chunk runs (PostgreSQL; on SQLite every writer
+    waits for the file's write lock)."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises every writer on the database file")
+    debited, bystander = _borrower(session_factory), _borrower(session_factory, consent=False)
+    report, finished_meanwhile = _repay_during_the_chunk_lock(
+        engine, session_factory, bystander["customer"], 10
+    )
+    assert finished_meanwhile is True
+    assert list(report.requested) == [debited["contract"]]
+    assert report.skipped == {bystander["contract"]: "no_consent"}
+    assert _inbound_keys(session_factory, bystander["customer"]) == ["repay-request:manual"]
+
+
+#: The chunk's lock of its customers' contracts (the statement another process's request waits behind).
+CHUNK_LOCK = "FROM contracts WHERE contracts.customer_id IN"
+
+
+def _repay_during_the_chunk_lock(
+    engine: Engine, factory: sessionmaker[Session], customer_id: str, wait: float
+) -> tuple[AutopayReport, bool | None]:
+    """Run the autopay run; right after its chunk's lock, another thread requests a repayment of
+    ``customer_id`` and is given ``wait`` seconds: the report, and whether it finished meanwhile."""
+    other = threading.Thread(target=_manual_repayment, args=(factory, customer_id))
+    finished: list[bool] = []
 
     def after_the_lock(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if not waited and CHUNK_LOCK in " ".join(statement.split()):
+        if not finished and other.ident is None and CHUNK_LOCK in " ".join(statement.split()):
             other.start()
-            other.join(timeout=0.5)
-            waited.append(other.is_alive())
+            other.join(timeout=wait)
+            finished.append(not other.is_alive())
 
     event.listen(engine, "after_cursor_execute", after_the_lock)
     try:
-        report = run_autopay_chunked(session_factory, DUE, 1, now=MORNING)
+        report = run_autopay_chunked(factory, DUE, 1, now=MORNING)
     finally:
         event.remove(engine, "after_cursor_execute", after_the_lock)
     other.join(timeout=30)
-    assert waited == [True] and not other.is_alive()  # it waited for the chunk, then finished
-    assert list(report.requested) == [who["contract"]]
-    with unit_of_work(session_factory, read_only=True) as session:
-        keys = session.scalars(
-            select(Payment.idempotency_key).where(
-                Payment.customer_id == who["customer"], Payment.direction == "inbound"
-            )
-        )
-        assert sorted(k or "" for k in keys) == [
-            f"repay-request:{autopay_key(who['contract'], DUE, 1)}",
-            "repay-request:manual",
-        ]
-
-
-#: The chunk's lock of its customers' contracts (the statement the other process waits behind).
-CHUNK_LOCK = "FROM contracts WHERE contracts.customer_id IN"
+    assert other.ident is not None and not other.is_alive()  # it ran, and is done
+    return report, finished[0] if finished else None
 
 
 def _manual_repayment(factory: sessionmaker[Session], customer_id: str) -> None:
     with unit_of_work(factory) as session:
         request = RepayRequest(customer_id, DUE, "manual", amount=10_000)
         request_repayment(session, request, now=MORNING)
+
+
+def _inbound_keys(factory: sessionmaker[Session], customer_id: str) -> list[str]:
+    with unit_of_work(factory, read_only=True) as session:
+        stmt = select(Payment.idempotency_key).where(
+            Payment.customer_id == customer_id, Payment.direction == "inbound"
+        )
+        return sorted(k or "" for k in session.scalars(stmt))

@@ -23,8 +23,8 @@ from tests.batch.test_autopay import DUE, MORNING, _borrower
 #: customer's contracts and unapplied funds, the fault windows, the payment, its event, its submit job,
 #: the allocation, the key's response) and the notification. The same on both databases.
 PER_CONTRACT = 10
-#: One chunk: the contracts due, their keys, the chunk's locks (contracts, unapplied funds), consents,
-#: payments in flight, mandates, the missing unapplied-funds rows; and the empty read that ends the run.
+#: One chunk: the contracts due, their keys, mandates, consents, the locks (contracts, unapplied funds),
+#: payments in flight, the missing unapplied-funds rows; and the empty read that ends the run.
 PER_CHUNK = 9
 CONTRACTS = 6
 

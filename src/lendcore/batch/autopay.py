@@ -23,9 +23,10 @@ already has a payment is skipped (``already_requested``, looked up for the whole
 so a rerun of the same date and attempt requests nothing twice; two runs racing meet on the key's
 unique index and one chunk rolls back. :func:`run_autopay` does the same in the caller's transaction
 (the CLI, tests). What the checks read is read per chunk, not per contract (:func:`_read_chunk`, which
-says why that is safe): the chunk's customers' active contracts locked in id order, then their credit,
-consents, payments in flight, mandates and attempt 1's payments, one statement each; a contract costs
-only its request and notification (10 statements; tests/batch/test_autopay_statements.py).
+says why that is safe): mandates, consents and attempt 1's payments, then the active contracts of the
+customers left to debit locked in id order, their credit and the payments in flight, one statement
+each; a contract costs only its request and notification (10 statements;
+tests/batch/test_autopay_statements.py).
 
 A missed run is a lender fault: :func:`record_missed_runs`, run at the start of each morning run for
 each of the days before (:func:`record_missed_days`: a scheduler down for days misses none), finds
@@ -135,46 +136,49 @@ def _read_chunk(
 ) -> _ChunkReads:
     """Everything the checks of :func:`_autopay_one` read, for the customers of ``contracts`` at once.
 
-    First their active contracts are locked, in id order, in one statement: the lock
-    :func:`~lendcore.servicing.settlement.request_repayment` takes per customer anyway (every inbound
-    payment is planned under it: ``repay.plan_repayment``), taken for the whole chunk before anything is
-    read, so each read below is at least as fresh as the per-contract read it replaces:
+    Consents, mandates and attempt 1's payments first: a revocation or a settlement committed while
+    the chunk runs is treated as if it came after the chunk, which commits as one transaction (a
+    serial order, as for one committed just after a per-contract read). Then the customers they leave
+    to debit (and only those: the others are not held up) have their active contracts locked in id
+    order, one statement: the lock :func:`~lendcore.servicing.settlement.request_repayment` takes per
+    customer anyway (every inbound payment is planned under it: ``repay.plan_repayment``), taken
+    before the reads that must not go stale:
 
-    * in flight: a payment another process requests for one of these customers either committed before
-      the lock (and is seen: READ COMMITTED reads it) or waits for this chunk to commit; the check per
-      contract ran before the lock, so this one is stricter. The chunk's own requests are added as it
-      makes them (a customer's second contract due that day is ``payment_in_flight``, as before);
-    * credit, the contract rows (``populate_existing``: fresh values for ``amount_due``): every booking
-      and credit movement locks the contract first (the documented lock order), so neither can change
-      until this chunk commits; the unapplied-funds rows are locked after the contracts (that order);
-    * consent, mandates and attempt 1's payment are not covered by that lock: a revocation or a
-      settlement committed while the chunk runs is treated as if it came after the chunk, which commits
-      as one transaction (a serial order, as for one committed during a per-contract check). On SQLite
-      ``BEGIN IMMEDIATE`` holds the write lock for the whole chunk: nothing can commit meanwhile.
+    * in flight: another process's request for one of them either committed before the lock (and is
+      seen: READ COMMITTED) or waits for this chunk to commit; the check per contract ran before the
+      lock, so this one is stricter. The chunk's own requests are added as it makes them (a customer's
+      second contract due that day is ``payment_in_flight``, as before);
+    * credit and the contract rows (``populate_existing``: fresh values for ``amount_due``): their
+      unapplied funds are locked after the contracts (the documented lock order), so neither moves
+      until this chunk commits. The others' credit and payments in flight only name why they are
+      skipped: read unlocked, as before.
+
+    On SQLite ``BEGIN IMMEDIATE`` holds the write lock for the whole chunk: nothing commits meanwhile.
     """
     customers = sorted({c.customer_id for c in contracts})
     if not customers:
         return _ChunkReads({}, frozenset(), set(), {}, {})
-    session.scalars(
-        for_update(
-            select(Contract).where(Contract.customer_id.in_(customers), Contract.status == ACTIVE)
-        ).order_by(Contract.id)
-    ).all()
-    held = for_update(select(UnappliedFunds).where(UnappliedFunds.customer_id.in_(customers)))
-    credit = {row.customer_id: row.balance for row in session.scalars(held)}
-    in_flight = select(Payment.customer_id).where(
-        Payment.customer_id.in_(customers), Payment.direction == "inbound", Payment.state.in_(IN_FLIGHT)
-    )
     mandates: dict[str, dict[MandateRole, AutopayMandate]] = {}
     for m in session.scalars(_active_mandates(customers)):
         mandates.setdefault(m.customer_id, {})[MandateRole(m.role)] = m
-    return _ChunkReads(
-        credit,
-        _consented(session, customers, now),
-        set(session.scalars(in_flight.distinct())),
-        mandates,
-        _first_attempts(session, contracts, day) if attempt != 1 else {},
+    first = _first_attempts(session, contracts, day) if attempt != 1 else {}
+    reads = _ChunkReads({}, _consented(session, customers, now), set(), mandates, first)
+    may_debit = [c for c in contracts if c.customer_id in reads.consented and _card(c, attempt, reads)[0]]
+    debtors = sorted({c.customer_id for c in may_debit})
+    if debtors:
+        locked = select(Contract).where(Contract.customer_id.in_(debtors), Contract.status == ACTIVE)
+        session.scalars(for_update(locked).order_by(Contract.id)).all()
+        held = select(UnappliedFunds).where(UnappliedFunds.customer_id.in_(debtors))
+        reads.credit.update((r.customer_id, r.balance) for r in session.scalars(for_update(held)))
+    others = sorted(set(customers) - set(debtors))
+    if others:
+        held = select(UnappliedFunds).where(UnappliedFunds.customer_id.in_(others))
+        reads.credit.update((r.customer_id, r.balance) for r in session.scalars(held))
+    in_flight = select(Payment.customer_id).where(
+        Payment.customer_id.in_(customers), Payment.direction == "inbound", Payment.state.in_(IN_FLIGHT)
     )
+    reads.in_flight.update(session.scalars(in_flight.distinct()))
+    return reads
 
 
 def _active_mandates(customers: Sequence[str]) -> Select[AutopayMandate]:
