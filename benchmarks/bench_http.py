@@ -1,8 +1,9 @@
 """HTTP throughput and latency of ``lendcore serve`` (uvicorn, a real process) on PostgreSQL, beside
 pgbench TPC-B on the same server in the same run, reported as ratios.
 
-Run: ``python benchmarks/bench_http.py [SECONDS_PER_STEP] [CONTRACTS]`` (defaults 5 and 50) with a
-PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth; ``LENDCORE_BENCH_PG`` overrides the server
+Run: ``python benchmarks/bench_http.py [SECONDS_PER_STEP] [CONTRACTS] [--workers N]`` (defaults 5, 50
+and 1 uvicorn worker) with a PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth;
+``LENDCORE_BENCH_PG`` overrides the server
 URL, e.g. ``postgresql://postgres@127.0.0.1:5432``). It creates two throwaway databases (one for the
 API, one for ``pgbench -i -s 10``) and drops them at the end.
 
@@ -20,6 +21,7 @@ request). The customer-facing quote, repayment and contract endpoints go there w
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -176,7 +178,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(url: str, secret: str) -> Iterator[str]:
+def served(url: str, secret: str, workers: int = 1) -> Iterator[str]:
     port = free_port()
     env = os.environ | {
         "LENDCORE_DATABASE_URL": url,
@@ -184,7 +186,7 @@ def served(url: str, secret: str) -> Iterator[str]:
         "LENDCORE_API_RATE_LIMITS": "off",
     }
     lendcore = str(Path(sys.executable).with_name("lendcore"))  # the console script beside this Python
-    command = [lendcore, "serve", "--port", str(port), "--no-migrate"]
+    command = [lendcore, "serve", "--port", str(port), "--no-migrate", "--workers", str(workers)]
     log = tempfile.TemporaryFile()  # noqa: SIM115  the server's logs (an unread pipe would block it)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
@@ -271,7 +273,7 @@ def pgbench(seconds: float) -> dict[int, float]:
     return tps
 
 
-def main(seconds: float = 5.0, contracts: int = 50) -> None:
+def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1) -> None:
     secret = secrets.token_hex(32)
     results: dict[tuple[str, int], Measured] = {}
     with throwaway_database("lendcore_bench_http") as name:
@@ -279,7 +281,8 @@ def main(seconds: float = 5.0, contracts: int = 50) -> None:
         started = time.perf_counter()
         world = seed(url, contracts, secret)
         print(f"seeded {contracts} customers, lines and contracts in {time.perf_counter() - started:.1f} s")
-        with served(url, secret) as base:
+        with served(url, secret, workers) as base:
+            print(f"lendcore serve --workers {workers}")
             for endpoint in ENDPOINTS:
                 asyncio.run(load(base, endpoint, world, 1, 1.0))  # warm-up
                 for clients in CONCURRENCY:
@@ -314,4 +317,11 @@ def main(seconds: float = 5.0, contracts: int = 50) -> None:
 
 
 if __name__ == "__main__":
-    main(*(float(a) for a in sys.argv[1:2]), *(int(a) for a in sys.argv[2:3]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("seconds", nargs="?", type=float, default=5.0, help="seconds per step")
+    parser.add_argument("contracts", nargs="?", type=int, default=50, help="customers seeded")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (lendcore serve --workers)"
+    )
+    arguments = parser.parse_args()
+    main(arguments.seconds, arguments.contracts, arguments.workers)
