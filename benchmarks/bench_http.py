@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +43,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from http_wire import WireConnection
 from lendcore.auth.principal import Principal, StaffRole
 from lendcore.auth.staff import create_staff_user
 from lendcore.auth.tokens import AccessTokens
@@ -227,30 +228,47 @@ class Measured:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-async def load(base: str, endpoint: Endpoint, world: World, clients: int, seconds: float) -> Measured:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+Send = Callable[[str, str, dict[str, Any] | None, dict[str, str]], Awaitable[int]]
+
+
+async def load(
+    base: str, endpoint: Endpoint, world: World, clients: int, seconds: float, client: str = "wire"
+) -> Measured:
+    """``clients`` concurrent callers of ``endpoint`` for ``seconds``, each on its own keep-alive
+    connection: a :class:`~http_wire.WireConnection` (``client="wire"``) or an httpx pool."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(10**9))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as pool:
+
+        async def through_httpx(
+            method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]
+        ) -> int:
+            return (await pool.request(method, path, json=body, headers=headers)).status_code
 
         async def worker() -> None:
             nonlocal errors
-            while time.monotonic() < stop:
-                i = next(counter)
-                method, path, body = endpoint.request(i, world)
-                extra = {"Authorization": f"Bearer {world.token(endpoint.role, i)}"}
-                if endpoint.writes:
-                    extra["Idempotency-Key"] = uuid.uuid4().hex
-                started = time.perf_counter()
-                response = await client.request(method, path, json=body, headers=extra)
-                elapsed = time.perf_counter() - started
-                if response.is_success:
-                    latencies.append(elapsed)
-                else:
-                    errors += 1
+            wire = WireConnection(base)
+            send: Send = wire.request if client == "wire" else through_httpx
+            try:
+                while time.monotonic() < stop:
+                    i = next(counter)
+                    method, path, body = endpoint.request(i, world)
+                    extra = {"Authorization": f"Bearer {world.token(endpoint.role, i)}"}
+                    if endpoint.writes:
+                        extra["Idempotency-Key"] = uuid.uuid4().hex
+                    started = time.perf_counter()
+                    status = await send(method, path, body, extra)
+                    elapsed = time.perf_counter() - started
+                    if 200 <= status < 300:
+                        latencies.append(elapsed)
+                    else:
+                        errors += 1
+            finally:
+                await wire.close()
 
+        stop = time.monotonic() + seconds
         began = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(clients)))
         spent = time.monotonic() - began
@@ -273,7 +291,7 @@ def pgbench(seconds: float) -> dict[int, float]:
     return tps
 
 
-def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1) -> None:
+def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1, client: str = "wire") -> None:
     secret = secrets.token_hex(32)
     results: dict[tuple[str, int], Measured] = {}
     with throwaway_database("lendcore_bench_http") as name:
@@ -282,12 +300,12 @@ def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1) -> None:
         world = seed(url, contracts, secret)
         print(f"seeded {contracts} customers, lines and contracts in {time.perf_counter() - started:.1f} s")
         with served(url, secret, workers) as base:
-            print(f"lendcore serve --workers {workers}")
+            print(f"lendcore serve --workers {workers}; load client: {client}")
             for endpoint in ENDPOINTS:
-                asyncio.run(load(base, endpoint, world, 1, 1.0))  # warm-up
+                asyncio.run(load(base, endpoint, world, 1, 1.0, client))  # warm-up
                 for clients in CONCURRENCY:
                     results[endpoint.name, clients] = asyncio.run(
-                        load(base, endpoint, world, clients, seconds)
+                        load(base, endpoint, world, clients, seconds, client)
                     )
     reference = pgbench(seconds)
     print(
@@ -323,5 +341,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--workers", type=int, default=1, help="uvicorn worker processes (lendcore serve --workers)"
     )
+    parser.add_argument(
+        "--client", choices=("wire", "httpx"), default="wire", help="load client (http_wire.py: lean; httpx)"
+    )
     arguments = parser.parse_args()
-    main(arguments.seconds, arguments.contracts, arguments.workers)
+    main(arguments.seconds, arguments.contracts, arguments.workers, arguments.client)
