@@ -4,8 +4,11 @@ debited exactly once. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, event, select
@@ -20,7 +23,7 @@ from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Payment
 from lendcore.store.models_jobs import Job
-from tests.batch.test_autopay import DUE, MORNING, _borrower, _enqueue_run, _work
+from tests.batch.test_autopay import DUE, MORNING, _borrower, _enqueue_run, _settle, _work
 from tests.servicing.support import do_draw
 
 
@@ -133,7 +136,8 @@ def test_a_repayment_requested_while_a_chunk_runs_waits_for_it_so_its_reads_miss
     and the chunk's own request; it waits for the chunk (PostgreSQL: the row locks; SQLite: the write
     lock) and then goes through."""
     who = _borrower(session_factory)
-    report, finished_meanwhile = _repay_during_the_chunk_lock(engine, session_factory, who["customer"], 0.5)
+    manual = functools.partial(_manual_repayment, session_factory, who["customer"])
+    report, finished_meanwhile = _during_the_chunk_lock(engine, session_factory, 1, manual, 0.5)
     assert finished_meanwhile is False  # it waited for the chunk, then finished
     assert list(report.requested) == [who["contract"]]
     assert _inbound_keys(session_factory, who["customer"]) == [
@@ -151,25 +155,47 @@ def test_a_customer_the_chunk_will_not_debit_is_not_held_up_by_it(
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite serialises every writer on the database file")
     debited, bystander = _borrower(session_factory), _borrower(session_factory, consent=False)
-    report, finished_meanwhile = _repay_during_the_chunk_lock(
-        engine, session_factory, bystander["customer"], 10
-    )
+    manual = functools.partial(_manual_repayment, session_factory, bystander["customer"])
+    report, finished_meanwhile = _during_the_chunk_lock(engine, session_factory, 1, manual, 10)
     assert finished_meanwhile is True
     assert list(report.requested) == [debited["contract"]]
     assert report.skipped == {bystander["contract"]: "no_consent"}
     assert _inbound_keys(session_factory, bystander["customer"]) == ["repay-request:manual"]
 
 
+def test_a_first_attempt_failing_while_the_afternoon_chunk_runs_is_read_failed_not_in_flight(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    """Attempt 1's payment is read after the payments in flight (a payment never returns to flight):
+    one that fails between the two reads is seen failed, so its card is chosen on its failure code
+    (PostgreSQL; on SQLite the failure cannot commit while the chunk runs)."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises every writer on the database file")
+    who = _borrower(session_factory)  # a primary card, no fallback
+    [morning] = run_autopay_chunked(session_factory, DUE, 1, now=MORNING).requested.values()
+    frozen = functools.partial(_settle, session_factory, morning, PaymentState.FAILED, "CARD_FROZEN")
+    afternoon, finished_meanwhile = _during_the_chunk_lock(engine, session_factory, 2, frozen, 10)
+    assert finished_meanwhile is True
+    assert afternoon.requested == {} and afternoon.skipped == {who["contract"]: "not_retryable_no_fallback"}
+    assert _inbound_keys(session_factory, who["customer"]) == [
+        f"repay-request:{autopay_key(who['contract'], DUE, 1)}"
+    ]
+
+
 #: The chunk's lock of its customers' contracts (the statement another process's request waits behind).
 CHUNK_LOCK = "FROM contracts WHERE contracts.customer_id IN"
 
 
-def _repay_during_the_chunk_lock(
-    engine: Engine, factory: sessionmaker[Session], customer_id: str, wait: float
+def _during_the_chunk_lock(
+    engine: Engine,
+    factory: sessionmaker[Session],
+    attempt: int,
+    meanwhile: Callable[[], object],
+    wait: float,
 ) -> tuple[AutopayReport, bool | None]:
-    """Run the autopay run; right after its chunk's lock, another thread requests a repayment of
-    ``customer_id`` and is given ``wait`` seconds: the report, and whether it finished meanwhile."""
-    other = threading.Thread(target=_manual_repayment, args=(factory, customer_id))
+    """Run the autopay attempt; right after its chunk's lock, another thread does ``meanwhile`` (its
+    own transaction) and is given ``wait`` seconds: the report, and whether it finished meanwhile."""
+    other = threading.Thread(target=meanwhile)
     finished: list[bool] = []
 
     def after_the_lock(conn: object, cursor: object, statement: str, *args: object) -> None:
@@ -180,7 +206,8 @@ def _repay_during_the_chunk_lock(
 
     event.listen(engine, "after_cursor_execute", after_the_lock)
     try:
-        report = run_autopay_chunked(factory, DUE, 1, now=MORNING)
+        at = MORNING if attempt == 1 else MORNING + timedelta(hours=6)
+        report = run_autopay_chunked(factory, DUE, attempt, now=at)
     finally:
         event.remove(engine, "after_cursor_execute", after_the_lock)
     other.join(timeout=30)

@@ -23,8 +23,8 @@ already has a payment is skipped (``already_requested``, looked up for the whole
 so a rerun of the same date and attempt requests nothing twice; two runs racing meet on the key's
 unique index and one chunk rolls back. :func:`run_autopay` does the same in the caller's transaction
 (the CLI, tests). What the checks read is read per chunk, not per contract (:func:`_read_chunk`, which
-says why that is safe): mandates, consents and attempt 1's payments, then the active contracts of the
-customers left to debit locked in id order, their credit and the payments in flight, one statement
+says why that is safe): mandates and consents, then the active contracts of the customers left to
+debit locked in id order, their credit, the payments in flight and attempt 1's payments, one statement
 each; a contract costs only its request and notification (10 statements;
 tests/batch/test_autopay_statements.py).
 
@@ -136,13 +136,13 @@ def _read_chunk(
 ) -> _ChunkReads:
     """Everything the checks of :func:`_autopay_one` read, for the customers of ``contracts`` at once.
 
-    Consents, mandates and attempt 1's payments first: a revocation or a settlement committed while
-    the chunk runs is treated as if it came after the chunk, which commits as one transaction (a
-    serial order, as for one committed just after a per-contract read). Then the customers they leave
-    to debit (and only those: the others are not held up) have their active contracts locked in id
-    order, one statement: the lock :func:`~lendcore.servicing.settlement.request_repayment` takes per
-    customer anyway (every inbound payment is planned under it: ``repay.plan_repayment``), taken
-    before the reads that must not go stale:
+    Consents and mandates first: a revocation committed while the chunk runs is treated as if it came
+    after the chunk, which commits as one transaction (a serial order, as for one committed just after
+    a per-contract read). The customers these leave to debit (consent and a mandate; only those: the
+    others are not held up) then have their active contracts locked in id order, one statement: the
+    lock :func:`~lendcore.servicing.settlement.request_repayment` takes per customer anyway (every
+    inbound payment is planned under it: ``repay.plan_repayment``), taken before the reads that must
+    not go stale:
 
     * in flight: another process's request for one of them either committed before the lock (and is
       seen: READ COMMITTED) or waits for this chunk to commit; the check per contract ran before the
@@ -151,7 +151,10 @@ def _read_chunk(
     * credit and the contract rows (``populate_existing``: fresh values for ``amount_due``): their
       unapplied funds are locked after the contracts (the documented lock order), so neither moves
       until this chunk commits. The others' credit and payments in flight only name why they are
-      skipped: read unlocked, as before.
+      skipped: read unlocked, as before;
+    * attempt 1's payments after the payments in flight, as before: a payment out of flight never
+      returns to it (``payments.state``), so one read in flight is skipped and one read out of flight
+      is read here in its final state (``failed`` is final: the card chosen on it stands).
 
     On SQLite ``BEGIN IMMEDIATE`` holds the write lock for the whole chunk: nothing commits meanwhile.
     """
@@ -161,24 +164,24 @@ def _read_chunk(
     mandates: dict[str, dict[MandateRole, AutopayMandate]] = {}
     for m in session.scalars(_active_mandates(customers)):
         mandates.setdefault(m.customer_id, {})[MandateRole(m.role)] = m
-    first = _first_attempts(session, contracts, day) if attempt != 1 else {}
-    reads = _ChunkReads({}, _consented(session, customers, now), set(), mandates, first)
-    may_debit = [c for c in contracts if c.customer_id in reads.consented and _card(c, attempt, reads)[0]]
-    debtors = sorted({c.customer_id for c in may_debit})
+    consented = _consented(session, customers, now)
+    debtors = [c for c in customers if c in consented and c in mandates]
+    credit: dict[str, int] = {}
     if debtors:
         locked = select(Contract).where(Contract.customer_id.in_(debtors), Contract.status == ACTIVE)
         session.scalars(for_update(locked).order_by(Contract.id)).all()
         held = select(UnappliedFunds).where(UnappliedFunds.customer_id.in_(debtors))
-        reads.credit.update((r.customer_id, r.balance) for r in session.scalars(for_update(held)))
+        credit.update((r.customer_id, r.balance) for r in session.scalars(for_update(held)))
     others = sorted(set(customers) - set(debtors))
     if others:
         held = select(UnappliedFunds).where(UnappliedFunds.customer_id.in_(others))
-        reads.credit.update((r.customer_id, r.balance) for r in session.scalars(held))
+        credit.update((r.customer_id, r.balance) for r in session.scalars(held))
     in_flight = select(Payment.customer_id).where(
         Payment.customer_id.in_(customers), Payment.direction == "inbound", Payment.state.in_(IN_FLIGHT)
     )
-    reads.in_flight.update(session.scalars(in_flight.distinct()))
-    return reads
+    flying = set(session.scalars(in_flight.distinct()))
+    first = _first_attempts(session, contracts, day) if attempt != 1 else {}
+    return _ChunkReads(credit, consented, flying, mandates, first)
 
 
 def _active_mandates(customers: Sequence[str]) -> Select[AutopayMandate]:
