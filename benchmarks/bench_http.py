@@ -1,8 +1,9 @@
 """HTTP throughput and latency of ``lendcore serve`` (uvicorn, a real process) on PostgreSQL, beside
 pgbench TPC-B on the same server in the same run, reported as ratios.
 
-Run: ``python benchmarks/bench_http.py [SECONDS_PER_STEP] [CONTRACTS]`` (defaults 5 and 50) with a
-PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth; ``LENDCORE_BENCH_PG`` overrides the server
+Run: ``python benchmarks/bench_http.py [SECONDS_PER_STEP] [CONTRACTS] [--workers N]`` (defaults 5, 50
+and 1 uvicorn worker) with a PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth;
+``LENDCORE_BENCH_PG`` overrides the server
 URL, e.g. ``postgresql://postgres@127.0.0.1:5432``). It creates two throwaway databases (one for the
 API, one for ``pgbench -i -s 10``) and drops them at the end.
 
@@ -20,6 +21,7 @@ request). The customer-facing quote, repayment and contract endpoints go there w
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -31,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +43,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from http_wire import WireConnection
 from lendcore.auth.principal import Principal, StaffRole
 from lendcore.auth.staff import create_staff_user
 from lendcore.auth.tokens import AccessTokens
@@ -176,7 +179,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(url: str, secret: str) -> Iterator[str]:
+def served(url: str, secret: str, workers: int = 1) -> Iterator[str]:
     port = free_port()
     env = os.environ | {
         "LENDCORE_DATABASE_URL": url,
@@ -184,7 +187,7 @@ def served(url: str, secret: str) -> Iterator[str]:
         "LENDCORE_API_RATE_LIMITS": "off",
     }
     lendcore = str(Path(sys.executable).with_name("lendcore"))  # the console script beside this Python
-    command = [lendcore, "serve", "--port", str(port), "--no-migrate"]
+    command = [lendcore, "serve", "--port", str(port), "--no-migrate", "--workers", str(workers)]
     log = tempfile.TemporaryFile()  # noqa: SIM115  the server's logs (an unread pipe would block it)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
@@ -225,30 +228,47 @@ class Measured:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-async def load(base: str, endpoint: Endpoint, world: World, clients: int, seconds: float) -> Measured:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+Send = Callable[[str, str, dict[str, Any] | None, dict[str, str]], Awaitable[int]]
+
+
+async def load(
+    base: str, endpoint: Endpoint, world: World, clients: int, seconds: float, client: str = "wire"
+) -> Measured:
+    """``clients`` concurrent callers of ``endpoint`` for ``seconds``, each on its own keep-alive
+    connection: a :class:`~http_wire.WireConnection` (``client="wire"``) or an httpx pool."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(10**9))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as pool:
+
+        async def through_httpx(
+            method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]
+        ) -> int:
+            return (await pool.request(method, path, json=body, headers=headers)).status_code
 
         async def worker() -> None:
             nonlocal errors
-            while time.monotonic() < stop:
-                i = next(counter)
-                method, path, body = endpoint.request(i, world)
-                extra = {"Authorization": f"Bearer {world.token(endpoint.role, i)}"}
-                if endpoint.writes:
-                    extra["Idempotency-Key"] = uuid.uuid4().hex
-                started = time.perf_counter()
-                response = await client.request(method, path, json=body, headers=extra)
-                elapsed = time.perf_counter() - started
-                if response.is_success:
-                    latencies.append(elapsed)
-                else:
-                    errors += 1
+            wire = WireConnection(base)
+            send: Send = wire.request if client == "wire" else through_httpx
+            try:
+                while time.monotonic() < stop:
+                    i = next(counter)
+                    method, path, body = endpoint.request(i, world)
+                    extra = {"Authorization": f"Bearer {world.token(endpoint.role, i)}"}
+                    if endpoint.writes:
+                        extra["Idempotency-Key"] = uuid.uuid4().hex
+                    started = time.perf_counter()
+                    status = await send(method, path, body, extra)
+                    elapsed = time.perf_counter() - started
+                    if 200 <= status < 300:
+                        latencies.append(elapsed)
+                    else:
+                        errors += 1
+            finally:
+                await wire.close()
 
+        stop = time.monotonic() + seconds
         began = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(clients)))
         spent = time.monotonic() - began
@@ -271,7 +291,7 @@ def pgbench(seconds: float) -> dict[int, float]:
     return tps
 
 
-def main(seconds: float = 5.0, contracts: int = 50) -> None:
+def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1, client: str = "wire") -> None:
     secret = secrets.token_hex(32)
     results: dict[tuple[str, int], Measured] = {}
     with throwaway_database("lendcore_bench_http") as name:
@@ -279,12 +299,13 @@ def main(seconds: float = 5.0, contracts: int = 50) -> None:
         started = time.perf_counter()
         world = seed(url, contracts, secret)
         print(f"seeded {contracts} customers, lines and contracts in {time.perf_counter() - started:.1f} s")
-        with served(url, secret) as base:
+        with served(url, secret, workers) as base:
+            print(f"lendcore serve --workers {workers}; load client: {client}")
             for endpoint in ENDPOINTS:
-                asyncio.run(load(base, endpoint, world, 1, 1.0))  # warm-up
+                asyncio.run(load(base, endpoint, world, 1, 1.0, client))  # warm-up
                 for clients in CONCURRENCY:
                     results[endpoint.name, clients] = asyncio.run(
-                        load(base, endpoint, world, clients, seconds)
+                        load(base, endpoint, world, clients, seconds, client)
                     )
     reference = pgbench(seconds)
     print(
@@ -314,4 +335,14 @@ def main(seconds: float = 5.0, contracts: int = 50) -> None:
 
 
 if __name__ == "__main__":
-    main(*(float(a) for a in sys.argv[1:2]), *(int(a) for a in sys.argv[2:3]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("seconds", nargs="?", type=float, default=5.0, help="seconds per step")
+    parser.add_argument("contracts", nargs="?", type=int, default=50, help="customers seeded")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (lendcore serve --workers)"
+    )
+    parser.add_argument(
+        "--client", choices=("wire", "httpx"), default="wire", help="load client (http_wire.py: lean; httpx)"
+    )
+    arguments = parser.parse_args()
+    main(arguments.seconds, arguments.contracts, arguments.workers, arguments.client)

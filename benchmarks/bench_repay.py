@@ -13,7 +13,10 @@ URL). It creates two throwaway databases and drops them at the end:
 
 Printed per client count: transactions per second, p50 / p99 latency (ms), the ratio to pgbench's TPS
 at the same client count, and the SQL statements one repayment issues (counted with a SQLAlchemy
-``before_cursor_execute`` listener, BEGIN and COMMIT excluded). Figures go to docs/performance.md.
+``before_cursor_execute`` listener, BEGIN and COMMIT excluded). Then the CPU each side spends per
+transaction, in its client processes (pgbench; the workers, warm-up included) and in the PostgreSQL
+server's processes (``/proc``), and the ratio those allow when both are CPU-bound on the same cores:
+pgbench's (client + server) ÷ the use case's. Figures go to docs/performance.md.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import multiprocessing as mp
 import os
 import random
 import re
+import resource
 import secrets
 import statistics
 import subprocess
@@ -31,6 +35,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -61,6 +66,44 @@ def throwaway_database(prefix: str) -> Iterator[str]:
     finally:
         with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_stats() -> dict[str, list[str]]:
+    """pid → the fields after the name in ``/proc/<pid>/stat``, for every process named postgres."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, _, rest = stat.read_text().partition(") ")
+        except OSError:  # the process ended meanwhile
+            continue
+        if name.endswith("(postgres"):
+            stats[stat.parent.name] = rest.split()
+    return stats
+
+
+def server_cpu_seconds() -> float:
+    """CPU seconds used so far by the PostgreSQL server on this machine (``/proc``): its live processes
+    (utime + stime), plus what the postmaster (the one whose parent is not a postgres) has reaped from
+    backends that ended (cutime + cstime). Deltas around a load are the server's CPU for it; other
+    databases' work on the same server counts too."""
+    stats = _postgres_stats()
+    ticks = sum(int(f[11]) + int(f[12]) for f in stats.values())
+    ticks += sum(int(f[13]) + int(f[14]) for f in stats.values() if f[1] not in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server_cpu(into: dict[str, float]) -> Iterator[None]:
+    """The server's CPU seconds during the block, into ``into["server"]``."""
+    began = server_cpu_seconds()
+    yield
+    into["server"] = server_cpu_seconds() - began
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children (pgbench)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pgbench(target: str, seconds: int, clients: int) -> float:
@@ -116,6 +159,7 @@ def _worker(url: str, customers: list[str], seconds: int, seed_: int, ready: Any
     latencies: list[float] = []
     errors = 0
     ready.wait()  # every worker imported, connected and warm: start together
+    cpu = time.process_time()
     stop = time.perf_counter() + seconds
     while (began := time.perf_counter()) < stop:
         try:
@@ -123,11 +167,15 @@ def _worker(url: str, customers: list[str], seconds: int, seed_: int, ready: Any
             latencies.append(time.perf_counter() - began)
         except Exception:  # a benchmark counts failures, it does not stop on them
             errors += 1
+    cpu = time.process_time() - cpu
     engine.dispose()
-    out.put((latencies, errors))
+    out.put((latencies, errors, cpu))
 
 
-def lendcore_load(url: str, customers: list[str], clients: int, seconds: int) -> tuple[list[float], int]:
+def lendcore_load(
+    url: str, customers: list[str], clients: int, seconds: int
+) -> tuple[list[float], int, float]:
+    """Every latency, the errors and the workers' CPU seconds of ``clients`` processes for ``seconds``."""
     context = mp.get_context("spawn")
     queue = context.Queue()
     ready = context.Barrier(clients)
@@ -140,7 +188,22 @@ def lendcore_load(url: str, customers: list[str], clients: int, seconds: int) ->
     results = [queue.get() for _ in workers]
     for w in workers:
         w.join()
-    return [x for lat, _ in results for x in lat], sum(e for _, e in results)
+    return (
+        [x for lat, _, _ in results for x in lat],
+        sum(e for _, e, _ in results),
+        sum(c for _, _, c in results),
+    )
+
+
+def print_cpu_costs(costs: list[tuple[int, float, float, dict[str, float], dict[str, float]]]) -> None:
+    """CPU milliseconds per transaction, client and server, of pgbench and of the use case, and the
+    ratio their sums allow when both are CPU-bound on the same cores (this machine's ceiling)."""
+    print("CPU ms per transaction: clients  pgbench client+server  repay client+server  CPU-bound ratio")
+    for n, reference_txns, repay_txns, reference, ours in costs:
+        ref = [reference[k] / reference_txns * 1e3 for k in ("client", "server")]
+        own = [ours[k] / repay_txns * 1e3 for k in ("client", "server")]
+        ceiling = sum(ref) / sum(own)
+        print(f"{n:>30} {ref[0]:>8.3f} + {ref[1]:.3f} {own[0]:>10.3f} + {own[1]:.3f} {ceiling:>10.3f}")
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -167,15 +230,24 @@ def main() -> None:
             target = f"{SERVER}/{tpcb}"
             subprocess.run(["pgbench", "-i", "-s", "10", "-q", target], check=True, capture_output=True)
             print("clients  pgbench TPS  repay TPS  ratio  p50 ms  p99 ms  (errors, mean ms)")
+            costs: list[tuple[int, float, float, dict[str, float], dict[str, float]]] = []
             for n in args.clients:  # side by side: pgbench, then the use case, at each client count
-                tps = pgbench(target, args.seconds, n)
-                latencies, errors = lendcore_load(url, customers, n, args.seconds)
+                reference_cpu: dict[str, float] = {}
+                client = children_cpu_seconds()
+                with server_cpu(reference_cpu):
+                    tps = pgbench(target, args.seconds, n)
+                reference_cpu["client"] = children_cpu_seconds() - client
+                repay_cpu: dict[str, float] = {}
+                with server_cpu(repay_cpu):
+                    latencies, errors, repay_cpu["client"] = lendcore_load(url, customers, n, args.seconds)
                 rate = len(latencies) / args.seconds
                 mean = statistics.fmean(latencies) * 1e3 if latencies else float("nan")
                 print(
                     f"{n:>7} {tps:>12.0f} {rate:>10.1f} {rate / tps:>6.3f} {_pct(latencies, 0.5):>7.1f} "
                     f"{_pct(latencies, 0.99):>7.1f}  errors {errors}, mean {mean:.1f}"
                 )
+                costs.append((n, tps * args.seconds, float(len(latencies)), reference_cpu, repay_cpu))
+            print_cpu_costs(costs)
 
 
 if __name__ == "__main__":
