@@ -44,12 +44,12 @@ from lendcore.jobs.registry import Registry
 from lendcore.jobs.worker import Worker
 from lendcore.notify.sinks import DevelopmentSink
 from lendcore.payments.http_channel import HttpChannel
+from lendcore.payments.sim.process import channel_sim_process
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.migrate import upgrade_database
 from lendcore.store.models import Payment, ScheduleRow
 from lendcore.store.models_jobs import Job
 from pg_scratch import scratch_database
-from sim_process import channel_sim
 
 #: Drawn on the same day: their first installments fall due on the same day.
 AUTOPAY_BOOK = (
@@ -140,7 +140,7 @@ def run(url: str, label: str, contracts: int, chunk: int, submit_limit: int | No
         limit = figures["requested"] if submit_limit is None else min(submit_limit, figures["requested"])
         submitted, submit_seconds = 0, 0.0
         if limit:
-            with channel_sim("--seed", "7") as sim:
+            with channel_sim_process("--seed", "7") as sim:
                 submitted, submit_seconds = submit(factory, sim, limit, threads)
     finally:
         engine.dispose()

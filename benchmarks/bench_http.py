@@ -26,7 +26,6 @@ import asyncio
 import os
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from lendcore.auth.principal import Principal, StaffRole
 from lendcore.auth.staff import create_staff_user
 from lendcore.auth.tokens import AccessTokens
 from lendcore.origination.drawdown_check import drawdown_gate
+from lendcore.payments.sim.process import free_port
 from lendcore.risk.decision import DrawdownConfig
 from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.lines import open_credit_line
@@ -170,12 +170,6 @@ def seed(url: str, contracts: int, secret: str) -> World:
     customer_tokens = [issuer.issue(Principal("customer", owner), datetime.now(UTC)) for owner in owners]
     engine.dispose()
     return World(tokens, lines, drawn, customer_tokens)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -36,6 +36,7 @@ from sqlalchemy import event, func, insert, select
 from lendcore.payments import wire
 from lendcore.payments.channel import PaymentInstruction
 from lendcore.payments.http_channel import HttpChannel
+from lendcore.payments.sim.process import channel_sim_process
 from lendcore.payments.state import PaymentDirection
 from lendcore.payments.sweeper import DEFAULT_LIMITS, OPEN_STATES, SweepLimits, sweep_stuck_payments
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
@@ -44,7 +45,7 @@ from lendcore.store.migrate import upgrade_database
 from lendcore.store.models import Customer, Payment
 from lendcore.store.types import utc_now
 from pg_scratch import scratch_database
-from sim_process import Latencies, channel_sim, query_all, submit_all
+from sim_process import Latencies, query_all, submit_all
 
 PER_CUSTOMER = 20  # payments per customer (the sweeper does not care; the table needs owners)
 WRITE_BATCH = 5_000
@@ -133,7 +134,7 @@ def run(url: str, label: str, payments: int, limits: SweepLimits, faults: str) -
         started = time.perf_counter()
         ids = seed_payments(factory, payments)
         seeded = time.perf_counter() - started
-        with channel_sim("--seed", "7", "--faults", faults) as sim:
+        with channel_sim_process("--seed", "7", "--faults", faults) as sim:
             loaded = submit_all(sim, instructions(factory))
             reference: Latencies = query_all(sim, ids)
             channel = TimedChannel(sim)

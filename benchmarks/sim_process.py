@@ -1,65 +1,20 @@
-"""The channel simulator as a real process for the payment benchmarks (imported by ``bench_sweeper.py``
-and ``bench_autopay.py``, which run with this directory on their path): ``lendcore channel-sim`` on a
-free loopback port, and a plain-httpx reference load against it.
+"""A plain-httpx reference load against the channel simulator, for the payment benchmarks (imported by
+``bench_sweeper.py``, which runs with this directory on its path). The simulator itself runs as a real
+process: :func:`lendcore.payments.sim.process.channel_sim_process`.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
-
-READY_SECONDS = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def channel_sim(*args: str) -> Iterator[str]:
-    """``lendcore channel-sim ARGS`` on a free loopback port until the block ends; its base URL."""
-    port = free_port()
-    command = [sys.executable, "-c", "from lendcore.cli.main import main; main()", "channel-sim"]
-    process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_SECONDS
-        while True:
-            if process.poll() is not None:
-                err = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"the channel simulator exited: {err}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the channel simulator at {url} never became healthy")
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.kill()
-        process.wait(timeout=READY_SECONDS)
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 def submit_all(url: str, instructions: Sequence[dict[str, object]], threads: int = 4) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import LendcoreError
@@ -14,6 +14,7 @@ from lendcore.servicing.business_day import (
     EARLIEST_BUSINESS_DATE,
     advance_business_date,
     enter_business_date,
+    enter_open_business_date,
     next_business_date,
     open_business_date,
     resolve_business_date,
@@ -127,3 +128,30 @@ def test_the_last_representable_date_has_no_next_day() -> None:
         next_business_date(date.max)
     assert _code(error) == "BUSINESS_DATE_OUT_OF_RANGE"
     assert next_business_date(date(2026, 2, 28)) == date(2026, 3, 1)
+
+
+def test_entering_the_open_business_date_is_resolving_it_then_entering_it_in_one_read(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:  # fresh: the clock's date, stored
+        assert enter_open_business_date(session, today=TODAY) == TODAY
+    assert _stored(session_factory) == TODAY
+    with unit_of_work(session_factory) as session:
+        advance_business_date(session, TODAY)
+    reads: list[str] = []
+
+    def watch(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM business_dates" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        with unit_of_work(session_factory) as session:  # the stored date, not the clock's
+            on = enter_open_business_date(session, today=TODAY + timedelta(days=3))
+        assert on == TODAY + timedelta(days=1)
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert len(reads) == 1
+    with pytest.raises(LendcoreError) as refused, unit_of_work(session_factory) as session:
+        enter_open_business_date(session, today=TODAY)  # the open date is after the clock's
+    assert _code(refused) == "BUSINESS_DATE_IN_FUTURE"

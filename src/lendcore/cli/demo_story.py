@@ -354,7 +354,7 @@ class _Demo:
 
 def run_demo(factory: sessionmaker[Session]) -> bool:
     """The demo story; returns True if the trial balance is balanced at the end."""
-    from lendcore.cli.servicing import trial_balance_table
+    from lendcore.cli.ledger import trial_balance_table
     from lendcore.queries.payoff import payoff_quote
     from lendcore.servicing.invariants import check_invariants
 

@@ -10,14 +10,13 @@
 
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lendcore.cli import database
-from lendcore.cli.output import notice
+from lendcore.cli.options import DateOpt, KeyOpt, idempotency_key
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.money import format_fen
 
@@ -34,11 +33,6 @@ hardship_app = typer.Typer(
 )
 commands.add_typer(hardship_app)
 
-DateOpt = Annotated[
-    str | None,
-    typer.Option("--date", help="Business date: must be the open business date (the default)."),
-]
-KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key (default: a new one).")]
 CustomerOpt = Annotated[str, typer.Option("--customer", help="The customer deciding (cus_…).")]
 OfferArg = Annotated[str, typer.Argument(help="The offer id (hso_…).")]
 
@@ -46,14 +40,6 @@ OfferArg = Annotated[str, typer.Argument(help="The offer id (hso_…).")]
 class Kind(StrEnum):
     EXTENSION = "extension"
     REAMORTISATION = "re-amortisation"
-
-
-def _key(value: str | None) -> str:
-    if value is not None:
-        return value
-    generated = f"cli-{uuid.uuid4().hex}"
-    notice(f"idempotency key: {generated}")
-    return generated
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -154,7 +140,7 @@ def _decide(
 
     def body() -> dict[str, Any]:
         on = database.business_date(date_)
-        request = DecideOfferRequest(offer, customer, on, _key(key))
+        request = DecideOfferRequest(offer, customer, on, idempotency_key(key))
         decide = accept_offer if accept else decline_offer
         return database.in_session(lambda s: decide(s, request).to_json(), business_date=on)
 

@@ -38,19 +38,24 @@ from lendcore.cli import (
     bureau,
     channel_sim,
     collection,
+    contracts,
     db,
     demo,
+    eod,
     hardship,
+    ledger,
+    lines,
     origination,
     partners,
     pii,
     privacy,
     quote,
     reminders,
+    repayments,
     reports,
     risk,
     serve,
-    servicing,
+    staff_actions,
     version,
 )
 from lendcore.cli import jobs as worker_commands
@@ -138,11 +143,36 @@ class LendcoreGroup(TyperGroup):
         sys.exit(status)
 
 
+def listed_together(*modules: typer.Typer) -> typer.Typer:
+    """The modules' commands as one module's: all their commands, then all their groups.
+
+    Composed one by one, each module's commands would be listed before its own groups; the servicing
+    commands were one module, and `lendcore --help` keeps listing them as it did.
+    """
+    together = typer.Typer()
+    for module in modules:
+        together.registered_commands.extend(module.registered_commands)
+    for module in modules:
+        together.registered_groups.extend(module.registered_groups)
+    return together
+
+
+#: The servicing commands: draw, repay, payoff, waive, write-off, then the line, loan, ledger, eod and
+#: payment groups.
+SERVICING: Final = listed_together(
+    lines.commands,
+    contracts.commands,
+    repayments.commands,
+    ledger.commands,
+    eod.commands,
+    staff_actions.commands,
+)
+
 #: Every command module's commands, in the order `lendcore --help` lists them.
 COMMANDS: Final[tuple[typer.Typer, ...]] = (
     quote.commands,
     origination.commands,
-    servicing.commands,
+    SERVICING,
     risk.commands,
     pii.commands,
     db.commands,

@@ -1,4 +1,5 @@
-"""What every command prints besides its result: one-line errors, and notices held until the end.
+"""What every command prints besides its result: one-line errors, and notices held until the end;
+and the console the servicing commands print their results on.
 
 Side remarks on stderr (a generated idempotency key, the development-keys notice) are queued with
 :func:`notice` and printed when the command ends without a refusal, so a refusal stays one line.
@@ -15,6 +16,8 @@ from lendcore.core.errors import LendcoreError
 from lendcore.error_table import EXIT_REJECTED, spec_for
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Results of the servicing commands: at least 130 columns, so their schedule tables do not wrap.
+console = Console(highlight=False, width=max(130, Console().width))
 
 _notices: list[str] = []
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from lendcore.cli import database
-from lendcore.cli.servicing import DateOpt, JsonOpt, KeyOpt, _key, _yuan
+from lendcore.cli.options import DateOpt, JsonOpt, KeyOpt, idempotency_key, yuan
 from lendcore.core.calendar import parse_date
 from lendcore.core.errors import NotFoundError, ValidationError
 from lendcore.core.money import format_fen
@@ -101,7 +101,8 @@ def book_command(
         on = database.business_date(date_)
         request = ScheduleRepaymentRequest(
             customer_id=customer, contract_id=contract, take_on=parse_date(take_on, what="--take-on"),
-            business_date=on, idempotency_key=_key(key), amount=_yuan(amount) if amount is not None else None,
+            business_date=on, idempotency_key=idempotency_key(key),
+            amount=yuan(amount) if amount is not None else None,
         )  # fmt: skip
         return database.in_session(lambda s: book_scheduled(s, request).to_json(), business_date=on)
 

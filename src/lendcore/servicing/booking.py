@@ -95,6 +95,33 @@ def _on_time(before: LoanState, txn: Transaction) -> tuple[Outcome, tuple[ledger
     return outcome, (entry,)
 
 
+def _on_time_for(before: LoanState, txn: Transaction) -> bool:
+    """Whether ``txn`` applies to the stored snapshot (nothing booked after its value date, not a
+    reversal); otherwise it goes through the replayed book."""
+    return not isinstance(txn, Reversal) and (
+        before.last_value_date is None or txn.value_date >= before.last_value_date
+    )
+
+
+def preview_transaction(
+    session: Session, contract: Contract, make: Callable[[str, int], Transaction]
+) -> tuple[LoanState, Transaction, Outcome, tuple[ledger.JournalEntry, ...], bool, LoanState]:
+    """What :func:`post_transaction` would book for ``make(txn_id, seq)``, written nowhere: the state
+    before, the transaction, its outcome, the journal entries, whether it is backdated, the state
+    after. Like the booking, an on-time transaction is applied to the stored snapshot (no replay);
+    a backdated one is booked on the replayed book."""
+    before = state_from_json(contract_terms(contract), contract.state)
+    txn = make("planned", contract.last_replayed_seq + 1)
+    if _on_time_for(before, txn):
+        outcome, entries = _on_time(before, txn)
+        return before, txn, outcome, entries, False, outcome.state
+    book = load_book(session, contract)
+    rebooked, entries = book.book(txn)
+    own = next((a.outcome for a in rebooked.applied if a.txn.txn_id == txn.txn_id), None)
+    outcome = own if own is not None else Outcome(rebooked.state, ())
+    return book.state, txn, outcome, entries, True, rebooked.state
+
+
 def _rebooked(
     session: Session, contract: Contract, before: LoanState, txn: Transaction, business_date: date
 ) -> tuple[Outcome, LoanState, tuple[ledger.JournalEntry, ...]]:
@@ -197,9 +224,7 @@ def _post(
     before = state_from_json(contract_terms(contract), contract.state)
     seq = contract.last_replayed_seq + 1
     txn = make(new_id("txn"), seq)
-    on_time = not isinstance(txn, Reversal) and (
-        before.last_value_date is None or txn.value_date >= before.last_value_date
-    )
+    on_time = _on_time_for(before, txn)
     if on_time:
         outcome, entries = _on_time(before, txn)
         after = outcome.state

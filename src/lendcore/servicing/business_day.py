@@ -157,6 +157,19 @@ def enter_business_date(session: Session, on: date, *, establish: bool = True) -
         raise _mismatch(on, row.business_date)
 
 
+def enter_open_business_date(session: Session, *, today: date) -> date:
+    """:func:`resolve_business_date` with no requested date, then :func:`enter_business_date`, in one
+    read: the open business date under the shared lock (stored as ``today`` on a fresh database)."""
+    row = _row(session, "share")
+    if row is None:
+        on = decide_business_date(None, None, today=today)
+        row = _establish(session, on, "share")
+        if row.business_date != on:  # a concurrent first operation stored its own date
+            raise _mismatch(on, row.business_date)
+        return on
+    return decide_business_date(row.business_date, None, today=today)
+
+
 def hold_for_close(session: Session, day: date) -> date:
     """For the close's claim of ``day``: the open business date under a shared lock, stored as ``day``
     on a fresh database (the first close establishes it)."""

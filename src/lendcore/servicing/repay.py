@@ -36,11 +36,11 @@ from lendcore.core.money import Fen
 from lendcore.core.records import JsonRecord
 from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
-from lendcore.servicing.booking import Posted, lock_unapplied, post_transaction
+from lendcore.servicing.booking import Posted, lock_unapplied, post_transaction, preview_transaction
 from lendcore.servicing.common import check_amount, check_value_date, run_payment, scoped_key
 from lendcore.servicing.customers import check_customer, open_contracts
 from lendcore.servicing.faults import waive_fault_penalty_before_payment
-from lendcore.servicing.repository import load_book, state_as_of
+from lendcore.servicing.repository import state_as_of
 from lendcore.store.idempotency import idempotent
 from lendcore.store.models import Contract, UnappliedFunds
 
@@ -257,15 +257,12 @@ def plan_lines(session: Session, plan: RepayPlan) -> tuple[ContractRepayment, ..
     lines = []
     for cid, share in plan.shares:
         contract = plan.contracts[cid]
-        book = load_book(session, contract)
-        txn = _repayment(plan.value_date, share)("planned", contract.last_replayed_seq + 1)
-        rebooked, entries = book.book(txn)
-        outcome = next(a.outcome for a in rebooked.applied if a.txn.txn_id == txn.txn_id)
-        after = rebooked.state
-        replanned = [r.principal for r in after.rows] != [r.principal for r in book.state.rows]
+        before, txn, outcome, entries, backdated, after = preview_transaction(
+            session, contract, _repayment(plan.value_date, share)
+        )
+        replanned = [r.principal for r in after.rows] != [r.principal for r in before.rows]
         version = contract.schedule_version + 1 if replanned else None
-        backdated = book.state.last_value_date is not None and txn.value_date < book.state.last_value_date
-        posted = Posted(book.state, txn, outcome, entries, backdated, version, after)
+        posted = Posted(before, txn, outcome, entries, backdated, version, after)
         lines.append(_contract_line(cid, share, posted))
     return tuple(lines)
 

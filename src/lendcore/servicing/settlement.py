@@ -88,8 +88,8 @@ def request_repayment(
 ) -> RepayResult:
     """Record a repayment to be submitted (see the module docstring); status ``processing``. With
     ``with_plan`` (a customer waiting for the answer) the result carries the exact allocation it will
-    book when confirmed (:func:`~lendcore.servicing.repay.plan_lines`: one replay per contract; the
-    autopay run does without)."""
+    book when confirmed (:func:`~lendcore.servicing.repay.plan_lines`: on the stored snapshot when on
+    time, a replay per contract only when backdated; the autopay run does without)."""
     value_date = check_repay_request(request)
     customer_id, ids = request.customer_id, request.contract_ids
     plan = plan_repayment(

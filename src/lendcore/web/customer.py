@@ -30,11 +30,10 @@ from lendcore.origination.onboarding import ConsentGrantRequest, grant_consent
 from lendcore.products import default_catalog
 from lendcore.risk.scorecard import default_scorecard
 from lendcore.risk.strategy import default_strategies
-from lendcore.servicing.business_day import enter_business_date
+from lendcore.servicing.business_day import enter_open_business_date
 from lendcore.web.common import (
     PRODUCT,
     Csrf,
-    business_date,
     customer_of,
     signed_in_page,
     to_login,
@@ -242,8 +241,7 @@ def _decide(
             monthly_income=parse_amount(fields["monthly_income"]),
         )
         with state.database.write() as session:
-            on = business_date(state, session)
-            enter_business_date(session, on)
+            on = enter_open_business_date(session, today=state.clock().date())
             for kind in granted:
                 grant_consent(
                     session, ConsentGrantRequest(customer_id, kind, texts.latest(kind).version), at=now

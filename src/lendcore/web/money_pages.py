@@ -19,7 +19,7 @@ from lendcore.origination.drawdown_check import drawdown_gate
 from lendcore.products import default_catalog
 from lendcore.queries.loans import loan_view
 from lendcore.queries.payoff import payoff_quote
-from lendcore.servicing.business_day import enter_business_date
+from lendcore.servicing.business_day import enter_open_business_date
 from lendcore.servicing.draw import DrawRequest, draw
 from lendcore.servicing.drawdown_quote import quote_drawdown
 from lendcore.servicing.lines import available_limit
@@ -140,8 +140,7 @@ def borrow_confirm(
     check_csrf(state, request, csrf)
     try:
         with state.database.write() as session:
-            on = business_date(state, session)
-            enter_business_date(session, on)
+            on = enter_open_business_date(session, today=state.clock().date())
             line = active_line(session, customer_id)
             if line is None:
                 raise NotFoundError("no credit line: apply first", code="LINE_NOT_FOUND")
@@ -229,8 +228,7 @@ def _preview(
     paying would allocate, and nothing stays written."""
     try:
         with state.database.write() as session:
-            on = business_date(state, session)
-            enter_business_date(session, on)
+            on = enter_open_business_date(session, today=state.clock().date())
             key = f"web-preview-{uuid.uuid4()}"
             raise _PreviewDoneError(
                 repay(session, _repay_request(customer_id, on, mode, amount, contract_id, key))
@@ -274,8 +272,7 @@ def repay_pay(
     check_csrf(state, request, csrf)
     try:
         with state.database.write() as session:
-            on = business_date(state, session)
-            enter_business_date(session, on)
+            on = enter_open_business_date(session, today=state.clock().date())
             recorded = record_repayment(
                 session,
                 _repay_request(customer_id, on, mode, amount, contract_id, idempotency_key),

@@ -31,7 +31,7 @@ from lendcore.core.contract import LoanState, Status
 from lendcore.core.errors import LendcoreError, ValidationError
 from lendcore.core.money import Fen
 from lendcore.error_table import spec_for
-from lendcore.servicing.business_day import enter_business_date
+from lendcore.servicing.business_day import enter_open_business_date
 from lendcore.servicing.repository import state_as_of
 from lendcore.servicing.scheduled import (
     BOOKABLE_DAYS,
@@ -153,8 +153,7 @@ def book(
     try:
         chosen, installment = _take_on(take_on), _period(period)
         with state.database.write() as session:
-            on = business_date(state, session)
-            enter_business_date(session, on)
+            on = enter_open_business_date(session, today=state.clock().date())
             booking = ScheduleRepaymentRequest(
                 customer_id=customer_id, contract_id=contract_id, take_on=chosen, business_date=on,
                 idempotency_key=web_key(customer_id, key), period=installment,
@@ -177,8 +176,7 @@ def cancel(scheduled_id: str, request: Request, state: StateDep, csrf: Csrf) -> 
     check_csrf(state, request, csrf)
     try:
         with state.database.write() as session:
-            on = business_date(state, session)
-            enter_business_date(session, on)
+            on = enter_open_business_date(session, today=state.clock().date())
             cancelled = cancel_scheduled(
                 session, scheduled_id, customer_id=customer_id, business_date=on, actor=customer_id
             )

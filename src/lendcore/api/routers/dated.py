@@ -11,7 +11,11 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from lendcore.api.state import AppState
-from lendcore.servicing.business_day import decide_business_date, enter_business_date, resolve_business_date
+from lendcore.servicing.business_day import (
+    decide_business_date,
+    enter_open_business_date,
+    resolve_business_date,
+)
 
 
 def business_date(session: Session, state: AppState) -> date:
@@ -29,6 +33,5 @@ def business_date_from(stored: date | None, state: AppState) -> date:
 def dated_write(state: AppState) -> Iterator[tuple[Session, date]]:
     """A unit of work on the open business date (established on a fresh database)."""
     with state.database.write() as session:
-        on = business_date(session, state)
-        enter_business_date(session, on)
+        on = enter_open_business_date(session, today=state.clock().date())
         yield session, on
