@@ -105,21 +105,21 @@ def _on_time_for(before: LoanState, txn: Transaction) -> bool:
 
 def preview_transaction(
     session: Session, contract: Contract, make: Callable[[str, int], Transaction]
-) -> tuple[LoanState, Transaction, Outcome, tuple[ledger.JournalEntry, ...], bool, LoanState]:
-    """What :func:`post_transaction` would book for ``make(txn_id, seq)``, written nowhere: the state
-    before, the transaction, its outcome, the journal entries, whether it is backdated, the state
-    after. Like the booking, an on-time transaction is applied to the stored snapshot (no replay);
-    a backdated one is booked on the replayed book."""
+) -> Posted:
+    """What :func:`post_transaction` would book for ``make(txn_id, seq)``, written nowhere (no
+    schedule version is decided: ``schedule_version`` is None). Like the booking, an on-time
+    transaction is applied to the stored snapshot (no replay); a backdated one is booked on the
+    replayed book."""
     before = state_from_json(contract_terms(contract), contract.state)
     txn = make("planned", contract.last_replayed_seq + 1)
     if _on_time_for(before, txn):
         outcome, entries = _on_time(before, txn)
-        return before, txn, outcome, entries, False, outcome.state
+        return Posted(before, txn, outcome, entries, False, None, outcome.state)
     book = load_book(session, contract)
     rebooked, entries = book.book(txn)
     own = next((a.outcome for a in rebooked.applied if a.txn.txn_id == txn.txn_id), None)
     outcome = own if own is not None else Outcome(rebooked.state, ())
-    return book.state, txn, outcome, entries, True, rebooked.state
+    return Posted(book.state, txn, outcome, entries, True, None, rebooked.state)
 
 
 def _rebooked(

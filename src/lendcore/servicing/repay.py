@@ -257,13 +257,10 @@ def plan_lines(session: Session, plan: RepayPlan) -> tuple[ContractRepayment, ..
     lines = []
     for cid, share in plan.shares:
         contract = plan.contracts[cid]
-        before, txn, outcome, entries, backdated, after = preview_transaction(
-            session, contract, _repayment(plan.value_date, share)
-        )
-        replanned = [r.principal for r in after.rows] != [r.principal for r in before.rows]
+        posted = preview_transaction(session, contract, _repayment(plan.value_date, share))
+        replanned = [r.principal for r in posted.after.rows] != [r.principal for r in posted.before.rows]
         version = contract.schedule_version + 1 if replanned else None
-        posted = Posted(before, txn, outcome, entries, backdated, version, after)
-        lines.append(_contract_line(cid, share, posted))
+        lines.append(_contract_line(cid, share, replace(posted, schedule_version=version)))
     return tuple(lines)
 
 
