@@ -3,9 +3,10 @@
 :func:`claim` runs in a transaction of its own and commits at once, so a concurrent retry sees the
 key claimed (in progress) while the first request is still running:
 
-* no row: insert one (``in_progress``); the unique constraint on (principal, route, key) makes two
-  concurrent claims race-safe: on PostgreSQL the second insert waits for the first to commit, then
-  fails and reads the row; on SQLite ``BEGIN IMMEDIATE`` serialises them;
+* no row: insert one (``in_progress``), one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` statement;
+  the unique constraint on (principal, route, key) makes two concurrent claims race-safe: on
+  PostgreSQL the second insert waits for the first to commit, then inserts nothing and reads the
+  row; on SQLite ``BEGIN IMMEDIATE`` serialises them;
 * a row with another request fingerprint: ``IDEMPOTENCY_KEY_REUSED`` (422);
 * a completed row: its stored response;
 * an in-progress row: ``IDEMPOTENCY_KEY_IN_PROGRESS`` (409), unless it is older than ``stale_after``
@@ -22,15 +23,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import ConflictError, ValidationError
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models_api import ApiIdempotencyRecord
+
+_TABLE: Final = cast(Table, ApiIdempotencyRecord.__table__)
 
 #: Response headers stored with the response and replayed (the rest are per-response: length,
 #: date, request id, cookies).
@@ -133,29 +137,28 @@ def claim(
 ) -> Claim | StoredResponse:
     """Claim ``key`` for this request, or return the response stored for it (see module docstring)."""
     with unit_of_work(factory) as session:
-        row = _find(session, principal, route, key)
-        if row is not None:
-            return _decide(session, row, request_hash, now, stale_after)
-        record = ApiIdempotencyRecord(
-            principal=principal,
-            route=route,
-            key=key,
-            request_hash=request_hash,
-            state="in_progress",
-            created_at=now,
+        make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        claimed = session.scalar(
+            make_insert(_TABLE)
+            .values(
+                principal=principal,
+                route=route,
+                key=key,
+                request_hash=request_hash,
+                state="in_progress",
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["principal", "route", "key"])
+            .returning(_TABLE.c.id)
         )
-        savepoint = session.begin_nested()
-        try:
-            session.add(record)
-            session.flush()
-        except IntegrityError:
-            savepoint.rollback()
-            winner = _find(session, principal, route, key)
-            if winner is None:  # pragma: no cover - the violation means a committed row exists
-                raise
-            return _decide(session, winner, request_hash, now, stale_after)
-        savepoint.commit()
-        return Claim(record.id)
+        if claimed is not None:
+            return Claim(claimed)
+        row = _find(session, principal, route, key)  # claimed before, or by a concurrent request
+        if row is None:  # pragma: no cover - the conflict means a committed row exists
+            raise ConflictError(
+                "the Idempotency-Key could not be claimed; retry", code="IDEMPOTENCY_KEY_IN_PROGRESS"
+            )
+        return _decide(session, row, request_hash, now, stale_after)
 
 
 def complete(
