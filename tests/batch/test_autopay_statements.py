@@ -20,9 +20,9 @@ from lendcore.batch.autopay import run_autopay_chunked
 from tests.batch.test_autopay import DUE, MORNING, _borrower
 
 #: One contract requested, for a customer who never held credit: the request (claim its key, lock the
-#: customer's contracts and unapplied funds, the fault windows, the payment, its event, its submit job,
-#: the allocation, the key's response) and the notification. The same on both databases.
-PER_CONTRACT = 10
+#: customer's contracts and unapplied funds, the fault windows, the payment with its allocation, its
+#: event, its submit job, the key's response) and the notification. The same on both databases.
+PER_CONTRACT = 9
 #: One chunk: the contracts due, their keys, mandates, consents, the locks (contracts, unapplied funds),
 #: payments in flight, the missing unapplied-funds rows; and the empty read that ends the run.
 PER_CHUNK = 9

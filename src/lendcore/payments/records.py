@@ -150,10 +150,12 @@ def create_payment(
     idempotency_key: str | None = None,
     policy: DeadlinePolicy = DEFAULT_POLICY,
     submit: bool = True,
+    allocation: dict[str, Any] | None = None,
 ) -> Payment:
-    """Write a ``created`` payment with its deadlines and, with ``submit``, its ``payment.submit`` job,
-    in the caller's transaction. Commit, then let the worker (or the caller) submit it: a payment is
-    never sent to a channel before its record is durable."""
+    """Write a ``created`` payment with its deadlines (and ``allocation``: what a repayment will book)
+    and, with ``submit``, its ``payment.submit`` job, in the caller's transaction. Commit, then let the
+    worker (or the caller) submit it: a payment is never sent to a channel before its record is
+    durable."""
     due = deadlines(now, policy)
     payment = Payment(
         direction=direction.value,
@@ -171,6 +173,7 @@ def create_payment(
         next_query_at=due.next_query_at,
         sla_at=due.sla_at,
         query_attempts=0,
+        allocation=allocation,
     )
     session.add(payment)
     session.flush()

@@ -107,15 +107,14 @@ def request_repayment(
         account_token=request.account_token or f"customer:{customer_id}",
         now=now or utc_now(),
         idempotency_key=scoped_key("repay-request", request.idempotency_key),
+        allocation={
+            "mode": request.mode.value,
+            "contract_ids": list(ids) if ids is not None else None,
+            "business_date": request.business_date.isoformat(),
+            # what each contract would receive: the close holds their penalty while it is in flight
+            "shares": [[contract_id, amount] for contract_id, amount in plan.shares],
+        },
     )
-    payment.allocation = {
-        "mode": request.mode.value,
-        "contract_ids": list(ids) if ids is not None else None,
-        "business_date": request.business_date.isoformat(),
-        # what each contract would receive: the close holds their penalty while it is in flight
-        "shares": [[contract_id, amount] for contract_id, amount in plan.shares],
-    }
-    session.flush()
     lines = plan_lines(session, plan) if with_plan else ()  # what it will book when confirmed
     return RepayResult(
         payment.id,
