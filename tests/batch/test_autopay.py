@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.batch.autopay import autopay_key, record_missed_runs, run_autopay
+from lendcore.batch.autopay import autopay_key, run_autopay
+from lendcore.batch.autopay_missed import record_missed_runs
 from lendcore.batch.jobs import default_registry
 from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import LendcoreError

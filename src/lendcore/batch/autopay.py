@@ -25,22 +25,21 @@ unique index and one chunk rolls back. :func:`run_autopay` does the same in the 
 (the CLI, tests). What the checks read is read per chunk, not per contract (:func:`_read_chunk`, which
 says why that is safe): mandates and consents, then the active contracts of the customers left to
 debit locked in id order, their credit, the payments in flight and attempt 1's payments, one statement
-each; a contract costs only its request and notification (10 statements;
+each; a contract costs only its request and notification (9 statements;
 tests/batch/test_autopay_statements.py).
 
-A missed run is a lender fault: :func:`record_missed_runs`, run at the start of each morning run for
-each of the days before (:func:`record_missed_days`: a scheduler down for days misses none), finds
-contracts due on a day for which no ``autopay.run`` job succeeded, whose customer had a mandate by
-then, and records an ``autopay_missed`` window from that day
-(:func:`~lendcore.servicing.faults.record_fault`), so the close charges no penalty for our failure
-to collect.
+A missed run is a lender fault: :mod:`lendcore.batch.autopay_missed` (run at the start of each
+morning run for each of the days before, so a scheduler down for days misses none) finds contracts
+due on a day for which no ``autopay.run`` job succeeded, whose customer had a mandate by then, and
+records an ``autopay_missed`` window from that day (:func:`~lendcore.servicing.faults.record_fault`),
+so the close charges no penalty for our failure to collect.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import Select, Table, select
@@ -51,26 +50,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.core.allocation import CustomerMode, amount_due
 from lendcore.core.consent import ConsentKind, ConsentRecord, has_consent
 from lendcore.core.contract import Status
-from lendcore.core.faults import FaultKind
 from lendcore.jobs.outbox import enqueue
-from lendcore.jobs.schedule import BUSINESS_TZ
 from lendcore.origination.autopay import MandateRole
 from lendcore.servicing.common import scoped_key
-from lendcore.servicing.faults import record_fault
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.repository import state_as_of
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
 from lendcore.store.engine import for_update, unit_of_work
 from lendcore.store.models import Contract, Payment, ScheduleRow, UnappliedFunds
 from lendcore.store.models_autopay import AutopayMandate
-from lendcore.store.models_jobs import Job
 from lendcore.store.models_origination import Consent
-from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
 
 JOB_KIND: Final = "autopay.run"
-#: How many days back each morning run looks for days that had no successful run.
-MISSED_RUN_LOOK_BACK_DAYS: Final = 7
 ATTEMPTS: Final = (1, 2)
 #: Failure codes worth a second try the same day on the same card.
 RETRYABLE_FAILURES: Final = frozenset({"INSUFFICIENT_FUNDS", "BANK_MAINTENANCE"})
@@ -162,7 +154,7 @@ def _read_chunk(
     if not customers:
         return _ChunkReads({}, frozenset(), set(), {}, {})
     mandates: dict[str, dict[MandateRole, AutopayMandate]] = {}
-    for m in session.scalars(_active_mandates(customers)):
+    for m in session.scalars(active_mandates(customers)):
         mandates.setdefault(m.customer_id, {})[MandateRole(m.role)] = m
     consented = _consented(session, customers, now)
     debtors = [c for c in customers if c in consented and c in mandates]
@@ -184,7 +176,7 @@ def _read_chunk(
     return _ChunkReads(credit, consented, flying, mandates, first)
 
 
-def _active_mandates(customers: Sequence[str]) -> Select[AutopayMandate]:
+def active_mandates(customers: Sequence[str]) -> Select[AutopayMandate]:
     """``origination.autopay.active_mandates`` for many customers in one statement."""
     return select(AutopayMandate).where(
         AutopayMandate.customer_id.in_(customers), AutopayMandate.status == "active"
@@ -359,63 +351,3 @@ def _open_credit(session: Session, customers: set[str]) -> None:
     make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = cast(Table, UnappliedFunds.__table__)
     session.execute(make_insert(table).values(rows).on_conflict_do_nothing(index_elements=["customer_id"]))
-
-
-def _days_run(session: Session) -> set[str]:
-    """The business dates (ISO) with a succeeded autopay run (read once per look back)."""
-    done = select(Job.payload).where(Job.kind == JOB_KIND, Job.status == "succeeded")
-    return {str(p.get("business_date")) for p in session.scalars(done).all()}
-
-
-def _mandated_on(session: Session, customers: Sequence[str], day: date) -> set[str]:
-    """The customers among ``customers`` with an active mandate made by the end of ``day`` (one made
-    later was not ours to run that day), in one statement."""
-    return {
-        m.customer_id
-        for m in session.scalars(_active_mandates(customers))
-        if m.created_at.astimezone(BUSINESS_TZ).date() <= day
-    }
-
-
-def record_missed_days(session: Session, today: date, *, now: datetime) -> list[str]:
-    """:func:`record_missed_runs` for each of the :data:`MISSED_RUN_LOOK_BACK_DAYS` days before
-    ``today``, oldest first: a scheduler down for several days leaves every one of them a fault, not
-    only the last (each is raised once, so looking again costs queries, not faults)."""
-    days = (today - timedelta(days=back) for back in range(MISSED_RUN_LOOK_BACK_DAYS, 0, -1))
-    ran = _days_run(session)
-    return [cid for day in days for cid in record_missed_runs(session, day, now=now, days_run=ran)]
-
-
-def record_missed_runs(
-    session: Session, day: date, *, now: datetime, days_run: set[str] | None = None
-) -> list[str]:
-    """Record an ``autopay_missed`` fault from ``day`` for each contract due that day with a mandate
-    when no autopay run for ``day`` succeeded (none enqueued, or dead); the contracts raised (once each).
-    ``days_run``: the days with a succeeded run, when the caller has read them already."""
-    if day.isoformat() in (_days_run(session) if days_run is None else days_run):
-        return []
-    # the day's faults read once and the mandates once per slice, not per contract: only this function
-    # raises autopay_missed faults, each below for a contract met once (contracts_due lists each once);
-    # the look back is one transaction, so a concurrent run's faults were unseen by a read per contract
-    # too until that run committed (on SQLite no other writer can commit meanwhile)
-    faulted = set(
-        session.scalars(
-            select(LenderFault.contract_id).where(
-                LenderFault.kind == FaultKind.AUTOPAY_MISSED.value, LenderFault.starts_on == day
-            )
-        )
-    )
-    raised = []
-    contracts = contracts_due(session, day)
-    for start in range(0, len(contracts), DEFAULT_CHUNK):  # bounded IN lists
-        chunk = contracts[start : start + DEFAULT_CHUNK]
-        mandated = _mandated_on(session, sorted({c.customer_id for c in chunk}), day)
-        for contract in chunk:
-            if contract.customer_id not in mandated or contract.id in faulted:
-                continue
-            record_fault(
-                session, kind=FaultKind.AUTOPAY_MISSED, starts_on=day, contract_id=contract.id,
-                customer_id=contract.customer_id, reason=f"no autopay run for {day}", now=now,
-            )  # fmt: skip
-            raised.append(contract.id)
-    return raised

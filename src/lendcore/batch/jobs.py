@@ -125,7 +125,8 @@ def daily_close(ctx: JobContext) -> None:
 
 
 def autopay_run(ctx: JobContext) -> None:
-    from lendcore.batch.autopay import record_missed_days, run_autopay_chunked
+    from lendcore.batch.autopay import run_autopay_chunked
+    from lendcore.batch.autopay_missed import record_missed_days
     from lendcore.store.engine import unit_of_work
 
     try:

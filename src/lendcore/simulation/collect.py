@@ -8,7 +8,7 @@ the world's mortal worker, so a worker may die inside any of them too):
   business day an ``autopay.run`` job is enqueued for attempt 1 at 09:30 and attempt 2 at 15:30, except
   on a *missed-run day* (``missed_run_rate``: the scheduler was down), when none is: the next morning's
   attempt 1 must record an ``autopay_missed`` fault for every mandated contract due that day. Missed
-  days may run consecutively (:func:`~lendcore.batch.autopay.record_missed_days` looks a week back).
+  days may run consecutively (:func:`~lendcore.batch.autopay_missed.record_missed_days` looks a week back).
 * **Reminders** (:mod:`lendcore.batch.reminders`): a ``reminders.run`` job at 10:00, delivered to the
   customers' app (push) through :class:`OrderedProvider`, the simulated provider with seeded fates
   (failed, never confirmed, delivered without a receipt); every round, what the ``notifications.sweep``
