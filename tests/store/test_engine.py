@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import ConfigurationError, ValidationError
-from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
+from lendcore.store.engine import ReadOnlyWriteError, create_engine, create_session_factory, unit_of_work
 from lendcore.store.ids import ID_LENGTH, check_id, new_id
 from lendcore.store.models import Customer
 from lendcore.store.settings import DATABASE_URL_ENV, database_url, mask_url, normalize_url
@@ -111,10 +113,94 @@ def test_unit_of_work_rolls_back_on_any_exception(session_factory: sessionmaker[
     assert _customers(session_factory) == 0
 
 
-def test_read_only_unit_of_work_never_commits(session_factory: sessionmaker[Session]) -> None:
-    with unit_of_work(session_factory, read_only=True) as session:
+def test_a_read_only_unit_of_work_refuses_to_write(session_factory: sessionmaker[Session]) -> None:
+    with pytest.raises(ReadOnlyWriteError), unit_of_work(session_factory, read_only=True) as session:
         add_customer(session)
+        session.flush()
     assert _customers(session_factory) == 0
+
+
+def _transaction_status(session: Session) -> TransactionStatus:
+    dbapi_connection = session.connection().connection.dbapi_connection
+    assert dbapi_connection is not None
+    return TransactionStatus(dbapi_connection.info.transaction_status)
+
+
+def test_on_postgres_a_read_holds_no_transaction_and_a_write_does(postgres_database_url: str) -> None:
+    """A read-only unit of work sends no BEGIN and no ROLLBACK: each statement is its own (READ
+    COMMITTED gives every statement of a transaction its own snapshot anyway)."""
+    engine = create_engine(postgres_database_url)
+    factory = create_session_factory(engine)
+    try:
+        with unit_of_work(factory, read_only=True) as session:
+            session.scalar(select(func.count()).select_from(Customer))
+            assert _transaction_status(session) is TransactionStatus.IDLE
+        with unit_of_work(factory) as session:
+            session.scalar(select(func.count()).select_from(Customer))
+            assert _transaction_status(session) is TransactionStatus.INTRANS
+        with unit_of_work(factory, read_only=True) as session:  # the pool reset the connection
+            session.scalar(select(func.count()).select_from(Customer))
+            assert _transaction_status(session) is TransactionStatus.IDLE
+    finally:
+        engine.dispose()
+
+
+def _kill_pooled_connection(factory: sessionmaker[Session], server_url: str) -> None:
+    """Terminate the server process of the one connection in ``factory``'s pool."""
+    with unit_of_work(factory, read_only=True) as session:
+        pid = session.scalar(text("SELECT pg_backend_pid()"))
+    admin = create_engine(server_url)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        admin.dispose()
+    time.sleep(0.05)  # the backend exits asynchronously
+
+
+def test_on_postgres_a_connection_idle_past_the_threshold_is_pinged_and_replaced(
+    postgres_database_url: str,
+) -> None:
+    engine = create_engine(postgres_database_url, ping_after_idle=0.0, pool_size=1)
+    factory = create_session_factory(engine)
+    try:
+        _kill_pooled_connection(factory, postgres_database_url)
+        assert _customers(factory) == 0  # the ping found the dead connection: a new one was used
+    finally:
+        engine.dispose()
+
+
+def test_on_postgres_a_live_connection_pinged_after_idling_is_handed_over_outside_a_transaction(
+    postgres_database_url: str,
+) -> None:
+    """The ping's own statement must not leave the connection in a transaction: a read (autocommit)
+    could not start on it, and a write would run inside the ping's transaction."""
+    engine = create_engine(postgres_database_url, ping_after_idle=0.0, pool_size=1)
+    factory = create_session_factory(engine)
+    try:
+        for read_only in (True, False, True):
+            time.sleep(0.01)  # idle past the threshold: pinged at every checkout
+            with unit_of_work(factory, read_only=read_only) as session:
+                session.scalar(select(func.count()).select_from(Customer))
+                expected = TransactionStatus.IDLE if read_only else TransactionStatus.INTRANS
+                assert _transaction_status(session) is expected
+    finally:
+        engine.dispose()
+
+
+def test_on_postgres_a_connection_used_within_the_threshold_is_not_pinged(postgres_database_url: str) -> None:
+    """Within the threshold a dead connection fails its statement once; the pool is then invalidated
+    and the next unit of work reconnects."""
+    engine = create_engine(postgres_database_url, ping_after_idle=3600.0, pool_size=1)
+    factory = create_session_factory(engine)
+    try:
+        _kill_pooled_connection(factory, postgres_database_url)
+        with pytest.raises(DBAPIError) as failed:
+            _customers(factory)
+        assert failed.value.connection_invalidated
+        assert _customers(factory) == 0
+    finally:
+        engine.dispose()
 
 
 def test_savepoints_roll_back_only_their_part(session_factory: sessionmaker[Session]) -> None:

@@ -20,11 +20,22 @@ SQLite (embedded default) is configured so that it behaves like a proper transac
 
 PostgreSQL runs through psycopg 3 at READ COMMITTED; use cases that check and then change a balance
 (a limit check before a drawdown, a repayment on a contract) lock the row first with
-:func:`lock_for_update` / :func:`for_update`.
+:func:`lock_for_update` / :func:`for_update`. Two round trips per unit of work are saved there:
+
+* a read-only unit of work runs in autocommit, without BEGIN and ROLLBACK. At READ COMMITTED every
+  statement of a transaction takes its own snapshot anyway, so what a read sees is unchanged; a
+  read-only session refuses to flush (:class:`ReadOnlyWriteError`), so nothing can be written by
+  one either;
+* a pooled connection is pinged (``SELECT 1``) only when it comes back after more than
+  :data:`PING_AFTER_IDLE_SECONDS` in the pool (PgBouncer's ``server_check_delay``), not at every
+  checkout as ``pool_pre_ping`` would. A dead connection found by the ping is replaced before use; one
+  that died inside the window fails its statement once, and SQLAlchemy then invalidates the pool
+  (its "optimistic" disconnect handling), so the next unit of work reconnects.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,10 +45,10 @@ from sqlalchemy import Engine, Select, event, select
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from lendcore.core.errors import ConfigurationError, ConflictError, NotFoundError
 from lendcore.store.settings import database_url, normalize_url
@@ -48,23 +59,66 @@ SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
 #: Execution option read by the SQLite ``begin`` hook: "IMMEDIATE" (default) or "DEFERRED".
 SQLITE_BEGIN_OPTION: Final = "lendcore_sqlite_begin"
 
+#: A pooled PostgreSQL connection idle in the pool longer than this is pinged before it is used.
+PING_AFTER_IDLE_SECONDS: Final = 10.0
+
+_IDLE_SINCE: Final = "lendcore_idle_since"
+_READ_ONLY: Final = "lendcore_read_only"
+
 _T = TypeVar("_T")
 _M = TypeVar("_M")
 
 
-def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (default: :func:`~lendcore.store.settings.database_url`), set up per dialect."""
+class ReadOnlyWriteError(RuntimeError):
+    """A read-only unit of work tried to write (a programming error: use a writing unit of work)."""
+
+
+def create_engine(
+    url: str | URL | None = None,
+    *,
+    echo: bool = False,
+    ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+    **kwargs: Any,
+) -> Engine:
+    """An engine for ``url`` (default: :func:`~lendcore.store.settings.database_url`), set up per dialect.
+    ``ping_after_idle``: PostgreSQL, the pool's ping threshold in seconds (module docstring)."""
     parsed = normalize_url(url) if url is not None else database_url()
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed, echo=echo, **kwargs)
-        kwargs.setdefault("pool_pre_ping", True)
-        return sa_create_engine(parsed, echo=echo, **kwargs)
+        engine = sa_create_engine(parsed, echo=echo, **kwargs)
     except (ArgumentError, ValueError, TypeError) as error:  # e.g. ?timeout=abc in the URL's query
         raise ConfigurationError(
             f"invalid database URL {parsed.render_as_string(hide_password=True)}: {error}",
             code="INVALID_DATABASE_URL",
         ) from None
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, threshold: float) -> None:
+    """Ping a connection at checkout when it has been idle in the pool for more than ``threshold``
+    seconds; a failed ping makes the pool replace it (``DisconnectionError``: up to three tries)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since <= threshold:
+            return  # a new connection, or one in use moments ago
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()  # the driver began a transaction for the ping: end it
+        except Exception as error:  # any failure: the connection is not usable
+            raise DisconnectionError("a pooled connection failed its ping") from error
 
 
 def _check_sqlite_directory(url: URL) -> None:
@@ -121,8 +175,16 @@ def _sqlite_engine(url: URL, *, echo: bool, **kwargs: Any) -> Engine:
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to ``engine``. Objects stay readable after commit (``expire_on_commit=False``)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    """Sessions bound to ``engine``. Objects stay readable after commit (``expire_on_commit=False``);
+    a read-only unit of work's session refuses to flush (:class:`ReadOnlyWriteError`)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    event.listen(factory, "before_flush", _refuse_writes_when_read_only)
+    return factory
+
+
+def _refuse_writes_when_read_only(session: Session, _context: object, _instances: object) -> None:
+    if session.info.get(_READ_ONLY):
+        raise ReadOnlyWriteError("a read-only unit of work cannot write: use a writing unit of work")
 
 
 @contextmanager
@@ -130,7 +192,8 @@ def unit_of_work(session_factory: sessionmaker[Session], *, read_only: bool = Fa
     """One transaction: commit when the block completes, roll back on any exception.
 
     ``read_only=True`` starts a deferred transaction on SQLite (no write lock, runs alongside the
-    writer) and rolls back at the end instead of committing. An optimistic-concurrency failure
+    writer), runs in autocommit on PostgreSQL (module docstring), refuses to flush, and rolls back at
+    the end instead of committing. An optimistic-concurrency failure
     (a row's ``version`` changed under us) is raised as ``ConflictError`` ``CONCURRENT_UPDATE``.
     """
     session = session_factory()
@@ -138,6 +201,10 @@ def unit_of_work(session_factory: sessionmaker[Session], *, read_only: bool = Fa
         if session.get_bind().dialect.name == "sqlite":
             mode = "DEFERRED" if read_only else "IMMEDIATE"
             session.connection(execution_options={SQLITE_BEGIN_OPTION: mode})
+        elif read_only:
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        if read_only:
+            session.info[_READ_ONLY] = True
         try:
             yield session
             if read_only:
