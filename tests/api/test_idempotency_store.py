@@ -3,34 +3,18 @@ the row it conflicted with: the stored response, a refusal for another request, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.api.idempotency_store import Claim, StoredResponse, claim, complete
 from lendcore.core.errors import ConflictError, ValidationError
+from tests.statements import sent_statements
 
 NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
 STALE = timedelta(minutes=5)
-
-
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if statement.split()[0].upper() not in ("BEGIN", "COMMIT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _claim(factory: sessionmaker[Session], fingerprint: str, now: datetime = NOW) -> Claim | StoredResponse:
@@ -48,7 +32,7 @@ def _claim(factory: sessionmaker[Session], fingerprint: str, now: datetime = NOW
 def test_a_new_key_is_claimed_in_one_statement_and_a_retry_gets_what_the_first_left(
     engine: Engine, session_factory: sessionmaker[Session]
 ) -> None:
-    with _statements(engine) as seen:
+    with sent_statements(engine) as seen:
         first = _claim(session_factory, "h1")
     assert isinstance(first, Claim)
     assert len(seen) == 1 and seen[0].lstrip().upper().startswith("INSERT"), seen

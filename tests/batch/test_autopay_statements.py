@@ -10,14 +10,12 @@ tests/servicing/test_repay_statements.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.autopay import run_autopay_chunked
 from tests.batch.test_autopay import DUE, MORNING, _borrower
+from tests.statements import sent_statements
 
 #: One contract requested, for a customer who never held credit: the request (claim its key, lock the
 #: customer's contracts and unapplied funds, the fault windows, the payment with its allocation, its
@@ -29,27 +27,12 @@ PER_CHUNK = 9
 CONTRACTS = 6
 
 
-@contextmanager
-def _counting(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if statement.split()[0].upper() not in ("BEGIN", "COMMIT"):
-            seen.append(" ".join(statement.split())[:80])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_a_chunk_costs_its_requests_and_a_constant_not_reads_per_contract(
     engine: Engine, session_factory: sessionmaker[Session]
 ) -> None:
     for _ in range(CONTRACTS):
         _borrower(session_factory)
-    with _counting(engine) as seen:
+    with sent_statements(engine) as seen:
         report = run_autopay_chunked(session_factory, DUE, 1, now=MORNING, chunk=CONTRACTS)
     assert len(report.requested) == CONTRACTS and report.skipped == {}
     assert len(seen) <= PER_CONTRACT * CONTRACTS + PER_CHUNK, "\n".join(seen)
@@ -60,7 +43,7 @@ def test_contracts_skipped_on_the_chunk_reads_cost_nothing_each(
 ) -> None:
     for _ in range(CONTRACTS):
         _borrower(session_factory, consent=False)
-    with _counting(engine) as seen:
+    with sent_statements(engine) as seen:
         report = run_autopay_chunked(session_factory, DUE, 1, now=MORNING, chunk=CONTRACTS)
     assert report.skipped == dict.fromkeys(report.skipped, "no_consent") and len(report.skipped) == CONTRACTS
     assert len(seen) <= PER_CHUNK, "\n".join(seen)
@@ -72,7 +55,7 @@ def test_a_rerun_of_a_requested_chunk_costs_its_two_reads(
     for _ in range(CONTRACTS):
         _borrower(session_factory)
     run_autopay_chunked(session_factory, DUE, 1, now=MORNING, chunk=CONTRACTS + 1)
-    with _counting(engine) as seen:
+    with sent_statements(engine) as seen:
         again = run_autopay_chunked(session_factory, DUE, 1, now=MORNING, chunk=CONTRACTS + 1)
     assert again.requested == {} and set(again.skipped.values()) == {"already_requested"}
     assert len(seen) == 2, "\n".join(seen)  # the contracts due and their keys: nothing per contract

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import LendcoreError
@@ -22,6 +22,7 @@ from lendcore.servicing.business_day import (
 )
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import BusinessDate
+from tests.statements import sent_statements
 
 TODAY = date(2026, 3, 10)
 
@@ -138,20 +139,10 @@ def test_entering_the_open_business_date_is_resolving_it_then_entering_it_in_one
     assert _stored(session_factory) == TODAY
     with unit_of_work(session_factory) as session:
         advance_business_date(session, TODAY)
-    reads: list[str] = []
-
-    def watch(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if "FROM business_dates" in statement:
-            reads.append(statement)
-
-    event.listen(engine, "before_cursor_execute", watch)
-    try:
-        with unit_of_work(session_factory) as session:  # the stored date, not the clock's
-            on = enter_open_business_date(session, today=TODAY + timedelta(days=3))
-        assert on == TODAY + timedelta(days=1)
-    finally:
-        event.remove(engine, "before_cursor_execute", watch)
-    assert len(reads) == 1
+    with sent_statements(engine) as seen, unit_of_work(session_factory) as session:
+        on = enter_open_business_date(session, today=TODAY + timedelta(days=3))  # stored, not the clock's
+    assert on == TODAY + timedelta(days=1)
+    assert len([s for s in seen if "FROM business_dates" in s]) == 1
     with pytest.raises(LendcoreError) as refused, unit_of_work(session_factory) as session:
         enter_open_business_date(session, today=TODAY)  # the open date is after the clock's
     assert _code(refused) == "BUSINESS_DATE_IN_FUTURE"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.payments.records import Observation, apply_observation, lock_payment
@@ -19,6 +19,7 @@ from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.settlement import request_repayment, settle_payment
 from lendcore.store.engine import unit_of_work
 from tests.servicing.support import D0, assert_invariants, do_draw, do_repay, fresh_database, key, open_line
+from tests.statements import sent_statements
 
 AT = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -76,24 +77,16 @@ def test_an_on_time_request_never_replays_the_contracts_history(
     do_draw(session_factory, line_id, 1_000_000, 6)
     for n in range(5):
         do_repay(session_factory, customer_id, 10_000, D0 + timedelta(days=n + 1))
-    history_reads: list[str] = []
 
-    def watch(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if "FROM loan_transactions" in statement and "loan_transactions.contract_id" in statement:
-            history_reads.append(" ".join(statement.split()))
+    def history_reads(seen: list[str]) -> list[str]:
+        return [s for s in seen if "FROM loan_transactions" in s and "loan_transactions.contract_id" in s]
 
-    event.listen(engine, "before_cursor_execute", watch)
-    try:
+    with sent_statements(engine) as seen:
         on = D0 + timedelta(days=6)
         asked = _request(session_factory, customer_id, 10_000, on, on)
-    finally:
-        event.remove(engine, "before_cursor_execute", watch)
     assert asked["contracts"] and asked["contracts"][0]["backdated"] is False
-    assert history_reads == []
+    assert history_reads(seen) == []
     # a backdated request does replay: the rule is "on time", not "never"
-    event.listen(engine, "before_cursor_execute", watch)
-    try:
+    with sent_statements(engine) as seen:
         _request(session_factory, customer_id, 10_000, on, D0 + timedelta(days=2))
-    finally:
-        event.remove(engine, "before_cursor_execute", watch)
-    assert history_reads
+    assert history_reads(seen)

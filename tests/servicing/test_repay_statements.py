@@ -8,37 +8,21 @@ transaction has them; pgbench TPC-B's five statements do not count them either).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.servicing.repay import RepayRequest, repay
 from lendcore.store.engine import unit_of_work
 from tests.servicing.support import D0, assert_invariants, do_draw, key, open_line
+from tests.statements import sent_statements
 
 #: Statements of one on-time, single-contract repayment (the unapplied-funds row already exists): the
 #: hot path's 6 on PostgreSQL (9 on SQLite, which has no data-modifying CTEs), plus the lender-fault
 #: check's read of the open business date (``servicing.faults``; one more, the fault windows, when a
 #: payment is on the open business date, which no business date is in this test).
 CEILING = {"sqlite": 10, "postgresql": 7}
-
-
-@contextmanager
-def _counting(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if statement.split()[0].upper() not in ("BEGIN", "COMMIT"):
-            seen.append(" ".join(statement.split())[:80])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _repay(factory: sessionmaker[Session], customer_id: str, amount: int) -> None:
@@ -52,7 +36,7 @@ def test_an_on_time_repayment_stays_within_its_statement_budget(
     customer_id, line_id = open_line(session_factory)
     do_draw(session_factory, line_id, 1_000_000, 6)
     _repay(session_factory, customer_id, 100)  # the customer's unapplied-funds row now exists
-    with _counting(engine) as seen:
+    with sent_statements(engine) as seen:
         _repay(session_factory, customer_id, 100)
     assert len(seen) <= CEILING[engine.dialect.name], "\n".join(seen)
     # and the lean path still keeps every invariant (replay = stored state included)
@@ -67,7 +51,7 @@ def test_a_replayed_key_costs_a_claim_and_a_read_and_writes_nothing(
     request = RepayRequest(customer_id, D0 + timedelta(days=3), key("repay"), amount=100)
     with unit_of_work(session_factory) as session:
         first = repay(session, request)
-    with _counting(engine) as seen, unit_of_work(session_factory) as session:
+    with sent_statements(engine) as seen, unit_of_work(session_factory) as session:
         again = repay(session, request)
     assert again == first
     assert len(seen) == 2, "\n".join(seen)
