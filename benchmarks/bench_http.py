@@ -285,7 +285,17 @@ def pgbench(seconds: float) -> dict[int, float]:
     return tps
 
 
-def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1, client: str = "wire") -> None:
+def main(
+    seconds: float = 5.0,
+    contracts: int = 50,
+    workers: int = 1,
+    client: str = "wire",
+    only: tuple[str, ...] = (),
+) -> None:
+    """``only``: the endpoints whose name starts with one of these (all when empty)."""
+    endpoints = [e for e in ENDPOINTS if not only or e.name.startswith(only)]
+    if not endpoints:
+        raise SystemExit(f"no endpoint starts with {', '.join(only)}: {', '.join(e.name for e in ENDPOINTS)}")
     secret = secrets.token_hex(32)
     results: dict[tuple[str, int], Measured] = {}
     with throwaway_database("lendcore_bench_http") as name:
@@ -295,7 +305,7 @@ def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1, client: st
         print(f"seeded {contracts} customers, lines and contracts in {time.perf_counter() - started:.1f} s")
         with served(url, secret, workers) as base:
             print(f"lendcore serve --workers {workers}; load client: {client}")
-            for endpoint in ENDPOINTS:
+            for endpoint in endpoints:
                 asyncio.run(load(base, endpoint, world, 1, 1.0, client))  # warm-up
                 for clients in CONCURRENCY:
                     results[endpoint.name, clients] = asyncio.run(
@@ -306,7 +316,7 @@ def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1, client: st
         f"\n{'endpoint':28} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
         f"{'÷ pgbench':>9}"
     )
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints:
         for clients in CONCURRENCY:
             m = results[endpoint.name, clients]
             ratio = m.throughput / reference[clients] if reference[clients] else float("nan")
@@ -317,7 +327,7 @@ def main(seconds: float = 5.0, contracts: int = 50, workers: int = 1, client: st
     print("\npgbench TPC-B (scale 10), same server, same run:")
     for clients in CONCURRENCY:
         print(f"  {clients:2d} clients: {reference[clients]:9.1f} tps")
-    writes = [e for e in ENDPOINTS if e.writes]
+    writes = [e for e in endpoints if e.writes]
     for endpoint in writes:
         ratios = [results[endpoint.name, c].throughput / reference[c] for c in CONCURRENCY]
         print(
@@ -338,5 +348,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--client", choices=("wire", "httpx"), default="wire", help="load client (http_wire.py: lean; httpx)"
     )
+    parser.add_argument(
+        "--only", action="append", default=[], help="only endpoints whose name starts with this (repeatable)"
+    )
     arguments = parser.parse_args()
-    main(arguments.seconds, arguments.contracts, arguments.workers, arguments.client)
+    main(arguments.seconds, arguments.contracts, arguments.workers, arguments.client, tuple(arguments.only))
