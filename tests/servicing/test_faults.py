@@ -261,3 +261,41 @@ def test_a_payment_on_a_fault_day_does_not_collect_the_windows_penalty(
     assert _penalty_paid(session_factory, contract_id) == 4 * 450
     assert penalty(session_factory, contract_id) == 0
     assert_invariants(session_factory)
+
+
+def test_a_payment_inside_a_window_pays_no_penalty_of_the_window_and_one_outside_pays_it_all(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The repayment asks whether a window covers its date on its own lock (one statement): with one,
+    the window's penalty (the payment day's own accrual included) is waived before the plan."""
+    faulted_customer, faulted = bullet(session_factory)
+    plain_customer, plain = bullet(session_factory)
+    for day in range(1, 6):
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+    today = DUE + timedelta(days=6)  # the open business date
+    with unit_of_work(session_factory) as session:
+        record_fault(
+            session,
+            kind=FaultKind.CHANNEL_OUTAGE,
+            starts_on=today,
+            customer_id=faulted_customer,
+            reason="down",
+        )
+    paid = {
+        contract: do_repay(session_factory, customer, None, today, CustomerMode.PAY_OFF_ALL)
+        for customer, contract in ((faulted_customer, faulted), (plain_customer, plain))
+    }
+    penalty_paid = {c: sum(line["penalty"] for line in paid[c]["contracts"]) for c in paid}
+    # 1,000,000 × 0.045 % a day: five days before the window; the sixth, the window's, only outside it
+    assert penalty_paid == {faulted: 5 * 450, plain: 6 * 450}
+    with unit_of_work(session_factory, read_only=True) as session:
+        waivers = {
+            c: session.scalars(
+                select(LoanTransaction.business_date).where(
+                    LoanTransaction.contract_id == c, LoanTransaction.type == "waiver"
+                )
+            ).all()
+            for c in (faulted, plain)
+        }
+    assert waivers == {faulted: [today], plain: []}
+    assert_invariants(session_factory)

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.accrual import accrue
@@ -213,11 +213,15 @@ def _window(row: LenderFault) -> FaultWindow:
     )
 
 
+def covering(on: date | BindParameter[date]) -> ColumnElement[bool]:
+    """A lender-fault window covers ``on``: the rule of :func:`fault_windows` and of the repayment's
+    check that any window does (``servicing.customers.lock_open_contracts_noting_faults``)."""
+    return and_(LenderFault.starts_on <= on, or_(LenderFault.ends_on.is_(None), LenderFault.ends_on >= on))
+
+
 def fault_windows(session: Session, on: date) -> list[FaultWindow]:
     """The windows covering ``on``."""
-    stmt = select(LenderFault).where(
-        LenderFault.starts_on <= on, or_(LenderFault.ends_on.is_(None), LenderFault.ends_on >= on)
-    )
+    stmt = select(LenderFault).where(covering(on))
     return [_window(row) for row in session.scalars(stmt.order_by(LenderFault.starts_on, LenderFault.id))]
 
 
@@ -293,7 +297,7 @@ def waive_fault_penalty_before_payment(session: Session, contracts: Iterable[Con
     would add and collect before the close could waive it (the simulation found customers paying
     penalty for an outage day). Only for a payment on the open business date: a backdated one is
     replayed after that day's close, whose waiver comes first. How many contracts had penalty waived."""
-    windows = fault_windows(session, on)  # first: usually none, and then one query is all it costs
+    windows = fault_windows(session, on)  # first: usually none (the repayment checks that on its lock)
     if not windows or on != open_business_date(session):
         return 0
     waived = 0

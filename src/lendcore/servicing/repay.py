@@ -38,7 +38,7 @@ from lendcore.payments.channel import PaymentChannel
 from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.servicing.booking import Posted, lock_unapplied, post_transaction, preview_transaction
 from lendcore.servicing.common import check_amount, check_value_date, run_payment, scoped_key
-from lendcore.servicing.customers import check_customer, open_contracts
+from lendcore.servicing.customers import check_customer, lock_open_contracts_noting_faults
 from lendcore.servicing.faults import waive_fault_penalty_before_payment
 from lendcore.servicing.repository import state_as_of
 from lendcore.store.idempotency import idempotent
@@ -202,11 +202,12 @@ def plan_repayment(
 ) -> RepayPlan:
     """Lock the customer's open contracts and unapplied funds and split ``amount`` over the contracts
     as of ``value_date`` (refusals before anything is written)."""
-    contracts = open_contracts(session, customer_id, lock=True)
+    contracts, faulted = lock_open_contracts_noting_faults(session, customer_id, value_date)
     if not contracts:  # a customer with an open contract exists (foreign key): no need to look
         check_customer(session, customer_id)
     unapplied = lock_unapplied(session, customer_id)
-    waive_fault_penalty_before_payment(session, contracts, value_date)  # never collect a fault's penalty
+    if faulted:  # a lender-fault window covers the value date: never collect its penalty
+        waive_fault_penalty_before_payment(session, contracts, value_date)
     started = {c.id: c for c in contracts if c.start_date <= value_date}
     missing = [c for c in ids or () if c not in started]
     if missing:
