@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,7 @@ from lendcore.store.models import Contract, CreditLine, LoanTransaction, Payment
 from lendcore.store.models_jobs import Job
 from lendcore.store.types import utc_now
 from tests.servicing.support import assert_invariants, do_draw, do_repay, key, open_line
+from tests.statements import sent_statements
 
 DUE = date(2026, 4, 1)
 STARTED = date(2026, 3, 31)
@@ -337,3 +338,17 @@ def test_confirmed_late_into_a_fault_window_it_books_over_the_windows_waivers(
         assert c is not None
         assert (c.status, c.days_past_due, c.penalty_receivable) == ("closed", 0, 0)
     assert_invariants(session_factory)
+
+
+def test_a_settlement_reads_the_open_business_date_once(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    """The booking and the end of the payment's fault windows are on the same date: one read of it."""
+    cid, _ = bullet(session_factory)
+    payment_id = ask(session_factory, cid, 500_000, STARTED)["payment_id"]
+    submit_payment(session_factory, HandlerChannel(processing), payment_id, "tok", now=AT)
+    settle_by_callback(session_factory, payment_id, PaymentState.SUCCEEDED, AT)
+    with sent_statements(engine) as seen, unit_of_work(session_factory) as session:
+        assert settle_payment(session, payment_id).outcome == "booked"
+    assert len([s for s in seen if "FROM business_dates" in s]) == 1
+    assert transactions(session_factory, payment_id) == [("repayment", STARTED)]

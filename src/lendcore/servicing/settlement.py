@@ -354,6 +354,8 @@ def settle_payment(
     if payment.direction == PaymentDirection.INBOUND.value:
         if payment.allocation is None:  # booked inline by repay() with a synchronous channel
             return Settlement(payment.id, payment.state, "already_booked")
+        # the booking and the end of the payment's fault windows: one date, read once
+        today = _booking_date(session, payment, today)
         settled = _settle_inbound(session, payment, today, now or utc_now())
     else:
         settled = _settle_outbound(session, payment, today)
