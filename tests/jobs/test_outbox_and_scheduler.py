@@ -7,11 +7,14 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.core.errors import ValidationError
 from lendcore.jobs.outbox import enqueue
+from lendcore.jobs.schedule import BUSINESS_TZ
 from lendcore.jobs.scheduler import DEFAULT_SCHEDULES, ScheduledJob, due_runs, tick
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord
@@ -75,10 +78,25 @@ def test_the_default_schedules_cover_sweeps_autopay_reminders_reconciliation_and
     afternoon = by_name["autopay"].schedule.payload(NOW + timedelta(hours=6))  # 15:30: the retry
     assert afternoon == {"business_date": "2026-11-22", "attempt": 2}
     assert by_name["payments-sweep"].instant == NOW
-    assert "daily-close" in by_name  # 00:05 today, within its grace of 23 hours
+    assert "daily-close" in by_name  # 00:05 today, within its grace of a day
     assert by_name["daily-close"].schedule.payload(by_name["daily-close"].instant) == {
         "business_date": "2026-11-21"
     }
+
+
+@given(minutes=st.integers(min_value=0, max_value=3 * 24 * 60 - 1))
+def test_at_any_hour_exactly_one_daily_close_is_due_and_it_closes_the_day_before_its_instant(
+    minutes: int,
+) -> None:
+    """A worker that starts at any time enqueues yesterday's close (the close catches up the rest):
+    with a grace shorter than the day, 23:05–00:05 Asia/Shanghai had none due."""
+    now = NOW + timedelta(minutes=minutes)
+    closes = [run for run in due_runs(DEFAULT_SCHEDULES, now) if run.schedule.name == "daily-close"]
+    assert len(closes) == 1
+    instant = closes[0].instant
+    assert now - timedelta(days=1) < instant <= now
+    expected = (instant.astimezone(BUSINESS_TZ).date() - timedelta(days=1)).isoformat()
+    assert closes[0].schedule.payload(instant) == {"business_date": expected}
 
 
 def test_each_scheduled_instant_becomes_one_job_however_often_and_however_many_tick(

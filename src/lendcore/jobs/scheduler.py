@@ -5,8 +5,10 @@ A tick looks at every schedule whose kind has a handler, lists its instants in `
 ``dedupe_key = "schedule:<name>:<instant in UTC>"``. The key is unique in ``jobs``, so however many
 workers tick, however often, and whatever crashes in between, an instant gets one job. An instant
 missed by more than its ``grace`` (every worker down) is skipped, as APScheduler's misfire grace time
-does: a sweep that is an hour late is replaced by the next one; the daily close has a grace of almost
-a day, so a close missed overnight still runs.
+does: a sweep that is an hour late is replaced by the next one. The daily close's grace is its whole
+period (a day), so at any hour its latest instant is due: a worker that comes back at 23:30 still
+closes yesterday (with 23 hours, one hour a day was blind: 23:05–00:05 found no close due), and the
+close itself catches up every date not closed before it.
 
 No state but the jobs table: nothing to keep in step between schedulers.
 """
@@ -108,7 +110,7 @@ DEFAULT_SCHEDULES: Final = (
     ScheduledJob("autopay", "30 9,15 * * *", "autopay.run", _autopay, grace=timedelta(hours=2)),
     ScheduledJob("reminders", "0 10 * * *", "reminders.run", _today, grace=timedelta(hours=6)),
     ScheduledJob("reconciliation", "0 11 * * *", "reconciliation.run", _yesterday, grace=timedelta(hours=12)),
-    ScheduledJob("daily-close", "5 0 * * *", "daily-close", _yesterday, grace=timedelta(hours=23)),
+    ScheduledJob("daily-close", "5 0 * * *", "daily-close", _yesterday, grace=timedelta(days=1)),
     ScheduledJob("notifications-sweep", "every 1m", "notifications.sweep", grace=timedelta(minutes=5)),
     ScheduledJob("scheduled-repayments", "0 8 * * *", "scheduled.take", _today, grace=timedelta(hours=12)),
     ScheduledJob(
