@@ -20,7 +20,7 @@ SQLite (embedded default) is configured so that it behaves like a proper transac
 
 PostgreSQL runs through psycopg 3 at READ COMMITTED; use cases that check and then change a balance
 (a limit check before a drawdown, a repayment on a contract) lock the row first with
-:func:`lock_for_update` / :func:`for_update`. Two round trips per unit of work are saved there:
+:func:`lock_for_update` / :func:`for_update`. Round trips saved there (a read: 3 of 4; a write: 1):
 
 * a read-only unit of work runs in autocommit, without BEGIN and ROLLBACK. At READ COMMITTED every
   statement of a transaction takes its own snapshot anyway, so what a read sees is unchanged; a
