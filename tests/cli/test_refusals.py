@@ -939,6 +939,15 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "REASON_REQUIRED", *_REVERSE[:4], "", *_REVERSE[5:]),
         r(BAD_DATE, "INVALID_DATE", *_REVERSE, "--date", "2025-6-16x"),
     ],
+    ("payment", "reconcile"): [
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "payment", "reconcile", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "payment", "reconcile", "extra"),
+        r(BAD_DATE, "INVALID_DATE", "payment", "reconcile", "--date", "2025-13-01"),
+        r(OTHER, "STATEMENT_DATE_NOT_PAST", "payment", "reconcile", "--date", "2999-01-01"),
+        r(OTHER, "CHANNEL_NOT_CONFIGURED", "payment", "reconcile", "--date", "2025-06-15"),
+        r(OTHER, "STATEMENT_FILE_UNREADABLE", "payment", "reconcile", "--file", "/no/such/statement.csv"),
+        r(OTHER, "STATEMENT_HEADER_INVALID", "payment", "reconcile", "--file", "/etc/hostname"),
+    ],
     ("payoff",): [
         r(MISSING, "MISSING_OPTION", "payoff"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "payoff", "--customer", "{customer}", "--bogus"),
@@ -1494,6 +1503,7 @@ def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     # share the tree built once (Click commands keep no state between invocations).
     monkeypatch.setattr(typer.testing, "_get_command", lambda _app: COMMANDS[()])
     monkeypatch.setenv("LENDCORE_DATABASE_URL", database_url)
+    monkeypatch.delenv("LENDCORE_CHANNEL_URL", raising=False)  # CHANNEL_NOT_CONFIGURED is a row
     monkeypatch.setenv("LENDCORE_PII_KEYS", f"k1:{base64.b64encode(generate_key()).decode()}")
     monkeypatch.setenv("LENDCORE_PII_HMAC_KEY", base64.b64encode(generate_key()).decode())
     monkeypatch.chdir(tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 import pytest
 from hypothesis import given
@@ -84,19 +85,37 @@ def test_the_default_schedules_cover_sweeps_autopay_reminders_reconciliation_and
     }
 
 
-@given(minutes=st.integers(min_value=0, max_value=3 * 24 * 60 - 1))
-def test_at_any_hour_exactly_one_daily_close_is_due_and_it_closes_the_day_before_its_instant(
-    minutes: int,
+#: The daily jobs that must happen every day however late: their grace is their period.
+EVERY_DAY: Final = ("daily-close", "reconciliation", "privacy-retention")
+
+
+@given(minutes=st.integers(min_value=0, max_value=3 * 24 * 60 - 1), name=st.sampled_from(EVERY_DAY))
+def test_at_any_minute_exactly_one_run_of_each_every_day_job_is_due_for_the_day_before_its_instant(
+    minutes: int, name: str
 ) -> None:
-    """A worker that starts at any time enqueues yesterday's close (the close catches up the rest):
-    with a grace shorter than the day, 23:05–00:05 Asia/Shanghai had none due."""
+    """A worker that starts at any time enqueues yesterday's close, reconciliation and retention (each
+    catches up the rest): with a grace shorter than the day, 23:05–00:05 Asia/Shanghai had no close due,
+    and 23:00–11:00 no reconciliation."""
     now = NOW + timedelta(minutes=minutes)
-    closes = [run for run in due_runs(DEFAULT_SCHEDULES, now) if run.schedule.name == "daily-close"]
-    assert len(closes) == 1
-    instant = closes[0].instant
+    runs = [run for run in due_runs(DEFAULT_SCHEDULES, now) if run.schedule.name == name]
+    assert len(runs) == 1
+    instant = runs[0].instant
     assert now - timedelta(days=1) < instant <= now
     expected = (instant.astimezone(BUSINESS_TZ).date() - timedelta(days=1)).isoformat()
-    assert closes[0].schedule.payload(instant) == {"business_date": expected}
+    assert runs[0].schedule.payload(instant) == {"business_date": expected}
+
+
+@given(minutes=st.integers(min_value=0, max_value=3 * 24 * 60 - 1))
+def test_a_days_scheduled_repayments_are_due_from_0800_to_its_end_and_only_for_that_day(minutes: int) -> None:
+    """The 预约还款 take of a business day is due from 08:00 until midnight (a worker back at 23:30
+    still takes today's bookings; with 12 hours, 20:00–24:00 took none) and never on the next day
+    (whose own take finds what was missed, a lender fault)."""
+    now = NOW + timedelta(minutes=minutes)
+    local = now.astimezone(BUSINESS_TZ)
+    runs = [run for run in due_runs(DEFAULT_SCHEDULES, now) if run.schedule.name == "scheduled-repayments"]
+    assert len(runs) == (1 if local.hour >= 8 else 0)
+    for run in runs:
+        assert run.schedule.payload(run.instant) == {"business_date": local.date().isoformat()}
 
 
 def test_each_scheduled_instant_becomes_one_job_however_often_and_however_many_tick(

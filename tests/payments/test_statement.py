@@ -144,3 +144,37 @@ def test_reconciliation_resolves_open_payments_and_lists_every_kind_of_discrepan
         (StatementIssue.EXTRA, "pay_x"),
         (StatementIssue.MISSING, "pay_5"),
     }
+    assert (result.matched_amount, result.resolved_amount, result.unexplained_amount) == (100, 200, 1_700)
+    assert result.discrepancy_amounts() == {
+        StatementIssue.AMOUNT_MISMATCH: (1, 301),  # the statement's amount
+        StatementIssue.STATE_MISMATCH: (1, 400),
+        StatementIssue.EXTRA: (1, 999),
+        StatementIssue.MISSING: (1, 500),  # ours: on no row, so not in the statement's total
+    }
+
+
+our_states = st.sampled_from(list(PaymentState))
+
+
+@given(
+    st.lists(rows, max_size=20, unique_by=lambda r: r.payment_id),
+    st.data(),
+)
+def test_every_fen_of_a_statement_is_matched_resolved_or_unexplained(
+    generated: list[StatementRow], data: st.DataObject
+) -> None:
+    """Whatever we hold of each row (nothing, another amount, any state), the statement's total is
+    split exactly between matched, resolved and discrepancy rows, and each row is counted once."""
+    ours = {}
+    for row in generated:
+        known = data.draw(st.booleans())
+        if known:
+            amount = data.draw(st.sampled_from([row.amount, row.amount + 1]))
+            ours[row.payment_id] = OurPayment(
+                row.payment_id, row.channel_reference, amount, data.draw(our_states)
+            )
+    statement = Statement("simulator", DAY, tuple(generated))
+    result = compare(statement, ours)
+    assert result.matched_amount + result.resolved_amount + result.unexplained_amount == statement.total
+    on_rows = [d for d in result.discrepancies if d.issue is not StatementIssue.MISSING]
+    assert result.matched + len(result.resolutions) + len(on_rows) == len(generated)

@@ -23,6 +23,7 @@ from lendcore.payments.records import Observation, apply_observation, lock_payme
 from lendcore.payments.state import EventSource, PaymentState
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.scheduled import (
+    MISSED_FAULT_DAYS,
     ScheduleRepaymentRequest,
     book_scheduled,
     cancel_scheduled,
@@ -32,6 +33,7 @@ from lendcore.servicing.scheduled import (
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, LoanTransaction, Payment, UnappliedFunds
 from lendcore.store.models_notify import ScheduledRepayment
+from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
 from tests.servicing.support import assert_invariants, do_draw, key, open_line, snapshot
 
@@ -208,3 +210,36 @@ def test_a_failed_take_frees_the_installment_and_a_missed_day_is_failed(
     with unit_of_work(session_factory) as session:  # the take job did not run until after the due date
         late = take_scheduled(session, DUE + timedelta(days=1), now=AT)
     assert list(late.failed.values()) == ["due_date_passed"]
+
+
+def _close_through(factory: sessionmaker[Session], first: date, last: date) -> None:
+    for offset in range((last - first).days + 1):
+        assert run_daily_close(factory, first + timedelta(days=offset)).ok
+
+
+def test_a_booking_we_never_took_is_our_fault_the_customer_pays_no_penalty_and_is_not_overdue(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Booked for its due date; every worker down that day: no take ran. The next day's take finds
+    it, fails it and opens a scheduled_missed window from the due date for a week after that day, so
+    the closes charge no penalty and show no overdue. A twin without a booking pays penalty."""
+    cid, contract = _borrower(session_factory)
+    _, twin = _borrower(session_factory)
+    _book(session_factory, cid, contract, take=DUE)
+    _close_through(session_factory, TAKE, DUE)
+    found_on = DUE + timedelta(days=1)
+    with unit_of_work(session_factory) as session:
+        missed = take_scheduled(session, found_on, now=AT)
+    assert missed.failed and set(missed.failed.values()) == {"due_date_passed"}
+    with unit_of_work(session_factory, read_only=True) as session:
+        windows = session.execute(
+            select(LenderFault.kind, LenderFault.starts_on, LenderFault.ends_on, LenderFault.contract_id)
+        ).all()
+    assert [tuple(w) for w in windows] == [
+        ("scheduled_missed", DUE, found_on + timedelta(days=MISSED_FAULT_DAYS), contract)
+    ]
+    _close_through(session_factory, found_on, DUE + timedelta(days=5))
+    ours, theirs = _contract(session_factory, contract), _contract(session_factory, twin)
+    assert (ours.days_past_due, ours.penalty_receivable, ours.classification) == (0, 0, "normal")
+    assert theirs.days_past_due == 5 and theirs.penalty_receivable > 0  # without the fault
+    assert_invariants(session_factory)

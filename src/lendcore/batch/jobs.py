@@ -23,10 +23,10 @@
   ``LENDCORE_NOTIFY_SINK`` (not transactional: it calls the sink; each message is sent at most once);
 * ``notifications.sweep``: receipts, polls, deadlines, flags and ``reminder_undelivered`` faults;
 * ``reminders.run``: :func:`lendcore.batch.reminders.run_reminders` for the payload's business date;
-* ``scheduled.take``: :func:`lendcore.servicing.scheduled.take_scheduled` for the payload's date.
-
-``reconciliation.run`` gets its handler with the servicing integration (docs/payments.md,
-"Integration"); until then its jobs wait, listed.
+* ``scheduled.take``: :func:`lendcore.servicing.scheduled.take_scheduled` for the payload's date;
+* ``reconciliation.run`` (registered with a channel): :func:`lendcore.payments.reconcile.reconcile_day`
+  for the payload's date (yesterday's statement at 11:00), and each day of the week before it that has
+  no report yet; a channel that cannot answer is retried, a malformed file is dead at once.
 """
 
 from __future__ import annotations
@@ -104,6 +104,19 @@ def _submit(channel: ChannelAdapter) -> Callable[[JobContext], None]:
         )
 
     return submit
+
+
+def _reconcile(channel: ChannelAdapter) -> Callable[[JobContext], None]:
+    def reconcile(ctx: JobContext) -> None:
+        from lendcore.payments.reconcile import reconcile_day
+        from lendcore.payments.statement import StatementError
+
+        try:
+            reconcile_day(ctx.session_factory, channel, _business_date(ctx), now=ctx.now)
+        except StatementError as error:  # a malformed file does not improve by asking again
+            raise PermanentJobError(f"the channel's statement is not readable: {error}") from error
+
+    return reconcile
 
 
 def payment_settled(ctx: JobContext) -> None:
@@ -231,4 +244,6 @@ def default_registry(
     registry.register("privacy.retention", privacy_retention)
     if channel is not None:
         registry.register("payment.submit", _submit(channel), transactional=False)
+        # one transaction per statement day, each after its fetch: not transactional with the ack
+        registry.register("reconciliation.run", _reconcile(channel), transactional=False)
     return registry

@@ -1,19 +1,28 @@
 """Staff actions on servicing, each audited with its ``--actor`` and ``--reason`` and idempotent by
 ``--key``: ``lendcore waive`` (penalty or interest), ``lendcore payment reverse`` (a repayment the
-channel returned) and ``lendcore write-off`` (核销).
+channel returned) and ``lendcore write-off`` (核销); and ``lendcore payment reconcile`` (a channel's
+daily statement, what the scheduled ``reconciliation.run`` job does; idempotent per statement).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lendcore.cli import database
 from lendcore.cli.options import DateOpt, JsonOpt, KeyOpt, idempotency_key, yuan
 from lendcore.cli.output import console
+from lendcore.core.calendar import parse_date
+from lendcore.core.errors import ValidationError
 from lendcore.core.loan import WaiverKind
 from lendcore.core.money import format_fen
+
+if TYPE_CHECKING:
+    from lendcore.payments.http_channel import HttpChannel
+    from lendcore.payments.statement import Statement
 
 #: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
 commands = typer.Typer()
@@ -54,7 +63,9 @@ def waive_command(
 
 
 payment_app = typer.Typer(
-    name="payment", help="Payments: reverse a returned repayment.", no_args_is_help=True
+    name="payment",
+    help="Payments: reverse a returned repayment, reconcile a channel's statement.",
+    no_args_is_help=True,
 )
 commands.add_typer(payment_app)
 
@@ -93,6 +104,83 @@ def payment_reverse_command(
         console.print(f"  unwound credit use: {unwound}")
     if result["unapplied_taken_back"]:
         console.print(f"  unapplied funds taken back: {format_fen(result['unapplied_taken_back'])}")
+
+
+@payment_app.command("reconcile")
+def payment_reconcile_command(
+    date_: Annotated[
+        str | None, typer.Option("--date", help="The statement's day, YYYY-MM-DD (default: yesterday).")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A statement file (default: fetch it from the channel).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reconcile a channel's daily statement with our payments: resolve what it tells of payments
+    still open, raise every difference to operations, report every fen. Without --file the statement
+    comes from LENDCORE_CHANNEL_URL, with any unread day of the week before it."""
+
+    def body() -> list[dict[str, Any]]:
+        from lendcore.payments.reconcile import reconcile_day, reconcile_statement
+
+        day = _statement_day(date_, database.today() - timedelta(days=1))
+        factory = database.session_factory()
+        if file is not None:
+            statement = _statement_file(file, day if date_ is not None else None)
+            return [reconcile_statement(factory, statement, now=database.now()).as_dict()]
+        with _channel() as channel:
+            return [r.as_dict() for r in reconcile_day(factory, channel, day, now=database.now())]
+
+    reports = database.run(body)
+    if as_json:
+        database.echo_json(reports)
+        return
+    for r in reports:
+        console.print(
+            f"{r['channel']} {r['statement_date']}: {r['rows']} rows, {format_fen(r['total'])}: "
+            f"matched {r['matched']} ({format_fen(r['matched_amount'])}), resolved {r['resolved']} "
+            f"({format_fen(r['resolved_amount'])}), {r['discrepancies']} raised "
+            f"({format_fen(r['unexplained_amount'])} unexplained)"
+        )
+
+
+def _statement_day(text: str | None, default: date) -> date:
+    day = parse_date(text, what="--date") if text is not None else default
+    if day >= database.today():
+        raise ValidationError(
+            f"the statement of {day} is not published before the day ends", code="STATEMENT_DATE_NOT_PAST"
+        )
+    return day
+
+
+def _statement_file(path: Path, day: date | None) -> Statement:
+    from lendcore.payments.statement import parse_statement
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValidationError(
+            f"cannot read the statement file {path}: {error}", code="STATEMENT_FILE_UNREADABLE"
+        ) from None
+    statement = parse_statement(text)
+    if day is not None and statement.statement_date != day:
+        raise ValidationError(
+            f"the file is the statement of {statement.statement_date}, not {day}",
+            code="STATEMENT_DATE_MISMATCH",
+        )
+    return statement
+
+
+def _channel() -> HttpChannel:
+    from lendcore.payments.http_channel import CHANNEL_URL_ENV, channel_from_env
+
+    channel = channel_from_env()
+    if channel is None:
+        raise ValidationError(
+            f"no channel to fetch the statement from: set {CHANNEL_URL_ENV} or pass --file",
+            code="CHANNEL_NOT_CONFIGURED",
+        )
+    return channel
 
 
 @commands.command("write-off")

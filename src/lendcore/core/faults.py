@@ -25,6 +25,7 @@ class FaultKind(StrEnum):
     PAYMENT_PAST_SLA = "payment_past_sla"
     CHANNEL_OUTAGE = "channel_outage"
     MANUAL = "manual"
+    SCHEDULED_MISSED = "scheduled_missed"  # a booked repayment (预约还款) we never took
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,17 @@ A tick looks at every schedule whose kind has a handler, lists its instants in `
 ``dedupe_key = "schedule:<name>:<instant in UTC>"``. The key is unique in ``jobs``, so however many
 workers tick, however often, and whatever crashes in between, an instant gets one job. An instant
 missed by more than its ``grace`` (every worker down) is skipped, as APScheduler's misfire grace time
-does: a sweep that is an hour late is replaced by the next one. The daily close's grace is its whole
-period (a day), so at any hour its latest instant is due: a worker that comes back at 23:30 still
-closes yesterday (with 23 hours, one hour a day was blind: 23:05–00:05 found no close due), and the
-close itself catches up every date not closed before it.
+does: a sweep that is an hour late is replaced by the next one.
+
+A daily job that must happen every day, however late, has its whole period (a day) as its grace, so
+at any minute its latest instant is due: the daily close (a worker back at 23:30 still closes
+yesterday; with 23 hours, 23:05–00:05 found no close due, and the close catches up every date not
+closed before it), reconciliation (which also reads any of the week's statements left unread) and
+privacy retention. The 预约还款 take must happen on its own business day: its grace runs to the end
+of that day (16 hours from 08:00), and a booking whose due date passed untaken is our fault (a
+``scheduled_missed`` window, :mod:`lendcore.servicing.scheduled`). Autopay (2 h: a missed run is a
+fault window too) and reminders (6 h: a reminder in the night is worse than none) are deliberately
+shorter.
 
 No state but the jobs table: nothing to keep in step between schedulers.
 """
@@ -101,19 +108,19 @@ def _yesterday(instant: datetime) -> dict[str, Any]:
     return {"business_date": (local_date(instant) - timedelta(days=1)).isoformat()}
 
 
+ONE_DAY: Final = timedelta(days=1)
+
 #: lendcore's timed jobs (Asia/Shanghai). A schedule runs only where a handler for its kind is
-#: registered: today the sweeper, autopay and the daily close; reminders and reconciliation get their
-#: handlers with the servicing integration (docs/payments.md, "Integration").
+#: registered (:func:`lendcore.batch.jobs.default_registry`; reconciliation only with a channel).
 DEFAULT_SCHEDULES: Final = (
     ScheduledJob("payments-sweep", "every 1m", "payments.sweep", grace=timedelta(minutes=5)),
     ScheduledJob("channel-outages", "every 5m", "channel.outages", grace=timedelta(minutes=10)),
     ScheduledJob("autopay", "30 9,15 * * *", "autopay.run", _autopay, grace=timedelta(hours=2)),
     ScheduledJob("reminders", "0 10 * * *", "reminders.run", _today, grace=timedelta(hours=6)),
-    ScheduledJob("reconciliation", "0 11 * * *", "reconciliation.run", _yesterday, grace=timedelta(hours=12)),
-    ScheduledJob("daily-close", "5 0 * * *", "daily-close", _yesterday, grace=timedelta(days=1)),
+    ScheduledJob("reconciliation", "0 11 * * *", "reconciliation.run", _yesterday, grace=ONE_DAY),
+    ScheduledJob("daily-close", "5 0 * * *", "daily-close", _yesterday, grace=ONE_DAY),
     ScheduledJob("notifications-sweep", "every 1m", "notifications.sweep", grace=timedelta(minutes=5)),
-    ScheduledJob("scheduled-repayments", "0 8 * * *", "scheduled.take", _today, grace=timedelta(hours=12)),
-    ScheduledJob(
-        "privacy-retention", "30 2 * * *", "privacy.retention", _yesterday, grace=timedelta(hours=20)
-    ),
+    # to the end of its own business day (08:00 + 16 h): the next day's take sees the bookings it missed
+    ScheduledJob("scheduled-repayments", "0 8 * * *", "scheduled.take", _today, grace=timedelta(hours=16)),
+    ScheduledJob("privacy-retention", "30 2 * * *", "privacy.retention", _yesterday, grace=ONE_DAY),
 )

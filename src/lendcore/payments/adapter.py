@@ -13,6 +13,7 @@ async). Here the one method is two: ``submit`` and ``query``.
   payment record first, so a crash after the channel took the money leaves a record to resolve.
 * ``query(payment_id) -> ChannelStatus``: the channel's current view of a payment, by *our* id: after a
   submit that timed out we do not know the channel's reference, but we always know our own.
+* ``statement(day) -> Statement``: the channel's daily statement file, parsed (reconciliation).
 * Failures are :class:`ChannelError` subclasses that say what we know: :class:`ChannelUnavailableError`
   (the instruction certainly did not arrive: safe to retry), :class:`ChannelTimeoutError` (it may have
   arrived: the payment is ``processing`` and must be queried), :class:`ChannelRejectedError` (the channel
@@ -27,14 +28,17 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
-from typing import ClassVar, Final, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Final, Literal, Self, TypeVar
 
 from lendcore.core.errors import LendcoreError
 from lendcore.core.money import Fen
 from lendcore.payments.channel import PaymentInstruction
 from lendcore.payments.state import PaymentState
+
+if TYPE_CHECKING:  # the statement's parser imports the wire format, which imports this module
+    from lendcore.payments.statement import Statement
 
 #: Failure codes a channel reports, and whether the *same* instruction may succeed if simply tried
 #: again later (nobody changing anything): funds may arrive, maintenance ends; a frozen card or a card
@@ -139,6 +143,11 @@ class ChannelAdapter:
     def query(self, payment_id: str) -> ChannelStatus:
         raise NotImplementedError  # pragma: no cover
 
+    def statement(self, day: date) -> Statement:
+        """The channel's statement file of ``day`` (Asia/Shanghai), parsed (what reconciliation reads;
+        a channel without statement files cannot be reconciled)."""
+        raise NotImplementedError(f"the {self.name} channel publishes no statement")
+
     def close(self) -> None:
         """Release connections (nothing by default)."""
 
@@ -164,6 +173,10 @@ class AsyncChannelAdapter:
 
     async def query(self, payment_id: str) -> ChannelStatus:
         raise NotImplementedError  # pragma: no cover
+
+    async def statement(self, day: date) -> Statement:
+        """The async twin of :meth:`ChannelAdapter.statement`."""
+        raise NotImplementedError(f"the {self.name} channel publishes no statement")
 
     async def aclose(self) -> None:
         """Release connections (nothing by default)."""

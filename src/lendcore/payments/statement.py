@@ -232,6 +232,8 @@ class StatementDiscrepancy:
     payment_id: str
     channel_reference: str | None
     detail: str
+    #: the statement row's amount; for ``statement_missing`` (no row), our payment's
+    amount: Fen = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,25 @@ class Reconciliation:
     resolutions: tuple[StatementRow, ...]
     discrepancies: tuple[StatementDiscrepancy, ...]
     matched: int
+    matched_amount: Fen = 0
+
+    @property
+    def resolved_amount(self) -> Fen:
+        return sum(row.amount for row in self.resolutions)
+
+    def discrepancy_amounts(self) -> dict[StatementIssue, tuple[int, Fen]]:
+        """Per issue: how many, and their fen (the statement's amount; ours for a missing row)."""
+        totals: dict[StatementIssue, tuple[int, Fen]] = {}
+        for item in self.discrepancies:
+            count, amount = totals.get(item.issue, (0, 0))
+            totals[item.issue] = (count + 1, amount + item.amount)
+        return totals
+
+    @property
+    def unexplained_amount(self) -> Fen:
+        """The fen of statement rows that are a discrepancy (every issue but ``statement_missing``,
+        which is ours and on no row): ``matched + resolved + unexplained == statement.total``."""
+        return sum(d.amount for d in self.discrepancies if d.issue is not StatementIssue.MISSING)
 
 
 def compare(
@@ -249,7 +270,7 @@ def compare(
     name). ``expected`` are the ids we hold as finished on the statement's day: each must be listed."""
     resolutions: list[StatementRow] = []
     issues: list[StatementDiscrepancy] = []
-    matched = 0
+    matched = matched_amount = 0
     listed = {row.payment_id for row in statement.rows}
     for row in statement.rows:
         our = ours.get(row.payment_id)
@@ -271,16 +292,18 @@ def compare(
             )
         else:
             matched += 1
+            matched_amount += row.amount
     for payment_id in sorted(set(expected) - listed):
         our = ours.get(payment_id)
         reference = our.channel_reference if our else None
         detail = f"ours {our.state} {our.amount} fen" if our else "not listed"
-        issues.append(StatementDiscrepancy(StatementIssue.MISSING, payment_id, reference, detail))
-    return Reconciliation(tuple(resolutions), tuple(issues), matched)
+        amount = our.amount if our else 0
+        issues.append(StatementDiscrepancy(StatementIssue.MISSING, payment_id, reference, detail, amount))
+    return Reconciliation(tuple(resolutions), tuple(issues), matched, matched_amount)
 
 
 def _issue(issue: StatementIssue, row: StatementRow, detail: str) -> StatementDiscrepancy:
-    return StatementDiscrepancy(issue, row.payment_id, row.channel_reference, detail)
+    return StatementDiscrepancy(issue, row.payment_id, row.channel_reference, detail, row.amount)
 
 
 def rows_of(statements: Sequence[Statement]) -> list[StatementRow]:

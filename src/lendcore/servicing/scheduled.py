@@ -16,7 +16,12 @@ Rules (docs/payments.md, "Scheduled repayment"):
   ``scheduled:<id>``, marked ``hold``: when it succeeds, settlement books it as customer credit on the
   contract (:class:`~lendcore.core.loan.Repayment` with ``hold``), and the daily close's credit step
   (:mod:`lendcore.servicing.credit`) applies it to the installment on its due date, not before. A
-  booking whose due date passed untaken is ``failed`` (the customer is told). A failed payment makes
+  booking still ``booked`` after its due date was never taken because no take ran on any day from its
+  take date to its due date (every worker down): that is our fault, not the customer's. It is
+  ``failed`` (``due_date_passed``, the customer is told) and a ``scheduled_missed`` lender-fault
+  window for its contract runs from the due date to :data:`MISSED_FAULT_DAYS` after the day it was
+  found, so the close waives the penalty, and suppresses the overdue status, of those days while the
+  customer pays by other means. A failed payment makes
   the booking ``failed`` (settlement), freeing the installment for another booking or payment.
 """
 
@@ -33,11 +38,13 @@ from sqlalchemy.orm import Session
 from lendcore.core.allocation import CustomerMode, amount_due
 from lendcore.core.contract import InstallmentState, LoanState, Status
 from lendcore.core.errors import BusinessRuleError, ConflictError, NotFoundError
+from lendcore.core.faults import FaultKind
 from lendcore.core.money import Fen
 from lendcore.core.records import JsonRecord
 from lendcore.jobs.outbox import enqueue
 from lendcore.servicing.common import check_amount
 from lendcore.servicing.customers import check_customer
+from lendcore.servicing.faults import record_fault
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.repository import lock_contract, state_as_of
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
@@ -50,6 +57,9 @@ from lendcore.store.types import utc_now
 
 BOOKABLE_DAYS: Final = 10
 JOB_KIND: Final = "scheduled.take"
+#: How long after a missed booking is found its ``scheduled_missed`` window lasts (the customer,
+#: told that day, pays by other means meanwhile; the reminder_undelivered window's length).
+MISSED_FAULT_DAYS: Final = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,9 +262,10 @@ def take_scheduled(session: Session, day: date, *, now: datetime) -> TakeReport:
         ScheduledRepayment.status == "booked", ScheduledRepayment.take_on <= day
     )
     for row in session.scalars(for_update(stmt.order_by(ScheduledRepayment.id))).all():
-        if day > row.due_date:
+        if day > row.due_date:  # no take ran from its take date to its due date: ours, not theirs
             row.status = "failed"
             report.failed[row.id] = "due_date_passed"
+            _record_missed(session, row, day, now)
             _notify(session, row, "scheduled_missed")
             continue
         request = RepayRequest(
@@ -275,6 +286,15 @@ def take_scheduled(session: Session, day: date, *, now: datetime) -> TakeReport:
         report.taken[row.id] = result.payment_id
     session.flush()
     return report
+
+
+def _record_missed(session: Session, row: ScheduledRepayment, day: date, now: datetime) -> None:
+    record_fault(
+        session, kind=FaultKind.SCHEDULED_MISSED, starts_on=row.due_date,
+        ends_on=day + timedelta(days=MISSED_FAULT_DAYS), contract_id=row.contract_id,
+        customer_id=row.customer_id, reason=f"scheduled repayment {row.id} not taken by {row.due_date}",
+        now=now,
+    )  # fmt: skip
 
 
 def mark_hold(session: Session, payment_id: str, scheduled_id: str) -> None:

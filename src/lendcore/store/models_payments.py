@@ -18,7 +18,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lendcore.store.ids import new_id
@@ -94,6 +105,7 @@ FAULT_KINDS: Final = (
     "payment_past_sla",
     "channel_outage",
     "manual",
+    "scheduled_missed",
 )
 
 
@@ -135,3 +147,34 @@ class ChannelOutage(Base):
     ended_at: Mapped[datetime | None] = mapped_column()
     fault_id: Mapped[str | None] = mapped_column(ForeignKey("lender_faults.id"))
     detected_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ReconciliationRun(Base):
+    """What reconciling one channel's statement of one day found, in fen (:mod:`lendcore.payments.
+    reconcile`; migration ``0022_reconciliations``): one row per channel and day, brought up to date by
+    every run (a rerun of the same file finds what the first found, so the figures stay; ``runs``
+    counts them). ``total = matched_amount + resolved_amount + unexplained_amount``: every fen of the
+    statement is in one of them; ``issues`` holds the count and fen of each discrepancy kind
+    (``statement_missing`` is ours, on no row)."""
+
+    __tablename__ = "reconciliations"
+    __table_args__ = (
+        UniqueConstraint("channel", "statement_date"),
+        CheckConstraint("total = matched_amount + resolved_amount + unexplained_amount", name="every_fen"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("rec"))
+    channel: Mapped[str] = mapped_column(String(32))
+    statement_date: Mapped[date] = mapped_column(Date)
+    rows: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    matched: Mapped[int] = mapped_column(Integer)
+    matched_amount: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[int] = mapped_column(Integer)
+    resolved_amount: Mapped[int] = mapped_column(BigInteger)
+    discrepancies: Mapped[int] = mapped_column(Integer)
+    unexplained_amount: Mapped[int] = mapped_column(BigInteger)
+    issues: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    runs: Mapped[int] = mapped_column(Integer, default=1)
+    first_run_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_run_at: Mapped[datetime] = mapped_column(default=utc_now)
