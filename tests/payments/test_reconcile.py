@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.payments.reconcile import reconcile_statement
@@ -11,6 +12,8 @@ from lendcore.payments.records import Observation, apply_observation, lock_payme
 from lendcore.payments.state import EventSource, PaymentDirection, PaymentState
 from lendcore.payments.statement import Statement, StatementRow
 from lendcore.store.engine import unit_of_work
+from lendcore.store.ids import new_id
+from lendcore.store.models import Customer, Payment
 from tests.payments.support import NOW, TODAY, events, issues, payment, recorded_payment
 
 
@@ -49,3 +52,36 @@ def test_reconciliation_resolves_open_payments_and_raises_missing_extra_and_mism
     )
     again = reconcile_statement(session_factory, statement, now=NOW + timedelta(days=1))
     assert again.resolved == 0 and len(issues(session_factory)) == 3  # idempotent
+
+
+def test_a_statement_of_seventy_thousand_rows_is_read_in_bounded_lists_and_all_matched(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """One IN list of every row's id passed PostgreSQL's 65,535 parameters ("number of parameters
+    must be between 0 and 65535") from about that many payments a day."""
+    count = 70_000
+    settled = NOW - timedelta(hours=1)
+    with unit_of_work(session_factory) as session:
+        customer = Customer(status="active")
+        session.add(customer)
+        session.flush()
+        ids = [new_id("pay") for _ in range(count)]
+        session.execute(
+            insert(Payment),
+            [
+                {
+                    "id": pid, "direction": "inbound", "customer_id": customer.id, "purpose": "repayment",
+                    "amount": 10_000, "state": "succeeded", "channel": "simulator", "requested_at": settled,
+                    "value_date": TODAY, "settled_at": settled, "channel_reference": f"ref_{pid}",
+                    "attempts": 1, "query_attempts": 0,
+                }
+                for pid in ids
+            ],
+        )  # fmt: skip
+    rows = tuple(
+        StatementRow(f"ref_{pid}", pid, PaymentDirection.INBOUND, 10_000, PaymentState.SUCCEEDED, settled)
+        for pid in ids
+    )
+    report = reconcile_statement(session_factory, Statement("simulator", TODAY, rows), now=NOW)
+    assert (report.matched, report.resolved, report.discrepancies) == (count, 0, 0)
+    assert report.matched_amount == report.total == count * 10_000

@@ -20,13 +20,20 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.payments.adapter import ChannelAdapter
 from lendcore.payments.records import Observation, apply_observation, lock_payment, raise_issue
 from lendcore.payments.state import EventSource, PaymentState
-from lendcore.payments.statement import OurPayment, Reconciliation, Statement, compare
+from lendcore.payments.statement import (
+    OurPayment,
+    Reconciliation,
+    Statement,
+    StatementDiscrepancy,
+    StatementRow,
+    compare,
+)
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Payment
 from lendcore.store.models_payments import ReconciliationRun
@@ -35,6 +42,8 @@ BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
 #: How many days before the job's day are reconciled too when they have no report yet.
 LOOK_BACK_DAYS: Final = 7
+#: Statement rows per read (``IN`` list) and per write transaction.
+CHUNK: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,65 +110,83 @@ def _store(session: Session, report: ReconcileReport, now: datetime) -> None:
 
 
 def _ours(session: Session, statement: Statement) -> tuple[dict[str, OurPayment], list[str]]:
+    """Our payments the statement names, read :data:`CHUNK` ids at a time (a bounded ``IN`` list: a
+    day of 100,000 rows would pass both databases' parameter limits), and those we hold as finished on
+    its day (each must be listed)."""
     start = datetime.combine(statement.statement_date, time(0), BUSINESS_TZ)
-    end = start + timedelta(days=1)
+    columns = (Payment.id, Payment.channel_reference, Payment.amount, Payment.state)
     named = [row.payment_id for row in statement.rows]
-    finished_that_day = (
-        (Payment.channel == statement.channel)
-        & Payment.state.in_((PaymentState.SUCCEEDED.value, PaymentState.REVERSED.value))
-        & (Payment.settled_at >= start)
-        & (Payment.settled_at < end)
-    )
-    rows = session.scalars(select(Payment).where(or_(Payment.id.in_(named), finished_that_day))).all()
-    ours = {p.id: OurPayment(p.id, p.channel_reference, p.amount, PaymentState(p.state)) for p in rows}
-    expected = [
-        p.id
-        for p in rows
-        if p.channel == statement.channel
-        and p.state in (PaymentState.SUCCEEDED.value, PaymentState.REVERSED.value)
-        and p.settled_at is not None
-        and start <= p.settled_at < end
+    found = [
+        found_row
+        for first in range(0, len(named), CHUNK)
+        for found_row in session.execute(select(*columns).where(Payment.id.in_(named[first : first + CHUNK])))
     ]
-    return ours, expected
+    finished_that_day = session.execute(
+        select(*columns).where(
+            Payment.channel == statement.channel,
+            Payment.state.in_((PaymentState.SUCCEEDED.value, PaymentState.REVERSED.value)),
+            Payment.settled_at >= start,
+            Payment.settled_at < start + timedelta(days=1),
+        )
+    ).all()
+    ours = {pid: OurPayment(pid, ref, amount, PaymentState(state)) for pid, ref, amount, state in found}
+    ours.update(
+        (pid, OurPayment(pid, ref, amount, PaymentState(st))) for pid, ref, amount, st in finished_that_day
+    )
+    return ours, [pid for pid, *_ in finished_that_day]
 
 
 def reconcile_statement(
     session_factory: sessionmaker[Session], statement: Statement, *, now: datetime
 ) -> ReconcileReport:
-    with unit_of_work(session_factory) as session:
+    """Reconcile ``statement`` (module docstring): read, compare, then resolve and raise
+    :data:`CHUNK` rows per transaction (a payment moved meanwhile by a callback is decided again under
+    its lock, so a stale resolution is a duplicate), then store the report. Idempotent, so a run that
+    dies part way is simply run again."""
+    with unit_of_work(session_factory, read_only=True) as session:
         ours, expected = _ours(session, statement)
-        result = compare(statement, ours, expected)
-        for row in result.resolutions:
-            payment = lock_payment(session, row.payment_id)
-            observation = Observation(
-                EventSource.STATEMENT,
-                row.state,
-                channel_reference=row.channel_reference,
-                amount=row.amount,
-                failure_code=row.failure_code,
-                occurred_at=row.settled_at,
-                details={"statement_date": statement.statement_date.isoformat()},
-            )
-            apply_observation(session, payment, observation, now)
-        for issue in result.discrepancies:
-            known = issue.payment_id in ours
-            raise_issue(
-                session,
-                kind=issue.issue.value,
-                dedupe_key=f"{issue.issue.value}:{issue.payment_id}:{statement.statement_date.isoformat()}",
-                source=EventSource.STATEMENT,
-                now=now,
-                payment_id=issue.payment_id if known else None,
-                channel_reference=issue.channel_reference,
-                details={
-                    "detail": issue.detail,
-                    "statement_date": statement.statement_date.isoformat(),
-                    **({} if known else {"payment_id": issue.payment_id}),
-                },
-            )
-        report = _report(statement, result)
+    result = compare(statement, ours, expected)
+    day = statement.statement_date.isoformat()
+    for first in range(0, max(len(result.resolutions), len(result.discrepancies)), CHUNK):
+        with unit_of_work(session_factory) as session:
+            for row in result.resolutions[first : first + CHUNK]:
+                _resolve(session, row, day, now)
+            for issue in result.discrepancies[first : first + CHUNK]:
+                _raise(session, issue, issue.payment_id in ours, day, now)
+    report = _report(statement, result)
+    with unit_of_work(session_factory) as session:
         _store(session, report, now)
     return report
+
+
+def _resolve(session: Session, row: StatementRow, day: str, now: datetime) -> None:
+    observation = Observation(
+        EventSource.STATEMENT,
+        row.state,
+        channel_reference=row.channel_reference,
+        amount=row.amount,
+        failure_code=row.failure_code,
+        occurred_at=row.settled_at,
+        details={"statement_date": day},
+    )
+    apply_observation(session, lock_payment(session, row.payment_id), observation, now)
+
+
+def _raise(session: Session, issue: StatementDiscrepancy, known: bool, day: str, now: datetime) -> None:
+    raise_issue(
+        session,
+        kind=issue.issue.value,
+        dedupe_key=f"{issue.issue.value}:{issue.payment_id}:{day}",
+        source=EventSource.STATEMENT,
+        now=now,
+        payment_id=issue.payment_id if known else None,
+        channel_reference=issue.channel_reference,
+        details={
+            "detail": issue.detail,
+            "statement_date": day,
+            **({} if known else {"payment_id": issue.payment_id}),
+        },
+    )
 
 
 def reported_days(session_factory: sessionmaker[Session], channel: str, days: list[date]) -> set[date]:

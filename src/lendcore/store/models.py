@@ -396,7 +396,7 @@ class Payment(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     requested_at: Mapped[datetime] = mapped_column(default=utc_now)
     value_date: Mapped[date] = mapped_column(Date)
-    settled_at: Mapped[datetime | None] = mapped_column()
+    settled_at: Mapped[datetime | None] = mapped_column(index=True)  # reconciliation reads a day of them
     timeout_at: Mapped[datetime | None] = mapped_column()
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,7 +7,8 @@ Create Date: 2026-12-03
 Written by hand. ``reconciliations``: one row per channel and statement day with what reconciling it
 found, in fen (see ``lendcore.store.models_payments.ReconciliationRun``; a check states that every fen
 of the statement is matched, resolved or unexplained). ``lender_faults.kind`` gains
-``scheduled_missed``: a booked repayment (预约还款) we never took before its due date.
+``scheduled_missed``: a booked repayment (预约还款) we never took before its due date. An index on
+``payments.settled_at``: reconciliation reads the payments finished on the statement's day.
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ def upgrade() -> None:
             "channel", "statement_date", name=op.f("uq_reconciliations_channel_statement_date")
         ),
     )
+    op.create_index(op.f("ix_payments_settled_at"), "payments", ["settled_at"])
     _fault_kinds((*_FAULT_KINDS, "scheduled_missed"))
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM lender_faults WHERE kind = 'scheduled_missed'")
     _fault_kinds(_FAULT_KINDS)
+    op.drop_index(op.f("ix_payments_settled_at"), table_name="payments")
     op.drop_table("reconciliations")
