@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.jobs import default_registry
+from lendcore.batch.reminders import _context as reminder_context  # the day's bounded reads
 from lendcore.batch.reminders import reminder_key, run_reminders
 from lendcore.core.allocation import amount_due
 from lendcore.core.money import format_fen
@@ -181,3 +182,17 @@ def test_an_undelivered_reminders_fault_starts_on_its_business_day_or_due_date_n
             select(LenderFault.customer_id, LenderFault.kind, LenderFault.starts_on)
         ).all()
     assert tuple(fault) == (customer, "reminder_undelivered", max(DUE, day))
+
+
+def test_the_context_of_seventy_thousand_due_contracts_is_read_in_bounded_lists(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The reminder days of a large book hold tens of thousands of contracts: one IN list of their
+    customers (or contracts) passed PostgreSQL's 65,535 parameters."""
+    real_customer, _line = open_line(session_factory)
+    customers = sorted([real_customer, *(f"cus_NOBODY{n:06d}" for n in range(70_000))])
+    contracts = [f"ln_NOBODY{n:06d}" for n in range(70_000)]
+    with unit_of_work(session_factory, read_only=True) as session:
+        context = reminder_context(session, customers, contracts)
+    assert list(context.customers) == [real_customer]
+    assert context.credit == {} and context.scheduled == set()

@@ -22,6 +22,7 @@ from lendcore.payments.adapter import HandlerChannel
 from lendcore.payments.state import PaymentState
 from lendcore.payments.submit import submit_payment
 from lendcore.servicing.codecs import contract_state
+from lendcore.servicing.faults import _candidates as fault_candidates  # the close's narrowing read
 from lendcore.servicing.faults import record_fault
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import AuditRecord, Contract, LoanTransaction
@@ -299,3 +300,24 @@ def test_a_payment_inside_a_window_pays_no_penalty_of_the_window_and_one_outside
         }
     assert waivers == {faulted: [today], plain: []}
     assert_invariants(session_factory)
+
+
+def test_the_contracts_of_seventy_thousand_windows_are_found_in_bounded_lists(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A day of missed autopay on a large book opens a window per contract due: the close's waiver
+    narrowed its contracts with one IN list of them all, which PostgreSQL refuses past 65,535
+    parameters. The candidates are read in bounded lists and are the same contracts."""
+    owing = bullet(session_factory)[1]
+    bullet(session_factory)  # overdue too, in no window
+    for day in range(1, 8):  # past the grace days: penalty booked
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+    on = DUE + timedelta(days=7)
+    windows = [
+        FaultWindow(f"flt_{n}", FaultKind.AUTOPAY_MISSED, DUE, None, customer_id=f"cus_NOBODY{n:06d}")
+        for n in range(70_000)
+    ]
+    windows.append(FaultWindow("flt_mine", FaultKind.AUTOPAY_MISSED, DUE, None, contract_id=owing))
+    with unit_of_work(session_factory, read_only=True) as session:
+        found = [c.id for c in fault_candidates(session, windows, on)]
+    assert found == [owing] and penalty(session_factory, owing) > 0

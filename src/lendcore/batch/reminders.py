@@ -39,6 +39,7 @@ from lendcore.notify.delivery import (
 )
 from lendcore.notify.sinks import NotificationSink
 from lendcore.servicing.codecs import contract_state
+from lendcore.store.bounded import slices
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Customer, ScheduleRow, UnappliedFunds
 from lendcore.store.models_notify import SCHEDULED_HOLDING, ScheduledRepayment
@@ -146,15 +147,23 @@ class _Context:
 
 
 def _context(session: Session, customer_ids: Sequence[str], contract_ids: Sequence[str]) -> _Context:
-    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
-    balances = select(UnappliedFunds.customer_id, UnappliedFunds.balance).where(
-        UnappliedFunds.customer_id.in_(customer_ids), UnappliedFunds.balance > 0
-    )
-    credit = {str(c): int(b) for c, b in session.execute(balances).all()}
-    held = select(ScheduledRepayment.contract_id, ScheduledRepayment.period).where(
-        ScheduledRepayment.contract_id.in_(contract_ids), ScheduledRepayment.status.in_(SCHEDULED_HOLDING)
-    )
-    return _Context(customers, credit, {(str(c), int(p)) for c, p in session.execute(held).all()})
+    """What the day's reminders need of their customers and contracts, read in bounded ``IN`` lists
+    (the contracts due on the reminder days of a large book are tens of thousands)."""
+    customers: dict[str, Customer] = {}
+    credit: dict[str, int] = {}
+    scheduled: set[tuple[str, int]] = set()
+    for some in slices(customer_ids):
+        customers.update((c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(some))))
+        balances = select(UnappliedFunds.customer_id, UnappliedFunds.balance).where(
+            UnappliedFunds.customer_id.in_(some), UnappliedFunds.balance > 0
+        )
+        credit.update((str(c), int(b)) for c, b in session.execute(balances))
+    for some in slices(contract_ids):
+        held = select(ScheduledRepayment.contract_id, ScheduledRepayment.period).where(
+            ScheduledRepayment.contract_id.in_(some), ScheduledRepayment.status.in_(SCHEDULED_HOLDING)
+        )
+        scheduled.update((str(c), int(p)) for c, p in session.execute(held))
+    return _Context(customers, credit, scheduled)
 
 
 def queue_reminders(

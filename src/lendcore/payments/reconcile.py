@@ -34,6 +34,7 @@ from lendcore.payments.statement import (
     StatementRow,
     compare,
 )
+from lendcore.store.bounded import slices
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Payment
 from lendcore.store.models_payments import ReconciliationRun
@@ -42,7 +43,7 @@ BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
 #: How many days before the job's day are reconciled too when they have no report yet.
 LOOK_BACK_DAYS: Final = 7
-#: Statement rows per read (``IN`` list) and per write transaction.
+#: Statement rows resolved or raised per write transaction.
 CHUNK: Final = 1_000
 
 
@@ -110,16 +111,16 @@ def _store(session: Session, report: ReconcileReport, now: datetime) -> None:
 
 
 def _ours(session: Session, statement: Statement) -> tuple[dict[str, OurPayment], list[str]]:
-    """Our payments the statement names, read :data:`CHUNK` ids at a time (a bounded ``IN`` list: a
-    day of 100,000 rows would pass both databases' parameter limits), and those we hold as finished on
-    its day (each must be listed)."""
+    """Our payments the statement names, read in bounded ``IN`` lists (:mod:`lendcore.store.bounded`:
+    one list of a day's 70,000 ids failed on PostgreSQL), and those we hold as finished on its day
+    (each must be listed)."""
     start = datetime.combine(statement.statement_date, time(0), BUSINESS_TZ)
     columns = (Payment.id, Payment.channel_reference, Payment.amount, Payment.state)
     named = [row.payment_id for row in statement.rows]
     found = [
         found_row
-        for first in range(0, len(named), CHUNK)
-        for found_row in session.execute(select(*columns).where(Payment.id.in_(named[first : first + CHUNK])))
+        for ids in slices(named)
+        for found_row in session.execute(select(*columns).where(Payment.id.in_(ids)))
     ]
     finished_that_day = session.execute(
         select(*columns).where(

@@ -43,6 +43,7 @@ from lendcore.servicing.repository import lock_contract, state_as_of
 from lendcore.servicing.standing import OPEN_STATES, judgements, restate
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.store.audit import record_audit
+from lendcore.store.bounded import slices
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, Payment
 from lendcore.store.models_payments import LenderFault
@@ -281,14 +282,21 @@ def _window_for(windows: list[FaultWindow], contract: Contract, on: date) -> Fau
 
 
 def _candidates(session: Session, windows: list[FaultWindow], on: date) -> list[Contract]:
+    """The active contracts with penalty that a window may cover, in id order. Narrowed to the
+    windows' contracts and customers (in bounded ``IN`` lists: a missed autopay day opens a window per
+    contract due, tens of thousands on a large book) unless a window covers everyone."""
     stmt = select(Contract).where(
         Contract.status == Status.ACTIVE.value, Contract.start_date <= on, Contract.penalty_receivable > 0
     )
-    if all(w.contract_id or w.customer_id for w in windows):  # no window for everyone: narrow down
-        ids = [w.contract_id for w in windows if w.contract_id]
-        customers = [w.customer_id for w in windows if w.customer_id and not w.contract_id]
-        stmt = stmt.where(or_(Contract.id.in_(ids), Contract.customer_id.in_(customers)))
-    return list(session.scalars(stmt.order_by(Contract.id)))
+    if not all(w.contract_id or w.customer_id for w in windows):  # a window for everyone
+        return list(session.scalars(stmt.order_by(Contract.id)))
+    ids = sorted({w.contract_id for w in windows if w.contract_id})
+    customers = sorted({w.customer_id for w in windows if w.customer_id and not w.contract_id})
+    found: dict[str, Contract] = {}
+    for column, values in ((Contract.id, ids), (Contract.customer_id, customers)):
+        for some in slices(values):
+            found.update((c.id, c) for c in session.scalars(stmt.where(column.in_(some))))
+    return [found[cid] for cid in sorted(found)]
 
 
 def waive_fault_penalty_before_payment(session: Session, contracts: Iterable[Contract], on: date) -> int:
