@@ -1,16 +1,22 @@
-"""``/api/v1/staff/ledger`` and ``/api/v1/staff/daily-close`` over real HTTP, on both databases:
-finance (and admin) only; the trial balance balances; the journal pages; a close runs and reports."""
+"""``/api/v1/staff/ledger``, ``/api/v1/staff/daily-close`` and ``/api/v1/staff/reconciliations`` over
+real HTTP, on both databases: finance (and admin) only; the trial balance balances; the journal pages;
+a close runs and reports; a reconciliation reports every fen."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from lendcore.auth.principal import Principal, StaffRole
+from lendcore.payments.reconcile import reconcile_statement
+from lendcore.payments.state import PaymentDirection, PaymentState
+from lendcore.payments.statement import Statement, StatementRow
 from tests.api.conftest import LiveApi
+from tests.payments.support import NOW, TODAY, recorded_payment
 from tests.servicing.support import do_draw, open_line
 
 STAFF = "/api/v1/staff"
@@ -123,3 +129,41 @@ def test_the_close_takes_a_replay_sample_of_0_to_10000(api: LiveApi) -> None:
     assert ran.status_code == 200, ran.text
     report = ran.json()
     assert (report["status"], report["invariants"]["replay_sampled"]) == ("succeeded", 2)
+
+
+def test_reconciliations_report_every_fen_to_finance_only_and_filter_by_date_and_channel(
+    api: LiveApi,
+) -> None:
+    paid = recorded_payment(api.factory, amount=12_345)
+    rows = (
+        StatementRow("ref_1", paid, PaymentDirection.INBOUND, 12_345, PaymentState.SUCCEEDED, NOW),
+        StatementRow("ref_x", "pay_UNKNOWN", PaymentDirection.INBOUND, 5_000, PaymentState.SUCCEEDED, NOW),
+    )
+    reconcile_statement(api.factory, Statement("simulator", TODAY, rows), now=NOW)
+    reconcile_statement(api.factory, Statement("simulator", TODAY - timedelta(days=1), ()), now=NOW)
+    client = api.client()
+    finance = _as(api, "fay", StaffRole.FINANCE)
+    listed = client.get(
+        f"{STAFF}/reconciliations", params={"statement_date": TODAY.isoformat()}, headers=finance
+    )
+    assert listed.status_code == 200, listed.text
+    [item] = listed.json()["items"]
+    assert (item["rows"], item["total"], item["resolved"], item["discrepancies"]) == (
+        2, {"fen": 17_345, "display": "¥173.45"}, 1, 1,
+    )  # fmt: skip
+    assert (
+        item["matched_amount"]["fen"] + item["resolved_amount"]["fen"] + item["unexplained_amount"]["fen"]
+        == 17_345
+    )
+    assert item["issues"] == {"statement_extra": {"count": 1, "amount": {"fen": 5_000, "display": "¥50.00"}}}
+    every = client.get(
+        f"{STAFF}/reconciliations", params={"channel": "simulator", "limit": 1}, headers=finance
+    ).json()
+    assert len(every["items"]) == 1 and every["next_cursor"]
+    other = client.get(f"{STAFF}/reconciliations", params={"channel": "unionpay"}, headers=finance).json()
+    assert other["items"] == []
+    for bad in ({"statement_date": "2026-13-01"}, {"channel": "Bad Channel!"}, {"channel": ""}):
+        refused = client.get(f"{STAFF}/reconciliations", params=bad, headers=finance)
+        assert refused.status_code == 422, bad
+    viewer = client.get(f"{STAFF}/reconciliations", headers=_as(api, "vic", StaffRole.VIEWER))
+    assert (viewer.status_code, viewer.json()["code"]) == (403, "PERMISSION_DENIED")

@@ -1,5 +1,6 @@
-"""``/api/v1/staff/ledger`` (trial balance, journal) and ``/api/v1/staff/daily-close`` (run, status and
-report of the end-of-day close): finance's endpoints (``admin`` too). Roles: docs/api.md.
+"""``/api/v1/staff/ledger`` (trial balance, journal), ``/api/v1/staff/daily-close`` (run, status and
+report of the end-of-day close) and ``/api/v1/staff/reconciliations`` (what reconciling each channel
+statement found, in fen): finance's endpoints (``admin`` too). Roles: docs/api.md.
 
 Running a close is synchronous (the request returns the report of the last date closed) and
 idempotent per date (a closed date reports ``skipped``); it also takes an ``Idempotency-Key`` so a
@@ -22,7 +23,7 @@ from lendcore.api.pagination import Page, PageRequest, page_request, paginate
 from lendcore.api.problems import problem_responses
 from lendcore.api.routers import API_PREFIX
 from lendcore.api.state import StateDep
-from lendcore.api.types import ApiModel, ContractId, IsoDate, as_field_error
+from lendcore.api.types import ApiModel, ContractId, IsoDate, Money, as_field_error
 from lendcore.auth.principal import StaffRole
 from lendcore.batch.close import JOB, close_business_days
 from lendcore.batch.close_options import (
@@ -35,6 +36,7 @@ from lendcore.core.errors import NotFoundError
 from lendcore.servicing.business_day import resolve_close_date
 from lendcore.servicing.invariants import trial_balance_from_db
 from lendcore.store.models import JobRun, JournalEntry
+from lendcore.store.models_payments import ReconciliationRun
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/staff",
@@ -167,4 +169,69 @@ def close_status(business_date: IsoDate, state: StateDep) -> CloseStatus:
         return CloseStatus(
             business_date=run.business_date, status=run.status, started_at=run.started_at,
             finished_at=run.finished_at, report=dict(run.details),
+        )  # fmt: skip
+
+
+class IssueTotal(BaseModel):
+    count: int
+    amount: Money
+
+
+class ReconciliationOut(BaseModel):
+    """A statement's reconciliation: ``total = matched_amount + resolved_amount + unexplained_amount``;
+    ``issues`` per kind (``statement_missing`` is ours, on no row of the statement)."""
+
+    id: str
+    channel: str
+    statement_date: date
+    rows: int
+    total: Money
+    matched: int
+    matched_amount: Money
+    resolved: int
+    resolved_amount: Money
+    discrepancies: int
+    unexplained_amount: Money
+    issues: dict[str, IssueTotal]
+    runs: int
+    first_run_at: datetime
+    last_run_at: datetime
+
+    @classmethod
+    def of(cls, row: ReconciliationRun) -> ReconciliationOut:
+        issues = {
+            kind: IssueTotal(count=int(v["count"]), amount=Money.of(int(v["amount"])))
+            for kind, v in sorted(row.issues.items())
+        }
+        return cls(
+            id=row.id, channel=row.channel, statement_date=row.statement_date, rows=row.rows,
+            total=Money.of(row.total), matched=row.matched, matched_amount=Money.of(row.matched_amount),
+            resolved=row.resolved, resolved_amount=Money.of(row.resolved_amount),
+            discrepancies=row.discrepancies, unexplained_amount=Money.of(row.unexplained_amount),
+            issues=issues, runs=row.runs, first_run_at=row.first_run_at, last_run_at=row.last_run_at,
+        )  # fmt: skip
+
+
+@router.get(
+    "/reconciliations",
+    response_model=Page[ReconciliationOut],
+    summary="Each channel statement's reconciliation, in fen, by id (optionally of one date or channel)",
+    responses=problem_responses(401, 403, 422),
+)
+def reconciliations(
+    state: StateDep,
+    page: Annotated[PageRequest, Depends(page_request)],
+    statement_date: Annotated[IsoDate | None, Query()] = None,
+    channel: Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")] = None,
+) -> Page[ReconciliationOut]:
+    statement = select(ReconciliationRun)
+    if statement_date is not None:
+        statement = statement.where(ReconciliationRun.statement_date == statement_date)
+    if channel is not None:
+        statement = statement.where(ReconciliationRun.channel == channel)
+    name = f"reconciliations:{statement_date or ''}:{channel or ''}"
+    with state.database.read() as session:
+        return paginate(
+            session, statement, key=ReconciliationRun.id, page=page, to_item=ReconciliationOut.of,
+            list_name=name,
         )  # fmt: skip
