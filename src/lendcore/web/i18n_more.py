@@ -65,6 +65,22 @@ MORE: Final[dict[str, dict[str, str]]] = {
         "unmasked_phone": "手机号",
         "unmasked_card": "银行卡号",
         "card_rules": "仅支持本人借记卡；最多 5 张；自动扣款使用中的卡和最后一张卡不能解绑。",
+        "reconciliations_title": "对账",
+        "reconciliation_rule": (
+            "每份渠道对账单的每一分钱都在其中一栏：已核对、已据此更新、或未能解释（已提交运营处理）。"
+        ),
+        "statement_date": "对账日",
+        "statement_rows": "笔数",
+        "statement_total": "对账单金额",
+        "matched": "已核对",
+        "resolved": "据此更新",
+        "unexplained": "未能解释",
+        "raised_issues": "差异",
+        "runs": "次数",
+        "issue_statement_missing": "我方成功、对账单缺失",
+        "issue_statement_extra": "对账单多出",
+        "issue_statement_amount_mismatch": "金额不符",
+        "issue_statement_state_mismatch": "状态不符",
     },
     "en": {
         "propose_title": "Propose a staff action",
@@ -127,5 +143,22 @@ MORE: Final[dict[str, dict[str, str]]] = {
             "Debit cards in your own name only; at most 5; a card autopay debits and your last card "
             "cannot be unbound."
         ),
+        "reconciliations_title": "Reconciliations",
+        "reconciliation_rule": (
+            "Every fen of each channel statement is in one column: matched, resolved by it, or "
+            "unexplained (raised to operations)."
+        ),
+        "statement_date": "Statement day",
+        "statement_rows": "Rows",
+        "statement_total": "Statement total",
+        "matched": "Matched",
+        "resolved": "Resolved",
+        "unexplained": "Unexplained",
+        "raised_issues": "Issues",
+        "runs": "Runs",
+        "issue_statement_missing": "Ours, not on the statement",
+        "issue_statement_extra": "Not ours",
+        "issue_statement_amount_mismatch": "Another amount",
+        "issue_statement_state_mismatch": "Another state",
     },
 }

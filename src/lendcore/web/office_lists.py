@@ -1,6 +1,7 @@
 """Back-office lists: applications with their decisions (inputs summarised, score, grade, reasons), the
-audit log and the undelivered customer messages (failed or never confirmed, with the lender fault each
-reminder opened), newest first, :data:`lendcore.web.office.PAGE_ROWS` rows."""
+audit log, the undelivered customer messages (failed or never confirmed, with the lender fault each
+reminder opened) and the channel statements' reconciliations (every fen: matched, resolved,
+unexplained, issues per kind), newest first, :data:`lendcore.web.office.PAGE_ROWS` rows."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from lendcore.api.state import StateDep
 from lendcore.store.models import AuditRecord
 from lendcore.store.models_origination import CreditApplication, CreditDecision
+from lendcore.store.models_payments import ReconciliationRun
 from lendcore.web.office import PAGE_ROWS, is_staff
 from lendcore.web.render import page
 
@@ -70,3 +72,27 @@ def undelivered_notifications(request: Request, state: StateDep) -> Response:
     with state.database.read() as session:
         rows = undelivered(session, limit=PAGE_ROWS)
     return page(state, request, "office_notifications.html", "undelivered_title", signed_in=True, rows=rows)
+
+
+@router.get("/reconciliations")
+def reconciliations(request: Request, state: StateDep) -> Response:
+    if not is_staff(state, request):
+        return RedirectResponse("/office/login", status_code=303)
+    with state.database.read() as session:
+        runs = session.scalars(
+            select(ReconciliationRun)
+            .order_by(ReconciliationRun.statement_date.desc(), ReconciliationRun.channel)
+            .limit(PAGE_ROWS)
+        ).all()
+        rows = [
+            {
+                "statement_date": r.statement_date, "channel": r.channel, "rows": r.rows, "total": r.total,
+                "matched": r.matched, "matched_amount": r.matched_amount, "resolved": r.resolved,
+                "resolved_amount": r.resolved_amount, "unexplained_amount": r.unexplained_amount,
+                "issues": sorted(r.issues.items()), "runs": r.runs,
+            }
+            for r in runs
+        ]  # fmt: skip
+    return page(
+        state, request, "office_reconciliations.html", "reconciliations_title", signed_in=True, rows=rows
+    )
