@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.autopay import autopay_key, run_autopay
-from lendcore.batch.autopay_missed import record_missed_runs
+from lendcore.batch.autopay_missed import MISSED_FAULT_DAYS, record_missed_runs
+from lendcore.batch.close import run_daily_close
 from lendcore.batch.jobs import default_registry
 from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import LendcoreError
@@ -273,3 +274,34 @@ def test_a_mandate_made_after_a_day_is_no_missed_run_of_that_day(
         create_mandate(session, cid, card, MandateRole.PRIMARY, actor=cid, at=later)
     with unit_of_work(session_factory) as session:
         assert record_missed_runs(session, DUE, now=later) == []
+
+
+def _standing(factory: sessionmaker[Session], contract_id: str) -> tuple[int, int]:
+    with unit_of_work(factory, read_only=True) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        return contract.days_past_due, contract.penalty_receivable
+
+
+def test_a_missed_run_excuses_the_customer_for_a_week_after_it_is_found_not_for_ever(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The autopay_missed window was open-ended: a customer whose debit we missed once was never
+    overdue again, never charged penalty and never reported, however long they did not pay. It ends
+    MISSED_FAULT_DAYS after the morning that found it; then the rows count from their due date again."""
+    who = _borrower(session_factory)
+    twin = _borrower(session_factory, consent=False)  # no mandate: late on their own
+    _enqueue_run(session_factory, DUE + timedelta(days=1), 1)  # the next morning; none ran on DUE
+    _work(session_factory, HandlerChannel(_processing))
+    with unit_of_work(session_factory, read_only=True) as session:
+        [fault] = session.scalars(select(LenderFault)).all()
+        assert (fault.starts_on, fault.ends_on) == (DUE, DUE + timedelta(days=1 + MISSED_FAULT_DAYS))
+    for day in range(1, 1 + MISSED_FAULT_DAYS + 1):
+        assert run_daily_close(session_factory, DUE + timedelta(days=day)).ok
+    assert _standing(session_factory, who["contract"]) == (0, 0)  # the window's last day
+    for day in range(2 + MISSED_FAULT_DAYS, 13):
+        assert run_daily_close(session_factory, DUE + timedelta(days=day)).ok
+    dpd, penalty = _standing(session_factory, who["contract"])
+    twin_dpd, twin_penalty = _standing(session_factory, twin["contract"])
+    assert dpd == twin_dpd == 12  # counted from the due date again
+    assert 0 < penalty < twin_penalty  # the window's days waived, the days after it charged

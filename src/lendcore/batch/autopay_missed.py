@@ -1,8 +1,12 @@
 """Missed autopay runs (issue 11, lender faults): a day whose ``autopay.run`` job never succeeded
 (none enqueued, or dead) is the lender's fault for every contract due that day with a mandate, so
-each gets an ``autopay_missed`` fault window from that day and the penalty it caused is waived
-(:mod:`lendcore.servicing.faults`). Each morning run looks :data:`MISSED_RUN_LOOK_BACK_DAYS` back, so
-a scheduler down for several days leaves every day its faults; each is raised once.
+each gets an ``autopay_missed`` fault window from that day to :data:`MISSED_FAULT_DAYS` after the
+morning that found it, and the penalty and overdue status it caused are waived and suppressed
+(:mod:`lendcore.servicing.faults`). The window ends: open-ended, it excused a customer whose debit we
+missed once for ever (never overdue, never charged, never reported, however long they did not pay);
+after it the rows count from their due date again. Each morning run looks
+:data:`MISSED_RUN_LOOK_BACK_DAYS` back, so a scheduler down for several days leaves every day its
+faults; each is raised once.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from lendcore.store.models_payments import LenderFault
 
 #: How many days before today a morning run checks for a day with no succeeded run.
 MISSED_RUN_LOOK_BACK_DAYS: Final = 7
+#: How long after the morning that found a missed run its window lasts (the customer pays another
+#: way meanwhile; the reminder_undelivered and scheduled_missed windows' length).
+MISSED_FAULT_DAYS: Final = 7
 
 
 def _days_run(session: Session) -> set[str]:
@@ -47,15 +54,24 @@ def record_missed_days(session: Session, today: date, *, now: datetime) -> list[
     only the last (each is raised once, so looking again costs queries, not faults)."""
     days = (today - timedelta(days=back) for back in range(MISSED_RUN_LOOK_BACK_DAYS, 0, -1))
     ran = _days_run(session)
-    return [cid for day in days for cid in record_missed_runs(session, day, now=now, days_run=ran)]
+    return [
+        cid for day in days for cid in record_missed_runs(session, day, now=now, days_run=ran, found_on=today)
+    ]
 
 
 def record_missed_runs(
-    session: Session, day: date, *, now: datetime, days_run: set[str] | None = None
+    session: Session,
+    day: date,
+    *,
+    now: datetime,
+    days_run: set[str] | None = None,
+    found_on: date | None = None,
 ) -> list[str]:
     """Record an ``autopay_missed`` fault from ``day`` for each contract due that day with a mandate
     when no autopay run for ``day`` succeeded (none enqueued, or dead); the contracts raised (once each).
-    ``days_run``: the days with a succeeded run, when the caller has read them already."""
+    ``days_run``: the days with a succeeded run, when the caller has read them already; ``found_on``: the
+    business date of the run that looks (default the day after ``day``), from which the window lasts
+    :data:`MISSED_FAULT_DAYS`."""
     if day.isoformat() in (_days_run(session) if days_run is None else days_run):
         return []
     # the day's faults read once and the mandates once per slice, not per contract: only this function
@@ -69,6 +85,7 @@ def record_missed_runs(
             )
         )
     )
+    ends_on = max(day, found_on or day + timedelta(days=1)) + timedelta(days=MISSED_FAULT_DAYS)
     raised = []
     contracts = contracts_due(session, day)
     for start in range(0, len(contracts), DEFAULT_CHUNK):  # bounded IN lists
@@ -78,8 +95,9 @@ def record_missed_runs(
             if contract.customer_id not in mandated or contract.id in faulted:
                 continue
             record_fault(
-                session, kind=FaultKind.AUTOPAY_MISSED, starts_on=day, contract_id=contract.id,
-                customer_id=contract.customer_id, reason=f"no autopay run for {day}", now=now,
+                session, kind=FaultKind.AUTOPAY_MISSED, starts_on=day, ends_on=ends_on,
+                contract_id=contract.id, customer_id=contract.customer_id,
+                reason=f"no autopay run for {day}", now=now,
             )  # fmt: skip
             raised.append(contract.id)
     return raised
