@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.payments.reconcile import reconcile_statement
@@ -14,6 +15,7 @@ from lendcore.payments.statement import Statement, StatementRow
 from lendcore.store.engine import unit_of_work
 from lendcore.store.ids import new_id
 from lendcore.store.models import Customer, Payment
+from lendcore.store.models_payments import ReconciliationRun
 from tests.payments.support import NOW, TODAY, events, issues, payment, recorded_payment
 
 
@@ -85,3 +87,35 @@ def test_a_statement_of_seventy_thousand_rows_is_read_in_bounded_lists_and_all_m
     report = reconcile_statement(session_factory, Statement("simulator", TODAY, rows), now=NOW)
     assert (report.matched, report.resolved, report.discrepancies) == (count, 0, 0)
     assert report.matched_amount == report.total == count * 10_000
+
+
+def test_two_runs_of_one_statement_at_once_resolve_each_payment_once_and_both_count(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The CLI by hand while the job runs: both finish, each payment moves once (its row lock and the
+    one-transition-per-state index), each issue is raised once (its dedupe key), and the day's report
+    counts two runs (written with ON CONFLICT, so two first runs cannot both insert)."""
+    ids = [recorded_payment(session_factory) for _ in range(5)]
+    statement = Statement("simulator", TODAY, (*(row(p) for p in ids), row("pay_EXTRA")))
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            reconcile_statement(session_factory, statement, now=NOW)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    for payment_id in ids:
+        moves = [e for e in events(session_factory, payment_id) if e[1] == "transition"]
+        assert [e[2] for e in moves].count("succeeded") == 1
+    assert len(issues(session_factory)) == 1
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert session.scalars(select(ReconciliationRun.runs)).all() == [2]

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Final
+from typing import Final, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.payments.adapter import ChannelAdapter
@@ -36,6 +38,7 @@ from lendcore.payments.statement import (
 )
 from lendcore.store.bounded import slices
 from lendcore.store.engine import unit_of_work
+from lendcore.store.ids import new_id
 from lendcore.store.models import Payment
 from lendcore.store.models_payments import ReconciliationRun
 
@@ -88,26 +91,26 @@ def _report(statement: Statement, result: Reconciliation) -> ReconcileReport:
 
 
 def _store(session: Session, report: ReconcileReport, now: datetime) -> None:
-    """Insert or bring up to date the day's report (the row is locked: two runs at once serialise)."""
-    row = session.scalars(
-        select(ReconciliationRun)
-        .where(
-            ReconciliationRun.channel == report.channel,
-            ReconciliationRun.statement_date == report.statement_date,
+    """Insert the day's report, or bring it up to date, in one statement (``ON CONFLICT`` on channel and
+    day: two runs at once both count, neither fails)."""
+    table = cast(Table, ReconciliationRun.__table__)
+    figures = {
+        "rows": report.rows, "total": report.total, "matched": report.matched,
+        "matched_amount": report.matched_amount, "resolved": report.resolved,
+        "resolved_amount": report.resolved_amount, "discrepancies": report.discrepancies,
+        "unexplained_amount": report.unexplained_amount, "issues": report.as_dict()["issues"],
+        "last_run_at": now,
+    }  # fmt: skip
+    make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = make_insert(table).values(
+        id=new_id("rec"), channel=report.channel, statement_date=report.statement_date, runs=1,
+        first_run_at=now, **figures,
+    )  # fmt: skip
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["channel", "statement_date"], set_={**figures, "runs": table.c.runs + 1}
         )
-        .with_for_update()
-    ).one_or_none()
-    if row is None:
-        row = ReconciliationRun(channel=report.channel, statement_date=report.statement_date, runs=0)
-        row.first_run_at = now
-        session.add(row)
-    row.rows, row.total = report.rows, report.total
-    row.matched, row.matched_amount = report.matched, report.matched_amount
-    row.resolved, row.resolved_amount = report.resolved, report.resolved_amount
-    row.discrepancies, row.unexplained_amount = report.discrepancies, report.unexplained_amount
-    row.issues = report.as_dict()["issues"]  # type: ignore[assignment]
-    row.runs, row.last_run_at = row.runs + 1, now
-    session.flush()
+    )
 
 
 def _ours(session: Session, statement: Statement) -> tuple[dict[str, OurPayment], list[str]]:
