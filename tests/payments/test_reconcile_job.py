@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.batch.jobs import default_registry
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.worker import Worker
-from lendcore.payments.adapter import ChannelAdapter
+from lendcore.payments.adapter import ChannelAdapter, ChannelUnavailableError
 from lendcore.payments.http_channel import HttpChannel
 from lendcore.payments.reconcile import LOOK_BACK_DAYS
 from lendcore.payments.sim.engine import BUSINESS_TZ
@@ -122,3 +122,26 @@ def test_a_malformed_statement_is_dead_at_once_and_an_unreachable_channel_is_ret
         retried = run_reconciliation(session_factory, nowhere, day, "nowhere")
     assert retried.status == "queued" and retried.attempts == 1  # back off, then ask again
     assert reports(session_factory) == {}
+
+
+class OnlyRecentStatements(ChannelAdapter):
+    """A channel that gives the statement of ``day`` and cannot give older ones."""
+
+    name = "simulator"
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+
+    def statement(self, day: date) -> Statement:
+        if day != self.day:
+            raise ChannelUnavailableError(f"no statement of {day} yet")
+        return Statement("simulator", day, ())
+
+
+def test_the_days_own_statement_is_reconciled_first_so_an_older_one_that_fails_does_not_hold_it_up(
+    session_factory: sessionmaker[Session],
+) -> None:
+    day = date(2026, 11, 22)
+    job = run_reconciliation(session_factory, OnlyRecentStatements(day), day, "partial")
+    assert job.status == "queued" and job.attempts == 1  # retried for the older days
+    assert sorted(reports(session_factory)) == [day]  # the day itself is reported

@@ -207,14 +207,15 @@ def reported_days(session_factory: sessionmaker[Session], channel: str, days: li
 def reconcile_day(
     session_factory: sessionmaker[Session], channel: ChannelAdapter, day: date, *, now: datetime
 ) -> list[ReconcileReport]:
-    """Reconcile ``channel``'s statement of ``day``, after each of the :data:`LOOK_BACK_DAYS` before it
-    that has no report yet (oldest first); the reports. Each statement is fetched with no transaction
-    open. A channel that cannot answer raises its :class:`~lendcore.payments.adapter.ChannelError`
-    (the job retries); a malformed file raises ``StatementError`` (a person must look)."""
+    """Reconcile ``channel``'s statement of ``day``, then each of the :data:`LOOK_BACK_DAYS` before it
+    that has no report yet (oldest first); the reports, ``day``'s first. The day itself comes first, so
+    an older statement the channel cannot give does not hold it up. Each statement is fetched with no
+    transaction open. A channel that cannot answer raises its
+    :class:`~lendcore.payments.adapter.ChannelError` (the job retries; the days done stay done); a
+    malformed file raises ``StatementError`` (a person must look)."""
     earlier = [day - timedelta(days=back) for back in range(LOOK_BACK_DAYS, 0, -1)]
-    done = reported_days(session_factory, channel.name, earlier)
-    reports = []
-    for each in [*(d for d in earlier if d not in done), day]:
-        statement = channel.statement(each)
-        reports.append(reconcile_statement(session_factory, statement, now=now))
+    reports = [reconcile_statement(session_factory, channel.statement(day), now=now)]
+    done = reported_days(session_factory, reports[0].channel, earlier)
+    for each in (d for d in earlier if d not in done):
+        reports.append(reconcile_statement(session_factory, channel.statement(each), now=now))
     return reports
