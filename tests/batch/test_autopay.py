@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.autopay import autopay_key, run_autopay
-from lendcore.batch.autopay_missed import MISSED_FAULT_DAYS, record_missed_runs
+from lendcore.batch.autopay_missed import record_missed_runs
 from lendcore.batch.close import run_daily_close
 from lendcore.batch.jobs import default_registry
 from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import LendcoreError
+from lendcore.core.faults import MISSED_FAULT_DAYS
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.worker import Worker
 from lendcore.origination.autopay import MandateRole, create_mandate, revoke_mandate

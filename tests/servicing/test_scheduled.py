@@ -16,6 +16,7 @@ from lendcore.batch.close import run_daily_close
 from lendcore.batch.jobs import default_registry
 from lendcore.core.allocation import amount_due
 from lendcore.core.errors import LendcoreError
+from lendcore.core.faults import MISSED_FAULT_DAYS
 from lendcore.jobs.worker import Worker
 from lendcore.notify.sinks import DevelopmentSink
 from lendcore.payments.adapter import Accepted, ChannelCall, ChannelStatus, HandlerChannel
@@ -23,7 +24,6 @@ from lendcore.payments.records import Observation, apply_observation, lock_payme
 from lendcore.payments.state import EventSource, PaymentState
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.scheduled import (
-    MISSED_FAULT_DAYS,
     ScheduleRepaymentRequest,
     book_scheduled,
     cancel_scheduled,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lendcore.batch.autopay import DEFAULT_CHUNK, JOB_KIND, active_mandates, contracts_due
-from lendcore.core.faults import FaultKind
+from lendcore.core.faults import MISSED_FAULT_DAYS, FaultKind
 from lendcore.jobs.schedule import BUSINESS_TZ
 from lendcore.servicing.faults import record_fault
 from lendcore.store.models_jobs import Job
@@ -27,9 +27,6 @@ from lendcore.store.models_payments import LenderFault
 
 #: How many days before today a morning run checks for a day with no succeeded run.
 MISSED_RUN_LOOK_BACK_DAYS: Final = 7
-#: How long after the morning that found a missed run its window lasts (the customer pays another
-#: way meanwhile; the reminder_undelivered and scheduled_missed windows' length).
-MISSED_FAULT_DAYS: Final = 7
 
 
 def _days_run(session: Session) -> set[str]:

@@ -15,8 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Final
 
 from lendcore.core.errors import ValidationError
+
+#: How long a window opened for something we failed to do (an autopay run, a 预约还款 take, by default a
+#: reminder delivered) lasts after the day it was found: the customer pays another way meanwhile.
+MISSED_FAULT_DAYS: Final = 7
 
 
 class FaultKind(StrEnum):

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.core.faults import FaultKind
+from lendcore.core.faults import MISSED_FAULT_DAYS, FaultKind
 from lendcore.core.notices import render
 from lendcore.jobs.schedule import BUSINESS_TZ
 from lendcore.notify.sinks import (
@@ -60,7 +60,7 @@ class DeliveryPolicy:
     confirm_within: timedelta = timedelta(minutes=30)  # sent, unconfirmed after this: raised
     first_poll: timedelta = timedelta(minutes=2)
     poll_cap: timedelta = timedelta(minutes=15)
-    fault_days: int = 7  # length of the reminder_undelivered window
+    fault_days: int = MISSED_FAULT_DAYS  # length of the reminder_undelivered window
     batch: int = 500  # rows a sweep step looks at
     senders: int = 1  # sending threads (each has at most one message in flight when killed)
 

@@ -5,12 +5,13 @@ as callbacks and queries); every discrepancy (a finished payment of ours the sta
 we do not know, another amount, a contradicting state) is raised to operations, once per payment and
 day. Idempotent: a second run applies nothing new and raises nothing new.
 
-What a run found is stored in fen, in the same transaction (``reconciliations``, one row per channel
-and day): every fen of the statement is matched, resolved or unexplained (a database check says so),
-and ``issues`` holds the count and fen of each kind. :func:`reconcile_day` is the scheduled job's
-body: it fetches the day's statement from the channel (no transaction open) and reconciles it, and
-first every day of the :data:`LOOK_BACK_DAYS` before it that has no report yet, so a worker down for
-days leaves no statement unread.
+Rows are resolved and raised :data:`CHUNK` per transaction; then what the run found is stored in fen
+(``reconciliations``, one row per channel and day, written with ``ON CONFLICT``): every fen of the
+statement is matched, resolved or unexplained (a database check says so), and ``issues`` holds the
+count and fen of each kind. A run that dies part way leaves its chunks done and is simply run again.
+:func:`reconcile_day` is the scheduled job's body: it fetches the day's statement from the channel (no
+transaction open) and reconciles it, then every day of the :data:`LOOK_BACK_DAYS` before it that has
+no report yet, so a worker down for days leaves no statement unread.
 """
 
 from __future__ import annotations

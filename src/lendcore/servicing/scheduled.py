@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from lendcore.core.allocation import CustomerMode, amount_due
 from lendcore.core.contract import InstallmentState, LoanState, Status
 from lendcore.core.errors import BusinessRuleError, ConflictError, NotFoundError
-from lendcore.core.faults import FaultKind
+from lendcore.core.faults import MISSED_FAULT_DAYS, FaultKind
 from lendcore.core.money import Fen
 from lendcore.core.records import JsonRecord
 from lendcore.jobs.outbox import enqueue
@@ -57,9 +57,6 @@ from lendcore.store.types import utc_now
 
 BOOKABLE_DAYS: Final = 10
 JOB_KIND: Final = "scheduled.take"
-#: How long after a missed booking is found its ``scheduled_missed`` window lasts (the customer,
-#: told that day, pays by other means meanwhile; the reminder_undelivered window's length).
-MISSED_FAULT_DAYS: Final = 7
 
 
 @dataclass(frozen=True, slots=True)
