@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.payments.records import Observation, apply_observation, lock_payment
+from lendcore.core.errors import NotFoundError
+from lendcore.payments.records import Observation, apply_observation, lock_payment, lock_payments
 from lendcore.payments.state import EventSource, PaymentState, Verdict
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models_payments import PaymentEvent
 from tests.payments.support import NOW, events, issues, jobs, payment, recorded_payment
+from tests.statements import sent_statements
 
 
 def observe(factory: sessionmaker[Session], payment_id: str, observation: Observation) -> Verdict:
@@ -112,3 +115,15 @@ def test_payment_events_are_append_only(session_factory: sessionmaker[Session]) 
     with pytest.raises(IntegrityError, match="append-only"), unit_of_work(session_factory) as session:
         session.delete(session.query(PaymentEvent).filter_by(payment_id=payment_id).one())
         session.flush()
+
+
+def test_a_chunk_of_payments_is_locked_in_one_statement_and_an_unknown_one_is_not_found(
+    session_factory: sessionmaker[Session], engine: Engine
+) -> None:
+    ids = sorted(recorded_payment(session_factory) for _ in range(3))
+    with unit_of_work(session_factory) as session, sent_statements(engine) as sent:
+        locked = lock_payments(session, list(reversed(ids)))
+    assert sorted(locked) == ids and len(sent) == 1
+    with unit_of_work(session_factory) as session, pytest.raises(NotFoundError) as missing:
+        lock_payments(session, [ids[0], "pay_NOPE"])
+    assert missing.value.code == "PAYMENT_NOT_FOUND"

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.payments.adapter import ChannelAdapter
-from lendcore.payments.records import Observation, apply_observation, lock_payment, raise_issue
+from lendcore.payments.records import Observation, apply_observation, lock_payments, raise_issue
 from lendcore.payments.state import EventSource, PaymentState
 from lendcore.payments.statement import (
     OurPayment,
@@ -145,8 +145,9 @@ def reconcile_statement(
     session_factory: sessionmaker[Session], statement: Statement, *, now: datetime
 ) -> ReconcileReport:
     """Reconcile ``statement`` (module docstring): read, compare, then resolve and raise
-    :data:`CHUNK` rows per transaction (a payment moved meanwhile by a callback is decided again under
-    its lock, so a stale resolution is a duplicate), then store the report. Idempotent, so a run that
+    :data:`CHUNK` rows per transaction (the chunk's payments locked in one statement; a payment moved
+    meanwhile by a callback is decided again under its lock, so a stale resolution is a duplicate),
+    then store the report. Idempotent, so a run that
     dies part way is simply run again."""
     with unit_of_work(session_factory, read_only=True) as session:
         ours, expected = _ours(session, statement)
@@ -154,8 +155,10 @@ def reconcile_statement(
     day = statement.statement_date.isoformat()
     for first in range(0, max(len(result.resolutions), len(result.discrepancies)), CHUNK):
         with unit_of_work(session_factory) as session:
-            for row in result.resolutions[first : first + CHUNK]:
-                _resolve(session, row, day, now)
+            resolving = result.resolutions[first : first + CHUNK]
+            locked = lock_payments(session, [row.payment_id for row in resolving])
+            for row in resolving:
+                _resolve(session, locked[row.payment_id], row, day, now)
             for issue in result.discrepancies[first : first + CHUNK]:
                 _raise(session, issue, issue.payment_id in ours, day, now)
     report = _report(statement, result)
@@ -164,7 +167,7 @@ def reconcile_statement(
     return report
 
 
-def _resolve(session: Session, row: StatementRow, day: str, now: datetime) -> None:
+def _resolve(session: Session, payment: Payment, row: StatementRow, day: str, now: datetime) -> None:
     observation = Observation(
         EventSource.STATEMENT,
         row.state,
@@ -174,7 +177,7 @@ def _resolve(session: Session, row: StatementRow, day: str, now: datetime) -> No
         occurred_at=row.settled_at,
         details={"statement_date": day},
     )
-    apply_observation(session, lock_payment(session, row.payment_id), observation, now)
+    apply_observation(session, payment, observation, now)
 
 
 def _raise(session: Session, issue: StatementDiscrepancy, known: bool, day: str, now: datetime) -> None:

@@ -10,6 +10,7 @@ repayment or the disbursement (docs/payments.md, "Integration").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final, cast
@@ -72,6 +73,18 @@ def lock_payment(session: Session, payment_id: str) -> Payment:
     if payment is None:
         raise NotFoundError(f"no payment {payment_id}", code="PAYMENT_NOT_FOUND", id=payment_id)
     return payment
+
+
+def lock_payments(session: Session, payment_ids: Sequence[str]) -> dict[str, Payment]:
+    """Lock every payment of ``payment_ids`` in one statement (a bounded list: the caller's chunk), in
+    id order (two lockers of overlapping sets cannot deadlock); by id. One that does not exist is
+    ``PAYMENT_NOT_FOUND``, as for :func:`lock_payment`."""
+    stmt = for_update(select(Payment).where(Payment.id.in_(payment_ids)).order_by(Payment.id))
+    locked = {payment.id: payment for payment in session.scalars(stmt)}
+    for payment_id in payment_ids:
+        if payment_id not in locked:
+            raise NotFoundError(f"no payment {payment_id}", code="PAYMENT_NOT_FOUND", id=payment_id)
+    return locked
 
 
 def record_event(
