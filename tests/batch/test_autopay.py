@@ -18,6 +18,7 @@ from lendcore.batch.jobs import default_registry
 from lendcore.core.consent import ConsentKind
 from lendcore.core.errors import LendcoreError
 from lendcore.core.faults import MISSED_FAULT_DAYS
+from lendcore.core.notices import chinese_date
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.worker import Worker
 from lendcore.origination.autopay import MandateRole, create_mandate, revoke_mandate
@@ -37,7 +38,7 @@ from lendcore.store.models_autopay import AutopayMandate
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
-from tests.servicing.support import D0, do_draw, open_line
+from tests.servicing.support import D0, do_draw, fault_notices, open_line
 
 DUE = date(2026, 4, 1)  # a one-month bullet drawn on 2026-03-01
 AT = datetime(2026, 3, 31, 2, 0, tzinfo=UTC)
@@ -306,3 +307,8 @@ def test_a_missed_run_excuses_the_customer_for_a_week_after_it_is_found_not_for_
     twin_dpd, twin_penalty = _standing(session_factory, twin["contract"])
     assert dpd == twin_dpd == 12  # counted from the due date again
     assert 0 < penalty < twin_penalty  # the window's days waived, the days after it charged
+    ends = chinese_date(DUE + timedelta(days=1 + MISSED_FAULT_DAYS))
+    assert fault_notices(session_factory, who["customer"]) == [
+        f"【lendcore】您{chinese_date(DUE)}的自动扣款因我方原因未能执行，由此产生的罚息已免除，"
+        f"请在{ends}前通过 App 还款，以免逾期。"
+    ]

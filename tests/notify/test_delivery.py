@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch.jobs import default_registry
 from lendcore.core.faults import FaultKind
+from lendcore.core.notices import chinese_date
 from lendcore.jobs.outbox import enqueue
 from lendcore.jobs.worker import Worker
 from lendcore.notify.delivery import (
@@ -34,7 +35,7 @@ from lendcore.store.models_jobs import Job
 from lendcore.store.models_notify import Notification, NotificationEvent
 from lendcore.store.models_payments import LenderFault
 from tests.origination.helpers import CIPHER, make_phone, register
-from tests.servicing.support import new_customer
+from tests.servicing.support import fault_notices, new_customer
 
 T0 = datetime(2026, 3, 29, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 DUE = date(2026, 4, 1)
@@ -199,6 +200,11 @@ def test_a_reminder_delivered_on_no_channel_opens_one_fault_and_one_delivered_on
     [fault] = _faults(session_factory)
     assert fault.kind == FaultKind.REMINDER_UNDELIVERED.value and fault.customer_id == lost
     assert fault.starts_on == DUE and fault.ends_on == DUE + timedelta(days=DeliveryPolicy().fault_days)
+    assert fault_notices(session_factory, lost) == [
+        f"【lendcore】因我方原因，自{chinese_date(DUE)}起您的借款不会因此产生罚息或逾期记录，"
+        "详情请登录 App 查看。"
+    ]
+    assert fault_notices(session_factory, told) == []
     assert rows[ids[0]].fault_id == rows[ids[1]].fault_id == fault.id and rows[ids[2]].fault_id is None
     with unit_of_work(session_factory, read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(Notification).where(

@@ -192,3 +192,18 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         yield create_session_factory(engine)
     finally:
         engine.dispose()
+
+
+def fault_notices(factory: sessionmaker[Session], customer_id: str) -> list[str]:
+    """What the customer is to be told of the lender-fault windows opened for them: the texts of their
+    ``customer.notify`` jobs that name a fault, rendered as the sink would send them."""
+    from lendcore.core.notices import render
+    from lendcore.store.models_jobs import Job
+
+    with unit_of_work(factory, read_only=True) as session:
+        jobs = session.scalars(select(Job).where(Job.kind == "customer.notify").order_by(Job.id)).all()
+        return [
+            render(str(j.payload["template"]), j.payload)
+            for j in jobs
+            if j.payload.get("customer_id") == customer_id and j.payload.get("fault_id")
+        ]

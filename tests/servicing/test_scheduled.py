@@ -17,6 +17,8 @@ from lendcore.batch.jobs import default_registry
 from lendcore.core.allocation import amount_due
 from lendcore.core.errors import LendcoreError
 from lendcore.core.faults import MISSED_FAULT_DAYS
+from lendcore.core.money import format_fen
+from lendcore.core.notices import chinese_date
 from lendcore.jobs.worker import Worker
 from lendcore.notify.sinks import DevelopmentSink
 from lendcore.payments.adapter import Accepted, ChannelCall, ChannelStatus, HandlerChannel
@@ -35,7 +37,7 @@ from lendcore.store.models import Contract, LoanTransaction, Payment, UnappliedF
 from lendcore.store.models_notify import ScheduledRepayment
 from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
-from tests.servicing.support import assert_invariants, do_draw, key, open_line, snapshot
+from tests.servicing.support import assert_invariants, do_draw, fault_notices, key, open_line, snapshot
 
 DUE = date(2026, 4, 1)  # a one-month bullet drawn on 2026-03-01
 TODAY = date(2026, 3, 25)
@@ -225,7 +227,7 @@ def test_a_booking_we_never_took_is_our_fault_the_customer_pays_no_penalty_and_i
     the closes charge no penalty and show no overdue. A twin without a booking pays penalty."""
     cid, contract = _borrower(session_factory)
     _, twin = _borrower(session_factory)
-    _book(session_factory, cid, contract, take=DUE)
+    booked = int(str(_book(session_factory, cid, contract, take=DUE)["amount"]))
     _close_through(session_factory, TAKE, DUE)
     found_on = DUE + timedelta(days=1)
     with unit_of_work(session_factory) as session:
@@ -242,4 +244,9 @@ def test_a_booking_we_never_took_is_our_fault_the_customer_pays_no_penalty_and_i
     ours, theirs = _contract(session_factory, contract), _contract(session_factory, twin)
     assert (ours.days_past_due, ours.penalty_receivable, ours.classification) == (0, 0, "normal")
     assert theirs.days_past_due == 5 and theirs.penalty_receivable > 0  # without the fault
+    ends = chinese_date(found_on + timedelta(days=MISSED_FAULT_DAYS))
+    assert fault_notices(session_factory, cid) == [
+        f"【lendcore】您预约在{chinese_date(DUE)}的还款{format_fen(booked)}因我方原因未能执行，由此产生的罚息已免除，"
+        f"请在{ends}前通过 App 还款，以免逾期。"
+    ]
     assert_invariants(session_factory)

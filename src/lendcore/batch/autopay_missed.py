@@ -2,11 +2,11 @@
 (none enqueued, or dead) is the lender's fault for every contract due that day with a mandate, so
 each gets an ``autopay_missed`` fault window from that day to :data:`MISSED_FAULT_DAYS` after the
 morning that found it, and the penalty and overdue status it caused are waived and suppressed
-(:mod:`lendcore.servicing.faults`). The window ends: open-ended, it excused a customer whose debit we
-missed once for ever (never overdue, never charged, never reported, however long they did not pay);
-after it the rows count from their due date again. Each morning run looks
-:data:`MISSED_RUN_LOOK_BACK_DAYS` back, so a scheduler down for several days leaves every day its
-faults; each is raised once.
+(:mod:`lendcore.servicing.faults`); the customer is told (template ``autopay_missed``: pay by then).
+The window ends: open-ended, it excused a customer whose debit we missed once for ever (never
+overdue, never charged, never reported, however long they did not pay); after it the rows count from
+their due date again. Each morning run looks :data:`MISSED_RUN_LOOK_BACK_DAYS` back, so a scheduler
+down for several days leaves every day its faults; each is raised once.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from lendcore.batch.autopay import DEFAULT_CHUNK, JOB_KIND, active_mandates, contracts_due
 from lendcore.core.faults import MISSED_FAULT_DAYS, FaultKind
 from lendcore.jobs.schedule import BUSINESS_TZ
-from lendcore.servicing.faults import record_fault
+from lendcore.servicing.faults import notify_fault, record_fault
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_payments import LenderFault
 
@@ -91,10 +91,14 @@ def record_missed_runs(
         for contract in chunk:
             if contract.customer_id not in mandated or contract.id in faulted:
                 continue
-            record_fault(
+            window = record_fault(
                 session, kind=FaultKind.AUTOPAY_MISSED, starts_on=day, ends_on=ends_on,
                 contract_id=contract.id, customer_id=contract.customer_id,
                 reason=f"no autopay run for {day}", now=now,
+            )  # fmt: skip
+            notify_fault(
+                session, contract.customer_id, window, template="autopay_missed",
+                fields={"contract_id": contract.id},
             )  # fmt: skip
             raised.append(contract.id)
     return raised

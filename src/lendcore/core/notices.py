@@ -36,6 +36,18 @@ TEMPLATES: Final[Mapping[str, str]] = {
     "scheduled_cancelled": "您在{take_on}的预约还款{amount}已取消。",
     "scheduled_missed": "您预约在{take_on}的还款{amount}未能执行，请在{due_date}前自行还款。",
     "scheduled_taken": "您预约的还款{amount}已扣款，将在{due_date}用于偿还当期账单。",
+    # lender faults: what we failed to do, that it costs the customer nothing, and until when
+    "lender_fault_opened": (
+        "因我方原因，自{starts_on}起您的借款不会因此产生罚息或逾期记录，详情请登录 App 查看。"
+    ),
+    "autopay_missed": (
+        "您{starts_on}的自动扣款因我方原因未能执行，由此产生的罚息已免除，"
+        "请在{ends_on}前通过 App 还款，以免逾期。"
+    ),
+    "scheduled_missed_ours": (
+        "您预约在{take_on}的还款{amount}因我方原因未能执行，由此产生的罚息已免除，"
+        "请在{ends_on}前通过 App 还款，以免逾期。"
+    ),
 }
 #: Offsets (days from the due date) reminders go out on, unless a product or the settings say otherwise.
 DEFAULT_OFFSETS: Final = (-3, -1, 0, 1)

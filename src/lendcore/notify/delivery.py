@@ -43,7 +43,7 @@ from lendcore.notify.sinks import (
     SinkUnavailableError,
 )
 from lendcore.security.pii import PiiCipher, mask_phone
-from lendcore.servicing.faults import record_fault
+from lendcore.servicing.faults import notify_fault, record_fault
 from lendcore.store.engine import for_update, unit_of_work
 from lendcore.store.ids import new_id
 from lendcore.store.models import Customer
@@ -404,6 +404,7 @@ def _fault_for_group(session: Session, group: str, now: datetime, policy: Delive
             ends_on=starts + timedelta(days=policy.fault_days), customer_id=first.customer_id,
             reason=f"reminder {group} not delivered", now=now,
         )  # fmt: skip
+        notify_fault(session, first.customer_id, window, fields={"contract_id": first.contract_id})
         fault_id, opened = window.fault_id, 1
     for m in members:
         m.fault_id = fault_id

@@ -19,10 +19,10 @@ a payment's window when it is final (the settlement). Staff open one by hand thr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import BindParameter, ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -133,19 +133,29 @@ def open_payment_faults(session: Session, *, now: datetime | None = None) -> lis
 
 
 def notify_fault(
-    session: Session, customer_id: str, window: FaultWindow, *, payment_id: str | None = None
+    session: Session,
+    customer_id: str,
+    window: FaultWindow,
+    *,
+    payment_id: str | None = None,
+    template: str = "lender_fault_opened",
+    fields: Mapping[str, Any] | None = None,
 ) -> None:
-    """Tell the customer a window was opened for them (a ``customer.notify`` job, once per window)."""
+    """Tell the customer a window was opened for them (a ``customer.notify`` job, once per window):
+    every window the system opens is told to the customer it covers, with its start and, when it has
+    one, its end (``template`` and ``fields`` say what was missed)."""
     enqueue(
         session,
         "customer.notify",
         {
+            **(fields or {}),
             "customer_id": customer_id,
             "payment_id": payment_id,
-            "template": "lender_fault_opened",
+            "template": template,
             "fault_id": window.fault_id,
             "kind": window.kind.value,
             "starts_on": window.starts_on.isoformat(),
+            **({"ends_on": window.ends_on.isoformat()} if window.ends_on else {}),
         },
         dedupe_key=f"notify:fault:{window.fault_id}",
     )

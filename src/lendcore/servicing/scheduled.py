@@ -44,7 +44,7 @@ from lendcore.core.records import JsonRecord
 from lendcore.jobs.outbox import enqueue
 from lendcore.servicing.common import check_amount
 from lendcore.servicing.customers import check_customer
-from lendcore.servicing.faults import record_fault
+from lendcore.servicing.faults import notify_fault, record_fault
 from lendcore.servicing.repay import RepayRequest
 from lendcore.servicing.repository import lock_contract, state_as_of
 from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
@@ -263,7 +263,6 @@ def take_scheduled(session: Session, day: date, *, now: datetime) -> TakeReport:
             row.status = "failed"
             report.failed[row.id] = "due_date_passed"
             _record_missed(session, row, day, now)
-            _notify(session, row, "scheduled_missed")
             continue
         request = RepayRequest(
             customer_id=row.customer_id, business_date=day, idempotency_key=f"scheduled:{row.id}",
@@ -286,12 +285,17 @@ def take_scheduled(session: Session, day: date, *, now: datetime) -> TakeReport:
 
 
 def _record_missed(session: Session, row: ScheduledRepayment, day: date, now: datetime) -> None:
-    record_fault(
+    """The ``scheduled_missed`` window of a booking no take ran for, and the customer told of it (what
+    was missed, that it costs them nothing, and the day to pay by)."""
+    window = record_fault(
         session, kind=FaultKind.SCHEDULED_MISSED, starts_on=row.due_date,
         ends_on=day + timedelta(days=MISSED_FAULT_DAYS), contract_id=row.contract_id,
         customer_id=row.customer_id, reason=f"scheduled repayment {row.id} not taken by {row.due_date}",
         now=now,
     )  # fmt: skip
+    fields = {"amount": row.amount, "take_on": row.take_on.isoformat(), "contract_id": row.contract_id,
+              "scheduled_id": row.id}  # fmt: skip
+    notify_fault(session, row.customer_id, window, template="scheduled_missed_ours", fields=fields)
 
 
 def mark_hold(session: Session, payment_id: str, scheduled_id: str) -> None:
