@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.batch.autopay import run_autopay
 from lendcore.batch.close import run_daily_close
 from lendcore.batch.jobs import default_registry
-from lendcore.core.allocation import amount_due
+from lendcore.core.allocation import CustomerMode, amount_due
 from lendcore.core.errors import LendcoreError
 from lendcore.core.faults import MISSED_FAULT_DAYS
 from lendcore.core.money import format_fen
-from lendcore.core.notices import chinese_date
+from lendcore.core.notices import chinese_date, render
 from lendcore.jobs.worker import Worker
 from lendcore.notify.sinks import DevelopmentSink
 from lendcore.payments.adapter import Accepted, ChannelCall, ChannelStatus, HandlerChannel
@@ -34,10 +34,19 @@ from lendcore.servicing.scheduled import (
 )
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, LoanTransaction, Payment, UnappliedFunds
+from lendcore.store.models_jobs import Job
 from lendcore.store.models_notify import ScheduledRepayment
 from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
-from tests.servicing.support import assert_invariants, do_draw, fault_notices, key, open_line, snapshot
+from tests.servicing.support import (
+    assert_invariants,
+    do_draw,
+    do_repay,
+    fault_notices,
+    key,
+    open_line,
+    snapshot,
+)
 
 DUE = date(2026, 4, 1)  # a one-month bullet drawn on 2026-03-01
 TODAY = date(2026, 3, 25)
@@ -250,3 +259,27 @@ def test_a_booking_we_never_took_is_our_fault_the_customer_pays_no_penalty_and_i
         f"请在{ends}前通过 App 还款，以免逾期。"
     ]
     assert_invariants(session_factory)
+
+
+def test_a_booking_on_a_contract_paid_off_meanwhile_is_cancelled_and_the_customer_told_it_was_not_needed(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """It was failed with "could not be taken, pay by the due date yourself": a false instruction to a
+    customer who owes nothing."""
+    cid, contract = _borrower(session_factory)
+    booked = int(str(_book(session_factory, cid, contract)["amount"]))
+    do_repay(session_factory, cid, None, TODAY, CustomerMode.PAY_OFF_ALL)
+    with unit_of_work(session_factory) as session:
+        report = take_scheduled(session, TAKE, now=AT)
+    assert report.taken == {} and list(report.failed.values()) == ["CONTRACT_NOT_OPEN"]
+    with unit_of_work(session_factory, read_only=True) as session:
+        row = session.scalars(select(ScheduledRepayment)).one()
+        assert (row.status, row.payment_id) == ("cancelled", None)
+        notices = session.scalars(select(Job).where(Job.kind == "customer.notify").order_by(Job.id)).all()
+        said = [
+            render(str(j.payload["template"]), j.payload) for j in notices if j.payload.get("scheduled_id")
+        ]
+    took = format_fen(booked)
+    assert (
+        said[-1] == f"【lendcore】您预约在{chinese_date(TAKE)}的还款{took}无需执行：该笔借款已结清，未扣款。"
+    )

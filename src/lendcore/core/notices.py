@@ -36,6 +36,7 @@ TEMPLATES: Final[Mapping[str, str]] = {
     "scheduled_cancelled": "您在{take_on}的预约还款{amount}已取消。",
     "scheduled_missed": "您预约在{take_on}的还款{amount}未能执行，请在{due_date}前自行还款。",
     "scheduled_taken": "您预约的还款{amount}已扣款，将在{due_date}用于偿还当期账单。",
+    "scheduled_not_needed": "您预约在{take_on}的还款{amount}无需执行：该笔借款已结清，未扣款。",
     # lender faults: what we failed to do, that it costs the customer nothing, and until when
     "lender_fault_opened": (
         "因我方原因，自{starts_on}起您的借款不会因此产生罚息或逾期记录，详情请登录 App 查看。"

@@ -21,7 +21,9 @@ Rules (docs/payments.md, "Scheduled repayment"):
   ``failed`` (``due_date_passed``, the customer is told) and a ``scheduled_missed`` lender-fault
   window for its contract runs from the due date to :data:`MISSED_FAULT_DAYS` after the day it was
   found, so the close waives the penalty, and suppresses the overdue status, of those days while the
-  customer pays by other means. A failed payment makes
+  customer pays by other means. A booking the repayment refuses on its day is ``failed`` (the customer
+  told to pay by the due date), unless the contract was paid off meanwhile: then nothing is owed, and
+  it is ``cancelled`` (the customer told it was not needed). A failed payment makes
   the booking ``failed`` (settlement), freeing the installment for another booking or payment.
 """
 
@@ -51,7 +53,7 @@ from lendcore.servicing.settlement import NOTIFY_JOB, request_repayment
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import for_update
 from lendcore.store.idempotency import idempotent
-from lendcore.store.models import Payment
+from lendcore.store.models import Contract, Payment
 from lendcore.store.models_notify import SCHEDULED_HOLDING, ScheduledRepayment
 from lendcore.store.types import utc_now
 
@@ -274,14 +276,27 @@ def take_scheduled(session: Session, day: date, *, now: datetime) -> TakeReport:
                 result = request_repayment(session, request, now=now, max_overpayment=row.amount)
                 mark_hold(session, result.payment_id, row.id)
         except BusinessRuleError as error:  # the contract closed meanwhile, …: nothing to take
-            row.status = "failed"
             report.failed[row.id] = error.code
-            _notify(session, row, "scheduled_missed")
+            _refused(session, row, now)
             continue
         row.status, row.payment_id, row.taken_at = "taken", result.payment_id, now
         report.taken[row.id] = result.payment_id
     session.flush()
     return report
+
+
+def _refused(session: Session, row: ScheduledRepayment, now: datetime) -> None:
+    """A booking the repayment refused. Paid off meanwhile (the contract closed): nothing is owed, so
+    it is ``cancelled`` and the customer told it was not needed (telling them to pay would be false).
+    Otherwise (frozen, written off, less now due than booked, …) it is ``failed`` and they are told to
+    pay by the due date themselves."""
+    contract = session.get(Contract, row.contract_id)
+    if contract is not None and contract.status == Status.CLOSED.value:
+        row.status, row.cancelled_at = "cancelled", now
+        _notify(session, row, "scheduled_not_needed")
+        return
+    row.status = "failed"
+    _notify(session, row, "scheduled_missed")
 
 
 def _record_missed(session: Session, row: ScheduledRepayment, day: date, now: datetime) -> None:
