@@ -53,22 +53,22 @@ CHUNK: Final = 1_000
 
 @dataclass(frozen=True, slots=True)
 class ReconcileReport:
+    channel: str
+    statement_date: date
+    rows: int
+    total: int  # fen: matched_amount + resolved_amount + unexplained_amount
     matched: int
+    matched_amount: int
     resolved: int
+    resolved_amount: int
     discrepancies: int
-    channel: str = ""
-    statement_date: date | None = None
-    rows: int = 0
-    total: int = 0  # fen: matched_amount + resolved_amount + unexplained_amount
-    matched_amount: int = 0
-    resolved_amount: int = 0
-    unexplained_amount: int = 0
-    issues: tuple[tuple[str, int, int], ...] = ()  # (kind, count, fen), by kind
+    unexplained_amount: int
+    issues: tuple[tuple[str, int, int], ...]  # (kind, count, fen), by kind
 
     def as_dict(self) -> dict[str, object]:
         return {
             "channel": self.channel,
-            "statement_date": self.statement_date.isoformat() if self.statement_date else None,
+            "statement_date": self.statement_date.isoformat(),
             "rows": self.rows, "total": self.total,
             "matched": self.matched, "matched_amount": self.matched_amount,
             "resolved": self.resolved, "resolved_amount": self.resolved_amount,
@@ -80,10 +80,10 @@ class ReconcileReport:
 def _report(statement: Statement, result: Reconciliation) -> ReconcileReport:
     issues = sorted((kind.value, n, fen) for kind, (n, fen) in result.discrepancy_amounts().items())
     report = ReconcileReport(
-        result.matched, len(result.resolutions), len(result.discrepancies),
         channel=statement.channel, statement_date=statement.statement_date, rows=len(statement.rows),
-        total=statement.total, matched_amount=result.matched_amount,
-        resolved_amount=result.resolved_amount, unexplained_amount=result.unexplained_amount,
+        total=statement.total, matched=result.matched, matched_amount=result.matched_amount,
+        resolved=len(result.resolutions), resolved_amount=result.resolved_amount,
+        discrepancies=len(result.discrepancies), unexplained_amount=result.unexplained_amount,
         issues=tuple(issues),
     )  # fmt: skip
     # every row is matched, resolved or a discrepancy: its fen are in exactly one of the three
