@@ -2,13 +2,14 @@
 invariant checks run, on SQLite and PostgreSQL, over a set of seeds.
 
     python benchmarks/bench_vopr.py [--customers 1000] [--days 90] [--seeds 1] [--target 1000000]
-                                    [--databases sqlite,postgresql]
+                                    [--first-seed 1] [--databases sqlite,postgresql]
 
 An operation is one thing the world did: a repayment request, a replayed or reused key, a job run, a
 callback delivered, a channel query, a statement row reconciled, a worker killed, a contract closed
 for a day. Seeds run one after another (seed 1, 2, …) until ``--seeds`` are done and, with
-``--target``, until that many operations have been simulated. Every violation is printed; the exit
-status is 1 if there was one. PostgreSQL: a database of this run's own on
+``--target``, until that many operations have been simulated; ``--first-seed`` starts elsewhere,
+so two processes (one per core) can share a target over disjoint seeds. Every violation is printed;
+the exit status is 1 if there was one. PostgreSQL: a database of this run's own on
 ``LENDCORE_BENCH_SERVER_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``),
 dropped at the end.
 """
@@ -58,15 +59,16 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--target", type=int, default=0, help="keep adding seeds until this many operations")
+    parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--databases", default="sqlite,postgresql")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the faults make the worker log every retry
     failed = False
     for kind in args.databases.split(","):
         operations = seconds = checks = 0.0
-        seed = 0
-        while seed < args.seeds or operations < args.target:
-            seed += 1
+        seed, done = args.first_seed - 1, 0
+        while done < args.seeds or operations < args.target:
+            seed, done = seed + 1, done + 1
             report = run_seed(kind, SimConfig(seed=seed, customers=args.customers, days=args.days))
             operations += report.total_operations
             seconds += report.seconds
@@ -79,7 +81,8 @@ def main() -> int:
             json.dumps(
                 {
                     "database": kind,
-                    "seeds": seed,
+                    "seeds": done,
+                    "first_seed": args.first_seed,
                     "operations": int(operations),
                     "seconds": round(seconds, 1),
                     "operations_per_second": round(operations / seconds) if seconds else 0,
