@@ -1,6 +1,7 @@
-"""``/api/v1/staff/ledger``, ``/api/v1/staff/daily-close`` and ``/api/v1/staff/reconciliations`` over
-real HTTP, on both databases: finance (and admin) only; the trial balance balances; the journal pages;
-a close runs and reports; a reconciliation reports every fen."""
+"""``/api/v1/staff/ledger``, ``/api/v1/staff/daily-close``, ``/api/v1/staff/reconciliations`` and
+``/api/v1/staff/channel-suspense`` over real HTTP, on both databases: finance (and admin) only; the
+trial balance balances; the journal pages; a close runs and reports; a reconciliation reports every
+fen; money a channel took that no payment books is listed until a second person clears it."""
 
 from __future__ import annotations
 
@@ -156,6 +157,7 @@ def test_reconciliations_report_every_fen_to_finance_only_and_filter_by_date_and
         == 17_345
     )
     assert item["issues"] == {"statement_extra": {"count": 1, "amount": {"fen": 5_000, "display": "¥50.00"}}}
+    assert item["suspense_amount"] == {"fen": 5_000, "display": "¥50.00"}  # the unknown row's money
     every = client.get(
         f"{STAFF}/reconciliations", params={"channel": "simulator", "limit": 1}, headers=finance
     ).json()
@@ -166,4 +168,49 @@ def test_reconciliations_report_every_fen_to_finance_only_and_filter_by_date_and
         refused = client.get(f"{STAFF}/reconciliations", params=bad, headers=finance)
         assert refused.status_code == 422, bad
     viewer = client.get(f"{STAFF}/reconciliations", headers=_as(api, "vic", StaffRole.VIEWER))
+    assert (viewer.status_code, viewer.json()["code"]) == (403, "PERMISSION_DENIED")
+
+
+def test_channel_suspense_is_listed_until_a_second_person_has_it_returned(api: LiveApi) -> None:
+    rows = (
+        StatementRow("ref_x", "pay_UNKNOWN", PaymentDirection.INBOUND, 5_000, PaymentState.SUCCEEDED, NOW),
+    )
+    reconcile_statement(api.factory, Statement("simulator", TODAY, rows), now=NOW)
+    client = api.client()
+    finance = _as(api, "fay", StaffRole.FINANCE)
+    operator = _as(api, "olga", StaffRole.OPERATOR)
+    [item] = client.get(f"{STAFF}/channel-suspense", params={"status": "open"}, headers=finance).json()[
+        "items"
+    ]
+    assert (item["status"], item["amount"]["fen"], item["named_payment_id"], item["customer_id"]) == (
+        "open", 5_000, "pay_UNKNOWN", None,
+    )  # fmt: skip
+    body = {
+        "kind": "channel-suspense", "target_id": item["id"], "reason": "the channel sent it back",
+        "payload": {"action": "return", "reference": "RTN-1"},
+    }  # fmt: skip
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    proposed = client.post(f"{STAFF}/proposals", json=body, headers={**operator, **key})
+    assert proposed.status_code == 201, proposed.text
+    own = client.post(
+        f"{STAFF}/proposals/{proposed.json()['id']}/approve", json={}, headers={**operator, **key}
+    )
+    assert own.status_code == 403  # an operator may not approve it (nor anyone their own proposal)
+    approved = client.post(
+        f"{STAFF}/proposals/{proposed.json()['id']}/approve",
+        json={},
+        headers={**finance, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert approved.status_code == 200, approved.text
+    assert (
+        client.get(f"{STAFF}/channel-suspense", params={"status": "open"}, headers=finance).json()["items"]
+        == []
+    )
+    [done] = client.get(f"{STAFF}/channel-suspense", params={"status": "returned"}, headers=finance).json()[
+        "items"
+    ]
+    assert (done["clearing_reference"], done["cleared_by"]) == ("RTN-1", approved.json()["decided_by"])
+    for bad in ({"status": "lost"}, {"limit": 0}):
+        assert client.get(f"{STAFF}/channel-suspense", params=bad, headers=finance).status_code == 422, bad
+    viewer = client.get(f"{STAFF}/channel-suspense", headers=_as(api, "vic", StaffRole.VIEWER))
     assert (viewer.status_code, viewer.json()["code"]) == (403, "PERMISSION_DENIED")

@@ -1,6 +1,7 @@
 """``lendcore payment reconcile``: a channel's statement file reconciled from the command line, every
 fen of it in the report; a rerun resolves nothing new; a file of another day is refused, writing
-nothing. SQLite and PostgreSQL."""
+nothing; ``lendcore payment suspense`` lists the money held in channel suspense. SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -52,13 +53,25 @@ def test_a_statement_file_is_reconciled_every_fen_reported_and_a_rerun_resolves_
         "channel": "simulator", "statement_date": TODAY.isoformat(), "rows": 2, "total": 17_345,
         "matched": 0, "matched_amount": 0, "resolved": 1, "resolved_amount": 12_345,
         "discrepancies": 1, "unexplained_amount": 5_000,
-        "issues": {"statement_extra": {"count": 1, "amount": 5_000}},
+        "issues": {"statement_extra": {"count": 1, "amount": 5_000}}, "suspense_amount": 5_000,
     }  # fmt: skip
     assert payment(session_factory, paid).state == "succeeded"
 
     again = runner.invoke(app, ["payment", "reconcile", "--file", str(file), "--date", TODAY.isoformat()])
     assert again.exit_code == 0, again.output
-    assert "2 rows, ¥173.45: matched 1 (¥123.45), resolved 0 (¥0.00), 1 raised (¥50.00 unexplained)" in (
-        " ".join(again.output.split())
-    )
+    assert (
+        "2 rows, ¥173.45: matched 1 (¥123.45), resolved 0 (¥0.00), 1 raised (¥50.00 unexplained, ¥50.00 "
+        "held in channel suspense)"
+    ) in " ".join(again.output.split())
     assert _counts(session_factory) == (1, 2)  # the extra row raised once; one report, run twice
+
+    held = runner.invoke(app, ["payment", "suspense", "--json"])
+    assert held.exit_code == 0, held.output
+    [item] = json.loads(held.output)  # held once, however many runs
+    assert (item["status"], item["amount"], item["named_payment_id"], item["customer_id"]) == (
+        "open", 5_000, "pay_UNKNOWN", None,
+    )  # fmt: skip
+    listed = runner.invoke(app, ["payment", "suspense"])
+    assert f"{item['id']} open ¥50.00: pay_UNKNOWN on simulator" in " ".join(listed.output.split())
+    none_applied = runner.invoke(app, ["payment", "suspense", "--status", "applied"])
+    assert "no channel suspense applied" in none_applied.output

@@ -948,6 +948,11 @@ ROWS: dict[tuple[str, ...], list[Row]] = {
         r(OTHER, "STATEMENT_FILE_UNREADABLE", "payment", "reconcile", "--file", "/no/such/statement.csv"),
         r(OTHER, "STATEMENT_HEADER_INVALID", "payment", "reconcile", "--file", "/etc/hostname"),
     ],
+    ("payment", "suspense"): [
+        r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "payment", "suspense", "--bogus"),
+        r(EXTRA_ARGUMENT, "UNEXPECTED_ARGUMENT", "payment", "suspense", "extra"),
+        r(BAD_ENUM, "INVALID_ARGUMENT", "payment", "suspense", "--status", "lost"),
+    ],
     ("payoff",): [
         r(MISSING, "MISSING_OPTION", "payoff"),
         r(UNKNOWN_OPTION, "UNKNOWN_OPTION", "payoff", "--customer", "{customer}", "--bogus"),

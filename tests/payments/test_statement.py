@@ -18,6 +18,8 @@ from lendcore.payments.statement import (
     StatementRow,
     compare,
     parse_statement,
+    suspense_of,
+    taken,
     write_statement,
 )
 
@@ -178,3 +180,53 @@ def test_every_fen_of_a_statement_is_matched_resolved_or_unexplained(
     assert result.matched_amount + result.resolved_amount + result.unexplained_amount == statement.total
     on_rows = [d for d in result.discrepancies if d.issue is not StatementIssue.MISSING]
     assert result.matched + len(result.resolutions) + len(on_rows) == len(generated)
+
+
+def test_channel_suspense_holds_what_the_channel_took_beyond_what_we_book() -> None:
+    """A row we do not know, a success we hold as failed, a success for more than ours: suspense. A
+    failed row, an outbound one and a reversal we lack took nothing from a payer (or less than we
+    booked): none."""
+    inbound, outbound = PaymentDirection.INBOUND, PaymentDirection.OUTBOUND
+    ok, failed, reversed_ = PaymentState.SUCCEEDED, PaymentState.FAILED, PaymentState.REVERSED
+    cases = [
+        (StatementRow("r", "p", inbound, 500, ok, AT), None, 500),
+        (StatementRow("r", "p", inbound, 500, ok, AT), OurPayment("p", "r", 500, failed), 500),
+        (StatementRow("r", "p", inbound, 500, ok, AT), OurPayment("p", "r", 500, reversed_), 500),
+        (StatementRow("r", "p", inbound, 520, ok, AT), OurPayment("p", "r", 500, ok), 20),
+        (StatementRow("r", "p", inbound, 480, ok, AT), OurPayment("p", "r", 500, ok), 0),
+        (StatementRow("r", "p", inbound, 500, reversed_, AT), OurPayment("p", "r", 500, ok), 0),
+        (StatementRow("r", "p", inbound, 500, failed, AT, "X"), None, 0),
+        (StatementRow("r", "p", outbound, 500, ok, AT), None, 0),
+    ]
+    for row, our, expected in cases:
+        assert suspense_of(row, our) == expected, (row, our)
+
+
+@given(st.lists(rows, max_size=20, unique_by=lambda r: r.payment_id), st.data())
+def test_every_fen_a_channel_took_is_booked_by_a_payment_or_held_in_suspense_never_both(
+    generated: list[StatementRow], data: st.DataObject
+) -> None:
+    """Whatever we hold of each row: what the channel took from payers is booked by our payment (as it
+    stands, or once the row resolves it) or held in suspense; suspense is only on discrepancy rows and
+    never holds money a payment of ours books too."""
+    ours = {}
+    for row in generated:
+        if data.draw(st.booleans()):
+            amount = data.draw(st.sampled_from([row.amount, row.amount + 1, max(1, row.amount - 1)]))
+            ours[row.payment_id] = OurPayment(
+                row.payment_id, row.channel_reference, amount, data.draw(our_states)
+            )
+    result = compare(Statement("simulator", DAY, tuple(generated)), ours)
+    resolved = {row.payment_id: row.state for row in result.resolutions}
+    suspense = {d.payment_id: d.suspense for d in result.discrepancies}
+    for row in generated:
+        our = ours.get(row.payment_id)
+        state = resolved.get(row.payment_id, our.state if our else None)
+        booked_ever = our.amount if our and state in (PaymentState.SUCCEEDED, PaymentState.REVERSED) else 0
+        booked_now = our.amount if our and state is PaymentState.SUCCEEDED else 0
+        held = suspense.get(row.payment_id, 0)
+        assert 0 <= held <= taken(row)
+        assert taken(row) - held <= booked_ever  # not lost
+        if held:
+            assert held + booked_now == taken(row)  # not twice
+    assert result.suspense_amount == sum(suspense.values()) <= result.unexplained_amount

@@ -39,4 +39,6 @@ def test_the_reconciliations_list_shows_every_fen_and_the_issues_to_staff_only(s
     assert "对账" in text and TODAY.isoformat() in text and "simulator" in text
     assert "¥173.45" in text and "1 (¥123.45)" in text and "¥50.00" in text  # total, resolved, unexplained
     assert "对账单多出: 1 (¥50.00)" in text
+    assert "渠道待查款" in text and "pay_UNKNOWN" in text  # the unknown row's money, held apart
+    assert 'href="/office/propose/channel-suspense?target=sus_' in shown.text
     assert 'href="/office/reconciliations"' in home.text

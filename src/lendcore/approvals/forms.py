@@ -69,6 +69,11 @@ FORMS: Final[Mapping[str, tuple[PayloadField, ...]]] = {
         PayloadField("credit_limit", "fen", required=False),
         PayloadField("grade", "text", required=False),
     ),
+    "channel-suspense": (
+        PayloadField("action", "choice", choices=("apply", "return")),
+        PayloadField("contract_id", "text", required=False),
+        PayloadField("reference", "text", required=False),
+    ),
 }
 
 

@@ -13,6 +13,7 @@ line-close         credit-line  operator, risk     risk            servicing.lin
 lender-fault       customer     operator, finance  finance         servicing.faults.record_manual_fault
 hardship-plan      contract     operator           risk, finance   servicing.hardship.make_offer
 decision-override  decision     risk               risk            origination.decision_override
+channel-suspense   suspense     operator, finance  finance         servicing.suspense_clearing
 =================  ===========  =================  ==============  ===============================
 
 ``admin`` passes every role check (but is still never the approver of their own proposal).
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
@@ -41,10 +42,12 @@ from lendcore.servicing.faults import record_manual_fault
 from lendcore.servicing.hardship import MakeOfferRequest, make_offer, restructure_kind
 from lendcore.servicing.lines import change_limit, check_line_limit, close_line, freeze_line
 from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
+from lendcore.servicing.suspense_clearing import ACTIONS, ClearSuspense, clear_suspense
 from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.servicing.writeoff import WriteOffRequest, write_off
 from lendcore.store.models import Base, Contract, CreditLine, Customer, Payment
 from lendcore.store.models_origination import CreditDecision
+from lendcore.store.models_payments import ChannelSuspense
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class Execution:
     reason: str
     actor: str
     business_date: date
+    now: datetime
 
     @property
     def idempotency_key(self) -> str:
@@ -246,6 +250,36 @@ def _run_decision_override(session: Session, run: Execution) -> Payload:
     return result
 
 
+def _suspense_payload(payload: Mapping[str, Any]) -> Payload:
+    _only(payload, frozenset({"action", "contract_id", "reference"}))
+    action = payload.get("action")
+    if action not in ACTIONS:
+        raise _bad(f"action must be one of {', '.join(ACTIONS)}", "action")
+    contract_id, reference = payload.get("contract_id"), payload.get("reference")
+    for field, value in (("contract_id", contract_id), ("reference", reference)):
+        if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > 64):
+            raise _bad(f"{field} is 1-64 characters (or null)", field)
+    if action == "return" and reference is None:
+        raise _bad("a return needs the channel's return reference", "reference")
+    if action == "return" and contract_id is not None:
+        raise _bad("a return repays no contract", "contract_id")
+    return {"action": action, "contract_id": contract_id, "reference": reference}
+
+
+def _run_suspense(session: Session, run: Execution) -> Payload:
+    request = ClearSuspense(
+        run.target_id,
+        run.payload["action"],
+        run.reason,
+        run.actor,
+        run.business_date,
+        contract_id=run.payload.get("contract_id"),
+        reference=run.payload.get("reference"),
+    )
+    result: Payload = clear_suspense(session, request, now=run.now).to_json()
+    return result
+
+
 _SERVICING: Final = frozenset({StaffRole.OPERATOR, StaffRole.FINANCE})
 _LINES: Final = frozenset({StaffRole.OPERATOR, StaffRole.RISK})
 _FINANCE: Final = frozenset({StaffRole.FINANCE})
@@ -338,6 +372,16 @@ KINDS: Final[Mapping[str, ProposalKind]] = {
             _RISK,
             check_override_payload,
             _run_decision_override,
+        ),
+        ProposalKind(
+            "channel-suspense",
+            "suspense",
+            ChannelSuspense,
+            "SUSPENSE_NOT_FOUND",
+            _SERVICING,
+            _FINANCE,
+            _suspense_payload,
+            _run_suspense,
         ),
     )
 }

@@ -169,7 +169,7 @@ def approve(
     why = reason.strip() if reason and reason.strip() else row.reason
     on: date = resolve_business_date(session, None, today=now.date())
     result = kind.execute(
-        session, Execution(row.id, row.target_id, row.payload, row.reason, staff.subject, on)
+        session, Execution(row.id, row.target_id, row.payload, row.reason, staff.subject, on, now)
     )
     row.status, row.result = "executed", result
     _decide(row, staff, why, now)

@@ -1,12 +1,15 @@
 """Staff actions on servicing, each audited with its ``--actor`` and ``--reason`` and idempotent by
 ``--key``: ``lendcore waive`` (penalty or interest), ``lendcore payment reverse`` (a repayment the
-channel returned) and ``lendcore write-off`` (核销); and ``lendcore payment reconcile`` (a channel's
-daily statement, what the scheduled ``reconciliation.run`` job does; idempotent per statement).
+channel returned) and ``lendcore write-off`` (核销); ``lendcore payment reconcile`` (a channel's
+daily statement, what the scheduled ``reconciliation.run`` job does; idempotent per statement) and
+``lendcore payment suspense`` (the money a channel took that no payment of ours books; cleared only by
+an approved ``channel-suspense`` proposal: ``lendcore approvals propose channel-suspense``).
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,6 +26,13 @@ from lendcore.core.money import format_fen
 if TYPE_CHECKING:
     from lendcore.payments.http_channel import HttpChannel
     from lendcore.payments.statement import Statement
+
+
+class SuspenseStatus(StrEnum):
+    OPEN = "open"
+    APPLIED = "applied"
+    RETURNED = "returned"
+
 
 #: This module's commands (composed into the ``lendcore`` app by :mod:`lendcore.cli.main`).
 commands = typer.Typer()
@@ -140,7 +150,52 @@ def payment_reconcile_command(
             f"{r['channel']} {r['statement_date']}: {r['rows']} rows, {format_fen(r['total'])}: "
             f"matched {r['matched']} ({format_fen(r['matched_amount'])}), resolved {r['resolved']} "
             f"({format_fen(r['resolved_amount'])}), {r['discrepancies']} raised "
-            f"({format_fen(r['unexplained_amount'])} unexplained)"
+            f"({format_fen(r['unexplained_amount'])} unexplained, {format_fen(r['suspense_amount'])} "
+            "held in channel suspense)"
+        )
+
+
+@payment_app.command("suspense")
+def payment_suspense_command(
+    status: Annotated[SuspenseStatus, typer.Option("--status", help="Items of this status.")] = (
+        SuspenseStatus.OPEN
+    ),
+    every: Annotated[bool, typer.Option("--all", help="Items of every status.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List channel suspense (渠道待查款): money a channel took that no payment of ours books. Clear an
+    item with an approved proposal: lendcore approvals propose channel-suspense ITEM --payload
+    '{"action": "apply"}' (or "return" with "reference")."""
+
+    def body() -> list[dict[str, Any]]:
+        from sqlalchemy import select
+
+        from lendcore.store.models_payments import ChannelSuspense
+
+        statement = select(ChannelSuspense).order_by(ChannelSuspense.raised_at, ChannelSuspense.id)
+        if not every:
+            statement = statement.where(ChannelSuspense.status == status.value)
+        with database.open_session(read_only=True) as session:
+            return [
+                {
+                    "id": i.id, "status": i.status, "amount": i.amount, "channel": i.channel,
+                    "statement_date": i.statement_date.isoformat(), "named_payment_id": i.named_payment_id,
+                    "customer_id": i.customer_id, "value_date": i.value_date.isoformat(),
+                    "cleared_by": i.cleared_by, "applied_payment_id": i.applied_payment_id,
+                }
+                for i in session.scalars(statement)
+            ]  # fmt: skip
+
+    items = database.run(body)
+    if as_json:
+        database.echo_json(items)
+        return
+    if not items:
+        console.print("no channel suspense" + ("" if every else f" {status.value}"))
+    for i in items:
+        console.print(
+            f"{i['id']} {i['status']} {format_fen(i['amount'])}: {i['named_payment_id']} on {i['channel']} "
+            f"{i['statement_date']}, payer {i['customer_id'] or 'unknown'}, paid {i['value_date']}"
         )
 
 

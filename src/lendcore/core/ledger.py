@@ -52,6 +52,10 @@ class Account(StrEnum):
     #: two legs (Cr on the source contract, Dr on the target) are booked in one unit of work, so the
     #: account nets to zero per customer; per contract it mirrors ``credit_out − credit_in``.
     CREDIT_TRANSFER = "2241.02"
+    #: 暂收款-渠道待查: money a channel's statement shows it took that no payment of ours books (a
+    #: success we hold as failed, a row we do not know). On no contract; cleared only by an approved
+    #: action (lendcore.payments.suspense). Not a control account: it equals the open items instead.
+    CHANNEL_SUSPENSE = "2241.03"
     INTEREST_INCOME = "6011.01"  # 利息收入
     PENALTY_INCOME = "6011.02"  # 罚息收入
     FEE_INCOME = "6021.01"  # 手续费收入 (including prepayment fees)
@@ -78,6 +82,7 @@ _NORMAL_SIDE: Final[Mapping[Account, Side]] = {
     Account.PENALTY_ACCRUED_AGGREGATE: Side.DEBIT,
     Account.SUSPENSE: Side.CREDIT,
     Account.CREDIT_TRANSFER: Side.CREDIT,
+    Account.CHANNEL_SUSPENSE: Side.CREDIT,
     Account.INTEREST_INCOME: Side.CREDIT,
     Account.PENALTY_INCOME: Side.CREDIT,
     Account.FEE_INCOME: Side.CREDIT,
@@ -96,6 +101,7 @@ _TITLES: Final[Mapping[Account, str]] = {
     Account.PENALTY_ACCRUED_AGGREGATE: "Penalty accrued in aggregate (应收罚息-汇总计提)",
     Account.SUSPENSE: "Unapplied funds / suspense (暂收款)",
     Account.CREDIT_TRANSFER: "Unapplied funds moved between contracts (暂收款-合同间转移)",
+    Account.CHANNEL_SUSPENSE: "Channel receipts to investigate (暂收款-渠道待查)",
     Account.INTEREST_INCOME: "Interest income (利息收入)",
     Account.PENALTY_INCOME: "Penalty interest income (罚息收入)",
     Account.FEE_INCOME: "Fee income (手续费收入)",

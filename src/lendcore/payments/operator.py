@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from lendcore.core.errors import BusinessRuleError, NotFoundError, ValidationError
 from lendcore.payments.records import Applied, Observation, apply_observation, lock_payment
 from lendcore.payments.state import EventSource, PaymentState
+from lendcore.payments.suspense import holds_payment
 from lendcore.store.audit import record_audit
 from lendcore.store.engine import for_update
 from lendcore.store.models_payments import PaymentIssue
@@ -47,6 +48,12 @@ def resolve_payment(
             "an operator resolves a payment to succeeded or failed", code="INVALID_RESOLUTION"
         )
     payment = lock_payment(session, payment_id)
+    if state is PaymentState.SUCCEEDED and holds_payment(session, payment.id):
+        # the money is in channel suspense: booking the payment too would count it twice
+        raise BusinessRuleError(
+            f"payment {payment.id}'s money is held in channel suspense: clear the suspense instead",
+            code="SUSPENSE_HOLDS_PAYMENT",
+        )
     before = payment.state
     observation = Observation(
         EventSource.OPERATOR,

@@ -37,6 +37,7 @@ from lendcore.payments.statement import (
     StatementRow,
     compare,
 )
+from lendcore.payments.suspense import hold_in_suspense
 from lendcore.store.bounded import slices
 from lendcore.store.engine import unit_of_work
 from lendcore.store.ids import new_id
@@ -64,6 +65,7 @@ class ReconcileReport:
     discrepancies: int
     unexplained_amount: int
     issues: tuple[tuple[str, int, int], ...]  # (kind, count, fen), by kind
+    suspense_amount: int  # fen of the unexplained the channel took and no payment of ours books
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -74,6 +76,7 @@ class ReconcileReport:
             "resolved": self.resolved, "resolved_amount": self.resolved_amount,
             "discrepancies": self.discrepancies, "unexplained_amount": self.unexplained_amount,
             "issues": {kind: {"count": count, "amount": fen} for kind, count, fen in self.issues},
+            "suspense_amount": self.suspense_amount,
         }  # fmt: skip
 
 
@@ -84,7 +87,7 @@ def _report(statement: Statement, result: Reconciliation) -> ReconcileReport:
         total=statement.total, matched=result.matched, matched_amount=result.matched_amount,
         resolved=len(result.resolutions), resolved_amount=result.resolved_amount,
         discrepancies=len(result.discrepancies), unexplained_amount=result.unexplained_amount,
-        issues=tuple(issues),
+        issues=tuple(issues), suspense_amount=result.suspense_amount,
     )  # fmt: skip
     # every row is matched, resolved or a discrepancy: its fen are in exactly one of the three
     assert report.total == report.matched_amount + report.resolved_amount + report.unexplained_amount
@@ -100,7 +103,7 @@ def _store(session: Session, report: ReconcileReport, now: datetime) -> None:
         "matched_amount": report.matched_amount, "resolved": report.resolved,
         "resolved_amount": report.resolved_amount, "discrepancies": report.discrepancies,
         "unexplained_amount": report.unexplained_amount, "issues": report.as_dict()["issues"],
-        "last_run_at": now,
+        "suspense_amount": report.suspense_amount, "last_run_at": now,
     }  # fmt: skip
     make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     insert = make_insert(table).values(
@@ -152,22 +155,24 @@ def reconcile_statement(
     with unit_of_work(session_factory, read_only=True) as session:
         ours, expected = _ours(session, statement)
     result = compare(statement, ours, expected)
-    day = statement.statement_date.isoformat()
+    rows = {row.payment_id: row for row in statement.rows}
     for first in range(0, max(len(result.resolutions), len(result.discrepancies)), CHUNK):
         with unit_of_work(session_factory) as session:
             resolving = result.resolutions[first : first + CHUNK]
             locked = lock_payments(session, [row.payment_id for row in resolving])
             for row in resolving:
-                _resolve(session, locked[row.payment_id], row, day, now)
+                _resolve(session, locked[row.payment_id], row, statement, now)
             for issue in result.discrepancies[first : first + CHUNK]:
-                _raise(session, issue, issue.payment_id in ours, day, now)
+                _raise(session, issue, rows.get(issue.payment_id), statement, ours, now)
     report = _report(statement, result)
     with unit_of_work(session_factory) as session:
         _store(session, report, now)
     return report
 
 
-def _resolve(session: Session, payment: Payment, row: StatementRow, day: str, now: datetime) -> None:
+def _resolve(
+    session: Session, payment: Payment, row: StatementRow, statement: Statement, now: datetime
+) -> None:
     observation = Observation(
         EventSource.STATEMENT,
         row.state,
@@ -175,13 +180,24 @@ def _resolve(session: Session, payment: Payment, row: StatementRow, day: str, no
         amount=row.amount,
         failure_code=row.failure_code,
         occurred_at=row.settled_at,
-        details={"statement_date": day},
+        details={"statement_date": statement.statement_date.isoformat()},
     )
     apply_observation(session, payment, observation, now)
 
 
-def _raise(session: Session, issue: StatementDiscrepancy, known: bool, day: str, now: datetime) -> None:
-    raise_issue(
+def _raise(
+    session: Session,
+    issue: StatementDiscrepancy,
+    row: StatementRow | None,
+    statement: Statement,
+    ours: dict[str, OurPayment],
+    now: datetime,
+) -> None:
+    """Raise ``issue`` once per payment and day; when it is new and the channel took money no payment
+    of ours books, hold that money in channel suspense in the same transaction."""
+    known = issue.payment_id in ours
+    day = statement.statement_date.isoformat()
+    issue_id = raise_issue(
         session,
         kind=issue.issue.value,
         dedupe_key=f"{issue.issue.value}:{issue.payment_id}:{day}",
@@ -193,8 +209,22 @@ def _raise(session: Session, issue: StatementDiscrepancy, known: bool, day: str,
             "detail": issue.detail,
             "statement_date": day,
             **({} if known else {"payment_id": issue.payment_id}),
+            **({"suspense": issue.suspense} if issue.suspense else {}),
         },
     )
+    if issue_id is not None and issue.suspense and row is not None:
+        hold_in_suspense(
+            session,
+            issue_id=issue_id,
+            kind=issue.issue.value,
+            channel=statement.channel,
+            statement_date=statement.statement_date,
+            named_payment_id=issue.payment_id,
+            channel_reference=row.channel_reference,
+            amount=issue.suspense,
+            settled_on=row.settled_at.astimezone(BUSINESS_TZ).date(),
+            now=now,
+        )
 
 
 def reported_days(session_factory: sessionmaker[Session], channel: str, days: list[date]) -> set[date]:

@@ -126,8 +126,9 @@ def raise_issue(
     payment_id: str | None = None,
     channel_reference: str | None = None,
     details: dict[str, Any] | None = None,
-) -> bool:
-    """Open an issue for operations unless one with ``dedupe_key`` exists; whether it is new."""
+) -> int | None:
+    """Open an issue for operations unless one with ``dedupe_key`` exists; the new issue's id, or
+    ``None`` when it existed."""
     table = cast(Table, PaymentIssue.__table__)
     make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {
@@ -141,10 +142,10 @@ def raise_issue(
         "details": dict(details or {}),
     }
     statement = make_insert(table).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    new = session.execute(statement.returning(table.c.id)).scalar_one_or_none() is not None
-    if new:
+    issue_id: int | None = session.execute(statement.returning(table.c.id)).scalar_one_or_none()
+    if issue_id is not None:
         metrics.emit("payments.issue_raised", kind=kind, source=source.value)
-    return new
+    return issue_id
 
 
 def create_payment(

@@ -234,6 +234,8 @@ class StatementDiscrepancy:
     detail: str
     #: the statement row's amount; for ``statement_missing`` (no row), our payment's
     amount: Fen = 0
+    #: what of the row's money no payment of ours books: held in channel suspense (:func:`suspense_of`)
+    suspense: Fen = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +264,27 @@ class Reconciliation:
         which is ours and on no row): ``matched + resolved + unexplained == statement.total``."""
         return sum(d.amount for d in self.discrepancies if d.issue is not StatementIssue.MISSING)
 
+    @property
+    def suspense_amount(self) -> Fen:
+        """The fen the channel took that no payment of ours books (part of the unexplained)."""
+        return sum(d.suspense for d in self.discrepancies)
+
+
+def taken(row: StatementRow) -> Fen:
+    """The fen the channel says it took from a payer on ``row``: an inbound success's amount, else 0."""
+    inbound = row.direction is PaymentDirection.INBOUND
+    return row.amount if inbound and row.state is PaymentState.SUCCEEDED else 0
+
+
+def suspense_of(row: StatementRow, our: OurPayment | None) -> Fen:
+    """What of a discrepancy row's money goes to channel suspense (渠道待查款): what the channel took
+    less what our payment books (its amount once succeeded, else nothing), when positive. A row we do
+    not know, a success we hold as failed, a success for more than ours: the money is at the channel,
+    on no contract, so it is held apart until a person applies it or has it returned. Less taken than
+    we booked (a reversal we lack, a smaller amount) is a shortfall: raised, never suspense."""
+    booked = our.amount if our is not None and our.state is PaymentState.SUCCEEDED else 0
+    return max(0, taken(row) - booked)
+
 
 def compare(
     statement: Statement, ours: Mapping[str, OurPayment], expected: Iterable[str] = ()
@@ -275,21 +298,20 @@ def compare(
     for row in statement.rows:
         our = ours.get(row.payment_id)
         if our is None:
-            issues.append(_issue(StatementIssue.EXTRA, row, f"{row.state} {row.amount} fen, unknown to us"))
+            detail = f"{row.state} {row.amount} fen, unknown to us"
+            issues.append(_issue(StatementIssue.EXTRA, row, detail, None))
             continue
         if row.amount != our.amount:
-            issues.append(
-                _issue(StatementIssue.AMOUNT_MISMATCH, row, f"statement {row.amount}, ours {our.amount}")
-            )
+            detail = f"statement {row.amount}, ours {our.amount}"
+            issues.append(_issue(StatementIssue.AMOUNT_MISMATCH, row, detail, our))
             continue
         verdict, _kind = decide(our.state, row.state)
         if verdict is Verdict.APPLY and our.state not in TERMINAL:
             resolutions.append(row)
         elif verdict is Verdict.DISCREPANCY or verdict is Verdict.APPLY:
             # APPLY on a terminal state is succeeded → reversed: a reversal we have not recorded
-            issues.append(
-                _issue(StatementIssue.STATE_MISMATCH, row, f"statement {row.state}, ours {our.state}")
-            )
+            detail = f"statement {row.state}, ours {our.state}"
+            issues.append(_issue(StatementIssue.STATE_MISMATCH, row, detail, our))
         else:
             matched += 1
             matched_amount += row.amount
@@ -302,8 +324,11 @@ def compare(
     return Reconciliation(tuple(resolutions), tuple(issues), matched, matched_amount)
 
 
-def _issue(issue: StatementIssue, row: StatementRow, detail: str) -> StatementDiscrepancy:
-    return StatementDiscrepancy(issue, row.payment_id, row.channel_reference, detail, row.amount)
+def _issue(
+    issue: StatementIssue, row: StatementRow, detail: str, our: OurPayment | None
+) -> StatementDiscrepancy:
+    reference = row.channel_reference
+    return StatementDiscrepancy(issue, row.payment_id, reference, detail, row.amount, suspense_of(row, our))
 
 
 def rows_of(statements: Sequence[Statement]) -> list[StatementRow]:

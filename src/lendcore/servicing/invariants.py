@@ -12,7 +12,9 @@
 6. interest accrued in aggregate (account 1132.91, :mod:`lendcore.servicing.aggregate_accrual`): per
    product, its balance equals Σ over the product's contracts of the interest the aggregate holds for
    each, derived from the contract's quiet-day columns; no 1132.91 posting is on neither an aggregate
-   entry nor a contract; the same for the penalty of quiet overdue contracts (account 1132.92).
+   entry nor a contract; the same for the penalty of quiet overdue contracts (account 1132.92);
+7. channel suspense (account 2241.03, :mod:`lendcore.payments.suspense`) equals the sum of the open
+   items: money a channel took that no payment books is neither lost nor counted twice.
 
 The check streams: ledger-wide checks are SQL aggregates that return only what is wrong; the
 per-contract checks (2 and 4) are one set-based query per id-range partition that compares each
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from lendcore.core.ledger import CONTROL_ACCOUNTS, Account, AccountLine, Side, TrialBalance
 from lendcore.core.loan import replay
+from lendcore.payments.suspense import open_suspense_total, suspense_account_balance
 from lendcore.servicing.aggregate_accrual import Coverage, aggregated_interest, aggregated_penalty, coverage
 from lendcore.servicing.codecs import state_from_json, terms_from_json
 from lendcore.servicing.invariants_sql import contract_mismatches, contract_totals
@@ -350,6 +353,9 @@ def _check_cash(session: Session, tally: _Tally) -> None:
     paid_out = _payments_total(session, "outbound")
     if paid_out != tally.disbursed:
         tally.cash.append(f"outbound payments {paid_out} ≠ principal disbursed {tally.disbursed}")
+    held, items = suspense_account_balance(session), open_suspense_total(session)
+    if held != items:
+        tally.cash.append(f"channel suspense account {held} ≠ open suspense items {items}")
 
 
 def check_invariants(

@@ -1,4 +1,5 @@
-"""Payment tables beside ``payments``: its events and the issues raised to operations.
+"""Payment tables beside ``payments``: its events, the issues raised to operations, reconciliation
+reports and channel suspense.
 
 Migration ``0007_payments_jobs``. Same :class:`~lendcore.store.models.Base` as the core schema.
 
@@ -178,3 +179,48 @@ class ReconciliationRun(Base):
     runs: Mapped[int] = mapped_column(Integer, default=1)
     first_run_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_run_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: fen of the unexplained the channel took that no payment of ours books (migration 0023)
+    suspense_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+
+
+SUSPENSE_STATUSES: Final = ("open", "applied", "returned")
+
+
+class ChannelSuspense(Base):
+    """Money a channel's statement shows it took that no payment of ours books (渠道待查款;
+    :mod:`lendcore.payments.suspense`, migration ``0023_channel_suspense``): one item per issue that
+    raised it, held in account 2241.03 from the day it was found (``entry_id``) until an approved
+    action clears it (``clearing_entry_id``): ``applied`` as a repayment (``applied_payment_id``, a
+    payment of its own, value-dated when the payer paid) or ``returned`` to the payer by the channel
+    (``clearing_reference``). The account's balance is the sum of the open items (an invariant)."""
+
+    __tablename__ = "channel_suspense"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(_one_of("status", SUSPENSE_STATUSES), name="status"),
+        CheckConstraint("(status = 'open') = (cleared_at IS NULL)", name="cleared_when_not_open"),
+        Index(None, "status", "raised_at"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("sus"))
+    issue_id: Mapped[int] = mapped_column(ForeignKey("payment_issues.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    statement_date: Mapped[date] = mapped_column(Date)
+    #: the payment id the statement row named (ours or not) and its channel reference
+    named_payment_id: Mapped[str] = mapped_column(String(64))
+    channel_reference: Mapped[str] = mapped_column(String(64))
+    #: our payment of that id, if we have one, and its customer
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: when the payer paid: our payment's value date, else the day the channel settled it
+    value_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(STATUS, default="open")
+    entry_id: Mapped[str] = mapped_column(ForeignKey("journal_entries.id"))
+    raised_at: Mapped[datetime] = mapped_column(default=utc_now)
+    cleared_at: Mapped[datetime | None] = mapped_column()
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+    clearing_reason: Mapped[str | None] = mapped_column(Text)
+    clearing_reference: Mapped[str | None] = mapped_column(String(64))
+    applied_payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
+    clearing_entry_id: Mapped[str | None] = mapped_column(ForeignKey("journal_entries.id"))

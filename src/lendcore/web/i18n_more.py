@@ -81,6 +81,23 @@ MORE: Final[dict[str, dict[str, str]]] = {
         "issue_statement_extra": "对账单多出",
         "issue_statement_amount_mismatch": "金额不符",
         "issue_statement_state_mismatch": "状态不符",
+        "suspense_amount": "转入渠道待查",
+        "suspense_title": "渠道待查款",
+        "suspense_rule": (
+            "渠道已收到、而我方没有任何一笔支付记账的钱，挂在 2241.03 科目，"
+            "只能经第二人批准后冲销：作为该付款人的还款入账（按付款当日计息），或由渠道退回。"
+        ),
+        "suspense_payer": "付款人",
+        "suspense_paid_on": "付款日",
+        "suspense_clear": "提交处理",
+        "suspense_none": "没有待处理的渠道待查款。",
+        "kind_channel_suspense": "渠道待查款处理",
+        "target_suspense": "渠道待查款编号",
+        "field_action": "处理方式",
+        "field_channel_suspense_contract_id": "入账合同（空：按原支付的分配）",
+        "field_reference": "渠道退回流水号（退回时必填）",
+        "choice_apply": "作为还款入账",
+        "choice_return": "已由渠道退回",
     },
     "en": {
         "propose_title": "Propose a staff action",
@@ -160,5 +177,23 @@ MORE: Final[dict[str, dict[str, str]]] = {
         "issue_statement_extra": "Not ours",
         "issue_statement_amount_mismatch": "Another amount",
         "issue_statement_state_mismatch": "Another state",
+        "suspense_amount": "To channel suspense",
+        "suspense_title": "Channel suspense",
+        "suspense_rule": (
+            "Money a channel took that no payment of ours books is held in account 2241.03 and leaves "
+            "it only when a second person approves: applied as the payer's repayment (value-dated when "
+            "they paid) or returned to them by the channel."
+        ),
+        "suspense_payer": "Payer",
+        "suspense_paid_on": "Paid on",
+        "suspense_clear": "Propose",
+        "suspense_none": "No channel suspense to clear.",
+        "kind_channel_suspense": "Clear channel suspense",
+        "target_suspense": "Channel suspense id",
+        "field_action": "Action",
+        "field_channel_suspense_contract_id": "Contract to repay (empty: the payment's own allocation)",
+        "field_reference": "The channel's return reference (to return)",
+        "choice_apply": "Apply as a repayment",
+        "choice_return": "Returned by the channel",
     },
 }

@@ -1,7 +1,8 @@
 """Back-office lists: applications with their decisions (inputs summarised, score, grade, reasons), the
 audit log, the undelivered customer messages (failed or never confirmed, with the lender fault each
 reminder opened) and the channel statements' reconciliations (every fen: matched, resolved,
-unexplained, issues per kind), newest first, :data:`lendcore.web.office.PAGE_ROWS` rows."""
+unexplained, issues per kind) with the open channel suspense (each a link to propose clearing it),
+newest first, :data:`lendcore.web.office.PAGE_ROWS` rows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from lendcore.api.state import StateDep
 from lendcore.store.models import AuditRecord
 from lendcore.store.models_origination import CreditApplication, CreditDecision
-from lendcore.store.models_payments import ReconciliationRun
+from lendcore.store.models_payments import ChannelSuspense, ReconciliationRun
 from lendcore.web.office import PAGE_ROWS, is_staff
 from lendcore.web.render import page
 
@@ -89,10 +90,25 @@ def reconciliations(request: Request, state: StateDep) -> Response:
                 "statement_date": r.statement_date, "channel": r.channel, "rows": r.rows, "total": r.total,
                 "matched": r.matched, "matched_amount": r.matched_amount, "resolved": r.resolved,
                 "resolved_amount": r.resolved_amount, "unexplained_amount": r.unexplained_amount,
-                "issues": sorted(r.issues.items()), "runs": r.runs,
+                "suspense_amount": r.suspense_amount, "issues": sorted(r.issues.items()), "runs": r.runs,
             }
             for r in runs
         ]  # fmt: skip
+        held = session.scalars(
+            select(ChannelSuspense)
+            .where(ChannelSuspense.status == "open")
+            .order_by(ChannelSuspense.raised_at, ChannelSuspense.id)
+            .limit(PAGE_ROWS)
+        ).all()
+        suspense = [
+            {
+                "id": i.id, "amount": i.amount, "channel": i.channel, "statement_date": i.statement_date,
+                "named_payment_id": i.named_payment_id, "customer_id": i.customer_id,
+                "value_date": i.value_date,
+            }
+            for i in held
+        ]  # fmt: skip
     return page(
-        state, request, "office_reconciliations.html", "reconciliations_title", signed_in=True, rows=rows
-    )
+        state, request, "office_reconciliations.html", "reconciliations_title", signed_in=True, rows=rows,
+        suspense=suspense,
+    )  # fmt: skip

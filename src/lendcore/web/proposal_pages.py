@@ -58,10 +58,12 @@ def _kind_label(request: Request, name: str) -> str:
     return label(request, "kind_" + name.replace("-", "_"), name)
 
 
-def _field(request: Request, field: PayloadField) -> dict[str, Any]:
+def _field(request: Request, kind: str, field: PayloadField) -> dict[str, Any]:
+    # a kind may say what a shared field means for it (``field_<kind>_<name>``), else ``field_<name>``
+    shared = label(request, "field_" + field.name, field.name)
     return {
         "f": field,
-        "label": label(request, "field_" + field.name, field.name),
+        "label": label(request, f"field_{kind.replace('-', '_')}_{field.name}", shared),
         "choices": [(c, label(request, "choice_" + c, c)) for c in field.choices],
     }
 
@@ -90,7 +92,7 @@ def _form_page(
         state, request, "office_propose.html", "propose_title", status_code=status_code, signed_in=True,
         kinds=_kinds(request, staff), kind=kind, kind_label=_kind_label(request, kind),
         target_label=label(request, "target_" + spec.target_type.replace("-", "_"), spec.target_type),
-        fields=[_field(request, f) for f in form_of(kind)], values=values,
+        fields=[_field(request, kind, f) for f in form_of(kind)], values=values,
         may_propose=staff.may(spec.proposers), **context,
     )  # fmt: skip
 

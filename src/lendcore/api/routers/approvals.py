@@ -50,6 +50,7 @@ ProposalKindName = Literal[
     "lender-fault",
     "hardship-plan",
     "decision-override",
+    "channel-suspense",
 ]
 ProposalStatus = Literal["proposed", "approved", "rejected", "executed", "expired"]
 assert set(get_args(ProposalKindName)) == set(KINDS)  # one list of kinds
@@ -59,7 +60,9 @@ assert set(get_args(ProposalStatus)) == set(PROPOSAL_STATUSES)
 class ProposeBody(ApiModel):
     kind: ProposalKindName
     target_id: str = Field(
-        min_length=1, max_length=64, description="the contract, payment, credit line, customer or decision"
+        min_length=1,
+        max_length=64,
+        description="the contract, payment, credit line, customer, decision or channel suspense item",
     )
     reason: str = Field(min_length=1, max_length=500)
     payload: dict[str, Any] = Field(default_factory=dict, description="the kind's parameters (docs/api.md)")

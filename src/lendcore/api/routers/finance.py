@@ -1,6 +1,8 @@
 """``/api/v1/staff/ledger`` (trial balance, journal), ``/api/v1/staff/daily-close`` (run, status and
-report of the end-of-day close) and ``/api/v1/staff/reconciliations`` (what reconciling each channel
-statement found, in fen): finance's endpoints (``admin`` too). Roles: docs/api.md.
+report of the end-of-day close), ``/api/v1/staff/reconciliations`` (what reconciling each channel
+statement found, in fen) and ``/api/v1/staff/channel-suspense`` (money a channel took that no payment
+of ours books, until an approved ``channel-suspense`` proposal clears it): finance's endpoints
+(``admin`` too). Roles: docs/api.md.
 
 Running a close is synchronous (the request returns the report of the last date closed) and
 idempotent per date (a closed date reports ``skipped``); it also takes an ``Idempotency-Key`` so a
@@ -11,7 +13,7 @@ contracts the close replays against their snapshots after the invariant check.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast, get_args
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, PlainValidator, WithJsonSchema
@@ -36,7 +38,7 @@ from lendcore.core.errors import NotFoundError
 from lendcore.servicing.business_day import resolve_close_date
 from lendcore.servicing.invariants import trial_balance_from_db
 from lendcore.store.models import JobRun, JournalEntry
-from lendcore.store.models_payments import ReconciliationRun
+from lendcore.store.models_payments import SUSPENSE_STATUSES, ChannelSuspense, ReconciliationRun
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/staff",
@@ -192,6 +194,8 @@ class ReconciliationOut(BaseModel):
     resolved_amount: Money
     discrepancies: int
     unexplained_amount: Money
+    #: of the unexplained, what the channel took that no payment of ours books (held in 2241.03)
+    suspense_amount: Money
     issues: dict[str, IssueTotal]
     runs: int
     first_run_at: datetime
@@ -208,7 +212,8 @@ class ReconciliationOut(BaseModel):
             total=Money.of(row.total), matched=row.matched, matched_amount=Money.of(row.matched_amount),
             resolved=row.resolved, resolved_amount=Money.of(row.resolved_amount),
             discrepancies=row.discrepancies, unexplained_amount=Money.of(row.unexplained_amount),
-            issues=issues, runs=row.runs, first_run_at=row.first_run_at, last_run_at=row.last_run_at,
+            suspense_amount=Money.of(row.suspense_amount), issues=issues, runs=row.runs,
+            first_run_at=row.first_run_at, last_run_at=row.last_run_at,
         )  # fmt: skip
 
 
@@ -234,4 +239,61 @@ def reconciliations(
         return paginate(
             session, statement, key=ReconciliationRun.id, page=page, to_item=ReconciliationOut.of,
             list_name=name,
+        )  # fmt: skip
+
+
+SuspenseStatus = Literal["open", "applied", "returned"]
+assert set(get_args(SuspenseStatus)) == set(SUSPENSE_STATUSES)
+
+
+class ChannelSuspenseOut(BaseModel):
+    """Money a channel took that no payment of ours books: ``open`` until a second person approves a
+    ``channel-suspense`` proposal (``applied`` as a repayment, ``returned`` to the payer)."""
+
+    id: str
+    status: SuspenseStatus
+    amount: Money
+    channel: str
+    statement_date: date
+    named_payment_id: str
+    channel_reference: str
+    payment_id: str | None
+    customer_id: str | None
+    value_date: date
+    raised_at: datetime
+    cleared_at: datetime | None
+    cleared_by: str | None
+    clearing_reference: str | None
+    applied_payment_id: str | None
+
+    @classmethod
+    def of(cls, row: ChannelSuspense) -> ChannelSuspenseOut:
+        return cls(
+            id=row.id, status=cast(SuspenseStatus, row.status), amount=Money.of(row.amount),
+            channel=row.channel, statement_date=row.statement_date,
+            named_payment_id=row.named_payment_id, channel_reference=row.channel_reference,
+            payment_id=row.payment_id, customer_id=row.customer_id, value_date=row.value_date,
+            raised_at=row.raised_at, cleared_at=row.cleared_at, cleared_by=row.cleared_by,
+            clearing_reference=row.clearing_reference, applied_payment_id=row.applied_payment_id,
+        )  # fmt: skip
+
+
+@router.get(
+    "/channel-suspense",
+    response_model=Page[ChannelSuspenseOut],
+    summary="Money a channel took that no payment of ours books, by id (optionally of one status)",
+    responses=problem_responses(401, 403, 422),
+)
+def channel_suspense(
+    state: StateDep,
+    page: Annotated[PageRequest, Depends(page_request)],
+    status: Annotated[SuspenseStatus | None, Query()] = None,
+) -> Page[ChannelSuspenseOut]:
+    statement = select(ChannelSuspense)
+    if status is not None:
+        statement = statement.where(ChannelSuspense.status == status)
+    with state.database.read() as session:
+        return paginate(
+            session, statement, key=ChannelSuspense.id, page=page, to_item=ChannelSuspenseOut.of,
+            list_name=f"channel-suspense:{status or ''}",
         )  # fmt: skip
