@@ -302,6 +302,51 @@ def test_a_payment_inside_a_window_pays_no_penalty_of_the_window_and_one_outside
     assert_invariants(session_factory)
 
 
+@pytest.mark.parametrize("pays_off", [False, True])
+def test_a_window_opened_after_the_customer_paid_the_days_penalty_gives_it_back_as_credit(
+    session_factory: sessionmaker[Session], pays_off: bool
+) -> None:
+    """The seeded simulation found it (1,000 × 90, several seeds): a customer pays at 10:00 on a
+    day whose reminder is found undelivered at 14:00; the window opens from that day, but the
+    payment had already paid the day's penalty, and the close waives only what is outstanding.
+    Rule: the close gives back, as customer credit, what of the window days' penalty was paid;
+    whether the payment paid part (the contract stays active) or all (it closed). A twin without
+    the window keeps its penalty."""
+    customer_id, contract_id = bullet(session_factory)
+    twin_customer, twin = bullet(session_factory)
+    for day in range(1, 5):  # the closes of 04-02 … 04-05: 4 days overdue
+        run_daily_close(session_factory, DUE + timedelta(days=day))
+    today = DUE + timedelta(days=5)
+    amount = None if pays_off else 300_000
+    mode = CustomerMode.PAY_OFF_ALL if pays_off else CustomerMode.BY_AMOUNT
+    for who in (customer_id, twin_customer):
+        do_repay(session_factory, who, amount, today, mode)
+    assert _penalty_paid(session_factory, contract_id) == 5 * 450  # the payment day's own included
+    with unit_of_work(session_factory) as session:  # found after the payment, from that day on
+        record_fault(
+            session,
+            kind=FaultKind.REMINDER_UNDELIVERED,
+            starts_on=today,
+            customer_id=customer_id,
+            reason="sms",
+        )
+    run_daily_close(session_factory, today)
+    with unit_of_work(session_factory, read_only=True) as session:
+        contracts = {c: session.get(Contract, c) for c in (contract_id, twin)}
+        states = {c: contract_state(row) for c, row in contracts.items() if row is not None}
+        refunds = session.scalars(
+            select(LoanTransaction.amount).where(
+                LoanTransaction.contract_id == contract_id, LoanTransaction.type == "waiver"
+            )
+        ).all()
+    assert refunds == [450]
+    assert sum(r.penalty_paid for r in states[contract_id].rows) == 4 * 450  # the window's day given back
+    assert sum(r.penalty_paid for r in states[twin].rows) == 5 * 450
+    status = "closed" if pays_off else "active"
+    assert (states[contract_id].status.value, states[contract_id].suspense) == (status, 450)  # credit
+    assert_invariants(session_factory)
+
+
 def test_the_contracts_of_seventy_thousand_windows_are_found_in_bounded_lists(
     session_factory: sessionmaker[Session],
 ) -> None:

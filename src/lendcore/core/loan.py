@@ -286,9 +286,36 @@ _WAIVE_FIELDS: Final = {
 }
 
 
+def _refund_paid_penalty(state: LoanState, txn: Waiver, step: _Step) -> LoanState:
+    """Waive penalty already paid, the money back to the customer as suspense (Waiver.refund_paid)."""
+    if txn.kind is not WaiverKind.PENALTY or not txn.at_most:
+        raise BusinessRuleError("only penalty is refunded, at most what was paid", code="INVALID_WAIVER_KIND")
+    _require_disbursed(state)
+    if state.status is Status.WRITTEN_OFF:
+        return state  # its money is a recovery: nothing of it is refunded as credit
+    if state.status is Status.ACTIVE:
+        state = step.accrue(state, txn.value_date)
+    paid = sum(r.penalty_paid for r in state.rows)
+    amount = paid if txn.amount is None else min(txn.amount, paid)
+    if amount == 0:
+        return state
+    rows, left = list(state.rows), amount
+    for i, row in enumerate(rows):
+        take = min(left, row.penalty_paid)
+        if take:
+            rows[i] = replace(
+                row, penalty_paid=row.penalty_paid - take, penalty_waived=row.penalty_waived + take
+            )
+            left -= take
+    step.post(Account.WAIVER_EXPENSE, Account.SUSPENSE, amount)
+    return replace(state, rows=tuple(rows), suspense=state.suspense + amount)
+
+
 def _waive(state: LoanState, txn: Waiver, step: _Step) -> LoanState:
     if txn.amount is not None:
         _positive(txn.amount, "a waiver")
+    if txn.refund_paid:
+        return _refund_paid_penalty(state, txn, step)
     if txn.at_most and state.status is not Status.ACTIVE:
         return state  # a late payment replayed ahead of it settled the contract: nothing left to waive
     _require_active(state, txn)

@@ -88,7 +88,13 @@ class Waiver:
 
     ``at_most``: waive ``amount`` or what is outstanding, whichever is less, and nothing (no refusal)
     when nothing is. The system's lender-fault waivers are such: a payment confirmed late and
-    value-dated before one is replayed ahead of it and may have paid what it waived."""
+    value-dated before one is replayed ahead of it and may have paid what it waived.
+
+    ``refund_paid`` (penalty only, with ``at_most``): waive penalty the customer has already *paid*
+    and give the money back as customer credit (suspense): a lender-fault window opened after the
+    customer paid the penalty of its days (a reminder found undelivered in the afternoon of a due
+    date the customer paid that morning) owes them that penalty back. Also on a closed contract
+    (the credit stays the customer's); oldest row first, at most what was paid."""
 
     txn_id: str
     value_date: date
@@ -97,6 +103,7 @@ class Waiver:
     reason: str
     amount: Fen | None = None
     at_most: bool = False
+    refund_paid: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,7 +241,14 @@ def _reversal(common: Common, _amount: Fen, p: Mapping[str, Any], reverses: str 
 
 def _waiver(common: Common, amount: Fen, p: Mapping[str, Any], _reverses: str | None) -> Transaction:
     amount_or_all = None if p.get("all") else amount
-    return Waiver(*common, WaiverKind(p["kind"]), p.get("reason", ""), amount_or_all, bool(p.get("at_most")))
+    return Waiver(
+        *common,
+        WaiverKind(p["kind"]),
+        p.get("reason", ""),
+        amount_or_all,
+        bool(p.get("at_most")),
+        bool(p.get("refund_paid")),
+    )
 
 
 TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
@@ -262,7 +269,8 @@ TXN_CODECS: Final[Mapping[type[Any], TxnCodec]] = {
         lambda t: (
             t.amount or 0,
             {"kind": t.kind.value, "reason": t.reason, "all": t.amount is None}
-            | ({"at_most": True} if t.at_most else {}),
+            | ({"at_most": True} if t.at_most else {})
+            | ({"refund_paid": True} if t.refund_paid else {}),
             None,
         ),
         _waiver,

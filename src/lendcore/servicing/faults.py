@@ -9,7 +9,9 @@ audited. :func:`fault_windows` reads the windows covering a date as plain
 contract in a window on the business date, the penalty accrued since the window started and not yet
 waived is waived through the ordinary :func:`~lendcore.servicing.waive.waive` use case (a ``Waiver``
 with reason ``SYSTEM_FAULT``, actor ``system``, audited, idempotent per fault, contract and date), so
-nobody is charged for our fault. Penalty accrued before the window stays.
+nobody is charged for our fault; what of it the customer already paid (a window opened after they
+paid, the same day) is refunded as customer credit (``Waiver.refund_paid``). Penalty accrued before
+the window stays.
 
 Windows opened automatically: :func:`open_payment_faults` (a repayment past its SLA, run after each
 sweep) and, in :mod:`lendcore.batch.autopay`, a missed autopay run; :func:`end_payment_faults` closes
@@ -45,7 +47,7 @@ from lendcore.servicing.waive import WaiveRequest, waive
 from lendcore.store.audit import record_audit
 from lendcore.store.bounded import slices
 from lendcore.store.engine import unit_of_work
-from lendcore.store.models import Contract, Payment
+from lendcore.store.models import Contract, LoanTransaction, Payment
 from lendcore.store.models_payments import LenderFault
 from lendcore.store.types import utc_now
 
@@ -244,6 +246,38 @@ def _exact_penalty(state: LoanState) -> Decimal:
     return sum((r.penalty_exact for r in state.rows), Decimal(0))
 
 
+def penalty_owed_back(
+    session: Session,
+    contract: Contract,
+    window: FaultWindow,
+    now: LoanState | None = None,
+    *,
+    on: date | None = None,
+) -> tuple[Fen, Fen]:
+    """The penalty of ``window``'s days on ``contract`` not yet waived, as (to waive, to refund): what
+    is still outstanding of it is waived; what the customer already paid of it (a window opened after
+    they paid the day's penalty) is refunded as customer credit. ``now``: the contract's state unless
+    given. For a window that ended before ``on`` it is bounded by the penalty of the window's own days
+    (accrued on the state the window started with): penalty booked after the window for days inside
+    it (a grace period lapsing, a payment in flight that failed) is still ours."""
+    now = contract_state(contract) if now is None else now
+    before = state_as_of(session, contract, window.starts_on - timedelta(days=1))
+    if before.penalty_through == before.accrued_through:  # not held by money in flight
+        # accrued to the day before the window, as a nightly fold leaves it (a contract quiet in
+        # aggregate has no nightly accrual to read; lendcore.core.quiet_overdue)
+        before, _ = accrue(before, window.starts_on - timedelta(days=1))
+    (accrued, waived), (accrued_before, waived_before) = _penalty(now), _penalty(before)
+    owed = (accrued - accrued_before) - (waived - waived_before)
+    if on is not None and window.ends_on is not None and window.ends_on < on:
+        through, _ = accrue(before, window.ends_on)  # penalty to a date includes that day's DPD
+        of_window_days = to_fen(_exact_penalty(through) - _exact_penalty(before), now.terms.rounding)
+        owed = min(owed, of_window_days - (waived - waived_before))
+    outstanding = sum(r.penalty_outstanding for r in now.rows) if now.status is Status.ACTIVE else 0
+    to_waive = max(0, min(outstanding, owed))
+    paid = sum(r.penalty_paid for r in now.rows)
+    return to_waive, max(0, min(paid, owed - to_waive))
+
+
 def penalty_to_waive(
     session: Session,
     contract: Contract,
@@ -252,25 +286,8 @@ def penalty_to_waive(
     *,
     on: date | None = None,
 ) -> Fen:
-    """Penalty accrued on ``contract`` since ``window`` started, less what was waived since, bounded by
-    what is outstanding (in ``now``: the contract's state unless given). For a window that ended before
-    ``on`` it is also bounded by the penalty of the window's own days (accrued on the state the window
-    started with): penalty booked after the window for days inside it (a grace period lapsing, a
-    payment in flight that failed) is still ours."""
-    now = contract_state(contract) if now is None else now
-    before = state_as_of(session, contract, window.starts_on - timedelta(days=1))
-    if before.penalty_through == before.accrued_through:  # not held by money in flight
-        # accrued to the day before the window, as a nightly fold leaves it (a contract quiet in
-        # aggregate has no nightly accrual to read; lendcore.core.quiet_overdue)
-        before, _ = accrue(before, window.starts_on - timedelta(days=1))
-    (accrued, waived), (accrued_before, waived_before) = _penalty(now), _penalty(before)
-    outstanding = sum(r.penalty_outstanding for r in now.rows)
-    amount = min(outstanding, (accrued - accrued_before) - (waived - waived_before))
-    if on is not None and window.ends_on is not None and window.ends_on < on:
-        through, _ = accrue(before, window.ends_on)  # penalty to a date includes that day's DPD
-        of_window_days = to_fen(_exact_penalty(through) - _exact_penalty(before), now.terms.rounding)
-        amount = min(amount, of_window_days - (waived - waived_before))
-    return max(0, amount)
+    """The outstanding part of :func:`penalty_owed_back`."""
+    return penalty_owed_back(session, contract, window, now, on=on)[0]
 
 
 def recent_fault_windows(session: Session, on: date) -> list[FaultWindow]:
@@ -292,11 +309,22 @@ def _window_for(windows: list[FaultWindow], contract: Contract, on: date) -> Fau
 
 
 def _candidates(session: Session, windows: list[FaultWindow], on: date) -> list[Contract]:
-    """The active contracts with penalty that a window may cover, in id order. Narrowed to the
-    windows' contracts and customers (in bounded ``IN`` lists: a missed autopay day opens a window per
-    contract due, tens of thousands on a large book) unless a window covers everyone."""
+    """The contracts a window may owe penalty back, in id order: active with penalty, or paid by a
+    repayment since the earliest window started (it may have paid a window day's penalty before the
+    window was opened). Narrowed to the windows' contracts and customers (in bounded ``IN`` lists: a
+    missed autopay day opens a window per contract due, tens of thousands on a large book) unless a
+    window covers everyone."""
+    paid_since = exists().where(
+        LoanTransaction.contract_id == Contract.id,
+        LoanTransaction.type.in_(("repayment", "credit-application")),
+        LoanTransaction.value_date >= min(w.starts_on for w in windows),
+    )
     stmt = select(Contract).where(
-        Contract.status == Status.ACTIVE.value, Contract.start_date <= on, Contract.penalty_receivable > 0
+        Contract.start_date <= on,
+        or_(
+            and_(Contract.status == Status.ACTIVE.value, Contract.penalty_receivable > 0),
+            and_(Contract.status.in_((Status.ACTIVE.value, Status.CLOSED.value)), paid_since),
+        ),
     )
     if not all(w.contract_id or w.customer_id for w in windows):  # a window for everyone
         return list(session.scalars(stmt.order_by(Contract.id)))
@@ -331,8 +359,11 @@ def waive_fault_penalty_before_payment(session: Session, contracts: Iterable[Con
     return waived
 
 
-# ``when``: "" for the close's waiver, ":before-payment:<amount>" for one ahead of a payment
-def _system_waiver(contract: Contract, window: FaultWindow, on: date, amount: Fen, when: str) -> WaiveRequest:
+# ``when``: "" for the close's waiver, ":refund" for its refund of penalty already paid,
+# ":before-payment:<amount>" for one ahead of a payment
+def _system_waiver(
+    contract: Contract, window: FaultWindow, on: date, amount: Fen, when: str, *, refund: bool = False
+) -> WaiveRequest:
     return WaiveRequest(
         contract_id=contract.id,
         kind=WaiverKind.PENALTY,
@@ -342,6 +373,7 @@ def _system_waiver(contract: Contract, window: FaultWindow, on: date, amount: Fe
         idempotency_key=f"fault:{window.fault_id}:{contract.id}:{on.isoformat()}{when}",
         amount=amount,
         at_most=True,  # a late payment value-dated before it may pay what it waives
+        refund_paid=refund,
     )
 
 
@@ -358,11 +390,18 @@ def waive_penalty_in_fault_windows(factory: sessionmaker[Session], business_date
         with unit_of_work(factory) as session:
             contract = lock_contract(session, contract_id)
             window = _window_for(windows, contract, business_date)
-            amount = penalty_to_waive(session, contract, window, on=business_date) if window else 0
-            if window is None or amount <= 0:
+            if window is None:
+                continue
+            amount, refund = penalty_owed_back(session, contract, window, on=business_date)
+            if amount <= 0 and refund <= 0:
                 continue
             prior_max = contract.max_days_past_due
-            waive(session, _system_waiver(contract, window, business_date, amount, ""))
+            if amount > 0:
+                waive(session, _system_waiver(contract, window, business_date, amount, ""))
+            if refund > 0:  # paid before the window was opened: given back as customer credit
+                waive(
+                    session, _system_waiver(contract, window, business_date, refund, ":refund", refund=True)
+                )
             # the waiver judged the contract's own rows: judge it again as the close does
             covering = [w for w in windows if w.covers(business_date)]
             judged = judgements(session, [contract], business_date, covering).get(contract.id)

@@ -37,6 +37,7 @@ class WaiveRequest(JsonRecord):
     idempotency_key: str
     amount: Fen | None = None
     at_most: bool = False  # the system's fault waivers: see core.transactions.Waiver
+    refund_paid: bool = False  # ... and the penalty of a window's days the customer already paid
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,9 @@ def waive(session: Session, request: WaiveRequest) -> WaiveResult:
     posted = post_transaction(
         session,
         contract,
-        lambda txn_id, seq: Waiver(txn_id, on, seq, kind, why, request.amount, request.at_most),
+        lambda txn_id, seq: Waiver(
+            txn_id, on, seq, kind, why, request.amount, request.at_most, request.refund_paid
+        ),
         business_date=on,
         idempotency_key=scoped_key("waive", request.idempotency_key),
     )

@@ -8,10 +8,15 @@ Each check returns the violations it found (empty: it holds), as sentences namin
 2. **no payment applied twice**: at most one loan transaction of a type per payment and contract;
 3. **the channel agrees, or operations know**: a payment we hold as ``succeeded`` was taken by the
    channel, and one the channel finished differently from us has an open or resolved issue;
-4. **nothing hangs unseen**: every payment still ``created`` or ``processing`` past its SLA has been
-   raised to operations;
+4. **nothing hangs unseen**: every payment still ``created`` or ``processing`` past its SLA at the
+   day's last sweep has been raised to operations;
 5. **no customer penalised inside a lender-fault window**: on every contract, the penalty accrued on
-   the days of a window covering it has been waived by the close of that day.
+   the days of a window covering it has been waived by the close of that day;
+11. **money the channel took is booked once**: no payment we hold as succeeded also has its money
+   applied from channel suspense (:mod:`lendcore.simulation.desk` applies what the channel truly
+   took for a payment we hold as failed).
+
+(6–10 are in :mod:`lendcore.simulation.checks_collect`.)
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from lendcore.servicing.faults import fault_windows
 from lendcore.servicing.invariants import check_invariants
 from lendcore.servicing.repository import state_as_of
 from lendcore.store.models import Contract, LoanTransaction, Payment
-from lendcore.store.models_payments import PaymentIssue
+from lendcore.store.models_payments import ChannelSuspense, PaymentIssue
 
 _OPEN_STATES = ("created", "processing")
 
@@ -58,12 +63,17 @@ def applied_once(session: Session) -> list[str]:
 
 def channel_agrees(session: Session, engine: ChannelSimulation, now: float) -> list[str]:
     """Our final states of inbound payments (the ones that went through this channel) against the
-    channel's, for payments the channel has finished by ``now``."""
+    channel's, for payments the channel has finished by ``now``. A payment applied from channel
+    suspense went through the channel as the payment its item names."""
     known = set(session.scalars(select(PaymentIssue.payment_id).where(PaymentIssue.payment_id.is_not(None))))
+    applied_items = select(ChannelSuspense.applied_payment_id, ChannelSuspense.named_payment_id).where(
+        ChannelSuspense.status == "applied"
+    )
+    applied = {str(new): named for new, named in session.execute(applied_items)}
     found = []
     inbound = select(Payment.id, Payment.state).where(Payment.direction == "inbound").order_by(Payment.id)
     for payment_id, state in session.execute(inbound):
-        sim = engine.payments.get(payment_id)
+        sim = engine.payments.get(applied.get(payment_id, payment_id))
         if state == PaymentState.SUCCEEDED.value and (
             sim is None or sim.plan.state is not PaymentState.SUCCEEDED
         ):
@@ -78,12 +88,25 @@ def channel_agrees(session: Session, engine: ChannelSimulation, now: float) -> l
     return found
 
 
-def raised_past_sla(session: Session, now: datetime) -> list[str]:
+def taken_money_booked_once(session: Session) -> list[str]:
+    twice = session.execute(
+        select(ChannelSuspense.id, Payment.id)
+        .join(Payment, Payment.id == ChannelSuspense.payment_id)
+        .where(ChannelSuspense.status == "applied", Payment.state == PaymentState.SUCCEEDED.value)
+    ).all()
+    return [
+        f"payment {p} succeeded and its money was applied from channel suspense {s} too" for s, p in twice
+    ]
+
+
+def raised_past_sla(session: Session, swept: datetime) -> list[str]:
+    """Check 4 as of the day's last sweep (``swept``): a payment whose SLA passed after it is the next
+    sweep's (the world sweeps every two hours; a real sweeper every few minutes)."""
     stuck = session.scalars(
         select(Payment.id).where(
             Payment.state.in_(_OPEN_STATES),
             Payment.sla_at.is_not(None),
-            Payment.sla_at < now,
+            Payment.sla_at < swept,
             Payment.escalated_at.is_(None),
         )
     ).all()
@@ -118,11 +141,14 @@ def not_penalised_in_fault_windows(session: Session, day: date) -> list[str]:
     return found
 
 
-def every_check(session: Session, engine: ChannelSimulation, day: date, now: datetime) -> list[str]:
+def every_check(
+    session: Session, engine: ChannelSimulation, day: date, now: datetime, swept: datetime | None = None
+) -> list[str]:
     return (
         books(session)
         + applied_once(session)
         + channel_agrees(session, engine, now.timestamp())
-        + raised_past_sla(session, now)
+        + raised_past_sla(session, swept or now)
         + not_penalised_in_fault_windows(session, day)
+        + taken_money_booked_once(session)
     )

@@ -1,9 +1,10 @@
 """What must hold after every simulated day for collection and outages (the sibling of
 :mod:`lendcore.simulation.checks`; each check returns its violations as sentences naming the object):
 
-6. **autopay ran, or it is our fault**: every contract with a mandate and an installment due on the
-   day before has a successful ``autopay.run`` for that day, or an ``autopay_missed`` fault from it
-   (raised by the next morning's run: so the check looks one day back);
+6. **autopay ran, or it is our fault**: every contract with a mandate and an installment due on a
+   day of the look back has a successful ``autopay.run`` for that day, or an ``autopay_missed``
+   fault from it once a later day's run has succeeded (its morning start raises every missed day
+   of its look back);
 7. **autopay debits an installment once**: at most one succeeded autopay payment per contract and
    due date, whatever the attempts, retries and fallback cards did;
 8. **an undelivered reminder is flagged and faulted**: once past its deadline no reminder message is
@@ -13,7 +14,8 @@
    one payment per booking; nothing booked is left untaken past its take date; a taken booking's
    payment is value-dated its take date; a failed payment fails the booking; held money booked by
    the close of its due date is applied that day (a credit application on the due date) and not on
-   the days before;
+   the days before, unless the contract was in arrears (held money pays what is already due at
+   once, stopping its penalty; it never pays the booked installment early);
 10. **every channel outage gets exactly one window**: for each outage the world injected, if the
     outage rule (:func:`~lendcore.core.outages.outage_spans`) finds an outage in what the channel
     answered within the reach of one of the detector's runs (its look back, followed back to the
@@ -34,13 +36,15 @@ from sqlalchemy.orm import Session
 
 from lendcore.batch.autopay import JOB_KIND as AUTOPAY_JOB
 from lendcore.batch.autopay import contracts_due
+from lendcore.batch.autopay_missed import MISSED_RUN_LOOK_BACK_DAYS
 from lendcore.core.faults import FaultKind
 from lendcore.core.outages import DEFAULT_RULE, outage_spans
 from lendcore.jobs.schedule import BUSINESS_TZ
 from lendcore.notify.delivery import UNDELIVERED
 from lendcore.origination.autopay import active_mandates
 from lendcore.servicing.outages import LOOKBACK, MAX_REACH_BACK, channel_outcomes
-from lendcore.store.models import LoanTransaction, Payment
+from lendcore.servicing.repository import state_as_of
+from lendcore.store.models import Contract, LoanTransaction, Payment
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_notify import Notification, ScheduledRepayment
 from lendcore.store.models_payments import ChannelOutage, LenderFault
@@ -50,20 +54,29 @@ _SCHEDULED_KEY = "repay-request:scheduled:"
 
 
 def autopay_ran(session: Session, day: date) -> list[str]:
-    """Check 6 for the business date before ``day``."""
-    before = day - timedelta(days=1)
+    """Check 6 for the days of the look back before ``day``: a day with no succeeded run, once a
+    later day's run has succeeded (its morning start looks back for missed days), has an
+    ``autopay_missed`` fault for each contract due that day with a mandate. (Only the day before was
+    checked, at the end of the next day: two missed days in a row were reported although the first
+    run back raises both.)"""
     done = select(Job.payload).where(Job.kind == AUTOPAY_JOB, Job.status == "succeeded")
-    if any(p.get("business_date") == before.isoformat() for p in session.scalars(done)):
-        return []
-    missed = select(LenderFault.contract_id).where(
-        LenderFault.kind == FaultKind.AUTOPAY_MISSED.value, LenderFault.starts_on == before
-    )
-    raised = set(session.scalars(missed))
-    return [
-        f"contract {c.id}: due {before} with a mandate, no autopay run and no autopay_missed fault"
-        for c in contracts_due(session, before)
-        if c.id not in raised and active_mandates(session, c.customer_id)
-    ]
+    ran = {str(p.get("business_date")) for p in session.scalars(done)}
+    found = []
+    for back in range(MISSED_RUN_LOOK_BACK_DAYS, 0, -1):
+        missed_day = day - timedelta(days=back)
+        later_ran = any((missed_day + timedelta(days=k)).isoformat() in ran for k in range(1, back + 1))
+        if missed_day.isoformat() in ran or not later_ran:
+            continue
+        faulted = select(LenderFault.contract_id).where(
+            LenderFault.kind == FaultKind.AUTOPAY_MISSED.value, LenderFault.starts_on == missed_day
+        )
+        raised = set(session.scalars(faulted))
+        found += [
+            f"contract {c.id}: due {missed_day} with a mandate, no autopay run and no autopay_missed fault"
+            for c in contracts_due(session, missed_day)
+            if c.id not in raised and active_mandates(session, c.customer_id)
+        ]
+    return found
 
 
 def autopay_once(session: Session) -> list[str]:
@@ -140,6 +153,18 @@ def scheduled_taken_once_and_applied(session: Session, day: date) -> list[str]:
     return found
 
 
+def _arrears(session: Session, row: ScheduledRepayment, on: date) -> bool:
+    """Whether the contract owed something due by ``on`` the evening before: held money may pay
+    arrears at once (a credit application pays only what is due, so never the booked installment
+    before its due date), which stops their penalty; waiting for the due date would charge the
+    customer penalty on money we hold."""
+    contract = session.get(Contract, row.contract_id)
+    if contract is None:
+        return False
+    state = state_as_of(session, contract, on - timedelta(days=1))
+    return any(r.due_date <= on and r.outstanding > 0 for r in state.rows)
+
+
 def _applied_on_due_date(session: Session, row: ScheduledRepayment, payment: Payment) -> list[str]:
     held = select(LoanTransaction.id).where(
         LoanTransaction.payment_id == payment.id, LoanTransaction.type == "repayment"
@@ -147,7 +172,7 @@ def _applied_on_due_date(session: Session, row: ScheduledRepayment, payment: Pay
     if session.scalars(held.limit(1)).first() is None:
         return []  # not booked yet (confirmed late): applied by the close of the day it is
     days = _credit_days(session, row.contract_id)
-    early = sorted(d for d in days if row.take_on <= d < row.due_date)
+    early = sorted(d for d in days if row.take_on <= d < row.due_date and not _arrears(session, row, d))
     found = [
         f"scheduled repayment {row.id}: credit applied on {d}, before its due date {row.due_date}"
         for d in early[:1]

@@ -64,10 +64,11 @@ from lendcore.simulation.checks import every_check
 from lendcore.simulation.checks_collect import every_collect_check, outages_too_sparse
 from lendcore.simulation.collect import AUTOPAY_HOURS, JOB_KINDS, Collection
 from lendcore.simulation.config import DEFAULT_FAULTS, CollectConfig, SimConfig, SimReport
+from lendcore.simulation.desk import clear_open_suspense
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Payment
 from lendcore.store.models_notify import Notification, ScheduledRepayment
-from lendcore.store.models_payments import LenderFault
+from lendcore.store.models_payments import ChannelSuspense, LenderFault
 
 __all__ = ["DEFAULT_FAULTS", "CollectConfig", "SimConfig", "SimReport", "Simulation", "simulate"]
 
@@ -183,6 +184,8 @@ class Simulation:
         report = reconcile_statement(self.factory, statement, now=self.now())
         self.report.count("statement_rows", len(statement.rows))
         self.report.count("reconciled_discrepancies", report.discrepancies)
+        for action, n in clear_open_suspense(self.factory, self.engine, self.now()).items():
+            self.report.count(f"suspense_{action}", n)
 
     def sweep(self) -> None:
         """What the scheduled ``payments.sweep`` and ``notifications.sweep`` jobs do (their handlers'
@@ -275,7 +278,7 @@ class Simulation:
         self.report.count("contract_days", len(self.borrowers))
         with unit_of_work(self.factory, read_only=True) as session:
             now = self.now()
-            found = every_check(session, self.engine, day, now)
+            found = every_check(session, self.engine, day, now, self.sweeps[-1] if self.sweeps else None)
             found += every_collect_check(session, day, now, self.outages, self.sweeps)
         self.report.checks += 1
         self.report.violations.extend(f"{day}: {v}" for v in found)
@@ -289,6 +292,7 @@ class Simulation:
                 ("faults", LenderFault.kind),
                 ("reminders", Notification.state),
                 ("bookings", ScheduledRepayment.status),
+                ("suspense", ChannelSuspense.status),
             ):
                 stmt = select(column, func.count()).group_by(column)
                 if name == "reminders":
