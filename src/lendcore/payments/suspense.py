@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from lendcore.core.ledger import Account
 from lendcore.core.money import Fen
-from lendcore.servicing.business_day import open_business_date
+from lendcore.store.business_date import read_business_date
 from lendcore.store.models import JournalEntry, Payment, Posting
 from lendcore.store.models_payments import ChannelSuspense
 
@@ -75,7 +75,7 @@ def hold_in_suspense(
     names a payment of ours; the value date is when they paid (the payment's, else ``settled_on``)."""
     ours = session.get(Payment, named_payment_id)
     customer_id = ours.customer_id if ours is not None else None
-    on = open_business_date(session) or statement_date
+    on = read_business_date(session) or statement_date
     entry = post_suspense_entry(
         session,
         debit=Account.CASH,

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from lendcore.core.errors import BusinessRuleError, ConflictError, ValidationError
+from lendcore.store.business_date import read_business_date
 from lendcore.store.models import BUSINESS_CALENDAR, BusinessDate
 from lendcore.store.types import utc_now
 
@@ -68,8 +69,7 @@ def _row(session: Session, lock: Lock = None) -> BusinessDate | None:
 
 def open_business_date(session: Session) -> date | None:
     """The stored open business date; ``None`` on a fresh database."""
-    row = _row(session)
-    return row.business_date if row is not None else None
+    return read_business_date(session)
 
 
 def _establish(session: Session, on: date, lock: Literal["share", "update"]) -> BusinessDate:
