@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,12 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.payments.reconcile import reconcile_statement
 from lendcore.payments.records import Observation, apply_observation, lock_payment
 from lendcore.payments.state import EventSource, PaymentDirection, PaymentState
-from lendcore.payments.statement import Statement, StatementRow
+from lendcore.payments.statement import Statement, StatementRow, write_statement
+from lendcore.payments.suspense import open_suspense_total, suspense_account_balance
 from lendcore.store.engine import unit_of_work
 from lendcore.store.ids import new_id
 from lendcore.store.models import Customer, Payment
-from lendcore.store.models_payments import ReconciliationRun
+from lendcore.store.models_payments import ChannelSuspense, ReconciliationRun
 from tests.payments.support import NOW, TODAY, events, issues, payment, recorded_payment
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def settle(factory: sessionmaker[Session], payment_id: str, state: PaymentState) -> None:
@@ -119,3 +125,53 @@ def test_two_runs_of_one_statement_at_once_resolve_each_payment_once_and_both_co
     assert len(issues(session_factory)) == 1
     with unit_of_work(session_factory, read_only=True) as session:
         assert session.scalars(select(ReconciliationRun.runs)).all() == [2]
+
+
+def test_a_reconciliation_killed_inside_a_chunk_loses_nothing_and_the_rerun_does_nothing_twice(
+    database_url: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A real process, killed with its second chunk's transaction open: the first chunk's
+    resolutions and suspense stand, the second's left nothing, no report was stored; run again, every
+    payment is resolved once, every issue and suspense item is there once, and 2241.03 is its items."""
+    ids = [recorded_payment(session_factory) for _ in range(6)]
+    extras = (
+        StatementRow(
+            f"ref_x{n}", f"pay_UNKNOWN{n}", PaymentDirection.INBOUND, 700, PaymentState.SUCCEEDED, NOW
+        )
+        for n in (1, 2)
+    )
+    statement = Statement("simulator", TODAY, (*(row(p) for p in ids), *extras))
+    file = tmp_path / "statement.csv"
+    file.write_text(write_statement(statement), encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "tests.payments.reconcile_until_killed",
+        database_url,
+        str(file),
+        "2",
+        "2",
+    ]
+    child = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    finally:
+        child.kill()
+        child.wait()
+    states = [payment(session_factory, p).state for p in ids]
+    assert states == ["succeeded"] * 2 + ["created"] * 4  # chunk 1 committed, chunk 2 died whole
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert session.scalars(select(ReconciliationRun)).all() == []
+        assert len(session.scalars(select(ChannelSuspense)).all()) == 2  # the extras, in chunk 1
+
+    report = reconcile_statement(session_factory, statement, now=NOW + timedelta(days=1))
+    assert (report.matched, report.resolved, report.discrepancies, report.suspense_amount) == (2, 4, 2, 1_400)
+    for payment_id in ids:
+        moves = [e for e in events(session_factory, payment_id) if e[1] == "transition"]
+        assert [e[2] for e in moves].count("succeeded") == 1
+    assert len(issues(session_factory)) == 2
+    with unit_of_work(session_factory, read_only=True) as session:
+        assert len(session.scalars(select(ChannelSuspense)).all()) == 2
+        assert session.scalars(select(ReconciliationRun.runs)).all() == [1]
+        held = (suspense_account_balance(session), open_suspense_total(session))
+    assert held == (1_400, 1_400)  # 2241.03 is its items: nothing posted twice or lost
