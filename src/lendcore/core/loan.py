@@ -289,7 +289,7 @@ _WAIVE_FIELDS: Final = {
 def _refund_paid_penalty(state: LoanState, txn: Waiver, step: _Step) -> LoanState:
     """Waive penalty already paid, the money back to the customer as suspense (Waiver.refund_paid)."""
     if txn.kind is not WaiverKind.PENALTY or not txn.at_most:
-        raise BusinessRuleError("only penalty is refunded, at most what was paid", code="INVALID_WAIVER_KIND")
+        raise ValidationError("only penalty is refunded, at most what was paid", code="INVALID_WAIVER_KIND")
     _require_disbursed(state)
     if state.status is Status.WRITTEN_OFF:
         return state  # its money is a recovery: nothing of it is refunded as credit
