@@ -4,6 +4,7 @@ repayment, value-dated when they paid, or returned to them by the channel."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from lendcore.servicing.invariants import check_invariants
 from lendcore.servicing.settlement import NOTIFY_JOB
 from lendcore.store.engine import unit_of_work
 from lendcore.store.models import Contract, JournalEntry, LoanTransaction, Payment, Posting
+from lendcore.store.models_approvals import ApprovalProposal
 from lendcore.store.models_jobs import Job
 from lendcore.store.models_payments import ChannelSuspense, PaymentIssue
 from tests.servicing.support import assert_invariants, do_draw, open_line
@@ -196,6 +198,52 @@ def test_a_row_we_do_not_know_is_returned_or_applied_to_the_contract_a_person_na
     with unit_of_work(session_factory, read_only=True) as session:
         payment = session.get(Payment, applied["payment_id"])
         assert payment is not None and payment.customer_id == cid
+    assert held(session_factory) == (0, 0)
+    assert_invariants(session_factory)
+
+
+def test_two_approvals_racing_for_one_item_clear_it_once(session_factory: sessionmaker[Session]) -> None:
+    """Two checkers approve two different proposals for one item at the same moment (apply it, and
+    return it): the item's row lock lets one clear it; the other is refused
+    ``SUSPENSE_ALREADY_CLEARED`` and wrote nothing (its proposal stays open, to be rejected). One
+    clearing entry, 2241.03 back to zero, the ledger whole."""
+    _, _, payment_id = failed_repayment(session_factory)
+    reconcile_statement(session_factory, statement_saying(payment_id), now=LATER)
+    [item] = items(session_factory)
+    payloads = ({"action": "apply"}, {"action": "return", "reference": "RTN-20260407-9"})
+    proposal_ids = []
+    for payload in payloads:
+        with unit_of_work(session_factory) as session:
+            request = ProposeRequest("channel-suspense", item.id, "the channel confirmed it", payload)
+            proposal_ids.append(propose(session, request, OPERATOR, now=LATER).id)
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def approve_one(proposal_id: str) -> None:
+        start.wait()
+        try:
+            with unit_of_work(session_factory) as session:
+                approve(session, proposal_id, FINANCE, now=LATER)
+            outcomes[proposal_id] = "executed"
+        except LendcoreError as error:
+            outcomes[proposal_id] = error.code
+
+    threads = [threading.Thread(target=approve_one, args=(p,)) for p in proposal_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values()) == ["SUSPENSE_ALREADY_CLEARED", "executed"]
+    [cleared] = items(session_factory)
+    winner = next(p for p, outcome in outcomes.items() if outcome == "executed")
+    assert cleared.status == ("applied" if winner == proposal_ids[0] else "returned")
+    with unit_of_work(session_factory, read_only=True) as session:
+        clearings = session.scalars(
+            select(JournalEntry.id).where(JournalEntry.description.like(f"channel suspense {item.id} %"))
+        ).all()
+        states = {p: session.get(ApprovalProposal, p).status for p in proposal_ids}  # type: ignore[union-attr]
+    assert clearings == [cleared.clearing_entry_id]
+    assert sorted(states.values()) == ["executed", "proposed"]
     assert held(session_factory) == (0, 0)
     assert_invariants(session_factory)
 
