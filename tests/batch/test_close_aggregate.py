@@ -31,6 +31,7 @@ from lendcore.core.accrual import accrue
 from lendcore.core.errors import LendcoreError
 from lendcore.core.ledger import Account
 from lendcore.core.transactions import WaiverKind
+from lendcore.queries.loans import loan_view
 from lendcore.servicing.codecs import state_from_json, terms_from_json
 from lendcore.servicing.invariants import check_invariants
 from lendcore.servicing.reverse import ReversePaymentRequest, reverse_payment
@@ -171,6 +172,14 @@ def contract_view(factory: sessionmaker[Session], contract_id: str, last: date) 
         }
 
 
+def shown(factory: sessionmaker[Session], contract_id: str) -> dict[str, Any]:
+    """What the customer, the back office and the API are shown of the contract (its read model),
+    but for its ids and its history (the per-contract engine books an accrual a night)."""
+    with unit_of_work(factory, read_only=True) as session:
+        view = loan_view(session, contract_id).to_json()
+    return {k: v for k, v in view.items() if k not in ("contract_id", "customer_id", "line_id", "history")}
+
+
 def ledger_view(factory: sessionmaker[Session]) -> dict[str, int]:
     """Balance per account, with interest (penalty) accrued in aggregate counted as interest (penalty)
     receivable."""
@@ -243,6 +252,7 @@ def test_the_aggregate_close_equals_the_per_contract_close(
     last = D0 + timedelta(days=days - 1)
     for new_id, old_id in zip(new_ids, old_ids, strict=True):
         assert contract_view(new, new_id, last) == contract_view(oracle, old_id, last)
+        assert shown(new, new_id) == shown(oracle, old_id)
     assert ledger_view(new) == ledger_view(oracle)
 
 
@@ -273,8 +283,9 @@ def test_a_quiet_contract_is_accrued_in_aggregate_and_its_next_payment_takes_it_
 ) -> None:
     """¥10,000 quick, 3 months equal installments, drawn on D0 at 0.03 %/day: 300 fen a day. The close of
     D0 folds it (drawn that day); D0+1 … D0+10 are quiet: 10 days of interest, 3,000 fen, sit in
-    1132.91 and the contract's rows are not written. A payment on D0+11 folds 11 days on the contract
-    and moves the 3,000 out of the aggregate."""
+    1132.91 and the contract's rows are not written, yet the contract is shown with them (as of the
+    close of D0+10). A payment on D0+11 folds 11 days on the contract and moves the 3,000 out of the
+    aggregate."""
     customer, line = open_line(session_factory)
     contract_id = do_draw(session_factory, line, 1_000_000, 3)["contract_id"]
     reports = [run_daily_close(session_factory, D0 + timedelta(days=t), options=AGGREGATE) for t in range(11)]
@@ -285,6 +296,12 @@ def test_a_quiet_contract_is_accrued_in_aggregate_and_its_next_payment_takes_it_
     with unit_of_work(session_factory, read_only=True) as session:
         aggregates = session.scalars(select(AccrualAggregate).order_by(AccrualAggregate.business_date)).all()
         assert [(a.product_code, a.contracts, a.interest) for a in aggregates][-1] == ("quick", 1, 300)
+        stored = session.get(Contract, contract_id)
+        assert stored is not None and (stored.as_of, stored.interest_receivable) == (D0, 0)
+        view = loan_view(session, contract_id)
+    assert (view.as_of, view.accrued_through) == (D0 + timedelta(days=10), D0 + timedelta(days=10))
+    assert (view.balances.interest, view.installments[0].interest_accrued) == (3_000, 3_000)
+    assert view.balances.total == 1_000_000 + 3_000
     do_repay(session_factory, customer, 50_000, D0 + timedelta(days=11))
     assert _pool(session_factory) == 0
     with unit_of_work(session_factory, read_only=True) as session:

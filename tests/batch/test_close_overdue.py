@@ -36,6 +36,7 @@ from tests.batch.test_close_aggregate import (
     contract_view,
     fresh_books,
     ledger_view,
+    shown,
 )
 from tests.servicing.support import D0, do_draw, open_line
 
@@ -130,4 +131,5 @@ def test_overdue_books_close_the_same_with_either_engine(
     last = D0 + timedelta(days=days - 1)
     for new_id, old_id in zip(new_ids, old_ids, strict=True):
         assert contract_view(new, new_id, last) == contract_view(oracle, old_id, last)
+        assert shown(new, new_id) == shown(oracle, old_id)  # penalty and DPD as the customer sees them
     assert ledger_view(new) == ledger_view(oracle)

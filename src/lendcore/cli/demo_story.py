@@ -34,7 +34,7 @@ from lendcore.core.money import format_fen
 from lendcore.core.rates import format_percent
 from lendcore.servicing.business_day import enter_business_date, open_business_date
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
-from lendcore.store.models import Contract, Customer
+from lendcore.store.models import Customer
 
 if TYPE_CHECKING:
     from lendcore.security.pii import PiiCipher
@@ -340,15 +340,14 @@ class _Demo:
             return payoff_quote(session, customer_id, on).to_json()
 
     def status(self, contract_id: str) -> None:
-        with unit_of_work(self.factory, read_only=True) as session:
-            c = session.get(Contract, contract_id)
-            assert c is not None
-            from lendcore.core.delinquency import bucket
+        from lendcore.queries.loans import loan_view
 
+        with unit_of_work(self.factory, read_only=True) as session:
+            c = loan_view(session, contract_id)  # what the customer and the back office are shown
             console.print(
-                f"  {contract_id}: {c.status}, principal {format_fen(c.outstanding_principal)}, interest "
-                f"{format_fen(c.interest_receivable)}, penalty {format_fen(c.penalty_receivable)}; "
-                f"DPD {c.days_past_due} {bucket(c.days_past_due).value} ({c.classification})"
+                f"  {contract_id}: {c.status}, principal {format_fen(c.balances.principal)}, interest "
+                f"{format_fen(c.balances.interest)}, penalty {format_fen(c.balances.penalty)}; "
+                f"DPD {c.days_past_due} {c.bucket} ({c.classification})"
             )
 
 

@@ -15,6 +15,7 @@ from lendcore.core.errors import NotFoundError
 from lendcore.core.money import Fen
 from lendcore.core.records import JsonRecord
 from lendcore.core.schedule import Installment
+from lendcore.servicing.aggregate_accrual import with_aggregate_share
 from lendcore.servicing.codecs import contract_state
 from lendcore.servicing.repository import current_schedule
 from lendcore.store.models import Contract, LoanTransaction
@@ -86,11 +87,13 @@ class LoanView(JsonRecord):
 
 
 def loan_view(session: Session, contract_id: str) -> LoanView:
-    """The contract ``contract_id`` (``CONTRACT_NOT_FOUND``); balances as of its last booking."""
+    """The contract ``contract_id`` (``CONTRACT_NOT_FOUND``); balances as of the last close that
+    accrued it (a quiet contract's snapshot is older: the days the aggregate holds are accrued on
+    it here, so the view is the same whichever engine closed the book)."""
     c = session.get(Contract, contract_id)
     if c is None:
         raise NotFoundError(f"no contract {contract_id}", code="CONTRACT_NOT_FOUND")
-    state = contract_state(c)
+    state = with_aggregate_share(session, c, contract_state(c))
     txns = session.scalars(
         select(LoanTransaction).where(LoanTransaction.contract_id == c.id).order_by(LoanTransaction.seq)
     ).all()
@@ -131,13 +134,13 @@ def loan_view(session: Session, contract_id: str) -> LoanView:
         daily_rate=state.terms.daily_rate,
         start_date=c.start_date,
         maturity_date=c.maturity_date,
-        as_of=c.as_of,
+        as_of=c.as_of if c.as_of is None else max(c.as_of, state.accrued_through),
         accrued_through=state.accrued_through,
         balances=Balances(
-            c.outstanding_principal,
-            c.interest_receivable,
-            c.penalty_receivable,
-            c.fee_receivable,
+            state.principal_outstanding,
+            state.interest_outstanding,
+            state.penalty_outstanding,
+            state.fee_outstanding,
             state.suspense,
             state.total_outstanding,
         ),

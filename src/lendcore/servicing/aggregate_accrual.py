@@ -43,6 +43,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lendcore.core import ledger
+from lendcore.core.accrual import accrue
+from lendcore.core.contract import LoanState
 from lendcore.core.ledger import Account, Posting, Side
 from lendcore.core.money import Fen
 from lendcore.core.quiet import cumulative_interest
@@ -59,7 +61,9 @@ __all__ = [
     "coverage",
     "covered_until",
     "overdue_run_end",
+    "run_end",
     "transfer_entry",
+    "with_aggregate_share",
 ]
 
 #: ``close_ranges`` bounds standing for "unbounded": every prefixed id sorts between them.
@@ -168,16 +172,29 @@ def aggregated_penalty(row: AccrualColumns, until: date | None) -> Fen:
     return cumulative_penalty(rate, rows, start, min(until, last))
 
 
-def overdue_run_end(row: AccrualColumns, until: date | None) -> date | None:
-    """The last date an overdue contract's run holds in aggregate (its penalty is accrued to it), if
-    it is in a run that holds anything: where booking first books the run on the contract."""
+def run_end(row: AccrualColumns, until: date | None) -> date | None:
+    """The date a contract's run is accrued to in aggregate (exclusive end of its days, as a close's
+    accrual is: the close of D accrues the days before D), if it is in a run that holds anything."""
     start, last = row.accrued_through, row.quiet_until
-    if row.aggregated_from is None or row.accrual_penalty is None or until is None:
-        return None
-    if start is None or last is None:
+    if row.aggregated_from is None or until is None or start is None or last is None:
         return None
     end = min(until, last)
     return end if end > start else None
+
+
+def overdue_run_end(row: AccrualColumns, until: date | None) -> date | None:
+    """:func:`run_end` of an overdue contract's run (its penalty is accrued in aggregate too): where
+    booking first books the run on the contract."""
+    return None if row.accrual_penalty is None else run_end(row, until)
+
+
+def with_aggregate_share(session: Session, contract: AccrualColumns, state: LoanState) -> LoanState:
+    """The contract's state with the days the aggregate holds accrued on it: what nightly folds
+    would have stored, so what a customer or an operator is shown does not depend on the close's
+    engine. The core's own ``accrue`` over the run (its interest and penalty are the aggregate's
+    share: tests/core/test_quiet_overdue.py); the state itself outside a run."""
+    end = run_end(contract, covered_until(session, contract.id))
+    return state if end is None else accrue(state, end)[0]
 
 
 def transfer_entry(
