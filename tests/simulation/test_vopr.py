@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from lendcore.simulation.world import SimConfig, simulate
+from lendcore.simulation import desk
+from lendcore.simulation.world import DEFAULT_FAULTS, SimConfig, simulate
 from lendcore.store.engine import create_engine, create_session_factory
 from lendcore.store.migrate import upgrade_database
 
@@ -47,3 +48,29 @@ def test_a_seed_is_a_reproducible_run(session_factory: sessionmaker[Session], tm
     first = simulate(session_factory, config)
     assert first.operations["repayment_requests"] > 0
     assert (first.operations, first.violations) == (again.operations, again.violations)
+
+
+#: A channel that says "failed" for 30 % of the successes it took (the default is 1 %).
+LYING = DEFAULT_FAULTS.replace("false_failure=0.01", "false_failure=0.3")
+
+
+def test_money_the_channel_took_and_said_failed_is_applied_to_its_payer(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Each false failure is failed here, its customer told so; the statement says the money was
+    taken, so reconciliation holds it in channel suspense and the desk applies it, value-dated when
+    the customer paid (check 12, and every other check, every day)."""
+    assert "false_failure=0.01" in DEFAULT_FAULTS
+    report = simulate(session_factory, SimConfig(seed=4, customers=12, days=20, faults=LYING))
+    assert report.violations == []
+    assert report.operations["suspense_applied"] > 0
+
+
+def test_check_12_finds_money_taken_and_not_given_back(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk that returns every item (it does not check with the channel) is caught."""
+    monkeypatch.setattr(desk, "_truly_taken", lambda *_: False)
+    report = simulate(session_factory, SimConfig(seed=4, customers=12, days=20, faults=LYING))
+    assert report.operations["suspense_applied"] == 0
+    assert any("it was not given to its payer" in v for v in report.violations)

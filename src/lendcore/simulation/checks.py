@@ -14,7 +14,10 @@ Each check returns the violations it found (empty: it holds), as sentences namin
    the days of a window covering it has been waived by the close of that day;
 11. **money the channel took is booked once**: no payment we hold as succeeded also has its money
    applied from channel suspense (:mod:`lendcore.simulation.desk` applies what the channel truly
-   took for a payment we hold as failed).
+   took for a payment we hold as failed);
+12. **money the channel took and said it had not is the payer's**: a payment the channel reported
+   failed while it took the money (``false_failure``) is, once the statement of the day it settled
+   has been reconciled (and the statement row is true), succeeded here or applied from suspense.
 
 (6–10 are in :mod:`lendcore.simulation.checks_collect`.)
 """
@@ -28,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.faults import in_lender_fault
-from lendcore.payments.sim.engine import ChannelSimulation
+from lendcore.payments.sim.engine import BUSINESS_TZ, ChannelSimulation
 from lendcore.payments.state import PaymentState
 from lendcore.servicing.faults import fault_windows
 from lendcore.servicing.invariants import check_invariants
@@ -63,8 +66,8 @@ def applied_once(session: Session) -> list[str]:
 
 def channel_agrees(session: Session, engine: ChannelSimulation, now: float) -> list[str]:
     """Our final states of inbound payments (the ones that went through this channel) against the
-    channel's, for payments the channel has finished by ``now``. A payment applied from channel
-    suspense went through the channel as the payment its item names."""
+    channel's (what it did, or what it reported), for payments the channel has finished by ``now``.
+    A payment applied from channel suspense went through the channel as the payment its item names."""
     known = set(session.scalars(select(PaymentIssue.payment_id).where(PaymentIssue.payment_id.is_not(None))))
     applied_items = select(ChannelSuspense.applied_payment_id, ChannelSuspense.named_payment_id).where(
         ChannelSuspense.status == "applied"
@@ -81,11 +84,43 @@ def channel_agrees(session: Session, engine: ChannelSimulation, now: float) -> l
             continue
         if sim is None or now < sim.plan.settle_at or state in _OPEN_STATES:
             continue
-        if sim.plan.state.value != state and payment_id not in known:
+        # a false failure may be held failed (as reported: check 12 follows its money) or succeeded
+        # (as the statement says, when it resolved the payment before the report arrived)
+        agreed = state in (sim.plan.state.value, sim.plan.reported.value)
+        if not agreed and payment_id not in known:
             found.append(
                 f"payment {payment_id}: {state} here, {sim.plan.state.value} at the channel, no issue"
             )
     return found
+
+
+def falsely_failed_given_back(session: Session, engine: ChannelSimulation, reconciled: date) -> list[str]:
+    """Check 12, for the statements of every day up to ``reconciled`` (the world's morning reads the
+    day before's, and its desk clears what that raised)."""
+    end = datetime.combine(reconciled + timedelta(days=1), datetime.min.time(), BUSINESS_TZ).timestamp()
+    lied = [
+        p.instruction.payment_id
+        for p in engine.payments.values()
+        if p.plan.falsely_failed and p.plan.settle_at < end and p.plan.statement_fault is None
+    ]
+    if not lied:
+        return []
+    succeeded = set(
+        session.scalars(
+            select(Payment.id).where(Payment.id.in_(lied), Payment.state == PaymentState.SUCCEEDED.value)
+        )
+    )
+    applied = set(
+        session.scalars(
+            select(ChannelSuspense.named_payment_id).where(
+                ChannelSuspense.named_payment_id.in_(lied), ChannelSuspense.status == "applied"
+            )
+        )
+    )
+    return [
+        f"payment {p}: the channel took the money and said it failed; it was not given to its payer"
+        for p in sorted(set(lied) - succeeded - applied)
+    ]
 
 
 def taken_money_booked_once(session: Session) -> list[str]:
@@ -151,4 +186,5 @@ def every_check(
         + raised_past_sla(session, swept or now)
         + not_penalised_in_fault_windows(session, day)
         + taken_money_booked_once(session)
+        + falsely_failed_given_back(session, engine, day - timedelta(days=1))
     )

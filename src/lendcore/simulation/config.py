@@ -10,9 +10,9 @@ from typing import Any, Final
 #: The default faults: every kind the channel can act out, often enough to meet each one many times.
 DEFAULT_FAULTS: Final = (
     "settle_after=600,callback_delay=60,lost_callback=0.15,duplicate_callback=0.15,out_of_order=0.1,"
-    "late_success=0.05,late_after=86400,hang=0.03,slow=0.03,wrong_amount=0.02,insufficient_funds=0.06,"
-    "card_frozen=0.02,limit_exceeded=0.01,bank_maintenance=0.02,statement_missing=0.03,"
-    "statement_mismatch=0.02,statement_extra=1"
+    "late_success=0.05,late_after=86400,hang=0.03,slow=0.03,wrong_amount=0.02,false_failure=0.01,"
+    "insufficient_funds=0.06,card_frozen=0.02,limit_exceeded=0.01,bank_maintenance=0.02,"
+    "statement_missing=0.03,statement_mismatch=0.02,statement_extra=1"
 )
 
 

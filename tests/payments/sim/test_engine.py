@@ -137,6 +137,29 @@ def test_a_late_success_stays_processing_past_late_after() -> None:
     assert [d.callback.state for d in sim.due_callbacks()] == [PaymentState.SUCCEEDED]
 
 
+def test_a_false_failure_is_reported_failed_while_its_statement_says_the_money_was_taken() -> None:
+    """Callbacks and queries say failed (the channel's own error); the statement, the truth, says
+    succeeded. Only inbound payments: a failure the customer is told of, money that left them."""
+    sim, clock = simulation("false_failure=1")
+    sim.submit(instruction(1))
+    clock.now += 1
+    assert (sim.query("pay_0001").body["state"], sim.query("pay_0001").body["failure_code"]) == (
+        "failed",
+        "SYSTEM_ERROR",
+    )
+    [told] = sim.due_callbacks()
+    assert (told.callback.state, told.callback.failure_code) == (PaymentState.FAILED, "SYSTEM_ERROR")
+    [row] = sim.statement(date(2026, 11, 22)).rows
+    assert (row.state, row.failure_code, row.amount) == (PaymentState.SUCCEEDED, None, 10_000)
+    assert sim.payments["pay_0001"].plan.falsely_failed
+    sim, clock = simulation("false_failure=1,insufficient_funds=1")  # a real failure is not a lie
+    sim.submit(instruction(1))
+    assert not sim.payments["pay_0001"].plan.falsely_failed
+    sim, clock = simulation("false_failure=1")
+    sim.submit({**instruction(2), "direction": "outbound"})
+    assert not sim.payments["pay_0002"].plan.falsely_failed
+
+
 def test_hung_and_slow_submits_are_accepted_but_answered_late() -> None:
     sim, _ = simulation("hang=1,hang_for=300")
     reply = sim.submit(instruction(1))

@@ -34,6 +34,8 @@ from lendcore.payments.state import PaymentDirection, PaymentState
 from lendcore.payments.statement import Statement, StatementRow
 
 BUSINESS_TZ: Final = ZoneInfo("Asia/Shanghai")
+#: What a false failure (``false_failure``) is reported with: the channel's own error, not the payer's.
+FALSE_FAILURE_CODE: Final = "SYSTEM_ERROR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +48,18 @@ class PlannedCallback:
 class Plan:
     """A payment's fate, fixed when the channel accepts it."""
 
-    state: PaymentState  # the final state: succeeded or failed
+    state: PaymentState  # the final state: succeeded or failed (the truth: the statement's)
     failure_code: str | None
     settle_at: float
     answer_delay: float  # a hung or slow submit answer (seconds)
     callbacks: tuple[PlannedCallback, ...]
     statement_fault: str | None  # "missing" | "mismatch" | None
+    reported: PaymentState  # what callbacks and queries say: ``state``, but a false failure's FAILED
+    reported_code: str | None
+
+    @property
+    def falsely_failed(self) -> bool:
+        return self.reported is not self.state
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +152,7 @@ class ChannelSimulation:
                 "wrong",
                 "missing",
                 "mismatch",
+                "false",  # drawn last: adding it left every other draw of a seed as it was
             )
         }
         code = _failure_code(f, draw["fail"])
@@ -151,6 +160,12 @@ class ChannelSimulation:
             code = instruction.account_token[5:] or "DECLINED"
         state = PaymentState.FAILED if code else PaymentState.SUCCEEDED
         late = state is PaymentState.SUCCEEDED and draw["late"] < f.late_success
+        falsely = (
+            state is PaymentState.SUCCEEDED
+            and instruction.direction is PaymentDirection.INBOUND
+            and draw["false"] < f.false_failure
+        )
+        reported, reported_code = (PaymentState.FAILED, FALSE_FAILURE_CODE) if falsely else (state, code)
         settle_at = accepted_at + f.settle_after + (f.late_after if late else 0.0)
         delay = f.hang_for if draw["hang"] < f.hang else f.slow_for if draw["slow"] < f.slow else 0.0
         reference = self.reference_for(instruction.payment_id)
@@ -159,9 +174,9 @@ class ChannelSimulation:
             event_id=f"evt_{reference}_1",
             payment_id=instruction.payment_id,
             channel_reference=reference,
-            state=state,
+            state=reported,
             amount=amount,
-            failure_code=code,
+            failure_code=reported_code,
             occurred_at=instant(settle_at),
             sequence=1,
         )
@@ -184,7 +199,7 @@ class ChannelSimulation:
             callbacks.append(PlannedCallback(at, stale))  # queued after the final one: arrives later
         fault = "missing" if draw["missing"] < f.statement_missing else None
         fault = fault or ("mismatch" if draw["mismatch"] < f.statement_mismatch else None)
-        return Plan(state, code, settle_at, delay, tuple(callbacks), fault)
+        return Plan(state, code, settle_at, delay, tuple(callbacks), fault, reported, reported_code)
 
     # --- the API ------------------------------------------------------------------------------------
     def submit(self, data: dict[str, Any]) -> Reply:
@@ -225,10 +240,10 @@ class ChannelSimulation:
         return ChannelStatus(
             payment_id=payment.instruction.payment_id,
             channel_reference=payment.reference,
-            state=payment.plan.state if settled else PaymentState.PROCESSING,
+            state=payment.plan.reported if settled else PaymentState.PROCESSING,
             amount=payment.instruction.amount,
             settled_at=instant(payment.plan.settle_at) if settled else None,
-            failure_code=payment.plan.failure_code if settled else None,
+            failure_code=payment.plan.reported_code if settled else None,
         )
 
     def query(self, payment_id: str) -> Reply:

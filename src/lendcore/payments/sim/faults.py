@@ -15,6 +15,8 @@ A spec is comma-separated ``name=value`` pairs; every name is optional::
     late_success=P    the payment stays processing (no callback) for late_after s, then succeeds
     late_after=S      default 900
     wrong_amount=P    the final callback carries the amount plus wrong_amount_by fen (default 100)
+    false_failure=P   an inbound payment that succeeds is reported failed (SYSTEM_ERROR) by its
+                      callbacks and queries; its statement row says it succeeded (the money was taken)
     insufficient_funds=P  card_frozen=P  limit_exceeded=P  bank_maintenance=P
                       the payment fails with that code (their sum at most 1)
     outage=A-B[+C-D…] windows, in seconds since the simulator started, when every call fails
@@ -52,6 +54,7 @@ _PROBABILITIES: Final = frozenset(
         "out_of_order",
         "late_success",
         "wrong_amount",
+        "false_failure",
         "statement_missing",
         "statement_mismatch",
         *FAILURE_FAULTS,
@@ -77,6 +80,7 @@ class FaultSpec:
     late_after: float = 900.0
     wrong_amount: float = 0.0
     wrong_amount_by: int = 100
+    false_failure: float = 0.0
     insufficient_funds: float = 0.0
     card_frozen: float = 0.0
     limit_exceeded: float = 0.0
