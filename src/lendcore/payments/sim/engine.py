@@ -35,7 +35,7 @@ from lendcore.payments.statement import Statement, StatementRow
 
 BUSINESS_TZ: Final = ZoneInfo("Asia/Shanghai")
 #: What a false failure (``false_failure``) is reported with: the channel's own error, not the payer's.
-FALSE_FAILURE_CODE: Final = "SYSTEM_ERROR"
+FALSE_FAILURE_REPORT: Final = "SYSTEM_ERROR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +165,7 @@ class ChannelSimulation:
             and instruction.direction is PaymentDirection.INBOUND
             and draw["false"] < f.false_failure
         )
-        reported, reported_code = (PaymentState.FAILED, FALSE_FAILURE_CODE) if falsely else (state, code)
+        reported, reported_code = (PaymentState.FAILED, FALSE_FAILURE_REPORT) if falsely else (state, code)
         settle_at = accepted_at + f.settle_after + (f.late_after if late else 0.0)
         delay = f.hang_for if draw["hang"] < f.hang else f.slow_for if draw["slow"] < f.slow else 0.0
         reference = self.reference_for(instruction.payment_id)
