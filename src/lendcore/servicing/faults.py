@@ -6,12 +6,13 @@ audited. :func:`fault_windows` reads the windows covering a date as plain
 :func:`~lendcore.core.faults.in_lender_fault`.
 
 :func:`waive_penalty_in_fault_windows` is the daily close's step after accrual: for every active
-contract in a window on the business date, the penalty accrued since the window started and not yet
-waived is waived through the ordinary :func:`~lendcore.servicing.waive.waive` use case (a ``Waiver``
-with reason ``SYSTEM_FAULT``, actor ``system``, audited, idempotent per fault, contract and date), so
-nobody is charged for our fault; what of it the customer already paid (a window opened after they
-paid, the same day) is refunded as customer credit (``Waiver.refund_paid``). Penalty accrued before
-the window stays.
+contract in a window on the business date, the penalty accrued since its windows' run started (those
+that overlap or touch, :func:`~lendcore.core.faults.fault_span`) and not yet waived is waived
+through the ordinary :func:`~lendcore.servicing.waive.waive` use case (a ``Waiver`` with reason
+``SYSTEM_FAULT``, actor ``system``, audited, idempotent per fault, contract and date), so nobody is
+charged for our fault; what of it the customer already paid (a window opened after they paid, the
+same day) is refunded as customer credit (``Waiver.refund_paid``). Penalty accrued before the window
+stays.
 
 Windows opened automatically: :func:`open_payment_faults` (a repayment past its SLA, run after each
 sweep) and, in :mod:`lendcore.batch.autopay`, a missed autopay run; :func:`end_payment_faults` closes
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lendcore.core.accrual import accrue
 from lendcore.core.contract import LoanState, Status
 from lendcore.core.errors import NotFoundError, ValidationError
-from lendcore.core.faults import FaultKind, FaultWindow, in_lender_fault
+from lendcore.core.faults import FaultKind, FaultWindow, fault_span, in_lender_fault
 from lendcore.core.loan import WaiverKind
 from lendcore.core.money import Fen, to_fen
 from lendcore.jobs.outbox import enqueue
@@ -300,12 +301,9 @@ def recent_fault_windows(session: Session, on: date) -> list[FaultWindow]:
 
 
 def _window_for(windows: list[FaultWindow], contract: Contract, on: date) -> FaultWindow | None:
-    """The window covering ``on`` for the contract, else the last one of its that ended recently."""
-    covering = in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on)
-    if covering is not None:
-        return covering
-    ended = [w for w in windows if w.ends_on is not None and w.applies_to(contract.id, contract.customer_id)]
-    return max(ended, key=lambda w: (w.ends_on or w.starts_on, w.fault_id)) if ended else None
+    """The run of the contract's windows covering ``on``, else its last that ended recently
+    (:func:`~lendcore.core.faults.fault_span`)."""
+    return fault_span(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on)
 
 
 def _candidates(session: Session, windows: list[FaultWindow], on: date) -> list[Contract]:
@@ -343,12 +341,14 @@ def waive_fault_penalty_before_payment(session: Session, contracts: Iterable[Con
     would add and collect before the close could waive it (the simulation found customers paying
     penalty for an outage day). Only for a payment on the open business date: a backdated one is
     replayed after that day's close, whose waiver comes first. How many contracts had penalty waived."""
-    windows = fault_windows(session, on)  # first: usually none (the repayment checks that on its lock)
-    if not windows or on != open_business_date(session):
+    if not fault_windows(session, on) or on != open_business_date(session):  # usually none
         return 0
+    windows = recent_fault_windows(session, on)  # a window covering ``on`` runs on from those touching it
     waived = 0
     for contract in contracts:
-        window = in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on)
+        if in_lender_fault(windows, contract_id=contract.id, customer_id=contract.customer_id, on=on) is None:
+            continue
+        window = _window_for(windows, contract, on)
         if window is None or contract.status != Status.ACTIVE.value or contract.start_date >= on:
             continue
         accrued, _ = accrue(contract_state(contract), on)
