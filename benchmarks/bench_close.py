@@ -1,7 +1,7 @@
 """The daily close at portfolio scale, side by side in one run, on SQLite and PostgreSQL (issue 12).
 
     python benchmarks/bench_close.py [--contracts 10000] [--sample 10000] [--partition 10000]
-                                     [--workers 1] [--days 2] [--quiet-overdue]
+                                     [--workers 1] [--days 2] [--quiet-overdue] [--fault-customers 0]
                                      [--skip-sqlite] [--skip-postgres]
 
 For each database: seed a book of ``--contracts`` contracts (``lendcore bench seed``,
@@ -13,7 +13,10 @@ For each database: seed a book of ``--contracts`` contracts (``lendcore bench se
     receivable mirror and one ``INSERT … SELECT`` of two postings per contract, rolled back;
 (c) **aggregate**: the new close (``--engine aggregate``) of ``--days`` consecutive business dates
     from the seed date, committed, with its per-step timings (the first date also catches up the
-    seed's templates, whose snapshots are as old as their last payment).
+    seed's templates, whose snapshots are as old as their last payment). With ``--fault-customers
+    N``, the first N customers (by id) each have an open lender-fault window (an undelivered
+    reminder) from the seed date, as a real book always has somewhere: their contracts are folded,
+    the others stay quiet.
 
 Each line: contracts, seconds, contracts/s, peak RSS; then the ratios of (c) to (a) and (b).
 PostgreSQL: ``LENDCORE_BENCH_DATABASE_URL`` (default
@@ -33,13 +36,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from lendcore.batch import close
 from lendcore.batch.close import CloseOptions, run_daily_close
 from lendcore.batch.seed import DEFAULT_AS_OF, seed_book
-from lendcore.store.engine import create_engine, create_session_factory
+from lendcore.core.faults import FaultKind
+from lendcore.servicing.faults import record_fault
+from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 from lendcore.store.migrate import upgrade_database
+from lendcore.store.models import Customer
 from pg_scratch import emptied_database
 
 
@@ -112,9 +119,26 @@ def _reference(url: str) -> dict[str, Any]:
     return {"contracts": n, "seconds": seconds, "peak_mb": _peak_mb()}
 
 
-def _aggregate(url: str, days: int, partition: int, workers: int, overdue: bool) -> dict[str, Any]:
+def _fault_windows(factory: sessionmaker[Session], customers: int) -> None:
+    with unit_of_work(factory) as session:
+        ids = session.scalars(select(Customer.id).order_by(Customer.id).limit(customers)).all()
+        for customer_id in ids:
+            record_fault(
+                session,
+                kind=FaultKind.REMINDER_UNDELIVERED,
+                starts_on=DEFAULT_AS_OF,
+                customer_id=customer_id,
+                reason="benchmark: reminder not delivered",
+            )
+
+
+def _aggregate(
+    url: str, days: int, partition: int, workers: int, overdue: bool, fault_customers: int
+) -> dict[str, Any]:
     """(c): the new close of ``days`` business dates from the seed date, committed."""
     factory = create_session_factory(create_engine(url))
+    if fault_customers:
+        _fault_windows(factory, fault_customers)
     options = CloseOptions(engine="aggregate", partition=partition, workers=workers, quiet_overdue=overdue)
     closes = []
     for t in range(days):
@@ -151,7 +175,9 @@ def run(url: str, label: str, args: argparse.Namespace) -> None:
     print(f"{label}: seeded {seeded['contracts']:,} contracts in {seeded['seconds']:.1f} s")
     per = _line("(a) per-contract (sample)", _in_child(_per_contract, url, args.sample))
     ref = _line("(b) plain-SQL reference", _in_child(_reference, url))
-    new = _in_child(_aggregate, url, args.days, args.partition, args.workers, args.quiet_overdue)
+    new = _in_child(
+        _aggregate, url, args.days, args.partition, args.workers, args.quiet_overdue, args.fault_customers
+    )
     for c in new["closes"]:
         rate = _line(f"(c) aggregate {c['date']}", c | {"peak_mb": new["peak_mb"]})
         steps = " ".join(f"{k} {v:.2f}" for k, v in c["steps"].items())
@@ -169,6 +195,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--quiet-overdue", action="store_true", help="CloseOptions.quiet_overdue")
+    parser.add_argument("--fault-customers", type=int, default=0, help="customers with an open fault window")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()

@@ -45,7 +45,7 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Final
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,7 +75,7 @@ from lendcore.servicing.business_day import (
     open_business_date,
 )
 from lendcore.servicing.credit import apply_customer_credit
-from lendcore.servicing.faults import fault_windows, waive_penalty_in_fault_windows
+from lendcore.servicing.faults import fault_windows, in_recent_window_scope, waive_penalty_in_fault_windows
 from lendcore.servicing.invariants import InvariantReport, check_invariants
 from lendcore.servicing.partners import sync_partner_ledgers
 from lendcore.servicing.replay_sample import check_replay_sample
@@ -106,11 +106,11 @@ def _pending_ids(
     limit: int,
     after: str | None = None,
     *,
-    in_flight_only: bool = False,
+    before_quiet: bool = False,
 ) -> list[str]:
     """Active contracts started by the date, neither folded for it nor accrued in aggregate for it
     (quiet in a range the date's aggregate step has done), in id order after ``after``; with
-    ``in_flight_only`` only those whose customer has a payment in flight."""
+    ``before_quiet`` only those the quiet step must not take (:func:`_folded_before_quiet`)."""
     done = exists().where(
         LoanTransaction.contract_id == Contract.id,
         LoanTransaction.value_date == business_date,
@@ -127,8 +127,8 @@ def _pending_ids(
         ~done,
         ~and_(quiet_on(business_date), counted),
     )
-    if in_flight_only:
-        query = query.where(in_flight())
+    if before_quiet:
+        query = query.where(_folded_before_quiet(business_date))
     if after is not None:
         query = query.where(Contract.id > after)
     return list(session.scalars(query.order_by(Contract.id).limit(limit)).all())
@@ -239,19 +239,27 @@ def _apply_credit(factory: sessionmaker[Session], lease: Lease, chunk_size: int)
             after = customers[-1]
 
 
+def _folded_before_quiet(day: date) -> ColumnElement[bool]:
+    """Contracts folded before the quiet step (a fold books the day, so they are not quiet): their
+    rules live on the per-contract path. The customer has money in flight, or the contract is in the
+    scope of a lender-fault window covering the day or ended in the waiver's look-back (the waiver
+    reads their snapshots). Only those: a window for one customer used to fold the whole book."""
+    return or_(in_flight(), in_recent_window_scope(day))
+
+
 def _accrue(
     factory: sessionmaker[Session],
     lease: Lease,
     chunk_size: int,
     progress: Progress | None,
     *,
-    in_flight_only: bool = False,
+    before_quiet: bool = False,
 ) -> None:
     after: str | None = None
     done = 0
     while True:
         with unit_of_work(factory) as session:
-            ids = _pending_ids(session, lease.business_date, chunk_size, after, in_flight_only=in_flight_only)
+            ids = _pending_ids(session, lease.business_date, chunk_size, after, before_quiet=before_quiet)
             if not ids:
                 return
             run = lease.renew(session)  # the job row before the contracts (lock order)
@@ -352,8 +360,7 @@ def _accrue_all(factory: sessionmaker[Session], lease: Lease, options: CloseOpti
     _apply_credit(factory, lease, options.chunk_size)
     timer.lap("credit")
     if options.engine == "aggregate":
-        # money in flight: folded first (its rules live on the per-contract path), so not quiet
-        _accrue(factory, lease, options.chunk_size, None, in_flight_only=True)
+        _accrue(factory, lease, options.chunk_size, None, before_quiet=True)
         accrue_quiet(
             factory,
             lease,

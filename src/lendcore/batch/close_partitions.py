@@ -32,7 +32,7 @@ from lendcore.batch.close_sql import (
     stored_totals,
 )
 from lendcore.batch.lease import Lease
-from lendcore.servicing.faults import fault_windows, recent_fault_windows
+from lendcore.servicing.faults import recent_fault_windows
 from lendcore.store.engine import create_engine, create_session_factory, unit_of_work
 
 __all__ = ["DEFAULT_PARTITION", "Progress", "accrue_quiet", "post_day_aggregates"]
@@ -79,10 +79,13 @@ def _worker_partition(lease: Lease, after: str | None, upto: str | None, overdue
     return _run_partition(_worker_factory, lease, after, upto, overdue)
 
 
-def _fault_windows(factory: sessionmaker[Session], day: date) -> tuple[bool, bool]:
-    """(a window covers the date, a window covers it or ended in the waiver's look-back)."""
+def _windows_for_everyone(factory: sessionmaker[Session], day: date) -> tuple[bool, bool]:
+    """(a window for everyone covers the date, one covers it or ended in the waiver's look-back). A
+    window naming a contract or a customer does not concern this step: the close folds its
+    contracts before it (``batch.close._folded_before_quiet``), so they are not quiet."""
     with unit_of_work(factory, read_only=True) as session:
-        return bool(fault_windows(session, day)), bool(recent_fault_windows(session, day))
+        everyone = [w for w in recent_fault_windows(session, day) if not (w.contract_id or w.customer_id)]
+        return any(w.covers(day) for w in everyone), bool(everyone)
 
 
 def accrue_quiet(
@@ -95,12 +98,13 @@ def accrue_quiet(
     overdue: bool = False,
 ) -> int:
     """Accrue every quiet contract of the lease's date in aggregate, partition by partition; the
-    number of partitions run. A date inside a lender fault window has no quiet contract: every
-    contract is folded (its penalty waiver runs on the per-contract path). Overdue contracts are quiet
-    only with ``overdue`` (CloseOptions.quiet_overdue), and not within the waiver's look-back after a
-    window."""
+    number of partitions run. A date inside a lender-fault window for everyone (a channel outage) has
+    no quiet contract: every contract is folded (its penalty waiver runs on the per-contract path).
+    Overdue contracts are quiet only with ``overdue`` (CloseOptions.quiet_overdue), and not within the
+    waiver's look-back after a window for everyone. The contracts of a window naming a contract or a
+    customer were folded before this step."""
     day = lease.business_date
-    covering, recent = _fault_windows(factory, day)
+    covering, recent = _windows_for_everyone(factory, day)
     if covering:
         return 0
     # the close's penalty waiver reads snapshots for the recent windows: overdue contracts are folded

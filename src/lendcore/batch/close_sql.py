@@ -177,8 +177,9 @@ def accrue_partition(
 ) -> dict[str, ProductDay]:
     """Accrue the quiet contracts of ``(after, upto]`` for ``day`` in aggregate (module docstring):
     per product, the contracts covered, their interest and penalty; nothing if the range is done
-    already. Without ``overdue`` (a lender-fault window is open or ended recently: its penalty waiver
-    reads snapshots) the range's quiet overdue contracts end their run the day before and are folded."""
+    already. Without ``overdue`` (a lender-fault window for everyone is open or ended recently: its
+    penalty waiver reads snapshots) the range's quiet overdue contracts end their run the day before
+    and are folded."""
     if range_done(session, day, after):
         return {}
     where = [quiet_on(day), *_in_range(after, upto)]

@@ -233,6 +233,23 @@ def covering(on: date | BindParameter[date]) -> ColumnElement[bool]:
     return and_(LenderFault.starts_on <= on, or_(LenderFault.ends_on.is_(None), LenderFault.ends_on >= on))
 
 
+def recent(on: date) -> ColumnElement[bool]:
+    """A window covers ``on`` or ended in the :data:`RECENT_DAYS` before it (the waiver's look-back)."""
+    since = on - timedelta(days=RECENT_DAYS)
+    return and_(LenderFault.starts_on <= on, or_(LenderFault.ends_on.is_(None), LenderFault.ends_on >= since))
+
+
+def in_recent_window_scope(on: date) -> ColumnElement[bool]:
+    """The contract is in the scope of a recent (:func:`recent`) window that names it or its customer.
+    (A window for everyone is the caller's to see: it would take every contract.) Two uncorrelated
+    ``IN`` lists, read once, not a subquery per contract."""
+    named = select(LenderFault.contract_id).where(recent(on), LenderFault.contract_id.is_not(None))
+    customers = select(LenderFault.customer_id).where(
+        recent(on), LenderFault.contract_id.is_(None), LenderFault.customer_id.is_not(None)
+    )
+    return or_(Contract.id.in_(named), Contract.customer_id.in_(customers))
+
+
 def fault_windows(session: Session, on: date) -> list[FaultWindow]:
     """The windows covering ``on``."""
     stmt = select(LenderFault).where(covering(on))
@@ -293,10 +310,7 @@ def penalty_to_waive(
 
 def recent_fault_windows(session: Session, on: date) -> list[FaultWindow]:
     """The windows covering ``on`` and those that ended in the :data:`RECENT_DAYS` before it."""
-    stmt = select(LenderFault).where(
-        LenderFault.starts_on <= on,
-        or_(LenderFault.ends_on.is_(None), LenderFault.ends_on >= on - timedelta(days=RECENT_DAYS)),
-    )
+    stmt = select(LenderFault).where(recent(on))
     return [_window(row) for row in session.scalars(stmt.order_by(LenderFault.starts_on, LenderFault.id))]
 
 
